@@ -1,0 +1,164 @@
+// Command-line flags. Each names the Apache/mod_wsgi directive it stands for in --help and the README.
+import { resolve } from "node:path";
+import { DEFAULTS, type AliasConfig, type ServerConfig } from "../config.ts";
+import { levelNumber } from "../log/levels.ts";
+
+export class UsageError extends Error {}
+
+export type Command = { kind: "serve"; config: ServerConfig } | { kind: "help" } | { kind: "version" };
+
+export const HELP = `Usage: wsgi-bin [options] [SCRIPT.wsgi]
+Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in embedded mode.
+
+  SCRIPT.wsgi                    shorthand for --alias /=SCRIPT.wsgi
+  --alias URL=FILE[,OPTION=VALUE...]
+                                 mount a WSGI script at URL (WSGIScriptAlias); repeatable, the first
+                                 declared alias covering a path wins. OPTIONs:
+                                   application-group=NAME  %{RESOURCE} %{SERVER} %{GLOBAL} or a name
+                                   callable-object=NAME    the callable to call (default application)
+                                   pass-authorization=on|off
+  --host ADDR                    address to listen on (default ${DEFAULTS.host})
+  --port N                       port to listen on (default ${DEFAULTS.port}; 0 picks a free one)
+  --threads N                    worker threads running Python (default ${DEFAULTS.threads})
+  --python PATH                  python3 interpreter or libpython .so to embed
+                                 (default: $WSGI_BIN_PYTHON, else python3 on PATH)
+  --python-home DIR              a virtualenv or Python prefix to use (WSGIPythonHome)
+  --python-path DIR              add DIR to sys.path of every interpreter (WSGIPythonPath); repeatable
+  --application-group NAME       default application group (WSGIApplicationGroup, default %{RESOURCE})
+  --callable-object NAME         default callable name (WSGICallableObject, default application)
+  --pass-authorization           pass the Authorization header to apps (WSGIPassAuthorization On)
+  --no-reload                    do not reload scripts when their file changes (WSGIScriptReloading Off)
+  --server-name NAME             the server's name (ServerName; default: this machine's hostname)
+  --error-log FILE               error log file (ErrorLog; default stderr)
+  --log-level LEVEL              emerg alert crit error warn notice info debug (LogLevel; default ${DEFAULTS.logLevel})
+  --access-log FILE|-            access log in Combined Log Format (CustomLog; - is stdout; default off)
+  --help, -h                     this text
+  --version, -v                  the version
+`;
+
+const VALUE_FLAGS = new Set([
+  "alias", "host", "port", "threads", "python", "python-home", "python-path", "application-group",
+  "callable-object", "server-name", "error-log", "log-level", "access-log",
+]);
+const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version"]);
+
+export function parseArgs(argv: string[], hostname: string, cwd = process.cwd()): Command {
+  const values = new Map<string, string[]>();
+  const switches = new Set<string>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "-h") return { kind: "help" };
+    if (arg === "-v") return { kind: "version" };
+    if (!arg.startsWith("--")) {
+      if (arg.startsWith("-") && arg !== "-") throw new UsageError(`unknown option '${arg}'`);
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    if (SWITCHES.has(name)) {
+      if (eq >= 0) throw new UsageError(`option '--${name}' takes no value`);
+      switches.add(name);
+    } else if (VALUE_FLAGS.has(name)) {
+      const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new UsageError(`option '--${name}' needs a value`);
+      values.set(name, [...(values.get(name) ?? []), value]);
+    } else {
+      throw new UsageError(`unknown option '--${name}' (see --help)`);
+    }
+  }
+  if (switches.has("help")) return { kind: "help" };
+  if (switches.has("version")) return { kind: "version" };
+
+  const single = (name: string): string | undefined => {
+    const list = values.get(name);
+    if (list && list.length > 1) throw new UsageError(`option '--${name}' given more than once`);
+    return list?.[0];
+  };
+  const defaults = {
+    applicationGroup: single("application-group") ?? DEFAULTS.applicationGroup,
+    callableObject: single("callable-object") ?? DEFAULTS.callableObject,
+    passAuthorization: switches.has("pass-authorization"),
+  };
+  const aliases = (values.get("alias") ?? []).map((spec) => parseAlias(spec, defaults, cwd));
+  if (positional.length > 1) throw new UsageError(`one script at most as an argument, got: ${positional.join(" ")}`);
+  if (positional.length === 1) aliases.push(parseAlias(`/=${positional[0]}`, defaults, cwd));
+  if (aliases.length === 0) throw new UsageError("nothing to serve: give --alias URL=FILE or a script (see --help)");
+  const seen = new Set<string>();
+  for (const alias of aliases) {
+    if (seen.has(alias.url)) throw new UsageError(`alias '${alias.url}' declared twice`);
+    seen.add(alias.url);
+  }
+
+  const logLevel = single("log-level") ?? DEFAULTS.logLevel;
+  try {
+    levelNumber(logLevel);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const config: ServerConfig = {
+    aliases,
+    host: single("host") ?? DEFAULTS.host,
+    port: integer("port", single("port"), DEFAULTS.port, 0, 65535),
+    threads: integer("threads", single("threads"), DEFAULTS.threads, 1, 1024),
+    python: single("python"),
+    pythonHome: single("python-home"),
+    pythonPath: (values.get("python-path") ?? []).map((p) => resolve(cwd, p)),
+    reload: !switches.has("no-reload"),
+    serverName: single("server-name") ?? hostname,
+    errorLog: single("error-log"),
+    logLevel,
+    accessLog: single("access-log"),
+  };
+  return { kind: "serve", config };
+}
+
+function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || +value < min || +value > max) {
+    throw new UsageError(`option '--${name}' wants a whole number from ${min} to ${max}, got '${value}'`);
+  }
+  return +value;
+}
+
+const ALIAS_OPTIONS = new Set(["application-group", "callable-object", "pass-authorization"]);
+
+export function parseAlias(
+  spec: string,
+  defaults: { applicationGroup: string; callableObject: string; passAuthorization: boolean },
+  cwd: string,
+): AliasConfig {
+  const [target, ...options] = spec.split(",");
+  const eq = target!.indexOf("=");
+  if (eq < 0) throw new UsageError(`--alias wants URL=FILE, got '${spec}'`);
+  let url = target!.slice(0, eq);
+  const file = target!.slice(eq + 1);
+  if (!url.startsWith("/")) throw new UsageError(`--alias URL must start with '/', got '${url}'`);
+  if (url.length > 1) url = url.replace(/\/+$/, "");
+  if (!file) throw new UsageError(`--alias '${url}' names no script file`);
+  const alias: AliasConfig = {
+    url,
+    script: resolve(cwd, file),
+    applicationGroup: defaults.applicationGroup,
+    callableObject: defaults.callableObject,
+    passAuthorization: defaults.passAuthorization,
+  };
+  for (const option of options) {
+    const oeq = option.indexOf("=");
+    const name = option.slice(0, oeq < 0 ? undefined : oeq);
+    const value = oeq < 0 ? "" : option.slice(oeq + 1);
+    if (!ALIAS_OPTIONS.has(name) || oeq < 0) {
+      throw new UsageError(`--alias '${url}': unknown option '${option}' (application-group=, callable-object=, pass-authorization=)`);
+    }
+    if (name === "application-group") alias.applicationGroup = value;
+    else if (name === "callable-object") {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) throw new UsageError(`--alias '${url}': callable-object '${value}' is not a Python name`);
+      alias.callableObject = value;
+    } else {
+      if (!["on", "off"].includes(value.toLowerCase())) throw new UsageError(`--alias '${url}': pass-authorization wants on or off`);
+      alias.passAuthorization = value.toLowerCase() === "on";
+    }
+  }
+  return alias;
+}

@@ -1,0 +1,35 @@
+// The server's configuration, as the command line (and later an Apache config file) describes it.
+export interface AliasConfig {
+  /** URL prefix, as WSGIScriptAlias's first argument ("/" or "/hello", no trailing slash). */
+  url: string;
+  /** Absolute path of the WSGI script. */
+  script: string;
+  /** Application group: %{RESOURCE}, %{SERVER}, %{GLOBAL} or a literal name. */
+  applicationGroup: string;
+  callableObject: string;
+  passAuthorization: boolean;
+}
+
+export interface ServerConfig {
+  aliases: AliasConfig[];
+  host: string;
+  port: number;
+  threads: number;
+  python?: string;
+  pythonHome?: string;
+  pythonPath: string[];
+  reload: boolean;
+  serverName: string;
+  errorLog?: string;
+  logLevel: string;
+  accessLog?: string;
+}
+
+export const DEFAULTS = {
+  host: "0.0.0.0",
+  port: 8000,
+  threads: 8,
+  applicationGroup: "%{RESOURCE}",
+  callableObject: "application",
+  logLevel: "notice",
+} as const;

@@ -1,0 +1,31 @@
+// WSGIScriptAlias semantics: which alias a path belongs to, SCRIPT_NAME/PATH_INFO, application groups.
+import type { AliasConfig } from "../config.ts";
+
+/** mod_wsgi's application group names for an alias: %{RESOURCE} is `host[:port]|/alias`. */
+export function applicationGroupName(alias: AliasConfig, serverName: string, port: number): string {
+  const server = port === 80 || port === 443 ? serverName : `${serverName}:${port}`;
+  switch (alias.applicationGroup) {
+    case "%{GLOBAL}":
+      return "";
+    case "%{SERVER}":
+      return server;
+    case "%{RESOURCE}":
+      return `${server}|${alias.url === "/" ? "" : alias.url}`;
+    default:
+      return alias.applicationGroup;
+  }
+}
+
+/** Does the alias cover this (decoded) path? On segment boundaries only: /hello never covers /helloworld. */
+export function aliasCovers(url: string, path: string): boolean {
+  if (url === "/") return true;
+  return path.startsWith(url) && (path.length === url.length || path.charCodeAt(url.length) === 47 /* / */);
+}
+
+/** Percent-decodes a URL path into a latin-1 string of bytes (PEP 3333), collapsing repeated slashes as mod_wsgi does. */
+export function decodePath(raw: string): string {
+  const decoded = raw.includes("%")
+    ? raw.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    : raw;
+  return decoded.includes("//") ? decoded.replace(/\/{2,}/g, "/") : decoded;
+}

@@ -1,0 +1,40 @@
+// The request head as the adapter reads it: fields joined by NUL, latin-1 (PEP 3333's native strings).
+// The field order is twinned in src/python/adapter.py (F_GROUP ... F_HEADERS).
+import type { Channel } from "../pool/channel.ts";
+
+export interface RequestHead {
+  group: string;
+  script: string;
+  callable: string;
+  reload: boolean;
+  passAuthorization: boolean;
+  scriptName: string;
+  pathInfo: string;
+  query: string;
+  method: string;
+  protocol: string;
+  requestUri: string;
+  remoteAddr: string;
+  remotePort: string;
+  serverName: string;
+  serverPort: string;
+  scheme: string;
+  /** Declared Content-Length, "chunked" for a body of unknown length, "" for none. */
+  bodyLength: string;
+  requestId: string;
+  headers: Headers;
+}
+
+/** Writes the head into the channel's data area; returns its length, or -1 if it does not fit. */
+export function writeRequestHead(channel: Channel, head: RequestHead): number {
+  const parts = [
+    head.group, head.script, head.callable, head.reload ? "1" : "0", head.passAuthorization ? "1" : "0",
+    head.scriptName, head.pathInfo, head.query, head.method, head.protocol, head.requestUri,
+    head.remoteAddr, head.remotePort, head.serverName, head.serverPort, head.scheme, head.bodyLength,
+    head.requestId,
+  ];
+  for (const [name, value] of head.headers) parts.push(name, value);
+  const text = parts.join("\0");
+  if (text.length > channel.dataSize) return -1;
+  return channel.buffer.write(text, 0, "latin1");
+}

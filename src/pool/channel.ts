@@ -1,0 +1,85 @@
+// The shared-memory channel between the HTTP thread and one worker: a SharedArrayBuffer with a few
+// control words and a data area. It is a strict ping-pong: whoever last received a message owns the
+// data area until it sends one back, so no locks are needed. src/python/adapter.py reads and writes
+// the same layout through a memoryview, so every constant here has its twin there.
+
+/** Control words (Int32 indexes). */
+export const SEQ_TO_WORKER = 0; // bumped by the HTTP thread when it sends; the worker waits on it
+export const SEQ_TO_MAIN = 1; // bumped by the worker when it sends; the HTTP thread waits on it
+export const KIND = 2; // the message kind (below)
+export const LENGTH = 3; // bytes of payload in the data area
+export const ARG = 4; // a kind-specific number (head length, flags)
+
+export const DATA_OFFSET = 64;
+export const DEFAULT_DATA_SIZE = 1 << 20;
+
+/** HTTP thread -> worker. */
+export const enum ToWorker {
+  Request = 1, // payload: the request head, see src/http/request-head.ts
+  Body = 2, // payload: request body bytes; ARG = 1 at the end of the body
+  Continue = 3, // the last response message was taken, go on
+  Cancel = 4, // the client went away: stop, close the iterable
+  Shutdown = 5,
+}
+
+/** Worker -> HTTP thread. */
+export const enum ToMain {
+  NeedBody = 11, // ARG = the most bytes wanted
+  Complete = 12, // the whole response: ARG = head length, payload = head + body; the worker is idle after
+  Head = 13, // status and headers, ARG = head length, payload = head + first body bytes; more follows
+  Chunk = 14, // payload = body bytes
+  End = 15, // the streamed body is complete; the worker is idle after
+  Abort = 16, // the app failed after the head was sent: cut the connection; the worker is idle after
+  Error = 17, // no response from the app: ARG = the status of the error page to send; the worker is idle after
+}
+
+export class Channel {
+  readonly control: Int32Array;
+  readonly data: Uint8Array;
+  /** A Buffer view of the data area, for fast latin-1 encoding and decoding. */
+  readonly buffer: Buffer;
+
+  constructor(readonly shared: SharedArrayBuffer) {
+    this.control = new Int32Array(shared, 0, DATA_OFFSET / 4);
+    this.data = new Uint8Array(shared, DATA_OFFSET);
+    this.buffer = Buffer.from(shared, DATA_OFFSET);
+  }
+
+  static create(dataSize = DEFAULT_DATA_SIZE): Channel {
+    return new Channel(new SharedArrayBuffer(DATA_OFFSET + dataSize));
+  }
+
+  get dataSize(): number {
+    return this.data.length;
+  }
+
+  kind(): number {
+    return this.control[KIND]!;
+  }
+  length(): number {
+    return this.control[LENGTH]!;
+  }
+  arg(): number {
+    return this.control[ARG]!;
+  }
+
+  /** Writes a message header; the payload is already in the data area. Does not notify. */
+  setMessage(kind: number, length: number, arg = 0): void {
+    this.control[KIND] = kind;
+    this.control[LENGTH] = length;
+    this.control[ARG] = arg;
+  }
+
+  /** HTTP thread: send the message in the data area to the worker. */
+  sendToWorker(kind: ToWorker, length = 0, arg = 0): void {
+    this.setMessage(kind, length, arg);
+    Atomics.add(this.control, SEQ_TO_WORKER, 1);
+    Atomics.notify(this.control, SEQ_TO_WORKER);
+  }
+
+  /** Worker: hand the data area to the HTTP thread (the message header is already set). */
+  notifyMain(): void {
+    Atomics.add(this.control, SEQ_TO_MAIN, 1);
+    Atomics.notify(this.control, SEQ_TO_MAIN);
+  }
+}

@@ -1,0 +1,108 @@
+// One worker thread's table of interpreters: per application group, the thread state this thread
+// uses in it and the adapter's per-request function. As mod_wsgi's wsgi_acquire_interpreter: the
+// interpreter is created by whichever thread needs it first; every other thread adds its own thread
+// state to it. PyGILState_* is never used: it only knows the main interpreter.
+import { PyBUF_WRITE, Py_file_input, type LibPython, type Ptr } from "../ffi/libpython.ts";
+import type { ErrorLog } from "../log/error-log.ts";
+import adapterSource from "../python/adapter.py" with { type: "text" };
+
+const ADAPTER_MODULE = "_wsgi_bin_adapter";
+
+export interface Entry {
+  threadState: Ptr;
+  /** Bound method Worker.handle of the adapter: called with no arguments per request. */
+  handle: Ptr;
+}
+
+export class ThreadInterpreters {
+  private readonly entries = new Map<string, Entry>();
+  /** This thread's state in the main interpreter: used for %{GLOBAL} and to create the others. */
+  private readonly mainState: Ptr;
+
+  constructor(
+    private readonly py: LibPython,
+    private readonly registry: Ptr,
+    private readonly log: ErrorLog,
+    private readonly attachArguments: { config: string; memory: Uint8Array; exchangeDef: Ptr },
+  ) {
+    this.mainState = py.PyThreadState_New(py.PyInterpreterState_Main());
+  }
+
+  /** The entry for an application group ("" is %{GLOBAL}), creating what is missing; null on failure. */
+  get(group: string): Entry | null {
+    return this.entries.get(group) ?? this.create(group);
+  }
+
+  private create(group: string): Entry | null {
+    const py = this.py;
+    py.PyEval_RestoreThread(this.mainState);
+    try {
+      const threadState = group === "" ? this.mainState : this.threadStateIn(group);
+      if (!threadState) return null;
+      py.PyThreadState_Swap(threadState);
+      const handle = this.attachAdapter(group);
+      py.PyThreadState_Swap(this.mainState);
+      if (!handle) return null;
+      const entry = { threadState, handle };
+      this.entries.set(group, entry);
+      return entry;
+    } finally {
+      py.PyEval_SaveThread();
+    }
+  }
+
+  /** A new thread state for this thread in the group's interpreter, creating the interpreter. GIL held. */
+  private threadStateIn(group: string): Ptr {
+    const py = this.py;
+    const known = py.PyDict_GetItemString(this.registry, group);
+    if (known) return py.PyThreadState_New(py.PyLong_AsLongLong(known));
+    const threadState = py.Py_NewInterpreter();
+    if (!threadState) {
+      // Py_NewInterpreter leaves the caller's thread state current on failure.
+      this.log.error(`Failed to create interpreter '${group}'.`);
+      if (py.PyErr_Occurred()) py.PyErr_Print();
+      return 0;
+    }
+    const address = py.PyLong_FromLongLong(py.PyThreadState_GetInterpreter(threadState));
+    py.PyThreadState_Swap(this.mainState);
+    py.PyDict_SetItemString(this.registry, group, address);
+    py.Py_DecRef(address);
+    this.log.info(`Create interpreter '${group}'.`);
+    return threadState;
+  }
+
+  /** Imports the adapter into the current interpreter (once) and attaches this thread. GIL held. */
+  private attachAdapter(group: string): Ptr {
+    const py = this.py;
+    const { config, memory, exchangeDef } = this.attachArguments;
+    const name = py.PyUnicode_FromString(ADAPTER_MODULE);
+    let module = py.PyImport_GetModule(name);
+    py.Py_DecRef(name);
+    if (!module && !py.PyErr_Occurred()) {
+      const code = py.Py_CompileString(adapterSource, "wsgi-bin/adapter.py", Py_file_input);
+      if (code) {
+        module = py.PyImport_ExecCodeModule(ADAPTER_MODULE, code);
+        py.Py_DecRef(code);
+      }
+    }
+    let handle = 0;
+    if (module) {
+      const attach = py.PyObject_GetAttrString(module, "attach");
+      py.Py_DecRef(module);
+      if (attach) {
+        const args = py.PyTuple_New(3);
+        py.PyTuple_SetItem(args, 0, py.PyUnicode_FromString(config));
+        py.PyTuple_SetItem(args, 1, py.PyMemoryView_FromMemory(memory, memory.byteLength, PyBUF_WRITE));
+        py.PyTuple_SetItem(args, 2, py.PyCFunction_NewEx(exchangeDef, 0, 0));
+        handle = py.PyObject_CallObject(attach, args);
+        py.Py_DecRef(args);
+        py.Py_DecRef(attach);
+      }
+    }
+    if (!handle) {
+      this.log.error(`Failed to set up interpreter '${group}' for wsgi-bin.`);
+      if (py.PyErr_Occurred()) py.PyErr_Print();
+    }
+    return handle;
+  }
+}

@@ -1,0 +1,12 @@
+// What the HTTP thread tells a new worker before it starts serving (the only structured-clone message).
+export interface WorkerInit {
+  index: number;
+  shared: SharedArrayBuffer;
+  library: string;
+  /** The main interpreter's dict of application group name -> PyInterpreterState address. */
+  registry: number;
+  /** JSON for adapter.attach(): see Interpreter.__init__ in src/python/adapter.py. */
+  adapterConfig: string;
+  logFd: number;
+  logLevel: number;
+}

@@ -1,0 +1,80 @@
+// The HTTP thread's side of the worker threads: who is idle, who waits for one, and the wait for a
+// worker's next message (Atomics.waitAsync: no structured clone, no postMessage on the hot path).
+import { Channel, SEQ_TO_MAIN, type ToWorker } from "./channel.ts";
+import type { WorkerInit } from "./messages.ts";
+
+export class WorkerSlot {
+  readonly channel: Channel;
+  private seen: number;
+
+  constructor(readonly index: number, readonly thread: Worker, channel: Channel) {
+    this.channel = channel;
+    this.seen = 0; // a new channel: the worker has sent nothing yet
+  }
+
+  send(kind: ToWorker, length = 0, arg = 0): void {
+    this.channel.sendToWorker(kind, length, arg);
+  }
+
+  /** Resolves with the kind of the worker's next message, once it is in the channel. */
+  async receive(): Promise<number> {
+    const control = this.channel.control;
+    // waitAsync can settle without a new message (seen under load): only a changed sequence counts.
+    while (Atomics.load(control, SEQ_TO_MAIN) === this.seen) {
+      const wait = Atomics.waitAsync(control, SEQ_TO_MAIN, this.seen);
+      if (wait.async) await wait.value;
+    }
+    this.seen = Atomics.load(control, SEQ_TO_MAIN);
+    return this.channel.kind();
+  }
+}
+
+export interface PoolOptions {
+  threads: number;
+  workerUrl: string | URL;
+  init: Omit<WorkerInit, "index" | "shared">;
+  dataSize?: number;
+}
+
+export class Pool {
+  readonly slots: WorkerSlot[] = [];
+  private readonly idle: WorkerSlot[] = [];
+  private readonly waiting: ((slot: WorkerSlot) => void)[] = [];
+
+  constructor(options: PoolOptions) {
+    for (let index = 0; index < options.threads; index++) {
+      const channel = Channel.create(options.dataSize);
+      const thread = new Worker(options.workerUrl);
+      const init: WorkerInit = { ...options.init, index, shared: channel.shared };
+      thread.postMessage(init);
+      const slot = new WorkerSlot(index, thread, channel);
+      this.slots.push(slot);
+      this.idle.push(slot);
+    }
+  }
+
+  /** An idle worker, now or as soon as one is released (first come, first served). */
+  acquire(): WorkerSlot | Promise<WorkerSlot> {
+    const slot = this.idle.pop();
+    if (slot) return slot;
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(slot: WorkerSlot): void {
+    const next = this.waiting.shift();
+    if (next) next(slot);
+    else this.idle.push(slot);
+  }
+
+  get busy(): number {
+    return this.slots.length - this.idle.length;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  terminate(): void {
+    for (const slot of this.slots) slot.thread.terminate();
+  }
+}

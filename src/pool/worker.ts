@@ -1,0 +1,71 @@
+// A worker thread: waits on its channel for a request, runs it in the application group's
+// interpreter holding the GIL only while Python runs, and hands the channel back. It never runs its
+// event loop again once started: Atomics.wait is its only way to sleep.
+import { defineNoArgsBuiltin } from "../ffi/builtin.ts";
+import { libpython } from "../ffi/libpython.ts";
+import { ErrorLog } from "../log/error-log.ts";
+import { Channel, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
+import { ThreadInterpreters } from "./interpreters.ts";
+import type { WorkerInit } from "./messages.ts";
+
+declare const self: Worker;
+
+self.onmessage = (event: MessageEvent<WorkerInit>) => {
+  self.onmessage = null;
+  serve(event.data);
+};
+
+function serve(init: WorkerInit): void {
+  const py = libpython(init.library);
+  const log = new ErrorLog(init.logFd, init.logLevel);
+  const channel = new Channel(init.shared);
+  const control = channel.control;
+  // Zero, not a load: the HTTP thread may have sent the first request before this thread started.
+  let seen = 0;
+
+  const waitForMain = (): number => {
+    while (Atomics.load(control, SEQ_TO_WORKER) === seen) Atomics.wait(control, SEQ_TO_WORKER, seen);
+    seen = Atomics.load(control, SEQ_TO_WORKER);
+    return channel.kind();
+  };
+
+  // exchange(): Python hands the channel over and sleeps, without the GIL, until the reply is in.
+  const exchangeDef = defineNoArgsBuiltin("exchange", () => {
+    const threadState = py.PyEval_SaveThread();
+    channel.notifyMain();
+    const kind = waitForMain();
+    py.PyEval_RestoreThread(threadState);
+    return py.PyLong_FromLongLong(kind);
+  });
+
+  const interpreters = new ThreadInterpreters(py, init.registry, log, {
+    config: init.adapterConfig,
+    memory: new Uint8Array(init.shared),
+    exchangeDef,
+  });
+
+  for (;;) {
+    const kind = waitForMain();
+    if (kind === ToWorker.Shutdown) return;
+    if (kind !== ToWorker.Request) {
+      log.error(`worker ${init.index}: unexpected message ${kind} while idle`);
+      continue;
+    }
+    const group = channel.buffer.toString("latin1", 0, channel.buffer.indexOf(0));
+    const entry = interpreters.get(group);
+    if (!entry) {
+      channel.setMessage(ToMain.Error, 0, 500);
+    } else {
+      py.PyEval_RestoreThread(entry.threadState);
+      const result = py.PyObject_CallNoArgs(entry.handle);
+      if (result) py.Py_DecRef(result);
+      else {
+        // The adapter catches the app's errors itself; this is a bug in it, logged with its traceback.
+        py.PyErr_Print();
+        channel.setMessage(ToMain.Error, 0, 500);
+      }
+      py.PyEval_SaveThread();
+    }
+    channel.notifyMain();
+  }
+}

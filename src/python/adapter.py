@@ -1,0 +1,546 @@
+# Runs inside every interpreter (application group) wsgi-bin creates: what mod_wsgi's C code does per
+# request (wsgi_execute_script, wsgi_load_source, Adapter_run), in Python.
+#
+# The worker thread that calls in owns a shared-memory channel (src/pool/channel.ts) seen here as a
+# memoryview: the request head arrives in it, the response leaves through it. `exchange()` is a
+# builtin written in JavaScript: it hands the channel to the HTTP thread and blocks, with the GIL
+# released, until the reply is in the channel.
+
+import hashlib
+import io
+import json
+import os
+import re
+import site
+import sys
+import threading
+import time
+import traceback
+import types
+
+# Twins of src/pool/channel.ts.
+KIND, LENGTH, ARG = 2, 3, 4
+DATA_OFFSET = 64
+BODY, CONTINUE, CANCEL = 2, 3, 4
+NEED_BODY, COMPLETE, HEAD, CHUNK, END, ABORT, ERROR = 11, 12, 13, 14, 15, 16, 17
+
+# Twin of the field order in src/http/request-head.ts.
+(F_GROUP, F_SCRIPT, F_CALLABLE, F_RELOAD, F_PASS_AUTH, F_SCRIPT_NAME, F_PATH_INFO, F_QUERY, F_METHOD,
+ F_PROTOCOL, F_REQUEST_URI, F_REMOTE_ADDR, F_REMOTE_PORT, F_SERVER_NAME, F_SERVER_PORT, F_SCHEME,
+ F_BODY_LENGTH, F_REQUEST_ID, F_HEADERS) = range(19)
+
+LEVELS = ["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]
+DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
+TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+STATUS = re.compile(r"^[1-9][0-9][0-9] [^\r\n]*$")
+HOP_BY_HOP = frozenset(("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+                        "trailer", "trailers", "transfer-encoding", "upgrade"))
+
+
+class ErrorLog:
+    """Apache-format lines, one os.write each, to the log file the HTTP thread also writes."""
+
+    def __init__(self, fd, level):
+        self.fd = fd
+        self.level = level
+
+    def enabled(self, level):
+        return LEVELS.index(level) <= self.level
+
+    def write(self, level, message):
+        if not self.enabled(level):
+            return
+        now = time.time()
+        t = time.localtime(now)
+        stamp = "%s %s %02d %02d:%02d:%02d.%06d %d" % (
+            DAYS[t.tm_wday], MONTHS[t.tm_mon - 1], t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+            int((now % 1) * 1e6), t.tm_year)
+        prefix = "[%s] [wsgi:%s] [pid %d:tid %d] " % (stamp, level, os.getpid(), threading.get_native_id()
+                                                       if hasattr(threading, "get_native_id") else 0)
+        text = "".join(prefix + line + "\n" for line in message.rstrip("\n").split("\n"))
+        try:
+            os.write(self.fd, text.encode("utf-8", "backslashreplace"))
+        except OSError:
+            pass
+
+
+class LogStream(io.TextIOBase):
+    """sys.stdout, sys.stderr and wsgi.errors: whole lines go to the error log, never to a response."""
+
+    def __init__(self, log, name, level="error"):
+        self.log = log
+        self.name = name
+        self.level = level
+        self.pending = ""
+        self.lock = threading.Lock()
+
+    def writable(self):
+        return True
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def write(self, text):
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "backslashreplace")
+        elif not isinstance(text, str):
+            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+        with self.lock:
+            self.pending += text
+            if "\n" in self.pending:
+                lines, self.pending = self.pending.rsplit("\n", 1)
+                self.log.write(self.level, lines)
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        with self.lock:
+            if self.pending:
+                pending, self.pending = self.pending, ""
+                self.log.write(self.level, pending)
+
+
+class ClientDisconnected(OSError):
+    pass
+
+
+class Input:
+    """wsgi.input: the request body, pulled from the HTTP thread as the app reads it."""
+
+    def __init__(self, worker, length):
+        self.worker = worker
+        self.remaining = length  # bytes still to come, None when unknown (chunked)
+        self.buffer = b""
+        self.eof = length == 0
+
+    def _fill(self, want):
+        if self.eof:
+            return False
+        want = min(max(want, 8192), self.worker.data_size)
+        if self.remaining is not None:
+            want = min(want, self.remaining)
+        if self.worker.send(NEED_BODY, 0, want) == CANCEL:
+            raise ClientDisconnected("client closed the connection while the request body was read")
+        control = self.worker.control
+        length = control[LENGTH]
+        if length:
+            self.buffer += self.worker.data[:length].tobytes()
+            if self.remaining is not None:
+                self.remaining -= length
+        if control[ARG] & 1 or self.remaining == 0:
+            self.eof = True
+        return length > 0 or not self.eof
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            while self._fill(1 << 20):
+                pass
+            data, self.buffer = self.buffer, b""
+            return data
+        while len(self.buffer) < size and self._fill(size - len(self.buffer)):
+            pass
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def readline(self, size=-1):
+        if size is None:
+            size = -1
+        while True:
+            end = self.buffer.find(b"\n")
+            if end >= 0:
+                end += 1
+                break
+            if 0 <= size <= len(self.buffer) or not self._fill(8192):
+                end = len(self.buffer)
+                break
+        if 0 <= size < end:
+            end = size
+        line, self.buffer = self.buffer[:end], self.buffer[end:]
+        return line
+
+    def readlines(self, hint=-1):
+        lines, total = [], 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if 0 < hint <= total:
+                return lines
+
+    def __iter__(self):
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+    def close(self):
+        pass
+
+
+class FileWrapper:
+    """wsgi.file_wrapper: iterates a file-like object in blocks."""
+
+    def __init__(self, filelike, blksize=8192):
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self):
+        read = self.filelike.read
+        while True:
+            data = read(self.blksize)
+            if not data:
+                return
+            yield data
+
+
+def module_name(script):
+    # As mod_wsgi: a name from the file's path, so two scripts named app.wsgi never collide.
+    return "_wsgi_bin_" + hashlib.md5(script.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+class ScriptNotFound(Exception):
+    pass
+
+
+class Interpreter:
+    """What one interpreter holds once, whichever worker thread set it up first."""
+
+    def __init__(self, config):
+        self.config = config
+        self.log = ErrorLog(config["log_fd"], config["log_level"])
+        self.load_lock = threading.RLock()
+        sys.argv = ["wsgi-bin"]
+        if config.get("executable"):
+            sys.executable = config["executable"]
+        for directory in config.get("site_packages", []) + config.get("python_path", []):
+            site.addsitedir(directory)
+        if config.get("unset_pythonhome"):
+            os.environ.pop("PYTHONHOME", None)
+        sys.stdout = LogStream(self.log, "<stdout>")
+        sys.stderr = LogStream(self.log, "<stderr>")
+        self.errors = LogStream(self.log, "<wsgi.errors>")
+
+    def base_environ(self, group):
+        return {
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": self.config["threads"] > 1,
+            "wsgi.multiprocess": self.config.get("processes", 1) > 1,
+            "wsgi.run_once": False,
+            "wsgi.errors": self.errors,
+            "wsgi.file_wrapper": FileWrapper,
+            "wsgi.input_terminated": True,
+            "GATEWAY_INTERFACE": "CGI/1.1",
+            "SERVER_SOFTWARE": self.config["server_software"],
+            "mod_wsgi.process_group": "",
+            "mod_wsgi.application_group": group,
+        }
+
+    def load(self, script, reloading):
+        """The script's module, executed on first use and again after its file changed."""
+        name = module_name(script)
+        module = sys.modules.get(name)
+        try:
+            mtime = os.stat(script).st_mtime
+        except OSError:
+            raise ScriptNotFound(script)
+        if module is not None and (not reloading or module.__mtime__ == mtime):
+            return module
+        with self.load_lock:
+            module = sys.modules.get(name)
+            if module is not None:
+                if not reloading or module.__mtime__ == mtime:
+                    return module
+                self.log.write("info", "Reloading WSGI script '%s'." % script)
+                del sys.modules[name]
+            else:
+                self.log.write("info", "Loading WSGI script '%s'." % script)
+            module = types.ModuleType(name)
+            module.__file__ = script
+            module.__mtime__ = mtime
+            sys.modules[name] = module
+            try:
+                with open(script, "rb") as source:
+                    code = compile(source.read(), script, "exec", dont_inherit=True)
+                exec(code, module.__dict__)
+            except BaseException:
+                if sys.modules.get(name) is module:
+                    del sys.modules[name]
+                raise
+            return module
+
+
+_interpreter = None
+_interpreter_lock = threading.Lock()
+
+
+def attach(config_json, view, exchange):
+    """Called once per worker thread per interpreter: returns the function to call per request."""
+    global _interpreter
+    with _interpreter_lock:
+        if _interpreter is None:
+            _interpreter = Interpreter(json.loads(config_json))
+    return Worker(_interpreter, view, exchange).handle
+
+
+class Worker:
+    """One worker thread's view of this interpreter."""
+
+    def __init__(self, interpreter, view, exchange):
+        self.interpreter = interpreter
+        self.log = interpreter.log
+        self.control = view[:DATA_OFFSET].cast("i")
+        self.data = view[DATA_OFFSET:]
+        self.data_size = len(self.data)
+        self.exchange = exchange
+        self.environs = {}  # the constant part of environ, per application group name
+
+    def send(self, kind, length, arg=0):
+        """Hands the channel to the HTTP thread, waits for its reply and returns the reply's kind."""
+        control = self.control
+        control[KIND] = kind
+        control[LENGTH] = length
+        control[ARG] = arg
+        self.exchange()
+        return control[KIND]
+
+    def finish(self, kind, length=0, arg=0):
+        """Leaves the final message in the channel; the worker thread sends it once the GIL is released."""
+        control = self.control
+        control[KIND] = kind
+        control[LENGTH] = length
+        control[ARG] = arg
+
+    def handle(self):
+        fields = self.data[:self.control[LENGTH]].tobytes().decode("latin-1").split("\0")
+        script = fields[F_SCRIPT]
+        try:
+            module = self.interpreter.load(script, fields[F_RELOAD] == "1")
+        except ScriptNotFound:
+            self.log.write("error", "Target WSGI script not found or unable to stat: %s" % script)
+            return self.finish(ERROR, 0, 404)
+        except BaseException:
+            self.log.write("error", "Failed to exec Python script file '%s'." % script)
+            self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"
+                           % (script, traceback.format_exc()))
+            return self.finish(ERROR, 0, 500)
+        application = getattr(module, fields[F_CALLABLE], None)
+        if application is None:
+            self.log.write("error", "Target WSGI script '%s' does not contain WSGI application '%s'."
+                           % (script, fields[F_CALLABLE]))
+            return self.finish(ERROR, 0, 404)
+        Response(self, fields).run(application, self.environ(fields))
+
+    def environ(self, fields):
+        group = fields[F_GROUP]
+        base = self.environs.get(group)
+        if base is None:
+            base = self.environs[group] = self.interpreter.base_environ(group)
+        environ = base.copy()
+        environ.update({
+            "REQUEST_METHOD": fields[F_METHOD],
+            "SCRIPT_NAME": fields[F_SCRIPT_NAME],
+            "PATH_INFO": fields[F_PATH_INFO],
+            "QUERY_STRING": fields[F_QUERY],
+            "SERVER_PROTOCOL": fields[F_PROTOCOL],
+            "REQUEST_URI": fields[F_REQUEST_URI],
+            "REMOTE_ADDR": fields[F_REMOTE_ADDR],
+            "REMOTE_PORT": fields[F_REMOTE_PORT],
+            "SERVER_NAME": fields[F_SERVER_NAME],
+            "SERVER_PORT": fields[F_SERVER_PORT],
+            "SCRIPT_FILENAME": fields[F_SCRIPT],
+            "REQUEST_SCHEME": fields[F_SCHEME],
+            "wsgi.url_scheme": fields[F_SCHEME],
+            "mod_wsgi.callable_object": fields[F_CALLABLE],
+            "mod_wsgi.script_reloading": fields[F_RELOAD],
+            "mod_wsgi.request_id": fields[F_REQUEST_ID],
+            "mod_wsgi.request_start": str(int(time.time() * 1e6)),
+            "mod_wsgi.thread_id": threading.get_ident(),
+        })
+        if fields[F_SCHEME] == "https":
+            environ["HTTPS"] = "1"
+        pass_authorization = fields[F_PASS_AUTH] == "1"
+        for i in range(F_HEADERS, len(fields) - 1, 2):
+            name = fields[i]
+            key = HEADER_KEYS.get(name)
+            if key is None:
+                key = header_key(name, pass_authorization)
+                if key is None:
+                    continue
+            environ[key] = fields[i + 1]
+        body_length = fields[F_BODY_LENGTH]
+        environ["wsgi.input"] = Input(self, None if body_length == "chunked" else int(body_length or 0))
+        return environ
+
+
+# Headers common enough to skip the computation; Authorization and Proxy are absent on purpose.
+HEADER_KEYS = {
+    "host": "HTTP_HOST", "user-agent": "HTTP_USER_AGENT", "accept": "HTTP_ACCEPT",
+    "accept-encoding": "HTTP_ACCEPT_ENCODING", "accept-language": "HTTP_ACCEPT_LANGUAGE",
+    "connection": "HTTP_CONNECTION", "cookie": "HTTP_COOKIE", "referer": "HTTP_REFERER",
+    "content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH",
+}
+
+
+def header_key(name, pass_authorization):
+    """The environ key for a request header, or None for headers mod_wsgi keeps from the app."""
+    # Only letters, digits and '-': 'X_Foo' must not pose as 'X-Foo' once both become HTTP_X_FOO.
+    if not HEADER_NAME.match(name):
+        return None
+    lowered = name.lower()
+    if lowered == "proxy":  # httpoxy: HTTP_PROXY would read as a proxy setting
+        return None
+    if lowered == "authorization" and not pass_authorization:
+        return None
+    return "HTTP_" + name.upper().replace("-", "_")
+
+
+class Response:
+    """Adapter_run: start_response, write(), iteration of the result and close()."""
+
+    def __init__(self, worker, fields):
+        self.worker = worker
+        self.log = worker.log
+        self.script = fields[F_SCRIPT]
+        self.head_request = fields[F_METHOD] == "HEAD"
+        self.status = None
+        self.headers = None
+        self.head_sent = False
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info is not None:
+            try:
+                if self.head_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise RuntimeError("start_response() was called a second time without exc_info")
+        self.status = check_status(status)
+        self.headers = check_headers(headers)
+        return self.write
+
+    def head_bytes(self):
+        if self.status is None:
+            raise RuntimeError("the application returned data before calling start_response()")
+        parts = [self.status]
+        for name, value in self.headers:
+            parts.append(name)
+            parts.append(value)
+        try:
+            return "\0".join(parts).encode("latin-1")
+        except UnicodeEncodeError as error:
+            raise ValueError("response status and headers must be latin-1 strings (PEP 3333): %s" % error)
+
+    def write(self, data):
+        """The write() callable, and the path every streamed chunk takes."""
+        if type(data) is not bytes and not isinstance(data, bytes):
+            raise TypeError("a WSGI body chunk must be bytes, not %s" % type(data).__name__)
+        worker = self.worker
+        view, size = worker.data, worker.data_size
+        offset = 0
+        if not self.head_sent:
+            head = self.head_bytes()
+            if len(head) > size:
+                raise ValueError("response headers are larger than %d bytes" % size)
+            view[:len(head)] = head
+            first = min(len(data), size - len(head))
+            view[len(head):len(head) + first] = data[:first]
+            self.head_sent = True
+            if worker.send(HEAD, len(head) + first, len(head)) == CANCEL:
+                raise ClientDisconnected("client closed the connection")
+            offset = first
+        while offset < len(data):
+            piece = min(len(data) - offset, size)
+            view[:piece] = data[offset:offset + piece]
+            if worker.send(CHUNK, piece) == CANCEL:
+                raise ClientDisconnected("client closed the connection")
+            offset += piece
+
+    def complete(self, body):
+        """The whole response in one message when it fits; else the head and chunks."""
+        head = self.head_bytes()
+        view, size = self.worker.data, self.worker.data_size
+        if len(head) + len(body) > size:
+            self.write(body)
+            return self.worker.finish(END)
+        view[:len(head)] = head
+        view[len(head):len(head) + len(body)] = body
+        self.worker.finish(COMPLETE, len(head) + len(body), len(head))
+
+    def run(self, application, environ):
+        try:
+            result = application(environ, self.start_response)
+        except BaseException:
+            return self.failed()
+        try:
+            if type(result) in (list, tuple) and not self.head_sent:
+                for item in result:
+                    if not isinstance(item, bytes):
+                        raise TypeError("a WSGI body chunk must be bytes, not %s" % type(item).__name__)
+                self.complete(b"".join(result))
+            else:
+                for data in result:
+                    if data or not isinstance(data, bytes):
+                        self.write(data)
+                if self.head_sent:
+                    self.worker.finish(END)
+                else:
+                    self.complete(b"")
+        except ClientDisconnected as error:
+            self.log.write("info", "%s while serving '%s'." % (error, self.script))
+            self.worker.finish(END)
+        except BaseException:
+            self.failed()
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except BaseException:
+                    self.failed()
+
+    def failed(self):
+        self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"
+                       % (self.script, traceback.format_exc().rstrip("\n")))
+        if self.head_sent:
+            self.worker.finish(ABORT)
+        else:
+            self.worker.finish(ERROR, 0, 500)
+
+
+def check_status(status):
+    if type(status) is not str:
+        raise TypeError("WSGI status must be a str, not %s" % type(status).__name__)
+    if not STATUS.match(status):
+        raise ValueError("invalid WSGI status %r: want 'NNN Reason'" % status)
+    return status
+
+
+def check_headers(headers):
+    if type(headers) is not list:
+        raise TypeError("WSGI response headers must be a list, not %s" % type(headers).__name__)
+    for header in headers:
+        if type(header) is not tuple or len(header) != 2:
+            raise TypeError("WSGI response header %r is not a (name, value) tuple" % (header,))
+        name, value = header
+        if type(name) is not str or type(value) is not str:
+            raise TypeError("WSGI response header %r must be (str, str)" % (header,))
+        if not TOKEN.match(name):
+            raise ValueError("invalid response header name %r" % name)
+        if "\r" in value or "\n" in value or "\0" in value:
+            raise ValueError("response header %r has a control character in its value" % name)
+        if name.lower() in HOP_BY_HOP:
+            raise ValueError("hop-by-hop header %r is the server's to set, not the application's" % name)
+    return headers

@@ -1,0 +1,90 @@
+// Puts the layers together: logs, Python, the worker pool and the HTTP listener.
+import { openSync } from "node:fs";
+import type { Server } from "bun";
+import type { ServerConfig } from "./config.ts";
+import { findPython } from "./ffi/find-python.ts";
+import { startPython } from "./ffi/runtime.ts";
+import { applicationGroupName } from "./http/aliases.ts";
+import { createApp } from "./http/app.ts";
+import { AccessLog } from "./log/access-log.ts";
+import { ErrorLog } from "./log/error-log.ts";
+import { levelNumber } from "./log/levels.ts";
+import { Pool } from "./pool/pool.ts";
+import { workerUrl } from "./pool/worker-url.ts";
+import { SERVER_SOFTWARE } from "./version.ts";
+
+export interface Running {
+  server: Server<unknown>;
+  pool: Pool;
+  errorLog: ErrorLog;
+  stop(): void;
+}
+
+export function openLogs(config: ServerConfig): { errorLog: ErrorLog; accessLog: AccessLog | null } {
+  const errorFd = config.errorLog ? openSync(config.errorLog, "a") : 2;
+  const errorLog = new ErrorLog(errorFd, levelNumber(config.logLevel));
+  const accessFd = config.accessLog === undefined ? null : config.accessLog === "-" ? 1 : openSync(config.accessLog, "a");
+  return { errorLog, accessLog: accessFd === null ? null : new AccessLog(accessFd) };
+}
+
+export function startServer(config: ServerConfig, logs = openLogs(config)): Running {
+  const { errorLog, accessLog } = logs;
+  const install = findPython({ python: config.python, pythonHome: config.pythonHome });
+  errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
+  const python = startPython(install);
+
+  const pool = new Pool({
+    threads: config.threads,
+    workerUrl: workerUrl(),
+    init: {
+      library: install.library,
+      registry: python.registry,
+      logFd: errorLog.fd,
+      logLevel: errorLog.level,
+      adapterConfig: JSON.stringify({
+        log_fd: errorLog.fd,
+        log_level: errorLog.level,
+        threads: config.threads,
+        processes: 1,
+        server_software: SERVER_SOFTWARE,
+        executable: install.executable,
+        site_packages: install.sitePackages,
+        python_path: config.pythonPath,
+        unset_pythonhome: python.setHome,
+      }),
+    },
+  });
+
+  // The port is part of %{RESOURCE} names, so bind first when asked for any free port.
+  let port = config.port;
+  let server: Server<unknown> | null = null;
+  const serve = (fetch: (request: Request, server: Server<unknown>) => Response | Promise<Response>) =>
+    Bun.serve({
+      hostname: config.host,
+      port,
+      fetch,
+      idleTimeout: 60, // Apache's Timeout; requests running an app lift it (see http/app.ts)
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER, // limits are LimitRequestBody's job, not Bun's
+    });
+  let handler: (request: Request, server: Server<unknown>) => Response | Promise<Response> = () => new Response(null, { status: 503 });
+  server = serve((request, s) => handler(request, s));
+  port = server.port!;
+
+  const routes = config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, config.serverName, port) }));
+  const app = createApp({ routes, pool, reload: config.reload, serverName: config.serverName, port, errorLog, accessLog });
+  handler = (request, s) => app.fetch(request, s);
+  for (const route of routes) {
+    errorLog.info(`Alias ${route.alias.url} -> ${route.alias.script} (application group '${route.group}', callable '${route.alias.callableObject}').`);
+  }
+  errorLog.notice(`${SERVER_SOFTWARE} (Python ${python.version}) listening on http://${config.host}:${port}/ with ${config.threads} threads.`);
+
+  return {
+    server,
+    pool,
+    errorLog,
+    stop() {
+      server?.stop(true);
+      pool.terminate();
+    },
+  };
+}
