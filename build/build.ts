@@ -1,0 +1,52 @@
+// `npm run build`: esbuild bundles src/main.ts and the worker entry into dist/, then
+// `bun build --compile` turns the bundles (and koffi's native module) into the one file ./wsgi-bin.
+// Run with bun: the compile step uses the bun running this script (the pinned devDependency).
+import { rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import * as esbuild from "esbuild";
+import { koffiNativeModule, koffiNativePlugin } from "./koffi-native.ts";
+
+const root = resolve(import.meta.dir, "..");
+const dist = join(root, "dist");
+const outfile = join(root, "wsgi-bin");
+
+// Inside the executable, a relative Worker path names another embedded entry point by its file name
+// (src/pool/worker-url.ts returns this instead of its source URL).
+const WORKER_ENTRY = "./worker.js";
+
+async function bundle(): Promise<void> {
+  rmSync(dist, { recursive: true, force: true });
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: { main: "src/main.ts", worker: "src/pool/worker.ts" },
+    outdir: dist,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "esnext",
+    external: ["bun", "bun:*"], // Bun's built-in modules, provided by the runtime
+    loader: { ".py": "text", ".node": "copy" }, // Python sources embed as strings; koffi.node is copied beside the bundles
+    assetNames: "[name]", // keep koffi.node's name stable in dist/
+    define: { WSGI_BIN_WORKER_ENTRY: JSON.stringify(WORKER_ENTRY) },
+    plugins: [koffiNativePlugin(koffiNativeModule(root))],
+    logLevel: "warning",
+  });
+}
+
+function compile(): void {
+  const run = Bun.spawnSync(
+    [
+      process.execPath, "build", "--compile",
+      // A server started in an app's directory must not pick up that directory's .env or bunfig.toml.
+      "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+      join(dist, "main.js"), join(dist, "worker.js"), // the worker is an extra entry point: see WORKER_ENTRY
+      "--outfile", outfile,
+    ],
+    { cwd: root, stdout: "inherit", stderr: "inherit" },
+  );
+  if (run.exitCode !== 0) throw new Error(`bun build --compile exited with ${run.exitCode}`);
+}
+
+await bundle();
+compile();
+console.log(`built ${outfile} (${(statSync(outfile).size / 1e6).toFixed(1)} MB)`);
