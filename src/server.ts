@@ -48,7 +48,7 @@ export function startServer(config: ServerConfig, logs = openLogs(config)): Runn
         processes: 1,
         server_software: SERVER_SOFTWARE,
         executable: install.executable,
-        site_packages: install.sitePackages,
+        venv: install.venv,
         python_path: config.pythonPath,
         unset_pythonhome: python.setHome,
       }),

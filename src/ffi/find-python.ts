@@ -12,8 +12,14 @@ export interface PythonInstall {
   executable: string | null;
   /** PYTHONHOME for the embedded runtime (the base installation, never a venv). */
   home: string | null;
-  /** A virtualenv's site-packages, added to every interpreter like WSGIPythonHome does. */
-  sitePackages: string[];
+  /** The virtualenv to run in, if the interpreter was one: every interpreter takes its sys.prefix and sys.path. */
+  venv: Venv | null;
+}
+
+export interface Venv {
+  prefix: string;
+  path: string[];
+  site_packages: string[];
 }
 
 export const SUPPORTED = { min: [3, 9], max: [3, 13] } as const;
@@ -28,7 +34,7 @@ interface Probe {
   prefix: string;
   shared: boolean;
   candidates: string[];
-  venv_site_packages: string[];
+  venv: Venv | null;
 }
 
 export function findPython(options: { python?: string; pythonHome?: string }): PythonInstall {
@@ -88,7 +94,7 @@ function fromInterpreter(python: string, tried: string[]): PythonInstall | null 
         version: probe.version,
         executable: probe.executable,
         home: probe.base_prefix,
-        sitePackages: probe.venv_site_packages,
+        venv: probe.venv,
       };
     }
     tried.push(`${candidate} (from ${probe.executable} ${probe.version}): no such file`);
@@ -111,7 +117,7 @@ function fromLibrary(library: string, tried: string[]): PythonInstall | null {
     const viaInterpreter = fromInterpreter(interpreter, []);
     if (viaInterpreter) return { ...viaInterpreter, library };
   }
-  return { library, version, executable: null, home: null, sitePackages: [] };
+  return { library, version, executable: null, home: null, venv: null };
 }
 
 function checkVersion(version: string, library: string): void {

@@ -224,7 +224,14 @@ class Interpreter:
         sys.argv = ["wsgi-bin"]
         if config.get("executable"):
             sys.executable = config["executable"]
-        for directory in config.get("site_packages", []) + config.get("python_path", []):
+        venv = config.get("venv")
+        if venv:
+            # As WSGIPythonHome naming a virtualenv: its prefix and its path, not the base install's.
+            sys.prefix = sys.exec_prefix = venv["prefix"]
+            sys.path[:] = venv["path"]
+            for directory in venv["site_packages"]:
+                site.addsitedir(directory)  # runs its .pth files
+        for directory in config.get("python_path", []):
             site.addsitedir(directory)
         if config.get("unset_pythonhome"):
             os.environ.pop("PYTHONHOME", None)

@@ -26,5 +26,7 @@ print(json.dumps({
     "prefix": sys.prefix,
     "shared": bool(config.get("Py_ENABLE_SHARED")),
     "candidates": candidates,
-    "venv_site_packages": site.getsitepackages() if in_venv else [],
+    # A virtualenv's own view (run with -I: no PYTHONPATH, no user site): what its python would import.
+    "venv": {"prefix": sys.prefix, "path": [p for p in sys.path if p], "site_packages": site.getsitepackages()}
+    if in_venv else None,
 }))
