@@ -36,6 +36,8 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 STATUS = re.compile(r"^[1-9][0-9][0-9] [^\r\n]*$")
+# How extensions word their refusal of sub-interpreters (numpy, PyO3, CPython's own check).
+SUBINTERPRETER_REFUSAL = re.compile(r"interpreter|more than once per process", re.IGNORECASE)
 HOP_BY_HOP = frozenset(("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                         "trailer", "trailers", "transfer-encoding", "upgrade"))
 
@@ -337,10 +339,15 @@ class Worker:
         except ScriptNotFound:
             self.log.write("error", "Target WSGI script not found or unable to stat: %s" % script)
             return self.finish(ERROR, 0, 404)
-        except BaseException:
+        except BaseException as error:
             self.log.write("error", "Failed to exec Python script file '%s'." % script)
             self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"
                            % (script, traceback.format_exc()))
+            if isinstance(error, ImportError) and SUBINTERPRETER_REFUSAL.search(str(error)):
+                self.log.write("error", "A C extension imported by '%s' refuses to run in more than one "
+                               "interpreter (numpy, pydantic-core and PyO3 modules do). Serve every alias "
+                               "that uses it from the main interpreter: application-group=%%{GLOBAL} "
+                               "(WSGIApplicationGroup %%{GLOBAL})." % script)
             return self.finish(ERROR, 0, 500)
         application = getattr(module, fields[F_CALLABLE], None)
         if application is None:
