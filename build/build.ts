@@ -39,6 +39,9 @@ function compile(): void {
       process.execPath, "build", "--compile",
       // A server started in an app's directory must not pick up that directory's .env or bunfig.toml.
       "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+      // Precompiled bytecode skips parsing at startup (cold start ~40 ms faster here); ESM needs --format=esm.
+      // Not minified, so stack traces of unexpected errors stay readable.
+      "--bytecode", "--format=esm",
       join(dist, "main.js"), join(dist, "worker.js"), // the worker is an extra entry point: see WORKER_ENTRY
       "--outfile", outfile,
     ],
