@@ -71,11 +71,8 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
   if (switches.has("help")) return { kind: "help" };
   if (switches.has("version")) return { kind: "version" };
 
-  const single = (name: string): string | undefined => {
-    const list = values.get(name);
-    if (list && list.length > 1) throw new UsageError(`option '--${name}' given more than once`);
-    return list?.[0];
-  };
+  // As argparse, gunicorn and Apache's directives: the last value given wins.
+  const single = (name: string): string | undefined => values.get(name)?.at(-1);
   const defaults = {
     applicationGroup: single("application-group") ?? DEFAULTS.applicationGroup,
     callableObject: single("callable-object") ?? DEFAULTS.callableObject,
