@@ -2,7 +2,7 @@
 // free port, waits for its "listening on" line, and stops it again. Every server started here is also
 // killed when the test process exits, so a failing test never leaves one behind.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -39,8 +39,8 @@ export interface RunningServer {
   stdout(): string;
   /** The error log so far: the --error-log file when given, else stderr. */
   log(): string;
-  /** Waits until the error log matches `pattern` (after the server's output settles); returns the log. */
-  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Waits until the error log (from character `from` on) matches `pattern`; returns that part of the log. */
+  waitForLog(pattern: RegExp, timeoutMs?: number, from?: number): Promise<string>;
   stop(): Promise<number | null>;
 }
 
@@ -69,6 +69,29 @@ function optionValue(args: string[], name: string): string | undefined {
   return undefined;
 }
 
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolvePromise(true);
+    });
+    socket.once("error", () => resolvePromise(false));
+  });
+}
+
+/** A port that was free a moment ago (for tests that cannot use --port 0). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const listener = createServer();
+    listener.once("error", reject);
+    listener.listen(0, "127.0.0.1", () => {
+      const port = (listener.address() as { port: number }).port;
+      listener.close(() => resolvePromise(port));
+    });
+  });
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function start(options: StartOptions): Promise<RunningServer> {
@@ -93,11 +116,17 @@ export async function start(options: StartOptions): Promise<RunningServer> {
   const log = () => (errorLogFile ? (existsSync(errorLogFile) ? readFileSync(errorLogFile, "utf8") : "") : err.text);
 
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  // A fixed --port can be probed (the listening line is a notice: --log-level warn hides it).
+  const fixedPort = Number(optionValue(args, "--port"));
   let port = 0;
   for (;;) {
     const match = /listening on http:\/\/[^\s/]+:(\d+)\//.exec(log());
     if (match) {
       port = Number(match[1]);
+      break;
+    }
+    if (fixedPort && (await canConnect(fixedPort))) {
+      port = fixedPort;
       break;
     }
     if (proc.exitCode !== null || proc.signalCode !== null || Date.now() > deadline) {
@@ -120,10 +149,10 @@ export async function start(options: StartOptions): Promise<RunningServer> {
     stderr: () => err.text,
     stdout: () => out.text,
     log,
-    async waitForLog(pattern, timeoutMs = 5000) {
+    async waitForLog(pattern, timeoutMs = 5000, from = 0) {
       const end = Date.now() + timeoutMs;
       for (;;) {
-        const text = log();
+        const text = log().slice(from);
         if (pattern.test(text)) return text;
         if (Date.now() > end) throw new Error(`error log never matched ${pattern}:\n${text}`);
         await sleep(20);
