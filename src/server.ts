@@ -6,12 +6,15 @@ import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
 import { createApp } from "./http/app.ts";
+import { SlowRequests } from "./http/slow-requests.ts";
 import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
 import { Pool } from "./pool/pool.ts";
 import { workerUrl } from "./pool/worker-url.ts";
 import { SERVER_SOFTWARE } from "./version.ts";
+
+const IDLE_TIMEOUT = 60;
 
 export interface Running {
   server: Server<unknown>;
@@ -63,7 +66,7 @@ export function startServer(config: ServerConfig, logs = openLogs(config)): Runn
       hostname: config.host,
       port,
       fetch,
-      idleTimeout: 60, // Apache's Timeout; requests running an app lift it (see http/app.ts)
+      idleTimeout: IDLE_TIMEOUT, // Apache's Timeout; requests still running an app lift it (http/slow-requests.ts)
       maxRequestBodySize: Number.MAX_SAFE_INTEGER, // limits are LimitRequestBody's job, not Bun's
     });
   let handler: (request: Request, server: Server<unknown>) => Response | Promise<Response> = () => new Response(null, { status: 503 });
@@ -71,7 +74,8 @@ export function startServer(config: ServerConfig, logs = openLogs(config)): Runn
   port = server.port!;
 
   const routes = config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, config.serverName, port) }));
-  const app = createApp({ routes, pool, reload: config.reload, serverName: config.serverName, port, errorLog, accessLog });
+  const slowRequests = new SlowRequests(() => server, IDLE_TIMEOUT);
+  const app = createApp({ routes, pool, reload: config.reload, serverName: config.serverName, port, errorLog, accessLog, slowRequests });
   handler = (request, s) => app.fetch(request, s);
   for (const route of routes) {
     errorLog.info(`Alias ${route.alias.url} -> ${route.alias.script} (application group '${route.group}', callable '${route.alias.callableObject}').`);
@@ -83,6 +87,7 @@ export function startServer(config: ServerConfig, logs = openLogs(config)): Runn
     pool,
     errorLog,
     stop() {
+      slowRequests.stop();
       server?.stop(true);
       pool.terminate();
     },

@@ -8,6 +8,7 @@ import type { Pool } from "../pool/pool.ts";
 import { aliasCovers, decodePath } from "./aliases.ts";
 import { errorResponse } from "./error-page.ts";
 import { writeRequestHead } from "./request-head.ts";
+import type { SlowRequests } from "./slow-requests.ts";
 import { WsgiExchange } from "./wsgi-exchange.ts";
 
 export interface Route {
@@ -24,6 +25,7 @@ export interface AppContext {
   port: number;
   errorLog: ErrorLog;
   accessLog: AccessLog | null;
+  slowRequests: SlowRequests;
 }
 
 type Env = { Bindings: Server<unknown> };
@@ -91,11 +93,11 @@ async function serve(context: AppContext, route: Route, request: Request, server
     context.pool.release(slot);
     return finishEarly(context, request, server, 431);
   }
-  // Slow apps must not be cut off by the connection's idle timer while they run.
-  server.timeout(request, 0);
-  const exchange = new WsgiExchange(context.pool, slot, request.body, (status, bytes) =>
-    logAccess(context, request, server, status, bytes),
-  );
+  context.slowRequests.begin(request);
+  const exchange = new WsgiExchange(context.pool, slot, request.body, (status, bytes) => {
+    context.slowRequests.end(request);
+    logAccess(context, request, server, status, bytes);
+  });
   return exchange.response(headLength);
 }
 
