@@ -5,9 +5,10 @@ import type { AliasConfig } from "../config.ts";
 import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import type { Pool } from "../pool/pool.ts";
-import { aliasCovers, decodePath } from "./aliases.ts";
+import { aliasCovers } from "./aliases.ts";
 import { errorResponse } from "./error-page.ts";
 import { writeRequestHead } from "./request-head.ts";
+import { parseTarget, routingPath } from "./request-target.ts";
 import type { SlowRequests } from "./slow-requests.ts";
 import { WsgiExchange } from "./wsgi-exchange.ts";
 
@@ -33,7 +34,7 @@ type Env = { Bindings: Server<unknown> };
 let requestCounter = 0;
 
 export function createApp(context: AppContext): Hono<Env> {
-  const app = new Hono<Env>();
+  const app = new Hono<Env>({ getPath: routingPath });
   // Registration order is match order: the first declared alias that covers a path wins.
   for (const route of context.routes) {
     const handler = (c: { req: { raw: Request }; env: Server<unknown> }) => serve(context, route, c.req.raw, c.env);
@@ -56,11 +57,7 @@ export function createApp(context: AppContext): Hono<Env> {
 
 async function serve(context: AppContext, route: Route, request: Request, server: Server<unknown>): Promise<Response> {
   const { alias } = route;
-  const url = request.url;
-  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-  const queryStart = url.indexOf("?", pathStart);
-  const rawTarget = url.slice(pathStart);
-  const path = decodePath(queryStart < 0 ? rawTarget : url.slice(pathStart, queryStart));
+  const { raw, path, query } = parseTarget(request.url);
   if (!aliasCovers(alias.url, path)) return finishEarly(context, request, server, 404);
 
   const headers = request.headers;
@@ -76,10 +73,10 @@ async function serve(context: AppContext, route: Route, request: Request, server
     passAuthorization: alias.passAuthorization,
     scriptName: alias.url === "/" ? "" : alias.url,
     pathInfo: alias.url === "/" ? path : path.slice(alias.url.length),
-    query: queryStart < 0 ? "" : url.slice(queryStart + 1),
+    query,
     method: request.method,
     protocol: "HTTP/1.1",
-    requestUri: rawTarget,
+    requestUri: raw,
     remoteAddr: peer?.address ?? "",
     remotePort: String(peer?.port ?? ""),
     serverName: host ? hostName(host) : context.serverName,
@@ -114,8 +111,7 @@ function hostName(host: string): string {
 
 function logAccess(context: AppContext, request: Request, server: Server<unknown>, status: number, bytes: number): void {
   if (!context.accessLog) return;
-  const url = request.url;
-  const target = url.slice(url.indexOf("/", url.indexOf("//") + 2));
+  const target = parseTarget(request.url).raw;
   context.accessLog.write({
     remoteAddr: server.requestIP(request)?.address ?? "-",
     requestLine: `${request.method} ${target} HTTP/1.1`,
