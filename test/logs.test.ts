@@ -107,9 +107,7 @@ describe("--error-log FILE and --access-log FILE", () => {
 
 describe("--log-level warn", () => {
   let server: RunningServer;
-  let dir: string;
   beforeAll(async () => {
-    dir = tempDir();
     // The listening line is a notice, hidden at warn: give a port and let the harness probe it.
     const port = await freePort();
     server = await start({

@@ -233,7 +233,7 @@ export function rawRequest(port: number, request: string | Uint8Array, timeoutMs
       socket.destroy();
       resolvePromise(Buffer.concat(chunks)); // what arrived so far; the caller asserts on it
     }, timeoutMs);
-    socket.on("data", (chunk) => chunks.push(chunk));
+    socket.on("data", (chunk) => chunks.push(Buffer.from(chunk)));
     socket.on("end", () => {
       clearTimeout(timer);
       socket.destroy();
