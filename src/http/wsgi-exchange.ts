@@ -64,9 +64,20 @@ export class WsgiExchange {
     const first = channel.data.slice(headLength, channel.length());
     let replyOwed = true; // the worker waits for our answer to its last message
     let finished = false;
+    let cancelled = false;
     const finish = () => {
       finished = true;
       this.done(this.bytes);
+    };
+    // The client went away. Tell the app (its write raises, its close() runs), then wait for it.
+    const abandon = async () => {
+      this.slot.send(ToWorker.Cancel);
+      for (;;) {
+        const kind = await this.slot.receive();
+        if (kind === ToMain.Complete || kind === ToMain.End || kind === ToMain.Abort || kind === ToMain.Error) break;
+        this.slot.send(ToWorker.Cancel);
+      }
+      finish();
     };
     const stream = new ReadableStream<Uint8Array>({
       start: (controller) => {
@@ -86,31 +97,28 @@ export class WsgiExchange {
             continue;
           }
           if (kind === ToMain.Chunk) {
+            replyOwed = true;
+            // Cancelled while this pull waited: nobody will pull again, so answer the worker here.
+            if (cancelled) return abandon();
             const chunk = channel.data.slice(0, channel.length());
             this.bytes += chunk.length;
-            replyOwed = true;
             controller.enqueue(chunk);
           } else if (kind === ToMain.End) {
             finish();
-            controller.close();
+            if (!cancelled) controller.close();
           } else {
             // Abort or Error after the head: the body is incomplete and the client must see that.
             finish();
-            controller.error(new Error("the WSGI application failed after the response started"));
+            if (!cancelled) controller.error(new Error("the WSGI application failed after the response started"));
           }
           return;
         }
       },
       cancel: async () => {
-        // The client went away. Tell the app (its write raises, its close() runs), then wait for it.
+        cancelled = true;
+        // A pull still waiting for the worker's message answers it once it arrives (see pull).
         if (finished || !replyOwed) return;
-        this.slot.send(ToWorker.Cancel);
-        for (;;) {
-          const kind = await this.slot.receive();
-          if (kind === ToMain.Complete || kind === ToMain.End || kind === ToMain.Abort || kind === ToMain.Error) break;
-          this.slot.send(ToWorker.Cancel);
-        }
-        finish();
+        await abandon();
       },
     }, { highWaterMark: 0 });
     return new Response(stream, init);
