@@ -80,6 +80,15 @@ describe("HTTP", () => {
     expect(env.SERVER_PROTOCOL).toBe("HTTP/1.0");
   });
 
+  test("an HTTP/1.0 request without Host is routed and served", async () => {
+    const raw = (await rawRequest(server.port, "GET /app/nohost?q=1 HTTP/1.0\r\n\r\n")).toString("latin1");
+    expect(raw).toMatch(/^HTTP\/1\.[01] 200 /);
+    const env = jsonBody(raw);
+    expect(env.SCRIPT_NAME).toBe("/app");
+    expect(env.PATH_INFO).toBe("/nohost");
+    expect(env.QUERY_STRING).toBe("q=1");
+  });
+
   test("two Set-Cookie headers from the app arrive as two headers", async () => {
     const response = await fetch(`${server.url}/app/cookies`);
     expect(await response.text()).toBe("two cookies");
