@@ -207,9 +207,16 @@ class FileWrapper:
             yield data
 
 
+_module_names = {}
+
+
 def module_name(script):
     # As mod_wsgi: a name from the file's path, so two scripts named app.wsgi never collide.
-    return "_wsgi_bin_" + hashlib.md5(script.encode("utf-8", "surrogateescape")).hexdigest()
+    name = _module_names.get(script)
+    if name is None:
+        name = _module_names[script] = (
+            "_wsgi_bin_" + hashlib.md5(script.encode("utf-8", "surrogateescape")).hexdigest())
+    return name
 
 
 class ScriptNotFound(Exception):
@@ -241,7 +248,8 @@ class Interpreter:
         sys.stderr = LogStream(self.log, "<stderr>")
         self.errors = LogStream(self.log, "<wsgi.errors>")
 
-    def base_environ(self, group):
+    def base_environ(self, route):
+        """The part of environ that is the same for every request to one alias (route fields)."""
         return {
             "wsgi.version": (1, 0),
             "wsgi.multithread": self.config["threads"] > 1,
@@ -253,7 +261,10 @@ class Interpreter:
             "GATEWAY_INTERFACE": "CGI/1.1",
             "SERVER_SOFTWARE": self.config["server_software"],
             "mod_wsgi.process_group": "",
-            "mod_wsgi.application_group": group,
+            "mod_wsgi.application_group": route[F_GROUP],
+            "mod_wsgi.callable_object": route[F_CALLABLE],
+            "mod_wsgi.script_reloading": route[F_RELOAD],
+            "SCRIPT_FILENAME": route[F_SCRIPT],
         }
 
     def load(self, script, reloading):
@@ -313,7 +324,7 @@ class Worker:
         self.data = view[DATA_OFFSET:]
         self.data_size = len(self.data)
         self.exchange = exchange
-        self.environs = {}  # the constant part of environ, per application group name
+        self.environs = {}  # the constant part of environ, per route (see base_environ)
 
     def send(self, kind, length, arg=0):
         """Hands the channel to the HTTP thread, waits for its reply and returns the reply's kind."""
@@ -357,66 +368,59 @@ class Worker:
         Response(self, fields).run(application, self.environ(fields))
 
     def environ(self, fields):
-        group = fields[F_GROUP]
-        base = self.environs.get(group)
+        route = tuple(fields[:F_SCRIPT_NAME])
+        base = self.environs.get(route)
         if base is None:
-            base = self.environs[group] = self.interpreter.base_environ(group)
+            base = self.environs[route] = self.interpreter.base_environ(route)
         environ = base.copy()
-        environ.update({
-            "REQUEST_METHOD": fields[F_METHOD],
-            "SCRIPT_NAME": fields[F_SCRIPT_NAME],
-            "PATH_INFO": fields[F_PATH_INFO],
-            "QUERY_STRING": fields[F_QUERY],
-            "SERVER_PROTOCOL": fields[F_PROTOCOL],
-            "REQUEST_URI": fields[F_REQUEST_URI],
-            "REMOTE_ADDR": fields[F_REMOTE_ADDR],
-            "REMOTE_PORT": fields[F_REMOTE_PORT],
-            "SERVER_NAME": fields[F_SERVER_NAME],
-            "SERVER_PORT": fields[F_SERVER_PORT],
-            "SCRIPT_FILENAME": fields[F_SCRIPT],
-            "REQUEST_SCHEME": fields[F_SCHEME],
-            "wsgi.url_scheme": fields[F_SCHEME],
-            "mod_wsgi.callable_object": fields[F_CALLABLE],
-            "mod_wsgi.script_reloading": fields[F_RELOAD],
-            "mod_wsgi.request_id": fields[F_REQUEST_ID],
-            "mod_wsgi.request_start": str(int(time.time() * 1e6)),
-            "mod_wsgi.thread_id": threading.get_ident(),
-        })
-        if fields[F_SCHEME] == "https":
+        environ.update(zip(CGI_KEYS, fields[F_SCRIPT_NAME:F_SCHEME]))
+        scheme = fields[F_SCHEME]
+        environ["wsgi.url_scheme"] = environ["REQUEST_SCHEME"] = scheme
+        if scheme == "https":
             environ["HTTPS"] = "1"
-        pass_authorization = fields[F_PASS_AUTH] == "1"
+        environ["mod_wsgi.request_id"] = fields[F_REQUEST_ID]
+        environ["mod_wsgi.request_start"] = str(int(time.time() * 1e6))
+        environ["mod_wsgi.thread_id"] = threading.get_ident()
+        pass_authorization = route[F_PASS_AUTH] == "1"
         for i in range(F_HEADERS, len(fields) - 1, 2):
-            name = fields[i]
-            key = HEADER_KEYS.get(name)
-            if key is None:
-                key = header_key(name, pass_authorization)
-                if key is None:
-                    continue
-            environ[key] = fields[i + 1]
+            key = header_key(fields[i], pass_authorization)
+            if key is not None:
+                environ[key] = fields[i + 1]
         body_length = fields[F_BODY_LENGTH]
         environ["wsgi.input"] = Input(self, None if body_length == "chunked" else int(body_length or 0))
         return environ
 
 
-# Headers common enough to skip the computation; Authorization and Proxy are absent on purpose.
-HEADER_KEYS = {
-    "host": "HTTP_HOST", "user-agent": "HTTP_USER_AGENT", "accept": "HTTP_ACCEPT",
-    "accept-encoding": "HTTP_ACCEPT_ENCODING", "accept-language": "HTTP_ACCEPT_LANGUAGE",
-    "connection": "HTTP_CONNECTION", "cookie": "HTTP_COOKIE", "referer": "HTTP_REFERER",
-    "content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH",
-}
+# environ keys for the request head's fields F_SCRIPT_NAME .. F_SERVER_PORT, in that order.
+CGI_KEYS = ("SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REQUEST_METHOD", "SERVER_PROTOCOL", "REQUEST_URI",
+            "REMOTE_ADDR", "REMOTE_PORT", "SERVER_NAME", "SERVER_PORT")
+
+
+# Request header name -> environ key (None: dropped). Bounded, so odd names cannot grow it forever.
+_header_keys = {}
 
 
 def header_key(name, pass_authorization):
     """The environ key for a request header, or None for headers mod_wsgi keeps from the app."""
+    key = _header_keys.get(name, "")
+    if key == "":
+        key = compute_header_key(name)
+        if len(_header_keys) < 1024:
+            _header_keys[name] = key
+    if key == "HTTP_AUTHORIZATION" and not pass_authorization:
+        return None
+    return key
+
+
+def compute_header_key(name):
     # Only letters, digits and '-': 'X_Foo' must not pose as 'X-Foo' once both become HTTP_X_FOO.
     if not HEADER_NAME.match(name):
         return None
     lowered = name.lower()
     if lowered == "proxy":  # httpoxy: HTTP_PROXY would read as a proxy setting
         return None
-    if lowered == "authorization" and not pass_authorization:
-        return None
+    if lowered in ("content-type", "content-length"):
+        return lowered.upper().replace("-", "_")
     return "HTTP_" + name.upper().replace("-", "_")
 
 
@@ -551,10 +555,20 @@ def check_headers(headers):
         name, value = header
         if type(name) is not str or type(value) is not str:
             raise TypeError("WSGI response header %r must be (str, str)" % (header,))
-        if not TOKEN.match(name):
-            raise ValueError("invalid response header name %r" % name)
+        if name not in _valid_names:
+            check_header_name(name)
         if "\r" in value or "\n" in value or "\0" in value:
             raise ValueError("response header %r has a control character in its value" % name)
-        if name.lower() in HOP_BY_HOP:
-            raise ValueError("hop-by-hop header %r is the server's to set, not the application's" % name)
     return headers
+
+
+_valid_names = set()  # response header names already checked; bounded like _header_keys
+
+
+def check_header_name(name):
+    if not TOKEN.match(name):
+        raise ValueError("invalid response header name %r" % name)
+    if name.lower() in HOP_BY_HOP:
+        raise ValueError("hop-by-hop header %r is the server's to set, not the application's" % name)
+    if len(_valid_names) < 1024:
+        _valid_names.add(name)
