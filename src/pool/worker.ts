@@ -6,6 +6,7 @@ import { libpython } from "../ffi/libpython.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { Channel, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
 import { ThreadInterpreters } from "./interpreters.ts";
+import { preferBatchScheduling } from "./scheduling.ts";
 import type { WorkerInit } from "./messages.ts";
 
 declare const self: Worker;
@@ -18,6 +19,7 @@ self.onmessage = (event: MessageEvent<WorkerInit>) => {
 function serve(init: WorkerInit): void {
   const py = libpython(init.library);
   const log = new ErrorLog(init.logFd, init.logLevel);
+  if (!preferBatchScheduling()) log.debug(`worker ${init.index}: SCHED_BATCH not available, default scheduling`);
   const channel = new Channel(init.shared);
   const control = channel.control;
   // Zero, not a load: the HTTP thread may have sent the first request before this thread started.
