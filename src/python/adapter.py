@@ -465,6 +465,10 @@ class Response:
         """The write() callable, and the path every streamed chunk takes."""
         if type(data) is not bytes and not isinstance(data, bytes):
             raise TypeError("a WSGI body chunk must be bytes, not %s" % type(data).__name__)
+        if self.head_request:  # HEAD: no body is sent (see finish_head)
+            if self.status is None:
+                raise RuntimeError("write() was called before start_response()")
+            return
         worker = self.worker
         view, size = worker.data, worker.data_size
         offset = 0
@@ -503,11 +507,10 @@ class Response:
         except BaseException:
             return self.failed()
         try:
-            if type(result) in (list, tuple) and not self.head_sent:
-                for item in result:
-                    if not isinstance(item, bytes):
-                        raise TypeError("a WSGI body chunk must be bytes, not %s" % type(item).__name__)
-                self.complete(b"".join(result))
+            if self.head_request:
+                self.finish_head(result)
+            elif type(result) in (list, tuple) and not self.head_sent:
+                self.complete(joined(result))
             else:
                 for data in result:
                     if data or not isinstance(data, bytes):
@@ -529,6 +532,23 @@ class Response:
                 except BaseException:
                     self.failed()
 
+    def finish_head(self, result):
+        """HEAD: the headers GET would send, no body. Iterate only until the headers are final (the
+        first non-empty chunk: start_response may come late), then close() the iterable."""
+        length = None
+        if type(result) in (list, tuple):
+            length = len(joined(result))
+        else:
+            for data in result:
+                if not isinstance(data, bytes):
+                    raise TypeError("a WSGI body chunk must be bytes, not %s" % type(data).__name__)
+                if data:
+                    break
+        if length is not None and self.headers is not None and not any(
+                name.lower() == "content-length" for name, _ in self.headers):
+            self.headers = self.headers + [("Content-Length", str(length))]
+        self.complete(b"")
+
     def failed(self):
         self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"
                        % (self.script, traceback.format_exc().rstrip("\n")))
@@ -536,6 +556,14 @@ class Response:
             self.worker.finish(ABORT)
         else:
             self.worker.finish(ERROR, 0, 500)
+
+
+def joined(chunks):
+    """A list or tuple body as one bytes object, refusing anything that is not bytes."""
+    for item in chunks:
+        if not isinstance(item, bytes):
+            raise TypeError("a WSGI body chunk must be bytes, not %s" % type(item).__name__)
+    return b"".join(chunks)
 
 
 def check_status(status):
