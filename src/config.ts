@@ -23,6 +23,8 @@ export interface ServerConfig {
   errorLog?: string;
   logLevel: string;
   accessLog?: string;
+  /** LimitRequestBody: the most request body bytes an app may be sent; 0 is no limit. */
+  limitRequestBody: number;
 }
 
 export const DEFAULTS = {
@@ -32,4 +34,5 @@ export const DEFAULTS = {
   applicationGroup: "%{RESOURCE}",
   callableObject: "application",
   logLevel: "notice",
+  limitRequestBody: 1 << 30, // Apache 2.4.54+'s default
 } as const;

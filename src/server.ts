@@ -75,7 +75,7 @@ export function startServer(config: ServerConfig, logs = openLogs(config)): Runn
 
   const routes = config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, config.serverName, port) }));
   const slowRequests = new SlowRequests(() => server, IDLE_TIMEOUT);
-  const app = createApp({ routes, pool, reload: config.reload, serverName: config.serverName, port, errorLog, accessLog, slowRequests });
+  const app = createApp({ routes, pool, reload: config.reload, serverName: config.serverName, port, errorLog, accessLog, slowRequests, limitRequestBody: config.limitRequestBody });
   handler = (request, s) => app.fetch(request, s);
   for (const route of routes) {
     errorLog.info(`Alias ${route.alias.url} -> ${route.alias.script} (application group '${route.group}', callable '${route.alias.callableObject}').`);

@@ -32,13 +32,15 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --error-log FILE               error log file (ErrorLog; default stderr)
   --log-level LEVEL              emerg alert crit error warn notice info debug (LogLevel; default ${DEFAULTS.logLevel})
   --access-log FILE|-            access log in Combined Log Format (CustomLog; - is stdout; default off)
+  --limit-request-body BYTES     largest request body accepted, 0 for no limit (LimitRequestBody;
+                                 default ${DEFAULTS.limitRequestBody}): larger ones get 413
   --help, -h                     this text
   --version, -v                  the version
 `;
 
 const VALUE_FLAGS = new Set([
   "alias", "host", "port", "threads", "python", "python-home", "python-path", "application-group",
-  "callable-object", "server-name", "error-log", "log-level", "access-log",
+  "callable-object", "server-name", "error-log", "log-level", "access-log", "limit-request-body",
 ]);
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version"]);
 
@@ -107,6 +109,7 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
     errorLog: single("error-log"),
     logLevel,
     accessLog: single("access-log"),
+    limitRequestBody: integer("limit-request-body", single("limit-request-body"), DEFAULTS.limitRequestBody, 0, Number.MAX_SAFE_INTEGER),
   };
   return { kind: "serve", config };
 }

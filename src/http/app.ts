@@ -27,6 +27,7 @@ export interface AppContext {
   errorLog: ErrorLog;
   accessLog: AccessLog | null;
   slowRequests: SlowRequests;
+  limitRequestBody: number;
 }
 
 type Env = { Bindings: Server<unknown> };
@@ -62,6 +63,10 @@ async function serve(context: AppContext, route: Route, request: Request, server
 
   const headers = request.headers;
   const contentLength = headers.get("content-length");
+  if (context.limitRequestBody && contentLength && Number(contentLength) > context.limitRequestBody) {
+    context.errorLog.error(`Requested content-length of ${contentLength} is larger than the configured limit of ${context.limitRequestBody}`);
+    return finishEarly(context, request, server, 413);
+  }
   const peer = server.requestIP(request);
   const host = headers.get("host");
   const slot = await context.pool.acquire();
@@ -94,7 +99,7 @@ async function serve(context: AppContext, route: Route, request: Request, server
   const exchange = new WsgiExchange(context.pool, slot, request.body, (status, bytes) => {
     context.slowRequests.end(request);
     logAccess(context, request, server, status, bytes);
-  });
+  }, context.limitRequestBody);
   return exchange.response(headLength);
 }
 

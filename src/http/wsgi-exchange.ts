@@ -8,11 +8,16 @@ import { errorResponse } from "./error-page.ts";
 
 export type Finished = (status: number, bytes: number) => void;
 
+/** Body reply flags (ARG of ToWorker.Body), twinned in adapter.py's Input. */
+const BODY_END = 1;
+const BODY_TOO_LARGE = 2;
+
 export class WsgiExchange {
   private reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   private pending: Uint8Array | null = null;
   private pendingOffset = 0;
   private bodyDone = false;
+  private bodyReceived = 0;
   private status = 0;
   private bytes = 0;
 
@@ -21,6 +26,8 @@ export class WsgiExchange {
     private readonly slot: WorkerSlot,
     private readonly body: ReadableStream<Uint8Array> | null,
     private readonly finished: Finished,
+    /** LimitRequestBody; 0 is no limit. Declared lengths were checked before the app ran. */
+    private readonly bodyLimit = 0,
   ) {}
 
   /** Runs until the response head is known. The request head is already in the channel. */
@@ -148,6 +155,14 @@ export class WsgiExchange {
         const { done, value } = await this.reader.read();
         if (done) this.bodyDone = true;
         else {
+          this.bodyReceived += value.length;
+          if (this.bodyLimit && this.bodyReceived > this.bodyLimit) {
+            // A chunked body crossed LimitRequestBody: the app's read raises, it answers 413.
+            this.bodyDone = true;
+            this.pending = null;
+            this.slot.send(ToWorker.Body, 0, BODY_TOO_LARGE);
+            return;
+          }
           this.pending = value;
           this.pendingOffset = 0;
         }
@@ -161,7 +176,7 @@ export class WsgiExchange {
       channel.data.set(this.pending.subarray(this.pendingOffset, this.pendingOffset + length));
       this.pendingOffset += length;
     }
-    this.slot.send(ToWorker.Body, length, this.bodyDone && length === 0 ? 1 : 0);
+    this.slot.send(ToWorker.Body, length, this.bodyDone && length === 0 ? BODY_END : 0);
   }
 
   private done(bytes: number): void {

@@ -113,6 +113,10 @@ class ClientDisconnected(OSError):
     pass
 
 
+class RequestBodyTooLarge(OSError):
+    """The body crossed LimitRequestBody while the app read it (a body of undeclared length)."""
+
+
 class Input:
     """wsgi.input: the request body, pulled from the HTTP thread as the app reads it."""
 
@@ -136,6 +140,9 @@ class Input:
             self.buffer += self.worker.data[:length].tobytes()
             if self.remaining is not None:
                 self.remaining -= length
+        if control[ARG] & 2:
+            self.eof = True
+            raise RequestBodyTooLarge("request body exceeds the server's LimitRequestBody")
         if control[ARG] & 1 or self.remaining == 0:
             self.eof = True
         return length > 0 or not self.eof
@@ -550,6 +557,10 @@ class Response:
         self.complete(b"")
 
     def failed(self):
+        error = sys.exc_info()[1]
+        if isinstance(error, RequestBodyTooLarge) and not self.head_sent:
+            self.log.write("error", "%s: %s." % (self.script, error))
+            return self.worker.finish(ERROR, 0, 413)
         self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"
                        % (self.script, traceback.format_exc().rstrip("\n")))
         if self.head_sent:
