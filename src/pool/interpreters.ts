@@ -16,6 +16,8 @@ export interface Entry {
 
 export class ThreadInterpreters {
   private readonly entries = new Map<string, Entry>();
+  /** Thread states already made, kept apart from entries so a failed attach does not make another. */
+  private readonly threadStates = new Map<string, Ptr>();
   /** This thread's state in the main interpreter: used for %{GLOBAL} and to create the others. */
   private readonly mainState: Ptr;
 
@@ -37,8 +39,9 @@ export class ThreadInterpreters {
     const py = this.py;
     py.PyEval_RestoreThread(this.mainState);
     try {
-      const threadState = group === "" ? this.mainState : this.threadStateIn(group);
+      const threadState = group === "" ? this.mainState : this.threadStates.get(group) ?? this.threadStateIn(group);
       if (!threadState) return null;
+      this.threadStates.set(group, threadState);
       py.PyThreadState_Swap(threadState);
       const handle = this.attachAdapter(group);
       py.PyThreadState_Swap(this.mainState);
