@@ -25,6 +25,10 @@ export interface ServerConfig {
   accessLog?: string;
   /** LimitRequestBody: the most request body bytes an app may be sent; 0 is no limit. */
   limitRequestBody: number;
+  /** Processes serving the port; above 1 a supervising parent runs them (see process/supervisor.ts). */
+  processes: number;
+  /** Seconds a stopping process waits for requests in flight before it closes what is left. */
+  gracefulTimeout: number;
 }
 
 export const DEFAULTS = {
@@ -35,4 +39,6 @@ export const DEFAULTS = {
   callableObject: "application",
   logLevel: "notice",
   limitRequestBody: 1 << 30, // Apache 2.4.54+'s default
+  processes: 1,
+  gracefulTimeout: 30, // gunicorn's graceful_timeout
 } as const;

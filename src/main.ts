@@ -1,8 +1,11 @@
-// The wsgi-bin command: parse flags, start serving, stop on SIGTERM/SIGINT.
+// The wsgi-bin command: parse flags, then either serve (one process) or supervise N processes.
 import { hostname } from "node:os";
 import { HELP, parseArgs, UsageError, type Command } from "./cli/args.ts";
-import { PythonNotFound } from "./ffi/find-python.ts";
-import { startServer } from "./server.ts";
+import type { ServerConfig } from "./config.ts";
+import { findPython, PythonNotFound } from "./ffi/find-python.ts";
+import { PROCESS_SLOT_ENV } from "./process/self-command.ts";
+import { reservePort, Supervisor } from "./process/supervisor.ts";
+import { openLogs, startServer, type Running } from "./server.ts";
 import { VERSION } from "./version.ts";
 
 function main(argv: string[]): void {
@@ -22,9 +25,11 @@ function main(argv: string[]): void {
     process.stdout.write(`wsgi-bin ${VERSION}\n`);
     return;
   }
-  let running;
+  const config = command.config;
+  const supervised = process.env[PROCESS_SLOT_ENV] !== undefined;
   try {
-    running = startServer(command.config);
+    if (config.processes > 1 && !supervised) supervise(config, argv);
+    else serve(config, supervised);
   } catch (error) {
     const message = error instanceof PythonNotFound || (error as { code?: string }).code === "EADDRINUSE"
       ? (error as Error).message
@@ -32,13 +37,30 @@ function main(argv: string[]): void {
     process.stderr.write(`wsgi-bin: ${message}\n`);
     process.exit(1);
   }
-  const stop = (signal: string) => {
-    running.errorLog.notice(`Caught ${signal}, shutting down.`);
-    running.stop();
+}
+
+function supervise(config: ServerConfig, argv: string[]): void {
+  // Fail here, once and clearly, on what would make every child fail: no Python, a port in use.
+  findPython({ python: config.python, pythonHome: config.pythonHome });
+  const port = reservePort(config.host, config.port);
+  new Supervisor(config, argv, port, openLogs(config).errorLog).start();
+}
+
+function serve(config: ServerConfig, supervised: boolean): void {
+  const running: Running = startServer(config);
+  if (supervised) process.send?.({ ready: true });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    running.errorLog.notice(`Caught ${signal}, shutting down gracefully (up to ${config.gracefulTimeout} s).`);
+    await running.drain(config.gracefulTimeout * 1000);
     process.exit(0);
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  // A supervised process is told to go by its parent, never by a terminal's ^C or hang-up.
+  if (supervised) process.on("SIGHUP", () => {});
 }
 
 main(process.argv.slice(2));

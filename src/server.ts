@@ -20,7 +20,10 @@ export interface Running {
   server: Server<unknown>;
   pool: Pool;
   errorLog: ErrorLog;
+  /** Stop at once: connections closed, workers ended. */
   stop(): void;
+  /** Stop accepting, let requests in flight finish (up to timeoutMs), then stop. */
+  drain(timeoutMs: number): Promise<void>;
 }
 
 export function openLogs(config: ServerConfig): { errorLog: ErrorLog; accessLog: AccessLog | null } {
@@ -48,7 +51,7 @@ export function startServer(config: ServerConfig, logs = openLogs(config)): Runn
         log_fd: errorLog.fd,
         log_level: errorLog.level,
         threads: config.threads,
-        processes: 1,
+        processes: config.processes,
         server_software: SERVER_SOFTWARE,
         executable: install.executable,
         venv: install.venv,
@@ -68,6 +71,7 @@ export function startServer(config: ServerConfig, logs = openLogs(config)): Runn
       fetch,
       idleTimeout: IDLE_TIMEOUT, // Apache's Timeout; requests still running an app lift it (http/slow-requests.ts)
       maxRequestBodySize: Number.MAX_SAFE_INTEGER, // limits are LimitRequestBody's job, not Bun's
+      reusePort: config.processes > 1, // the processes of one supervisor share the port
     });
   let handler: (request: Request, server: Server<unknown>) => Response | Promise<Response> = () => new Response(null, { status: 503 });
   server = serve((request, s) => handler(request, s));
@@ -82,14 +86,22 @@ export function startServer(config: ServerConfig, logs = openLogs(config)): Runn
   }
   errorLog.notice(`${SERVER_SOFTWARE} (Python ${python.version}) listening on http://${config.host}:${port}/ with ${config.threads} threads.`);
 
+  const stop = () => {
+    slowRequests.stop();
+    server?.stop(true);
+    pool.terminate();
+  };
   return {
     server,
     pool,
     errorLog,
-    stop() {
-      slowRequests.stop();
-      server?.stop(true);
-      pool.terminate();
+    stop,
+    async drain(timeoutMs: number) {
+      void server?.stop(false); // no new connections; those open finish what they are doing
+      const deadline = Date.now() + timeoutMs;
+      while ((pool.busy > 0 || pool.queued > 0) && Date.now() < deadline) await Bun.sleep(20);
+      if (pool.busy > 0) errorLog.warn(`${pool.busy} requests still running after ${timeoutMs / 1000} s: closing them.`);
+      stop();
     },
   };
 }

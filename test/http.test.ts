@@ -133,6 +133,6 @@ describe("shutdown", () => {
     expect((await get(`${server.url}/app`)).status).toBe(200);
     const code = await server.stop();
     expect(code).toBe(0);
-    expect(server.log()).toContain("Caught SIGTERM, shutting down.");
+    expect(server.log()).toContain("Caught SIGTERM, shutting down");
   });
 });

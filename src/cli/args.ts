@@ -19,7 +19,11 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                    pass-authorization=on|off
   --host ADDR                    address to listen on (default ${DEFAULTS.host})
   --port N                       port to listen on (default ${DEFAULTS.port}; 0 picks a free one)
-  --threads N                    worker threads running Python (default ${DEFAULTS.threads})
+  --threads N                    worker threads running Python, per process (default ${DEFAULTS.threads})
+  --processes N                  processes serving the port (SO_REUSEPORT) under a supervisor that
+                                 replaces any that die (default ${DEFAULTS.processes}: one process, no supervisor)
+  --graceful-timeout S           on SIGTERM/SIGINT/SIGHUP, seconds requests in flight get to finish
+                                 (default ${DEFAULTS.gracefulTimeout})
   --python PATH                  python3 interpreter or libpython .so to embed
                                  (default: $WSGI_BIN_PYTHON, else python3 on PATH)
   --python-home DIR              a virtualenv or Python prefix to use (WSGIPythonHome)
@@ -41,6 +45,7 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
 const VALUE_FLAGS = new Set([
   "alias", "host", "port", "threads", "python", "python-home", "python-path", "application-group",
   "callable-object", "server-name", "error-log", "log-level", "access-log", "limit-request-body",
+  "processes", "graceful-timeout",
 ]);
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version"]);
 
@@ -109,6 +114,8 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
     errorLog: single("error-log"),
     logLevel,
     accessLog: single("access-log"),
+    processes: integer("processes", single("processes"), DEFAULTS.processes, 1, 64),
+    gracefulTimeout: integer("graceful-timeout", single("graceful-timeout"), DEFAULTS.gracefulTimeout, 0, 86400),
     limitRequestBody: integer("limit-request-body", single("limit-request-body"), DEFAULTS.limitRequestBody, 0, Number.MAX_SAFE_INTEGER),
   };
   return { kind: "serve", config };

@@ -5,6 +5,7 @@
 import { PyBUF_WRITE, Py_file_input, type LibPython, type Ptr } from "../ffi/libpython.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import adapterSource from "../python/adapter.py" with { type: "text" };
+import type { SharedMutex } from "./shared-mutex.ts";
 
 const ADAPTER_MODULE = "_wsgi_bin_adapter";
 
@@ -26,6 +27,7 @@ export class ThreadInterpreters {
     private readonly registry: Ptr,
     private readonly log: ErrorLog,
     private readonly attachArguments: { config: string; memory: Uint8Array; exchangeDef: Ptr },
+    private readonly setupLock: SharedMutex,
   ) {
     this.mainState = py.PyThreadState_New(py.PyInterpreterState_Main());
   }
@@ -37,6 +39,7 @@ export class ThreadInterpreters {
 
   private create(group: string): Entry | null {
     const py = this.py;
+    this.setupLock.lock(); // before the GIL, never after: see shared-mutex.ts
     py.PyEval_RestoreThread(this.mainState);
     try {
       const threadState = group === "" ? this.mainState : this.threadStates.get(group) ?? this.threadStateIn(group);
@@ -51,6 +54,7 @@ export class ThreadInterpreters {
       return entry;
     } finally {
       py.PyEval_SaveThread();
+      this.setupLock.unlock();
     }
   }
 

@@ -5,6 +5,8 @@ export interface WorkerInit {
   library: string;
   /** The main interpreter's dict of application group name -> PyInterpreterState address. */
   registry: number;
+  /** A SharedMutex's memory: held while any thread sets up an interpreter (see pool/shared-mutex.ts). */
+  setupLock: SharedArrayBuffer;
   /** JSON for adapter.attach(): see Interpreter.__init__ in src/python/adapter.py. */
   adapterConfig: string;
   logFd: number;

@@ -32,7 +32,7 @@ export class WorkerSlot {
 export interface PoolOptions {
   threads: number;
   workerUrl: string | URL;
-  init: Omit<WorkerInit, "index" | "shared">;
+  init: Omit<WorkerInit, "index" | "shared" | "setupLock">;
   dataSize?: number;
 }
 
@@ -42,10 +42,11 @@ export class Pool {
   private readonly waiting: ((slot: WorkerSlot) => void)[] = [];
 
   constructor(options: PoolOptions) {
+    const setupLock = new SharedArrayBuffer(4);
     for (let index = 0; index < options.threads; index++) {
       const channel = Channel.create(options.dataSize);
       const thread = new Worker(options.workerUrl);
-      const init: WorkerInit = { ...options.init, index, shared: channel.shared };
+      const init: WorkerInit = { ...options.init, index, shared: channel.shared, setupLock };
       thread.postMessage(init);
       const slot = new WorkerSlot(index, thread, channel);
       this.slots.push(slot);

@@ -7,6 +7,7 @@ import { ErrorLog } from "../log/error-log.ts";
 import { Channel, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
 import { ThreadInterpreters } from "./interpreters.ts";
 import { preferBatchScheduling } from "./scheduling.ts";
+import { SharedMutex } from "./shared-mutex.ts";
 import type { WorkerInit } from "./messages.ts";
 
 declare const self: Worker;
@@ -44,7 +45,7 @@ function serve(init: WorkerInit): void {
     config: init.adapterConfig,
     memory: new Uint8Array(init.shared),
     exchangeDef,
-  });
+  }, new SharedMutex(init.setupLock));
 
   for (;;) {
     const kind = waitForMain();

@@ -237,6 +237,7 @@ class Interpreter:
         self.config = config
         self.log = ErrorLog(config["log_fd"], config["log_level"])
         self.load_lock = threading.RLock()
+        self.loaded = {}  # script path -> its module, once executed to the end
         sys.argv = ["wsgi-bin"]
         if config.get("executable"):
             sys.executable = config["executable"]
@@ -276,23 +277,22 @@ class Interpreter:
 
     def load(self, script, reloading):
         """The script's module, executed on first use and again after its file changed."""
-        name = module_name(script)
-        module = sys.modules.get(name)
         try:
             mtime = os.stat(script).st_mtime
         except OSError:
             raise ScriptNotFound(script)
+        # Only modules whose code has run to the end are in self.loaded: another thread may be
+        # executing one right now (it is in sys.modules already, without its application yet).
+        module = self.loaded.get(script)
         if module is not None and (not reloading or module.__mtime__ == mtime):
             return module
         with self.load_lock:
-            module = sys.modules.get(name)
-            if module is not None:
-                if not reloading or module.__mtime__ == mtime:
-                    return module
-                self.log.write("info", "Reloading WSGI script '%s'." % script)
-                del sys.modules[name]
-            else:
-                self.log.write("info", "Loading WSGI script '%s'." % script)
+            module = self.loaded.get(script)
+            if module is not None and (not reloading or module.__mtime__ == mtime):
+                return module
+            name = module_name(script)
+            self.log.write("info", "%s WSGI script '%s'." % ("Reloading" if module else "Loading", script))
+            self.loaded.pop(script, None)
             module = types.ModuleType(name)
             module.__file__ = script
             module.__mtime__ = mtime
@@ -305,6 +305,7 @@ class Interpreter:
                 if sys.modules.get(name) is module:
                     del sys.modules[name]
                 raise
+            self.loaded[script] = module
             return module
 
 

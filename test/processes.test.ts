@@ -1,0 +1,136 @@
+// --processes N: N processes on one port under a supervisor that replaces the dead, reloads on
+// SIGHUP with no failed request, and stops gracefully on SIGTERM.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { fixture, start, type RunningServer } from "./helpers/server.ts";
+
+const app = fixture("pid.wsgi");
+
+/** Concurrent fetch loops for `ms`: how many requests succeeded and failed, and the pids seen. */
+async function load(url: string, ms: number, concurrency = 4) {
+  let ok = 0;
+  let failed = 0;
+  const pids = new Set<number>();
+  const end = Date.now() + ms;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (Date.now() < end) {
+      try {
+        const response = await fetch(url);
+        const text = await response.text();
+        if (response.status === 200) {
+          ok++;
+          pids.add(Number(text.split(" ")[0]));
+        } else failed++;
+      } catch {
+        failed++;
+      }
+    }
+  }));
+  return { ok, failed, pids };
+}
+
+/** The pids answering `requests` requests, each on a new connection (SO_REUSEPORT spreads connections). */
+async function pidsServing(url: string, requests = 60): Promise<Set<number>> {
+  const pids = new Set<number>();
+  for (let i = 0; i < requests; i++) {
+    const response = await fetch(url, { headers: { connection: "close" } });
+    pids.add(Number((await response.text()).split(" ")[0]));
+  }
+  return pids;
+}
+
+describe("--processes", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await start({ args: ["--processes", "2", "--log-level", "info", "--alias", `/p=${app}`] });
+    await server.waitForLog(/listening on[\s\S]*listening on/, 10_000); // both children up
+  });
+  afterAll(() => server?.stop());
+
+  test("two processes, neither of them the supervisor, serve the port; wsgi.multiprocess is True", async () => {
+    const pids = await pidsServing(`${server.url}/p`, 200);
+    expect(pids.size).toBe(2);
+    expect(pids.has(server.pid)).toBe(false);
+    expect(await (await fetch(`${server.url}/p`)).text()).toEndWith(" True");
+  });
+
+  test("a child killed with SIGKILL is logged and replaced; requests keep being served", async () => {
+    const [victim] = [...(await pidsServing(`${server.url}/p`))];
+    const from = server.log().length;
+    const during = load(`${server.url}/p`, 2500);
+    await Bun.sleep(500);
+    process.kill(victim!, "SIGKILL");
+    const result = await during;
+    await server.waitForLog(new RegExp(`pid ${victim}\\) died with signal SIGKILL`), 5000, from);
+    await server.waitForLog(/Started process \d \(pid \d+\)/, 5000, from);
+    // Only requests in flight on the killed process may fail (4 concurrent loops: at most 4).
+    expect(result.failed).toBeLessThanOrEqual(4);
+    expect(result.ok).toBeGreaterThan(100);
+    await Bun.sleep(1000);
+    const after = await pidsServing(`${server.url}/p`, 200);
+    expect(after.size).toBe(2);
+    expect(after.has(victim!)).toBe(false);
+  });
+
+  test("an app calling os._exit takes its process down; it is replaced and the exit code logged", async () => {
+    const from = server.log().length;
+    await fetch(`${server.url}/p?exit`).catch(() => null);
+    await server.waitForLog(/died with exit code 3/, 5000, from);
+    await server.waitForLog(/Started process/, 5000, from);
+    await server.waitForLog(/listening on/, 10_000, from);
+    expect((await fetch(`${server.url}/p`)).status).toBe(200);
+  });
+
+  test("SIGHUP under load: new processes replace the old ones with zero failed requests", async () => {
+    const before = await pidsServing(`${server.url}/p`);
+    const from = server.log().length;
+    const during = load(`${server.url}/p`, 4000);
+    await Bun.sleep(800);
+    process.kill(server.pid, "SIGHUP");
+    const result = await during;
+    await server.waitForLog(/replacing processes gracefully/, 2000, from);
+    expect(result.failed).toBe(0);
+    expect(result.ok).toBeGreaterThan(100);
+    const after = await pidsServing(`${server.url}/p`, 200);
+    expect(after.size).toBe(2);
+    for (const pid of before) expect(after.has(pid)).toBe(false);
+  });
+});
+
+describe("graceful stop", () => {
+  test("SIGTERM with a slow request in flight: it completes, then every process exits 0", async () => {
+    const server = await start({ args: ["--processes", "2", "--alias", `/p=${app}`] });
+    await server.waitForLog(/listening on[\s\S]*listening on/, 10_000);
+    const slow = fetch(`${server.url}/p?sleep1.5`).then(async (r) => [r.status, await r.text()] as const);
+    await Bun.sleep(300);
+    const code = server.stop();
+    const [status, body] = await slow;
+    expect(status).toBe(200);
+    expect(body).toEndWith(" True");
+    expect(await code).toBe(0);
+    expect(server.log()).toContain("All processes stopped");
+  });
+
+  test("one process (no supervisor): SIGTERM lets the request in flight finish", async () => {
+    const server = await start({ args: ["--alias", `/p=${app}`] });
+    const slow = fetch(`${server.url}/p?sleep1`).then((r) => r.status);
+    await Bun.sleep(300);
+    const code = server.stop();
+    expect(await slow).toBe(200);
+    expect(await code).toBe(0);
+  });
+});
+
+describe("first requests racing a slow import", () => {
+  for (const group of ["%{GLOBAL}", "%{RESOURCE}"]) {
+    test(`8 concurrent first requests all get the loaded app (${group})`, async () => {
+      const server = await start({ args: ["--alias", `/s=${fixture("slow-import.wsgi")},application-group=${group}`] });
+      try {
+        const statuses = await Promise.all(Array.from({ length: 8 }, () => fetch(`${server.url}/s`).then((r) => r.status)));
+        expect(statuses).toEqual(Array(8).fill(200));
+        expect(server.log()).not.toContain("[wsgi:error]");
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});
