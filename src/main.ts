@@ -59,8 +59,10 @@ function serve(config: ServerConfig, supervised: boolean): void {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
-  // A supervised process is told to go by its parent, never by a terminal's ^C or hang-up.
-  if (supervised) process.on("SIGHUP", () => {});
+  // Reloading means new processes: the supervisor's job. A lone process keeps serving.
+  process.on("SIGHUP", () => {
+    if (!supervised) running.errorLog.notice("Caught SIGHUP: graceful reload needs --processes; still serving.");
+  });
 }
 
 main(process.argv.slice(2));

@@ -134,3 +134,16 @@ describe("first requests racing a slow import", () => {
     });
   }
 });
+
+describe("SIGHUP without --processes", () => {
+  test("a lone process logs that reload needs --processes and keeps serving", async () => {
+    const server = await start({ args: ["--alias", `/p=${app}`] });
+    try {
+      process.kill(server.pid, "SIGHUP");
+      await server.waitForLog(/graceful reload needs --processes/);
+      expect((await fetch(`${server.url}/p`)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+});
