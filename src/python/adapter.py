@@ -123,7 +123,7 @@ class Input:
     def __init__(self, worker, length):
         self.worker = worker
         self.remaining = length  # bytes still to come, None when unknown (chunked)
-        self.buffer = b""
+        self.buffer = bytearray()  # appends are amortised O(1), and so are deletes from the front
         self.eof = length == 0
 
     def _fill(self, want):
@@ -137,7 +137,7 @@ class Input:
         control = self.worker.control
         length = control[LENGTH]
         if length:
-            self.buffer += self.worker.data[:length].tobytes()
+            self.buffer += self.worker.data[:length]
             if self.remaining is not None:
                 self.remaining -= length
         if control[ARG] & 2:
@@ -151,12 +151,12 @@ class Input:
         if size is None or size < 0:
             while self._fill(1 << 20):
                 pass
-            data, self.buffer = self.buffer, b""
+            data = bytes(self.buffer)
+            self.buffer.clear()
             return data
         while len(self.buffer) < size and self._fill(size - len(self.buffer)):
             pass
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
-        return data
+        return self._take(size)
 
     def readline(self, size=-1):
         if size is None:
@@ -171,8 +171,12 @@ class Input:
                 break
         if 0 <= size < end:
             end = size
-        line, self.buffer = self.buffer[:end], self.buffer[end:]
-        return line
+        return self._take(end)
+
+    def _take(self, size):
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
 
     def readlines(self, hint=-1):
         lines, total = [], 0
