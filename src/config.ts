@@ -29,6 +29,12 @@ export interface ServerConfig {
   processes: number;
   /** Seconds a stopping process waits for requests in flight before it closes what is left. */
   gracefulTimeout: number;
+  /** Replace a process after this many requests (0: never); needs the supervisor. */
+  maximumRequests: number;
+  /** Replace a process after this many seconds (0: never); needs the supervisor. */
+  restartInterval: number;
+  /** Seconds a request may wait for a free thread before it is answered 503 (0: no limit). */
+  queueTimeout: number;
 }
 
 export const DEFAULTS = {
@@ -41,4 +47,7 @@ export const DEFAULTS = {
   limitRequestBody: 1 << 30, // Apache 2.4.54+'s default
   processes: 1,
   gracefulTimeout: 30, // gunicorn's graceful_timeout
+  maximumRequests: 0,
+  restartInterval: 0,
+  queueTimeout: 0,
 } as const;

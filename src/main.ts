@@ -4,7 +4,8 @@ import { HELP, parseArgs, UsageError, type Command } from "./cli/args.ts";
 import type { ServerConfig } from "./config.ts";
 import { findPython, PythonNotFound } from "./ffi/find-python.ts";
 import { PROCESS_SLOT_ENV } from "./process/self-command.ts";
-import { reservePort, Supervisor } from "./process/supervisor.ts";
+import { Recycler } from "./process/recycler.ts";
+import { reservePort, Supervisor, type ChildMessage } from "./process/supervisor.ts";
 import { openLogs, startServer, type Running } from "./server.ts";
 import { VERSION } from "./version.ts";
 
@@ -28,7 +29,9 @@ function main(argv: string[]): void {
   const config = command.config;
   const supervised = process.env[PROCESS_SLOT_ENV] !== undefined;
   try {
-    if (config.processes > 1 && !supervised) supervise(config, argv);
+    // Replacing a process needs someone to start its successor: recycling implies the supervisor.
+    const needsSupervisor = config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0;
+    if (needsSupervisor && !supervised) supervise(config, argv);
     else serve(config, supervised);
   } catch (error) {
     const message = error instanceof PythonNotFound || (error as { code?: string }).code === "EADDRINUSE"
@@ -47,8 +50,10 @@ function supervise(config: ServerConfig, argv: string[]): void {
 }
 
 function serve(config: ServerConfig, supervised: boolean): void {
-  const running: Running = startServer(config);
-  if (supervised) process.send?.({ ready: true });
+  const recycler = supervised ? new Recycler(config.maximumRequests, config.restartInterval) : null;
+  const running: Running = startServer(config, { onRequest: recycler ? () => recycler.count() : undefined, reusePort: supervised });
+  const ready: ChildMessage = { ready: true };
+  if (supervised) process.send?.(ready);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

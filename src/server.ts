@@ -33,8 +33,16 @@ export function openLogs(config: ServerConfig): { errorLog: ErrorLog; accessLog:
   return { errorLog, accessLog: accessFd === null ? null : new AccessLog(accessFd) };
 }
 
-export function startServer(config: ServerConfig, logs = openLogs(config)): Running {
-  const { errorLog, accessLog } = logs;
+export interface StartOptions {
+  /** Runs for every request the server takes (process/recycler.ts counts them). */
+  onRequest?: () => void;
+  /** Share the port with other processes (SO_REUSEPORT): every process a supervisor runs does. */
+  reusePort?: boolean;
+}
+
+export function startServer(config: ServerConfig, options: StartOptions = {}): Running {
+  const { errorLog, accessLog } = openLogs(config);
+  const { onRequest } = options;
   const install = findPython({ python: config.python, pythonHome: config.pythonHome });
   errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
   const python = startPython(install);
@@ -71,7 +79,7 @@ export function startServer(config: ServerConfig, logs = openLogs(config)): Runn
       fetch,
       idleTimeout: IDLE_TIMEOUT, // Apache's Timeout; requests still running an app lift it (http/slow-requests.ts)
       maxRequestBodySize: Number.MAX_SAFE_INTEGER, // limits are LimitRequestBody's job, not Bun's
-      reusePort: config.processes > 1, // the processes of one supervisor share the port
+      reusePort: options.reusePort ?? false,
     });
   let handler: (request: Request, server: Server<unknown>) => Response | Promise<Response> = () => new Response(null, { status: 503 });
   server = serve((request, s) => handler(request, s));
@@ -79,8 +87,19 @@ export function startServer(config: ServerConfig, logs = openLogs(config)): Runn
 
   const routes = config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, config.serverName, port) }));
   const slowRequests = new SlowRequests(() => server, IDLE_TIMEOUT);
-  const app = createApp({ routes, pool, reload: config.reload, serverName: config.serverName, port, errorLog, accessLog, slowRequests, limitRequestBody: config.limitRequestBody });
-  handler = (request, s) => app.fetch(request, s);
+  const app = createApp({
+    routes, pool, errorLog, accessLog, slowRequests, port,
+    reload: config.reload,
+    serverName: config.serverName,
+    limitRequestBody: config.limitRequestBody,
+    queueTimeoutMs: config.queueTimeout * 1000,
+  });
+  handler = onRequest
+    ? (request, s) => {
+        onRequest();
+        return app.fetch(request, s);
+      }
+    : (request, s) => app.fetch(request, s);
   for (const route of routes) {
     errorLog.info(`Alias ${route.alias.url} -> ${route.alias.script} (application group '${route.group}', callable '${route.alias.callableObject}').`);
   }

@@ -24,6 +24,10 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                  replaces any that die (default ${DEFAULTS.processes}: one process, no supervisor)
   --graceful-timeout S           on SIGTERM/SIGINT/SIGHUP, seconds requests in flight get to finish
                                  (default ${DEFAULTS.gracefulTimeout})
+  --maximum-requests N           replace a process after N requests, its successor up first (default off)
+  --restart-interval S           replace a process after S seconds, its successor up first (default off)
+  --queue-timeout S              answer 503 to a request that waited S seconds for a free thread
+                                 (default off)
   --python PATH                  python3 interpreter or libpython .so to embed
                                  (default: $WSGI_BIN_PYTHON, else python3 on PATH)
   --python-home DIR              a virtualenv or Python prefix to use (WSGIPythonHome)
@@ -45,7 +49,7 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
 const VALUE_FLAGS = new Set([
   "alias", "host", "port", "threads", "python", "python-home", "python-path", "application-group",
   "callable-object", "server-name", "error-log", "log-level", "access-log", "limit-request-body",
-  "processes", "graceful-timeout",
+  "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout",
 ]);
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version"]);
 
@@ -116,6 +120,9 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
     accessLog: single("access-log"),
     processes: integer("processes", single("processes"), DEFAULTS.processes, 1, 64),
     gracefulTimeout: integer("graceful-timeout", single("graceful-timeout"), DEFAULTS.gracefulTimeout, 0, 86400),
+    maximumRequests: integer("maximum-requests", single("maximum-requests"), DEFAULTS.maximumRequests, 0, Number.MAX_SAFE_INTEGER),
+    restartInterval: integer("restart-interval", single("restart-interval"), DEFAULTS.restartInterval, 0, 31_536_000),
+    queueTimeout: integer("queue-timeout", single("queue-timeout"), DEFAULTS.queueTimeout, 0, 86400),
     limitRequestBody: integer("limit-request-body", single("limit-request-body"), DEFAULTS.limitRequestBody, 0, Number.MAX_SAFE_INTEGER),
   };
   return { kind: "serve", config };

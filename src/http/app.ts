@@ -28,6 +28,8 @@ export interface AppContext {
   accessLog: AccessLog | null;
   slowRequests: SlowRequests;
   limitRequestBody: number;
+  /** --queue-timeout in ms; 0 is none. */
+  queueTimeoutMs: number;
 }
 
 type Env = { Bindings: Server<unknown> };
@@ -69,7 +71,11 @@ async function serve(context: AppContext, route: Route, request: Request, server
   }
   const peer = server.requestIP(request);
   const host = headers.get("host");
-  const slot = await context.pool.acquire();
+  const slot = await context.pool.acquire(context.queueTimeoutMs);
+  if (!slot) {
+    context.errorLog.error(`Queue timeout expired for WSGI request to '${alias.script}': no thread free within ${context.queueTimeoutMs / 1000} s.`);
+    return finishEarly(context, request, server, 503);
+  }
   const headLength = writeRequestHead(slot.channel, {
     group: route.group,
     script: alias.script,

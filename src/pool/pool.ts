@@ -36,10 +36,15 @@ export interface PoolOptions {
   dataSize?: number;
 }
 
+interface Waiter {
+  resolve: (slot: WorkerSlot | null) => void;
+  timer: Timer | null;
+}
+
 export class Pool {
   readonly slots: WorkerSlot[] = [];
   private readonly idle: WorkerSlot[] = [];
-  private readonly waiting: ((slot: WorkerSlot) => void)[] = [];
+  private readonly waiting: Waiter[] = [];
 
   constructor(options: PoolOptions) {
     const setupLock = new SharedArrayBuffer(4);
@@ -54,17 +59,30 @@ export class Pool {
     }
   }
 
-  /** An idle worker, now or as soon as one is released (first come, first served). */
-  acquire(): WorkerSlot | Promise<WorkerSlot> {
+  /**
+   * An idle worker, now or as soon as one is released (first come, first served); null when none
+   * was free within timeoutMs (0 waits as long as it takes). The timer exists only while queued.
+   */
+  acquire(timeoutMs = 0): WorkerSlot | Promise<WorkerSlot | null> {
     const slot = this.idle.pop();
     if (slot) return slot;
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve) => {
+      const waiter: Waiter = { resolve, timer: null };
+      if (timeoutMs > 0) {
+        waiter.timer = setTimeout(() => {
+          this.waiting.splice(this.waiting.indexOf(waiter), 1);
+          resolve(null);
+        }, timeoutMs);
+      }
+      this.waiting.push(waiter);
+    });
   }
 
   release(slot: WorkerSlot): void {
     const next = this.waiting.shift();
-    if (next) next(slot);
-    else this.idle.push(slot);
+    if (!next) return void this.idle.push(slot);
+    if (next.timer) clearTimeout(next.timer);
+    next.resolve(slot);
   }
 
   get busy(): number {

@@ -1,7 +1,8 @@
 // `--processes N`: a parent holding no Python starts N copies of this program, all listening on one
 // port with SO_REUSEPORT (the kernel spreads new connections over them), and keeps N running:
 // a child that dies is logged with its cause and replaced, with back-off when it dies at start-up.
-// SIGTERM/SIGINT stop the children gracefully; SIGHUP replaces them, new ones up before old ones go.
+// SIGTERM/SIGINT stop the children gracefully; SIGHUP replaces them, new ones up before old ones go,
+// and so does a child that asks to be recycled (--maximum-requests, --restart-interval).
 import type { Subprocess } from "bun";
 import type { ServerConfig } from "../config.ts";
 import type { ErrorLog } from "../log/error-log.ts";
@@ -17,7 +18,12 @@ interface Child {
   ready: boolean;
   /** Replaced by a reload or being stopped: its exit is expected. */
   retiring: boolean;
+  /** A successor is starting for it. */
+  replacing: boolean;
 }
+
+/** What a child tells its supervisor over IPC. */
+export type ChildMessage = { ready: true } | { recycle: string };
 
 export class Supervisor {
   private readonly children = new Set<Child>();
@@ -40,15 +46,20 @@ export class Supervisor {
   }
 
   private spawn(slot: number, onReady?: () => void): Child {
-    const child: Child = { slot, process: null as unknown as Subprocess, startedAt: Date.now(), ready: false, retiring: false };
+    const child: Child = {
+      slot, process: null as unknown as Subprocess, startedAt: Date.now(), ready: false, retiring: false, replacing: false,
+    };
     child.process = Bun.spawn(selfCommand([...this.argv, "--port", String(this.port)]), {
       env: { ...process.env, [PROCESS_SLOT_ENV]: String(slot) },
       stdio: ["ignore", "inherit", "inherit"],
-      ipc: (message) => {
-        if ((message as { ready?: boolean })?.ready && !child.ready) {
+      ipc: (message: ChildMessage) => {
+        if ("ready" in message && !child.ready) {
           child.ready = true;
           this.backoff.delete(slot);
           onReady?.();
+        } else if ("recycle" in message) {
+          this.log.info(`Process ${slot} (pid ${child.process.pid}) reached its ${message.recycle}: replacing it.`);
+          this.replace(child);
         }
       },
       onExit: (_process, exitCode, signalCode) => this.exited(child, exitCode, signalCode === null ? null : String(signalCode)),
@@ -85,13 +96,17 @@ export class Supervisor {
   private reload(): void {
     if (this.stopping) return;
     this.log.notice("Caught SIGHUP, replacing processes gracefully.");
-    for (const old of [...this.children]) {
-      if (old.retiring) continue;
-      this.spawn(old.slot, () => {
-        old.retiring = true;
-        old.process.kill("SIGTERM");
-      });
-    }
+    for (const old of [...this.children]) this.replace(old);
+  }
+
+  /** Starts a successor in the old process's slot; once it listens, the old one drains and exits. */
+  private replace(old: Child): void {
+    if (old.retiring || old.replacing || this.stopping) return;
+    old.replacing = true;
+    this.spawn(old.slot, () => {
+      old.retiring = true;
+      old.process.kill("SIGTERM");
+    });
   }
 
   private stop(signal: string): void {
