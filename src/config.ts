@@ -10,6 +10,13 @@ export interface AliasConfig {
   passAuthorization: boolean;
 }
 
+/** WSGIImportScript: a script loaded into an interpreter when a process starts. */
+export interface ImportScript {
+  script: string;
+  /** %{GLOBAL}, %{SERVER} or a literal group name (%{RESOURCE} names no alias here). */
+  applicationGroup: string;
+}
+
 export interface ServerConfig {
   aliases: AliasConfig[];
   host: string;
@@ -35,6 +42,7 @@ export interface ServerConfig {
   restartInterval: number;
   /** Seconds a request may wait for a free thread before it is answered 503 (0: no limit). */
   queueTimeout: number;
+  importScripts: ImportScript[];
 }
 
 export const DEFAULTS = {

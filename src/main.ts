@@ -53,7 +53,8 @@ function serve(config: ServerConfig, supervised: boolean): void {
   const recycler = supervised ? new Recycler(config.maximumRequests, config.restartInterval) : null;
   const running: Running = startServer(config, { onRequest: recycler ? () => recycler.count() : undefined, reusePort: supervised });
   const ready: ChildMessage = { ready: true };
-  if (supervised) process.send?.(ready);
+  // A successor reports ready once its scripts are imported: a reload swaps in warmed-up processes.
+  if (supervised) void running.ready.then(() => process.send?.(ready));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -6,6 +6,7 @@ import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
 import { createApp } from "./http/app.ts";
+import { importScripts } from "./http/import-scripts.ts";
 import { SlowRequests } from "./http/slow-requests.ts";
 import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
@@ -20,6 +21,8 @@ export interface Running {
   server: Server<unknown>;
   pool: Pool;
   errorLog: ErrorLog;
+  /** Settles once the --import-script scripts are loaded (or failed, logged). */
+  ready: Promise<void>;
   /** Stop at once: connections closed, workers ended. */
   stop(): void;
   /** Stop accepting, let requests in flight finish (up to timeoutMs), then stop. */
@@ -110,10 +113,12 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     server?.stop(true);
     pool.terminate();
   };
+  const imports = config.importScripts.map((script) => ({ script, group: applicationGroupName(script, config.serverName, port) }));
   return {
     server,
     pool,
     errorLog,
+    ready: importScripts(pool, imports, errorLog),
     stop,
     async drain(timeoutMs: number) {
       void server?.stop(false); // no new connections; those open finish what they are doing

@@ -1,6 +1,6 @@
 // Command-line flags. Each names the Apache/mod_wsgi directive it stands for in --help and the README.
 import { resolve } from "node:path";
-import { DEFAULTS, type AliasConfig, type ServerConfig } from "../config.ts";
+import { DEFAULTS, type AliasConfig, type ImportScript, type ServerConfig } from "../config.ts";
 import { levelNumber } from "../log/levels.ts";
 
 export class UsageError extends Error {}
@@ -17,6 +17,10 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                    application-group=NAME  %{RESOURCE} %{SERVER} %{GLOBAL} or a name
                                    callable-object=NAME    the callable to call (default application)
                                    pass-authorization=on|off
+  --import-script FILE,application-group=NAME
+                                 load FILE into that application group's interpreter when a process
+                                 starts (WSGIImportScript); NAME is %{GLOBAL}, %{SERVER} or a name;
+                                 repeatable
   --host ADDR                    address to listen on (default ${DEFAULTS.host})
   --port N                       port to listen on (default ${DEFAULTS.port}; 0 picks a free one)
   --threads N                    worker threads running Python, per process (default ${DEFAULTS.threads})
@@ -49,7 +53,7 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
 const VALUE_FLAGS = new Set([
   "alias", "host", "port", "threads", "python", "python-home", "python-path", "application-group",
   "callable-object", "server-name", "error-log", "log-level", "access-log", "limit-request-body",
-  "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout",
+  "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
 ]);
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version"]);
 
@@ -122,6 +126,7 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
     gracefulTimeout: integer("graceful-timeout", single("graceful-timeout"), DEFAULTS.gracefulTimeout, 0, 86400),
     maximumRequests: integer("maximum-requests", single("maximum-requests"), DEFAULTS.maximumRequests, 0, Number.MAX_SAFE_INTEGER),
     restartInterval: integer("restart-interval", single("restart-interval"), DEFAULTS.restartInterval, 0, 31_536_000),
+    importScripts: (values.get("import-script") ?? []).map((spec) => parseImportScript(spec, cwd)),
     queueTimeout: integer("queue-timeout", single("queue-timeout"), DEFAULTS.queueTimeout, 0, 86400),
     limitRequestBody: integer("limit-request-body", single("limit-request-body"), DEFAULTS.limitRequestBody, 0, Number.MAX_SAFE_INTEGER),
   };
@@ -134,6 +139,19 @@ function integer(name: string, value: string | undefined, fallback: number, min:
     throw new UsageError(`option '--${name}' wants a whole number from ${min} to ${max}, got '${value}'`);
   }
   return +value;
+}
+
+export function parseImportScript(spec: string, cwd: string): ImportScript {
+  const [file, ...options] = spec.split(",");
+  const group = options.find((option) => option.startsWith("application-group="))?.slice("application-group=".length);
+  const unknown = options.filter((option) => !option.startsWith("application-group="));
+  if (!file || unknown.length > 0 || group === undefined) {
+    throw new UsageError(`--import-script wants FILE,application-group=NAME, got '${spec}'`);
+  }
+  if (group === "%{RESOURCE}") {
+    throw new UsageError("--import-script: %{RESOURCE} names no alias here; give the group's name (host:port|/alias), %{SERVER} or %{GLOBAL}");
+  }
+  return { script: resolve(cwd, file), applicationGroup: group };
 }
 
 const ALIAS_OPTIONS = new Set(["application-group", "callable-object", "pass-authorization"]);

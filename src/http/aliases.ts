@@ -1,8 +1,12 @@
 // WSGIScriptAlias semantics: which alias a path belongs to, SCRIPT_NAME/PATH_INFO, application groups.
 import type { AliasConfig } from "../config.ts";
 
-/** mod_wsgi's application group names for an alias: %{RESOURCE} is `host[:port]|/alias`. */
-export function applicationGroupName(alias: AliasConfig, serverName: string, port: number): string {
+/** mod_wsgi's application group names: %{RESOURCE} is `host[:port]|/alias` (an alias's only). */
+export function applicationGroupName(
+  alias: Pick<AliasConfig, "applicationGroup"> & { url?: string },
+  serverName: string,
+  port: number,
+): string {
   const server = port === 80 || port === 443 ? serverName : `${serverName}:${port}`;
   switch (alias.applicationGroup) {
     case "%{GLOBAL}":

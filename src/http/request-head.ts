@@ -5,6 +5,7 @@ import type { Channel } from "../pool/channel.ts";
 export interface RequestHead {
   group: string;
   script: string;
+  /** The callable to call; "" only imports the script (WSGIImportScript, see http/import-scripts.ts). */
   callable: string;
   reload: boolean;
   passAuthorization: boolean;

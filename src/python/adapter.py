@@ -357,6 +357,8 @@ class Worker:
     def handle(self):
         fields = self.data[:self.control[LENGTH]].tobytes().decode("latin-1").split("\0")
         script = fields[F_SCRIPT]
+        if not fields[F_CALLABLE]:
+            return self.import_script(script)
         try:
             module = self.interpreter.load(script, fields[F_RELOAD] == "1")
         except ScriptNotFound:
@@ -378,6 +380,18 @@ class Worker:
                            % (script, fields[F_CALLABLE]))
             return self.finish(ERROR, 0, 404)
         Response(self, fields).run(application, self.environ(fields))
+
+    def import_script(self, script):
+        """WSGIImportScript: load the script into this interpreter now, call nothing (no callable named)."""
+        try:
+            self.interpreter.load(script, True)
+        except ScriptNotFound:
+            self.log.write("error", "Import script not found or unable to stat: %s" % script)
+            return self.finish(ERROR, 0, 404)
+        except BaseException:
+            self.log.write("error", "Failed to import script '%s'.\n%s" % (script, traceback.format_exc()))
+            return self.finish(ERROR, 0, 500)
+        self.finish(END)
 
     def environ(self, fields):
         route = tuple(fields[:F_SCRIPT_NAME])
