@@ -13,12 +13,13 @@ const outfile = join(root, "wsgi-bin");
 // Inside the executable, a relative Worker path names another embedded entry point by its file name
 // (src/pool/worker-url.ts returns this instead of its source URL).
 const WORKER_ENTRY = "./worker.js";
+const WATCHDOG_ENTRY = "./watchdog.js"; // the --request-timeout thread, likewise
 
 async function bundle(): Promise<void> {
   rmSync(dist, { recursive: true, force: true });
   await esbuild.build({
     absWorkingDir: root,
-    entryPoints: { main: "src/main.ts", worker: "src/pool/worker.ts" },
+    entryPoints: { main: "src/main.ts", worker: "src/pool/worker.ts", watchdog: "src/pool/watchdog-thread.ts" },
     outdir: dist,
     bundle: true,
     format: "esm",
@@ -27,7 +28,7 @@ async function bundle(): Promise<void> {
     external: ["bun", "bun:*"], // Bun's built-in modules, provided by the runtime
     loader: { ".py": "text", ".node": "copy" }, // Python sources embed as strings; koffi.node is copied beside the bundles
     assetNames: "[name]", // keep koffi.node's name stable in dist/
-    define: { WSGI_BIN_WORKER_ENTRY: JSON.stringify(WORKER_ENTRY) },
+    define: { WSGI_BIN_WORKER_ENTRY: JSON.stringify(WORKER_ENTRY), WSGI_BIN_WATCHDOG_ENTRY: JSON.stringify(WATCHDOG_ENTRY) },
     plugins: [koffiNativePlugin(koffiNativeModule(root))],
     logLevel: "warning",
   });
@@ -42,7 +43,8 @@ function compile(): void {
       // Precompiled bytecode skips parsing at startup (cold start ~40 ms faster here); ESM needs --format=esm.
       // Not minified, so stack traces of unexpected errors stay readable.
       "--bytecode", "--format=esm",
-      join(dist, "main.js"), join(dist, "worker.js"), // the worker is an extra entry point: see WORKER_ENTRY
+      // The threads' entries are extra entry points: see WORKER_ENTRY.
+      join(dist, "main.js"), join(dist, "worker.js"), join(dist, "watchdog.js"),
       "--outfile", outfile,
     ],
     { cwd: root, stdout: "inherit", stderr: "inherit" },

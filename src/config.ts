@@ -36,6 +36,8 @@ export interface ServerConfig {
   processes: number;
   /** Seconds a stopping process waits for requests in flight before it closes what is left. */
   gracefulTimeout: number;
+  /** Seconds an app may run for one request before RequestTimeout is raised in it (0: no limit). */
+  requestTimeout: number;
   /** Replace a process after this many requests (0: never); needs the supervisor. */
   maximumRequests: number;
   /** Replace a process after this many seconds (0: never); needs the supervisor. */
@@ -55,6 +57,7 @@ export const DEFAULTS = {
   limitRequestBody: 1 << 30, // Apache 2.4.54+'s default
   processes: 1,
   gracefulTimeout: 30, // gunicorn's graceful_timeout
+  requestTimeout: 0, // mod_wsgi's request-timeout: off unless asked for
   maximumRequests: 0,
   restartInterval: 0,
   queueTimeout: 0,

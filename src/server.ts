@@ -12,7 +12,8 @@ import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
 import { Pool } from "./pool/pool.ts";
-import { workerUrl } from "./pool/worker-url.ts";
+import { startWatchdog } from "./pool/watchdog.ts";
+import { watchdogUrl, workerUrl } from "./pool/worker-url.ts";
 import { SERVER_SOFTWARE } from "./version.ts";
 
 const IDLE_TIMEOUT = 60;
@@ -68,8 +69,12 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
         venv: install.venv,
         python_path: config.pythonPath,
         unset_pythonhome: python.setHome,
+        request_timeout: config.requestTimeout,
       }),
     },
+  });
+  const watchdog = startWatchdog(pool.slots, {
+    library: install.library, timeoutSeconds: config.requestTimeout, logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(),
   });
 
   // The port is part of %{RESOURCE} names, so bind first when asked for any free port.
@@ -111,6 +116,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const stop = () => {
     slowRequests.stop();
     server?.stop(true);
+    watchdog?.terminate();
     pool.terminate();
   };
   const imports = config.importScripts.map((script) => ({ script, group: applicationGroupName(script, config.serverName, port) }));

@@ -24,6 +24,8 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --host ADDR                    address to listen on (default ${DEFAULTS.host})
   --port N                       port to listen on (default ${DEFAULTS.port}; 0 picks a free one)
   --threads N                    worker threads running Python, per process (default ${DEFAULTS.threads})
+  --request-timeout S            raise RequestTimeout in an app that has run S seconds for one request:
+                                 504, or a cut connection once the response started (default 0: off)
   --processes N                  processes serving the port (SO_REUSEPORT) under a supervisor that
                                  replaces any that die (default ${DEFAULTS.processes}: one process, no supervisor)
   --graceful-timeout S           on SIGTERM/SIGINT/SIGHUP, seconds requests in flight get to finish
@@ -54,6 +56,7 @@ const VALUE_FLAGS = new Set([
   "alias", "host", "port", "threads", "python", "python-home", "python-path", "application-group",
   "callable-object", "server-name", "error-log", "log-level", "access-log", "limit-request-body",
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
+  "request-timeout",
 ]);
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version"]);
 
@@ -124,6 +127,7 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
     accessLog: single("access-log"),
     processes: integer("processes", single("processes"), DEFAULTS.processes, 1, 64),
     gracefulTimeout: integer("graceful-timeout", single("graceful-timeout"), DEFAULTS.gracefulTimeout, 0, 86400),
+    requestTimeout: integer("request-timeout", single("request-timeout"), DEFAULTS.requestTimeout, 0, 86400),
     maximumRequests: integer("maximum-requests", single("maximum-requests"), DEFAULTS.maximumRequests, 0, Number.MAX_SAFE_INTEGER),
     restartInterval: integer("restart-interval", single("restart-interval"), DEFAULTS.restartInterval, 0, 31_536_000),
     importScripts: (values.get("import-script") ?? []).map((spec) => parseImportScript(spec, cwd)),

@@ -30,6 +30,11 @@ function bind(path: string) {
     Py_DecRef: f("void Py_DecRef(intptr_t o)") as (o: Ptr) => void,
     PyErr_Occurred: f("intptr_t PyErr_Occurred()") as () => Ptr,
     PyErr_Print: f("void PyErr_Print()") as () => void,
+    PyErr_Clear: f("void PyErr_Clear()") as () => void,
+    // --request-timeout (pool/interrupter.ts): a thread's ident (threading.get_ident()) and the call
+    // that raises an exception in that thread at its next bytecode; unsigned long is 64-bit here.
+    PyThread_get_thread_ident: f("unsigned long PyThread_get_thread_ident()") as () => number,
+    PyThreadState_SetAsyncExc: f("int PyThreadState_SetAsyncExc(unsigned long id, intptr_t exc)") as (id: number, exc: Ptr) => number,
     PyUnicode_FromString: f("intptr_t PyUnicode_FromString(const char *s)") as (s: string) => Ptr,
     PyUnicode_AsUTF8: f("const char *PyUnicode_AsUTF8(intptr_t o)") as (o: Ptr) => string | null,
     PyObject_Str: f("intptr_t PyObject_Str(intptr_t o)") as (o: Ptr) => Ptr,

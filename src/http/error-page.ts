@@ -6,6 +6,7 @@ const MESSAGES: Record<number, [string, string]> = {
   431: ["Request Header Fields Too Large", "Your browser sent a request whose header fields exceed this server's limit."],
   500: ["Internal Server Error", "The server encountered an internal error or misconfiguration and was unable to complete your request."],
   503: ["Service Unavailable", "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later."],
+  504: ["Gateway Timeout", "The gateway did not receive a timely response from the upstream server or application."],
 };
 
 export function errorResponse(status: number): Response {

@@ -9,6 +9,14 @@ export const SEQ_TO_MAIN = 1; // bumped by the worker when it sends; the HTTP th
 export const KIND = 2; // the message kind (below)
 export const LENGTH = 3; // bytes of payload in the data area
 export const ARG = 4; // a kind-specific number (head length, flags)
+// What the worker publishes about the request it runs, for the --request-timeout watchdog (see
+// pool/busy.ts). Not read by adapter.py, so they have no twins there.
+export const BUSY = 5; // the serial of the request in progress, 0 when idle; written with the GIL held
+export const TIMED_OUT = 6; // the serial of the request the watchdog interrupted; written with the GIL held
+/** Float64 indexes (byte offset / 8) in the same control area: pointers fit, as everywhere (< 2^53). */
+export const BUSY_SINCE = 4; // Date.now() when the request started
+export const INTERPRETER = 5; // the PyInterpreterState the request runs in
+export const THREAD_IDENT = 6; // the worker's threading.get_ident()
 
 export const DATA_OFFSET = 64;
 export const DEFAULT_DATA_SIZE = 1 << 20;

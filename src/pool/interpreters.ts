@@ -13,6 +13,10 @@ export interface Entry {
   threadState: Ptr;
   /** Bound method Worker.handle of the adapter: called with no arguments per request. */
   handle: Ptr;
+  /** The interpreter, published per request for the --request-timeout watchdog (pool/busy.ts). */
+  interpreter: Ptr;
+  /** The adapter's settle(): consumes a timeout injected too late to fire within its request. */
+  settle: Ptr;
 }
 
 export class ThreadInterpreters {
@@ -46,10 +50,10 @@ export class ThreadInterpreters {
       if (!threadState) return null;
       this.threadStates.set(group, threadState);
       py.PyThreadState_Swap(threadState);
-      const handle = this.attachAdapter(group);
+      const attached = this.attachAdapter(group);
       py.PyThreadState_Swap(this.mainState);
-      if (!handle) return null;
-      const entry = { threadState, handle };
+      if (!attached) return null;
+      const entry = { threadState, ...attached, interpreter: py.PyThreadState_GetInterpreter(threadState) };
       this.entries.set(group, entry);
       return entry;
     } finally {
@@ -79,7 +83,7 @@ export class ThreadInterpreters {
   }
 
   /** Imports the adapter into the current interpreter (once) and attaches this thread. GIL held. */
-  private attachAdapter(group: string): Ptr {
+  private attachAdapter(group: string): { handle: Ptr; settle: Ptr } | null {
     const py = this.py;
     const { config, memory, exchangeDef } = this.attachArguments;
     const name = py.PyUnicode_FromString(ADAPTER_MODULE);
@@ -93,9 +97,9 @@ export class ThreadInterpreters {
       }
     }
     let handle = 0;
+    let settle = 0;
     if (module) {
       const attach = py.PyObject_GetAttrString(module, "attach");
-      py.Py_DecRef(module);
       if (attach) {
         const args = py.PyTuple_New(3);
         py.PyTuple_SetItem(args, 0, py.PyUnicode_FromString(config));
@@ -105,11 +109,13 @@ export class ThreadInterpreters {
         py.Py_DecRef(args);
         py.Py_DecRef(attach);
       }
+      if (handle) settle = py.PyObject_GetAttrString(module, "settle");
+      py.Py_DecRef(module);
     }
-    if (!handle) {
-      this.log.error(`Failed to set up interpreter '${group}' for wsgi-bin.`);
-      if (py.PyErr_Occurred()) py.PyErr_Print();
-    }
-    return handle;
+    if (handle && settle) return { handle, settle };
+    if (handle) py.Py_DecRef(handle);
+    this.log.error(`Failed to set up interpreter '${group}' for wsgi-bin.`);
+    if (py.PyErr_Occurred()) py.PyErr_Print();
+    return null;
   }
 }

@@ -4,6 +4,7 @@
 import { defineNoArgsBuiltin } from "../ffi/builtin.ts";
 import { libpython } from "../ffi/libpython.ts";
 import { ErrorLog } from "../log/error-log.ts";
+import { BusyState } from "./busy.ts";
 import { Channel, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
 import { ThreadInterpreters } from "./interpreters.ts";
 import { preferBatchScheduling } from "./scheduling.ts";
@@ -47,6 +48,12 @@ function serve(init: WorkerInit): void {
     exchangeDef,
   }, new SharedMutex(init.setupLock));
 
+  // Published per request whether or not --request-timeout is on: a few stores cost less than a branch
+  // on the option would save, and the worker need not know about the watchdog.
+  const busy = new BusyState(init.shared);
+  const threadIdent = py.PyThread_get_thread_ident();
+  let serial = 0;
+
   for (;;) {
     const kind = waitForMain();
     if (kind === ToWorker.Shutdown) return;
@@ -60,6 +67,8 @@ function serve(init: WorkerInit): void {
       channel.setMessage(ToMain.Error, 0, 500);
     } else {
       py.PyEval_RestoreThread(entry.threadState);
+      serial = serial === 0x7fffffff ? 1 : serial + 1; // never 0: that is idle
+      busy.begin(serial, entry.interpreter, threadIdent);
       const result = py.PyObject_CallNoArgs(entry.handle);
       if (result) py.Py_DecRef(result);
       else {
@@ -67,8 +76,22 @@ function serve(init: WorkerInit): void {
         py.PyErr_Print();
         channel.setMessage(ToMain.Error, 0, 500);
       }
+      if (busy.end()) settle(entry.settle);
       py.PyEval_SaveThread();
     }
     channel.notifyMain();
   }
+}
+
+/**
+ * After a request the watchdog interrupted: an exception injected after the request's last bytecode
+ * would otherwise fire in this thread's next request in the interpreter. settle() runs a few bytecodes
+ * that consume it (PyThreadState_SetAsyncExc(id, NULL) would too, but before 3.13 it leaves the
+ * interpreter's eval breaker set for good). GIL held.
+ */
+function settle(settleFunction: number): void {
+  const py = libpython();
+  const result = py.PyObject_CallNoArgs(settleFunction);
+  if (result) py.Py_DecRef(result);
+  else py.PyErr_Clear(); // the timeout fired on entry, before settle's own try
 }

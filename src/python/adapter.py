@@ -117,6 +117,23 @@ class RequestBodyTooLarge(OSError):
     """The body crossed LimitRequestBody while the app read it (a body of undeclared length)."""
 
 
+class RequestTimeout(BaseException):
+    """Raised in a request's thread once it has run longer than --request-timeout: the watchdog thread
+    (src/pool/interrupter.ts) injects it with PyThreadState_SetAsyncExc. A BaseException, as
+    KeyboardInterrupt is, so that an app's `except Exception:` does not swallow it."""
+
+
+def settle():
+    """Called by the worker thread after a request the watchdog interrupted: a RequestTimeout injected
+    after the request's last bytecode fires at this loop's backward jump (or on entry, which the worker
+    clears), not at the start of the thread's next request."""
+    try:
+        for _ in range(2):
+            pass
+    except RequestTimeout:
+        pass
+
+
 class Input:
     """wsgi.input: the request body, pulled from the HTTP thread as the app reads it."""
 
@@ -337,6 +354,7 @@ class Worker:
         self.data_size = len(self.data)
         self.exchange = exchange
         self.environs = {}  # the constant part of environ, per route (see base_environ)
+        self.response = None  # the request's Response while it runs, for a timeout outside the app
 
     def send(self, kind, length, arg=0):
         """Hands the channel to the HTTP thread, waits for its reply and returns the reply's kind."""
@@ -354,13 +372,34 @@ class Worker:
         control[LENGTH] = length
         control[ARG] = arg
 
+    def timed_out(self, script):
+        """Logs a RequestTimeout being handled, with the stack the app was interrupted in."""
+        self.log.write("error", "Request timeout expired for WSGI script '%s': it ran longer than %s s "
+                       "(--request-timeout) and was interrupted here:\n%s"
+                       % (script, self.interpreter.config.get("request_timeout"), traceback.format_exc().rstrip("\n")))
+
     def handle(self):
         fields = self.data[:self.control[LENGTH]].tobytes().decode("latin-1").split("\0")
         script = fields[F_SCRIPT]
         if not fields[F_CALLABLE]:
             return self.import_script(script)
         try:
+            self.serve(fields, script)
+        except RequestTimeout:
+            # Fired in the adapter's own code around the app (Response.failed handles the app's).
+            self.timed_out(script)
+            if self.response is not None and self.response.head_sent:
+                self.finish(ABORT)
+            else:
+                self.finish(ERROR, 0, 504)
+        finally:
+            self.response = None
+
+    def serve(self, fields, script):
+        try:
             module = self.interpreter.load(script, fields[F_RELOAD] == "1")
+        except RequestTimeout:
+            raise  # the script's code ran too long: a timeout, not a broken script
         except ScriptNotFound:
             self.log.write("error", "Target WSGI script not found or unable to stat: %s" % script)
             return self.finish(ERROR, 0, 404)
@@ -379,7 +418,8 @@ class Worker:
             self.log.write("error", "Target WSGI script '%s' does not contain WSGI application '%s'."
                            % (script, fields[F_CALLABLE]))
             return self.finish(ERROR, 0, 404)
-        Response(self, fields).run(application, self.environ(fields))
+        self.response = Response(self, fields)
+        self.response.run(application, self.environ(fields))
 
     def import_script(self, script):
         """WSGIImportScript: load the script into this interpreter now, call nothing (no callable named)."""
@@ -577,6 +617,9 @@ class Response:
 
     def failed(self):
         error = sys.exc_info()[1]
+        if isinstance(error, RequestTimeout):
+            self.worker.timed_out(self.script)
+            return self.worker.finish(ABORT) if self.head_sent else self.worker.finish(ERROR, 0, 504)
         if isinstance(error, RequestBodyTooLarge) and not self.head_sent:
             self.log.write("error", "%s: %s." % (self.script, error))
             return self.worker.finish(ERROR, 0, 413)

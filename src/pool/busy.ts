@@ -1,0 +1,55 @@
+// What a worker publishes in its channel about the request it is running, so the --request-timeout
+// watchdog (pool/watchdog.ts) can find overdue requests without asking the worker or the HTTP thread.
+// The worker writes BUSY only while it holds the GIL, and the watchdog re-reads it under the GIL
+// before it interrupts: so a request cannot end (or the next one start) between the watchdog's
+// decision and its PyThreadState_SetAsyncExc.
+import { BUSY, BUSY_SINCE, DATA_OFFSET, INTERPRETER, THREAD_IDENT, TIMED_OUT } from "./channel.ts";
+import type { Ptr } from "../ffi/libpython.ts";
+
+export interface BusyRequest {
+  serial: number;
+  since: number;
+  interpreter: Ptr;
+  threadIdent: number;
+}
+
+export class BusyState {
+  private readonly control: Int32Array;
+  private readonly wide: Float64Array;
+
+  constructor(shared: SharedArrayBuffer) {
+    this.control = new Int32Array(shared, 0, DATA_OFFSET / 4);
+    this.wide = new Float64Array(shared, 0, DATA_OFFSET / 8);
+  }
+
+  /** Worker, GIL held: a request starts in `interpreter`. */
+  begin(serial: number, interpreter: Ptr, threadIdent: number): void {
+    this.wide[BUSY_SINCE] = Date.now();
+    this.wide[INTERPRETER] = interpreter;
+    this.wide[THREAD_IDENT] = threadIdent;
+    Atomics.store(this.control, BUSY, serial); // after the fields: a reader that sees the serial sees them
+  }
+
+  /** Worker, GIL held: the request is over. True when the watchdog interrupted it. */
+  end(): boolean {
+    const serial = Atomics.exchange(this.control, BUSY, 0);
+    return Atomics.load(this.control, TIMED_OUT) === serial;
+  }
+
+  /** Watchdog: the request in progress, or null when idle or already interrupted. */
+  read(): BusyRequest | null {
+    const serial = Atomics.load(this.control, BUSY);
+    if (serial === 0 || Atomics.load(this.control, TIMED_OUT) === serial) return null;
+    return { serial, since: this.wide[BUSY_SINCE]!, interpreter: this.wide[INTERPRETER]!, threadIdent: this.wide[THREAD_IDENT]! };
+  }
+
+  /** Watchdog, GIL held: whether `serial` is still running (it cannot change while the GIL is held). */
+  stillRunning(serial: number): boolean {
+    return Atomics.load(this.control, BUSY) === serial;
+  }
+
+  /** Watchdog, GIL held: marks `serial` interrupted, so it is interrupted once only. */
+  markTimedOut(serial: number): void {
+    Atomics.store(this.control, TIMED_OUT, serial);
+  }
+}
