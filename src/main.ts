@@ -50,11 +50,10 @@ function supervise(config: ServerConfig, argv: string[]): void {
 }
 
 function serve(config: ServerConfig, supervised: boolean): void {
-  const recycler = supervised ? new Recycler(config.maximumRequests, config.restartInterval) : null;
-  const running: Running = startServer(config, { onRequest: recycler ? () => recycler.count() : undefined, reusePort: supervised });
-  const ready: ChildMessage = { ready: true };
-  // A successor reports ready once its scripts are imported: a reload swaps in warmed-up processes.
-  if (supervised) void running.ready.then(() => process.send?.(ready));
+  // Handlers first: "listening" is logged inside startServer, and a signal arriving before its handler
+  // exists gets the default action (SIGHUP would kill us). Handlers run from the event loop, after
+  // startServer has returned, so `running` is always set when they do.
+  let running: Running;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -69,6 +68,12 @@ function serve(config: ServerConfig, supervised: boolean): void {
   process.on("SIGHUP", () => {
     if (!supervised) running.errorLog.notice("Caught SIGHUP: graceful reload needs --processes; still serving.");
   });
+
+  const recycler = supervised ? new Recycler(config.maximumRequests, config.restartInterval) : null;
+  running = startServer(config, { onRequest: recycler ? () => recycler.count() : undefined, reusePort: supervised });
+  const ready: ChildMessage = { ready: true };
+  // A successor reports ready once its scripts are imported: a reload swaps in warmed-up processes.
+  if (supervised) void running.ready.then(() => process.send?.(ready));
 }
 
 main(process.argv.slice(2));
