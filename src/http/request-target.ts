@@ -10,7 +10,19 @@ export interface Target {
   query: string;
 }
 
+// Hono's getPath and serve() parse the same request.url back to back, before either awaits: keep the
+// last answer so each request's target is parsed once.
+let lastUrl = "";
+let lastTarget: Target = { raw: "/", path: "/", query: "" };
+
 export function parseTarget(url: string): Target {
+  if (url === lastUrl) return lastTarget;
+  lastTarget = parse(url);
+  lastUrl = url;
+  return lastTarget;
+}
+
+function parse(url: string): Target {
   const start = url.charCodeAt(0) === 47 /* / */ ? 0 : url.indexOf("/", url.indexOf("//") + 2);
   const raw = start < 0 ? "/" : url.slice(start);
   const queryStart = raw.indexOf("?");
