@@ -45,6 +45,15 @@ export interface ServerConfig {
   /** Seconds a request may wait for a free thread before it is answered 503 (0: no limit). */
   queueTimeout: number;
   importScripts: ImportScript[];
+  /** Apache's connection limits and timeouts (see http/wire/limits.ts). */
+  limitRequestLine: number;
+  limitRequestFields: number;
+  limitRequestFieldSize: number;
+  timeout: number;
+  requestReadTimeout: number;
+  keepAliveTimeout: number;
+  maxKeepAliveRequests: number;
+  maxConnections: number;
 }
 
 export const DEFAULTS = {

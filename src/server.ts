@@ -1,13 +1,13 @@
 // Puts the layers together: logs, Python, the worker pool and the HTTP listener.
 import { openSync } from "node:fs";
-import type { Server } from "bun";
 import type { ServerConfig } from "./config.ts";
 import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
-import { createApp } from "./http/app.ts";
+import { type App, createApp } from "./http/app.ts";
 import { importScripts } from "./http/import-scripts.ts";
-import { SlowRequests } from "./http/slow-requests.ts";
+import { wireLimits } from "./http/wire/limits.ts";
+import { WireServer } from "./http/wire/wire-server.ts";
 import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
@@ -16,10 +16,8 @@ import { startWatchdog } from "./pool/watchdog.ts";
 import { watchdogUrl, workerUrl } from "./pool/worker-url.ts";
 import { SERVER_SOFTWARE } from "./version.ts";
 
-const IDLE_TIMEOUT = 60;
-
 export interface Running {
-  server: Server<unknown>;
+  port: number;
   pool: Pool;
   errorLog: ErrorLog;
   /** Settles once the --import-script scripts are loaded (or failed, logged). */
@@ -77,59 +75,53 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     library: install.library, timeoutSeconds: config.requestTimeout, logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(),
   });
 
-  // The port is part of %{RESOURCE} names, so bind first when asked for any free port.
-  let port = config.port;
-  let server: Server<unknown> | null = null;
-  const serve = (fetch: (request: Request, server: Server<unknown>) => Response | Promise<Response>) =>
-    Bun.serve({
-      hostname: config.host,
-      port,
-      fetch,
-      idleTimeout: IDLE_TIMEOUT, // Apache's Timeout; requests still running an app lift it (http/slow-requests.ts)
-      maxRequestBodySize: Number.MAX_SAFE_INTEGER, // limits are LimitRequestBody's job, not Bun's
-      reusePort: options.reusePort ?? false,
-    });
-  let handler: (request: Request, server: Server<unknown>) => Response | Promise<Response> = () => new Response(null, { status: 503 });
-  server = serve((request, s) => handler(request, s));
-  port = server.port!;
+  // The port is part of %{RESOURCE} names, so the app is made once the listener knows its port.
+  let app: App | null = null;
+  const wire = new WireServer({
+    host: config.host,
+    port: config.port,
+    reusePort: options.reusePort ?? false,
+    limits: wireLimits(config),
+    limitRequestBody: config.limitRequestBody,
+    serverSoftware: SERVER_SOFTWARE,
+    errorLog,
+    dispatch: (connection, head, body) => app!.dispatch(connection, head, body),
+    logAccess: (connection, head, line, status, bytes) => app?.logAccess(connection, head, line, status, bytes),
+  });
+  const port = wire.port;
 
   const routes = config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, config.serverName, port) }));
-  const slowRequests = new SlowRequests(() => server, IDLE_TIMEOUT);
-  const app = createApp({
-    routes, pool, errorLog, accessLog, slowRequests, port,
+  app = createApp({
+    routes, pool, errorLog, accessLog, port,
+    scheme: "http",
+    serverSoftware: SERVER_SOFTWARE,
     reload: config.reload,
     serverName: config.serverName,
     limitRequestBody: config.limitRequestBody,
     queueTimeoutMs: config.queueTimeout * 1000,
+    onRequest,
   });
-  handler = onRequest
-    ? (request, s) => {
-        onRequest();
-        return app.fetch(request, s);
-      }
-    : (request, s) => app.fetch(request, s);
   for (const route of routes) {
     errorLog.info(`Alias ${route.alias.url} -> ${route.alias.script} (application group '${route.group}', callable '${route.alias.callableObject}').`);
   }
   errorLog.notice(`${SERVER_SOFTWARE} (Python ${python.version}) listening on http://${config.host}:${port}/ with ${config.threads} threads.`);
 
   const stop = () => {
-    slowRequests.stop();
-    server?.stop(true);
+    wire.stop();
     watchdog?.terminate();
     pool.terminate();
   };
   const imports = config.importScripts.map((script) => ({ script, group: applicationGroupName(script, config.serverName, port) }));
   return {
-    server,
+    port,
     pool,
     errorLog,
     ready: importScripts(pool, imports, errorLog),
     stop,
     async drain(timeoutMs: number) {
-      void server?.stop(false); // no new connections; those open finish what they are doing
+      wire.stopAccepting(); // no new connections; those open finish what they are doing
       const deadline = Date.now() + timeoutMs;
-      while ((pool.busy > 0 || pool.queued > 0) && Date.now() < deadline) await Bun.sleep(20);
+      while ((wire.active > 0 || pool.busy > 0 || pool.queued > 0) && Date.now() < deadline) await Bun.sleep(20);
       if (pool.busy > 0) errorLog.warn(`${pool.busy} requests still running after ${timeoutMs / 1000} s: closing them.`);
       stop();
     },

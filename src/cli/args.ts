@@ -1,6 +1,7 @@
 // Command-line flags. Each names the Apache/mod_wsgi directive it stands for in --help and the README.
 import { resolve } from "node:path";
 import { DEFAULTS, type AliasConfig, type ImportScript, type ServerConfig } from "../config.ts";
+import { WIRE_DEFAULTS } from "../http/wire/limits.ts";
 import { levelNumber } from "../log/levels.ts";
 
 export class UsageError extends Error {}
@@ -48,6 +49,21 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --access-log FILE|-            access log in Combined Log Format (CustomLog; - is stdout; default off)
   --limit-request-body BYTES     largest request body accepted, 0 for no limit (LimitRequestBody;
                                  default ${DEFAULTS.limitRequestBody}): larger ones get 413
+  --limit-request-line BYTES     longest request line (LimitRequestLine; default ${WIRE_DEFAULTS.limitRequestLine}): 414 beyond
+  --limit-request-fields N       most request header fields (LimitRequestFields; default ${WIRE_DEFAULTS.limitRequestFields}): 400 beyond
+  --limit-request-field-size BYTES
+                                 longest request header line (LimitRequestFieldSize; default
+                                 ${WIRE_DEFAULTS.limitRequestFieldSize}): 400 beyond
+  --timeout S                    the most seconds between two reads of a request body or two writes
+                                 of a response (Timeout; default ${WIRE_DEFAULTS.timeout})
+  --request-read-timeout S       seconds to receive a whole request head (RequestReadTimeout header=;
+                                 default ${WIRE_DEFAULTS.requestReadTimeout}): 408 after
+  --keep-alive-timeout S         seconds an idle connection waits for its next request
+                                 (KeepAliveTimeout; default ${WIRE_DEFAULTS.keepAliveTimeout})
+  --max-keep-alive-requests N    requests per connection, 0 for unlimited (MaxKeepAliveRequests;
+                                 default ${WIRE_DEFAULTS.maxKeepAliveRequests})
+  --max-connections N            open connections per process, 0 for unlimited; beyond it 503
+                                 (like MaxRequestWorkers; default ${WIRE_DEFAULTS.maxConnections})
   --help, -h                     this text
   --version, -v                  the version
 `;
@@ -56,7 +72,8 @@ const VALUE_FLAGS = new Set([
   "alias", "host", "port", "threads", "python", "python-home", "python-path", "application-group",
   "callable-object", "server-name", "error-log", "log-level", "access-log", "limit-request-body",
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
-  "request-timeout",
+  "request-timeout", "limit-request-line", "limit-request-fields", "limit-request-field-size", "timeout",
+  "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections",
 ]);
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version"]);
 
@@ -133,6 +150,14 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
     importScripts: (values.get("import-script") ?? []).map((spec) => parseImportScript(spec, cwd)),
     queueTimeout: integer("queue-timeout", single("queue-timeout"), DEFAULTS.queueTimeout, 0, 86400),
     limitRequestBody: integer("limit-request-body", single("limit-request-body"), DEFAULTS.limitRequestBody, 0, Number.MAX_SAFE_INTEGER),
+    limitRequestLine: integer("limit-request-line", single("limit-request-line"), WIRE_DEFAULTS.limitRequestLine, 16, 1 << 20),
+    limitRequestFields: integer("limit-request-fields", single("limit-request-fields"), WIRE_DEFAULTS.limitRequestFields, 1, 10_000),
+    limitRequestFieldSize: integer("limit-request-field-size", single("limit-request-field-size"), WIRE_DEFAULTS.limitRequestFieldSize, 16, 1 << 20),
+    timeout: integer("timeout", single("timeout"), WIRE_DEFAULTS.timeout, 1, 86400),
+    requestReadTimeout: integer("request-read-timeout", single("request-read-timeout"), WIRE_DEFAULTS.requestReadTimeout, 1, 86400),
+    keepAliveTimeout: integer("keep-alive-timeout", single("keep-alive-timeout"), WIRE_DEFAULTS.keepAliveTimeout, 0, 86400),
+    maxKeepAliveRequests: integer("max-keep-alive-requests", single("max-keep-alive-requests"), WIRE_DEFAULTS.maxKeepAliveRequests, 0, Number.MAX_SAFE_INTEGER),
+    maxConnections: integer("max-connections", single("max-connections"), WIRE_DEFAULTS.maxConnections, 0, 1_000_000),
   };
   return { kind: "serve", config };
 }

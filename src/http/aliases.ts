@@ -25,11 +25,3 @@ export function aliasCovers(url: string, path: string): boolean {
   if (url === "/") return true;
   return path.startsWith(url) && (path.length === url.length || path.charCodeAt(url.length) === 47 /* / */);
 }
-
-/** Percent-decodes a URL path into a latin-1 string of bytes (PEP 3333), collapsing repeated slashes as mod_wsgi does. */
-export function decodePath(raw: string): string {
-  const decoded = raw.includes("%")
-    ? raw.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
-    : raw;
-  return decoded.includes("//") ? decoded.replace(/\/{2,}/g, "/") : decoded;
-}

@@ -1,16 +1,20 @@
-// Routes aliases to scripts (Hono) and turns each request into a WSGI exchange with a worker.
-import type { Server } from "bun";
-import { Hono } from "hono";
+// Routes each request to its alias (Hono's router) and runs it as a WSGI exchange with a worker:
+// the hot path, top to bottom in dispatch().
+import { RegExpRouter } from "hono/router/reg-exp-router";
+import { SmartRouter } from "hono/router/smart-router";
+import { TrieRouter } from "hono/router/trie-router";
 import type { AliasConfig } from "../config.ts";
 import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import type { Pool } from "../pool/pool.ts";
 import { aliasCovers } from "./aliases.ts";
-import { errorResponse } from "./error-page.ts";
 import { writeRequestHead } from "./request-head.ts";
-import { parseTarget, routingPath } from "./request-target.ts";
-import type { SlowRequests } from "./slow-requests.ts";
-import { WsgiExchange } from "./wsgi-exchange.ts";
+import { parseTarget } from "./request-target.ts";
+import type { Connection } from "./wire/connection.ts";
+import type { ParsedHead } from "./wire/head-parser.ts";
+import type { RequestBody } from "./wire/request-body.ts";
+import { WireResponse } from "./wire/response-writer.ts";
+import { runExchange } from "./wsgi-exchange.ts";
 
 export interface Route {
   alias: AliasConfig;
@@ -24,94 +28,115 @@ export interface AppContext {
   reload: boolean;
   serverName: string;
   port: number;
+  scheme: "http" | "https";
+  serverSoftware: string;
   errorLog: ErrorLog;
   accessLog: AccessLog | null;
-  slowRequests: SlowRequests;
   limitRequestBody: number;
   /** --queue-timeout in ms; 0 is none. */
   queueTimeoutMs: number;
+  /** Runs for every request taken (process/recycler.ts counts them). */
+  onRequest?: () => void;
 }
 
-type Env = { Bindings: Server<unknown> };
+export interface App {
+  dispatch(connection: Connection, head: ParsedHead, body: RequestBody): void;
+  logAccess(connection: Connection, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void;
+}
 
 let requestCounter = 0;
 
-export function createApp(context: AppContext): Hono<Env> {
-  const app = new Hono<Env>({ getPath: routingPath });
-  // Registration order is match order: the first declared alias that covers a path wins.
-  for (const route of context.routes) {
-    const handler = (c: { req: { raw: Request }; env: Server<unknown> }) => serve(context, route, c.req.raw, c.env);
-    if (route.alias.url === "/") app.all("*", handler);
+export function createApp(context: AppContext): App {
+  const router = aliasRouter(context.routes);
+  const { pool, errorLog } = context;
+  const requestIdPrefix = `${process.pid.toString(36)}-`;
+
+  async function dispatch(connection: Connection, head: ParsedHead, body: RequestBody): Promise<void> {
+    context.onRequest?.();
+    const http10 = head.protocol === "HTTP/1.0";
+    const isHead = head.method === "HEAD";
+    const target = parseTarget(head.target);
+    if (typeof target === "number") {
+      return new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, head.target).fail(target);
+    }
+    const route = router.match(head.method, target.path)[0][0]?.[0];
+    if (!route || !aliasCovers(route.alias.url, target.path)) {
+      return new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, target.raw).fail(404);
+    }
+    const { alias } = route;
+    const response = new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, alias.script);
+    if (context.limitRequestBody && head.contentLength > context.limitRequestBody) {
+      errorLog.error(`Requested content-length of ${head.contentLength} is larger than the configured limit of ${context.limitRequestBody}`);
+      return response.fail(413);
+    }
+    const slot = await pool.acquire(context.queueTimeoutMs);
+    if (!slot) {
+      errorLog.error(`Queue timeout expired for WSGI request to '${alias.script}': no thread free within ${context.queueTimeoutMs / 1000} s.`);
+      return response.fail(503);
+    }
+    const host = target.host ?? head.host;
+    const headLength = writeRequestHead(slot.channel, {
+      group: route.group,
+      script: alias.script,
+      callable: alias.callableObject,
+      reload: context.reload,
+      passAuthorization: alias.passAuthorization,
+      scriptName: alias.url === "/" ? "" : alias.url,
+      pathInfo: alias.url === "/" ? target.path : target.path.slice(alias.url.length),
+      query: target.query,
+      method: head.method,
+      protocol: head.protocol,
+      requestUri: target.raw,
+      remoteAddr: connection.peerAddress,
+      remotePort: String(connection.peerPort),
+      serverName: host ? hostName(host) : context.serverName,
+      serverPort: String(context.port),
+      scheme: context.scheme,
+      bodyLength: head.chunked ? "chunked" : head.contentLength >= 0 ? String(head.contentLength) : "",
+      requestId: requestIdPrefix + (++requestCounter).toString(36),
+      headers: head.headers,
+    });
+    if (headLength < 0) {
+      pool.release(slot);
+      return response.fail(431);
+    }
+    await runExchange(pool, slot, headLength, body, response);
+  }
+
+  function logAccess(connection: Connection, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void {
+    context.accessLog?.write({
+      remoteAddr: connection.peerAddress,
+      requestLine,
+      status,
+      bytes,
+      referer: head ? headerValue(head, "referer") : null,
+      userAgent: head ? headerValue(head, "user-agent") : null,
+    });
+  }
+
+  return {
+    dispatch(connection, head, body) {
+      dispatch(connection, head, body).catch((error: Error) => {
+        errorLog.error(`Internal error serving ${head.method} ${head.target}: ${error.stack ?? error}`);
+        connection.cut();
+        connection.finished(500, 0, false);
+      });
+    },
+    logAccess,
+  };
+}
+
+/** Registration order is match order: the first declared alias that covers a path wins. */
+function aliasRouter(routes: Route[]): SmartRouter<Route> {
+  const router = new SmartRouter<Route>({ routers: [new RegExpRouter(), new TrieRouter()] });
+  for (const route of routes) {
+    if (route.alias.url === "/") router.add("ALL", "*", route);
     else {
-      app.all(route.alias.url, handler);
-      app.all(`${route.alias.url}/*`, handler);
+      router.add("ALL", route.alias.url, route);
+      router.add("ALL", `${route.alias.url}/*`, route);
     }
   }
-  app.notFound((c) => {
-    logAccess(context, c.req.raw, c.env, 404, 0);
-    return errorResponse(404);
-  });
-  app.onError((error, c) => {
-    context.errorLog.error(`Internal error serving ${c.req.method} ${c.req.url}: ${error.stack ?? error}`);
-    return errorResponse(500);
-  });
-  return app;
-}
-
-async function serve(context: AppContext, route: Route, request: Request, server: Server<unknown>): Promise<Response> {
-  const { alias } = route;
-  const { raw, path, query } = parseTarget(request.url);
-  if (!aliasCovers(alias.url, path)) return finishEarly(context, request, server, 404);
-
-  const headers = request.headers;
-  const contentLength = headers.get("content-length");
-  if (context.limitRequestBody && contentLength && Number(contentLength) > context.limitRequestBody) {
-    context.errorLog.error(`Requested content-length of ${contentLength} is larger than the configured limit of ${context.limitRequestBody}`);
-    return finishEarly(context, request, server, 413);
-  }
-  const peer = server.requestIP(request);
-  const host = headers.get("host");
-  const slot = await context.pool.acquire(context.queueTimeoutMs);
-  if (!slot) {
-    context.errorLog.error(`Queue timeout expired for WSGI request to '${alias.script}': no thread free within ${context.queueTimeoutMs / 1000} s.`);
-    return finishEarly(context, request, server, 503);
-  }
-  const headLength = writeRequestHead(slot.channel, {
-    group: route.group,
-    script: alias.script,
-    callable: alias.callableObject,
-    reload: context.reload,
-    passAuthorization: alias.passAuthorization,
-    scriptName: alias.url === "/" ? "" : alias.url,
-    pathInfo: alias.url === "/" ? path : path.slice(alias.url.length),
-    query,
-    method: request.method,
-    protocol: "HTTP/1.1",
-    requestUri: raw,
-    remoteAddr: peer?.address ?? "",
-    remotePort: String(peer?.port ?? ""),
-    serverName: host ? hostName(host) : context.serverName,
-    serverPort: String(context.port),
-    scheme: "http",
-    bodyLength: contentLength ?? (request.body ? "chunked" : ""),
-    requestId: `${process.pid.toString(36)}-${(++requestCounter).toString(36)}`,
-    headers,
-  });
-  if (headLength < 0) {
-    context.pool.release(slot);
-    return finishEarly(context, request, server, 431);
-  }
-  context.slowRequests.begin(request);
-  const exchange = new WsgiExchange(context.pool, slot, request.body, (status, bytes) => {
-    context.slowRequests.end(request);
-    logAccess(context, request, server, status, bytes);
-  }, context.limitRequestBody);
-  return exchange.response(headLength);
-}
-
-function finishEarly(context: AppContext, request: Request, server: Server<unknown>, status: number): Response {
-  logAccess(context, request, server, status, 0);
-  return errorResponse(status);
+  return router;
 }
 
 /** The host part of a Host header: "example.com:8000" -> "example.com", "[::1]:80" -> "[::1]". */
@@ -120,15 +145,10 @@ function hostName(host: string): string {
   return colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
 }
 
-function logAccess(context: AppContext, request: Request, server: Server<unknown>, status: number, bytes: number): void {
-  if (!context.accessLog) return;
-  const target = parseTarget(request.url).raw;
-  context.accessLog.write({
-    remoteAddr: server.requestIP(request)?.address ?? "-",
-    requestLine: `${request.method} ${target} HTTP/1.1`,
-    status,
-    bytes,
-    referer: request.headers.get("referer"),
-    userAgent: request.headers.get("user-agent"),
-  });
+function headerValue(head: ParsedHead, lowerName: string): string | null {
+  const headers = head.headers;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.length === lowerName.length && headers[i]!.toLowerCase() === lowerName) return headers[i + 1]!;
+  }
+  return null;
 }

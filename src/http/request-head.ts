@@ -23,7 +23,8 @@ export interface RequestHead {
   /** Declared Content-Length, "chunked" for a body of unknown length, "" for none. */
   bodyLength: string;
   requestId: string;
-  headers: Headers;
+  /** name, value, name, value... as received. */
+  headers: string[];
 }
 
 /** Writes the head into the channel's data area; returns its length, or -1 if it does not fit. */
@@ -34,8 +35,7 @@ export function writeRequestHead(channel: Channel, head: RequestHead): number {
     head.remoteAddr, head.remotePort, head.serverName, head.serverPort, head.scheme, head.bodyLength,
     head.requestId,
   ];
-  for (const [name, value] of head.headers) parts.push(name, value);
-  const text = parts.join("\0");
+  const text = head.headers.length ? `${parts.join("\0")}\0${head.headers.join("\0")}` : parts.join("\0");
   if (text.length > channel.dataSize) return -1;
   return channel.buffer.write(text, 0, "latin1");
 }

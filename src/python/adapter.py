@@ -448,9 +448,15 @@ class Worker:
         environ["mod_wsgi.request_start"] = str(int(time.time() * 1e6))
         environ["mod_wsgi.thread_id"] = threading.get_ident()
         pass_authorization = route[F_PASS_AUTH] == "1"
+        seen = set()
         for i in range(F_HEADERS, len(fields) - 1, 2):
             key = header_key(fields[i], pass_authorization)
-            if key is not None:
+            if key is None:
+                continue
+            if key in seen:  # a repeated header: its values joined, as Apache does
+                environ[key] += ", " + fields[i + 1]
+            else:
+                seen.add(key)
                 environ[key] = fields[i + 1]
         body_length = fields[F_BODY_LENGTH]
         environ["wsgi.input"] = Input(self, None if body_length == "chunked" else int(body_length or 0))

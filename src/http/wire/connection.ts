@@ -1,0 +1,284 @@
+// One client connection: reads request heads and bodies off the socket, serves one request at a
+// time (pipelined requests wait their turn in the buffer), writes responses with backpressure, keeps
+// the connection alive between requests, and enforces Apache's limits and timeouts.
+import type { Socket } from "bun";
+import { ERROR_PAGE_TYPE, errorPage } from "../error-page.ts";
+import { findHeadEnd, HttpError, type ParsedHead, parseHead } from "./head-parser.ts";
+import { httpDate } from "./http-date.ts";
+import { BodyProblem, RequestBody } from "./request-body.ts";
+import type { ResponseTarget } from "./response-writer.ts";
+import type { WireServer } from "./wire-server.ts";
+
+/** An unread body still owed by the client is read and dropped after the response up to this; beyond, the connection closes. */
+const DISCARD_LIMIT = 1 << 16;
+const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
+
+export class Connection implements ResponseTarget {
+  /** Bytes received that belong to no request yet: a head in progress, or pipelined requests. */
+  private buffered: Buffer | null = null;
+  /** The body of the request being served (kept after its response while the rest is dropped). */
+  private body: RequestBody | null = null;
+  /** The head of the request being served; null between requests. */
+  current: ParsedHead | null = null;
+  private served = 0;
+  /** After a framing error mid-request nothing more can be read: close after the response. */
+  private broken = false;
+  private paused = false;
+  private readonly outbox: Uint8Array[] = [];
+  private drainWaiters: ((flushed: boolean) => void)[] = [];
+  private endWhenFlushed = false;
+  private wroteResponse = false;
+  closed = false;
+  /** Timers, checked by the server's sweep: when the connection went idle or began to wait. */
+  private idleSince = Date.now();
+  private idleLimit: number;
+  private headSince = 0;
+  private lastData = 0;
+  private writeSince = 0;
+
+  constructor(readonly socket: Socket<Connection>, private readonly server: WireServer) {
+    this.idleLimit = server.limits.headTimeoutMs;
+  }
+
+  get peerAddress(): string {
+    return this.socket.remoteAddress;
+  }
+
+  get peerPort(): number {
+    return this.socket.remotePort;
+  }
+
+  /** Socket data. */
+  receive(bytes: Buffer): void {
+    if (this.closed || this.broken) return;
+    this.lastData = Date.now();
+    const body = this.body;
+    if (body && !body.ended) {
+      const used = body.offer(bytes);
+      if (used instanceof HttpError) return this.protocolError(used);
+      if (body.full) this.pause();
+      if (used === bytes.length) {
+        if (body.ended && !this.current) this.afterDiscard();
+        return;
+      }
+      bytes = bytes.subarray(used);
+      if (!this.current) this.body = null; // its dropped remainder is complete
+    }
+    this.buffered = this.buffered ? Buffer.concat([this.buffered, bytes]) : bytes;
+    if (this.current) {
+      // Pipelined: waits for the response in progress. Bounded: stop reading past one head's worth.
+      if (this.buffered.length > this.server.limits.headBytes) this.pause();
+      return;
+    }
+    this.parseNext();
+  }
+
+  /** Starts every complete request in the buffer, one at a time (the next once the last is done). */
+  private parseNext(): void {
+    const limits = this.server.limits;
+    while (!this.current && !this.closed && this.buffered) {
+      const buffered = this.buffered;
+      const text = buffered.toString("latin1", 0, Math.min(buffered.length, limits.headBytes + 4));
+      const end = findHeadEnd(text, limits);
+      if (end instanceof HttpError) return this.protocolError(end);
+      if (end < 0) {
+        if (!this.headSince) this.headSince = Date.now();
+        this.resume();
+        return;
+      }
+      this.buffered = end < buffered.length ? buffered.subarray(end) : null;
+      const head = parseHead(text, end, limits);
+      if (head instanceof HttpError) return this.protocolError(head);
+      this.begin(head);
+    }
+    if (!this.current && !this.closed) this.resume();
+  }
+
+  private begin(head: ParsedHead): void {
+    this.served++;
+    this.current = head;
+    this.headSince = 0;
+    this.wroteResponse = false;
+    const server = this.server;
+    const body = new RequestBody(head.contentLength, head.chunked, server.limits, server.limitRequestBody,
+      head.expectContinue ? () => this.sendContinue() : null);
+    body.onRoom = () => this.resume();
+    this.body = body;
+    if (this.buffered && !body.ended) {
+      const used = body.offer(this.buffered);
+      if (used instanceof HttpError) {
+        this.current = null;
+        return this.protocolError(used);
+      }
+      this.buffered = used < this.buffered.length ? this.buffered.subarray(used) : null;
+    }
+    server.dispatch(this, head, body);
+  }
+
+  private sendContinue(): void {
+    if (!this.wroteResponse && !this.closed) this.socket.write(CONTINUE);
+  }
+
+  /** A request the server cannot read: answer it (unless a response is under way) and close. */
+  private protocolError(error: HttpError): void {
+    this.server.errorLog.warn(`[client ${this.peerAddress}:${this.peerPort}] ${error.status}: ${error.reason}.`);
+    this.broken = true;
+    this.buffered = null;
+    this.pause();
+    if (this.current) return; // mid-body: the app's read raises (RequestBody failed); closed after its response
+    this.current = null;
+    this.sendError(error.status);
+    this.closeWhenFlushed();
+  }
+
+  /** An error page outside any app, always followed by closing the connection. */
+  private sendError(status: number): void {
+    const page = errorPage(status);
+    this.write(Buffer.from(`HTTP/1.1 ${status} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.server.serverSoftware}\r\n` +
+      `Content-Length: ${page.body.length}\r\nContent-Type: ${ERROR_PAGE_TYPE}\r\nConnection: close\r\n\r\n${page.body}`, "latin1"), true);
+    this.server.logAccess(this, null, "-", status, page.body.length);
+  }
+
+  // ResponseTarget: what the response writer uses.
+
+  write(bytes: Uint8Array, owned: boolean): boolean {
+    if (this.closed) return false;
+    this.wroteResponse = true;
+    if (this.outbox.length === 0) {
+      const written = this.socket.write(bytes);
+      if (written === bytes.length) return true;
+      if (written < 0) return false;
+      bytes = bytes.subarray(written);
+    }
+    // What the socket could not take now: kept (copied unless ours) until it drains.
+    this.outbox.push(owned ? bytes : Uint8Array.prototype.slice.call(bytes));
+    if (!this.writeSince) this.writeSince = Date.now();
+    return false;
+  }
+
+  drained(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    if (this.outbox.length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  keepAliveWanted(): boolean {
+    const head = this.current;
+    const limits = this.server.limits;
+    if (!head || !head.keepAlive || this.broken || this.server.draining) return false;
+    if (limits.maxKeepAliveRequests > 0 && this.served >= limits.maxKeepAliveRequests) return false;
+    const body = this.body;
+    return !body || body.ended || (body.problem !== BodyProblem.TooLarge && body.outstanding <= DISCARD_LIMIT);
+  }
+
+  finished(status: number, bytes: number, keepAlive: boolean): void {
+    const head = this.current;
+    if (!head) return;
+    this.server.logAccess(this, head, `${head.method} ${head.target} ${head.protocol}`, status, bytes);
+    this.current = null;
+    if (!keepAlive || this.closed || this.broken) return this.closeWhenFlushed();
+    this.idleSince = Date.now();
+    this.idleLimit = this.server.limits.keepAliveTimeoutMs;
+    const body = this.body;
+    if (body && !body.ended) body.discard(); // its remainder is read and dropped, then the next request
+    else this.body = null;
+    // Next pipelined request, once the exchange has given its worker back (it does so right after this).
+    queueMicrotask(() => {
+      if (this.body && !this.body.ended) this.resume();
+      else this.parseNext();
+    });
+  }
+
+  cut(): void {
+    this.closeWhenFlushed();
+  }
+
+  // Socket events.
+
+  drain(): void {
+    while (this.outbox.length) {
+      const bytes = this.outbox[0]!;
+      const written = this.socket.write(bytes);
+      if (written < 0) return;
+      this.writeSince = Date.now();
+      if (written < bytes.length) {
+        this.outbox[0] = bytes.subarray(written);
+        return;
+      }
+      this.outbox.shift();
+    }
+    this.writeSince = 0;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve(true);
+    if (this.endWhenFlushed) this.socket.end();
+  }
+
+  onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.body?.fail(BodyProblem.Gone);
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve(false);
+  }
+
+  /** The dropped remainder of a body arrived in full: go on with whatever follows it. */
+  private afterDiscard(): void {
+    this.body = null;
+    this.parseNext();
+  }
+
+  private closeWhenFlushed(): void {
+    if (this.closed) return;
+    if (this.outbox.length === 0) this.socket.end();
+    else this.endWhenFlushed = true;
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resume(): void {
+    if (!this.paused || this.broken) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  /** Closes an idle connection at once (a server stopping gracefully); false if a request is under way. */
+  closeIfIdle(): boolean {
+    if (this.current) return false;
+    this.closeWhenFlushed();
+    return true;
+  }
+
+  /** The server's sweep: enforce KeepAliveTimeout, the head's deadline and Timeout on reads and writes. */
+  checkTimers(now: number): void {
+    if (this.closed) return;
+    const limits = this.server.limits;
+    if (!this.current) {
+      if (this.headSince && now - this.headSince > limits.headTimeoutMs) {
+        this.buffered = null;
+        this.protocolError(new HttpError(408, "timed out waiting for the request head"));
+      } else if (!this.headSince && !this.body && now - this.idleSince > this.idleLimit) {
+        this.closeWhenFlushed(); // an idle keep-alive connection: closed without a word, as Apache does
+      } else if (this.body && now - this.lastData > limits.timeoutMs) {
+        this.socket.end(); // the client stopped sending the body nobody reads any more
+      }
+      return;
+    }
+    const body = this.body;
+    if (body && body.waitingSince && now - Math.max(body.waitingSince, this.lastData) > limits.timeoutMs) {
+      this.server.errorLog.warn(`[client ${this.peerAddress}:${this.peerPort}] Timeout (${limits.timeoutMs / 1000} s) reading the request body.`);
+      this.broken = true;
+      body.fail(BodyProblem.Gone);
+    }
+    if (this.writeSince && now - this.writeSince > limits.timeoutMs) {
+      this.server.errorLog.warn(`[client ${this.peerAddress}:${this.peerPort}] Timeout (${limits.timeoutMs / 1000} s) writing the response: connection closed.`);
+      this.socket.terminate();
+      this.onClose();
+    }
+  }
+}

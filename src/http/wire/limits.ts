@@ -1,0 +1,55 @@
+// The connection limits Apache users know by name, with Apache 2.4's defaults.
+export interface WireLimits {
+  /** LimitRequestLine: bytes in the request line (414 beyond). */
+  requestLine: number;
+  /** LimitRequestFields: header fields in a request (400 beyond). */
+  fields: number;
+  /** LimitRequestFieldSize: bytes in one header field line (400 beyond). */
+  fieldSize: number;
+  /** The most a whole head may take while it arrives: what the three limits above allow. */
+  headBytes: number;
+  /** Timeout (ms): between body reads, and between response writes. */
+  timeoutMs: number;
+  /** RequestReadTimeout header= (ms): to receive a whole request head, from its first byte (or the connection's start). */
+  headTimeoutMs: number;
+  /** KeepAliveTimeout (ms): how long an idle persistent connection waits for its next request. */
+  keepAliveTimeoutMs: number;
+  /** MaxKeepAliveRequests: requests per connection (0: unlimited). */
+  maxKeepAliveRequests: number;
+  /** MaxRequestWorkers-like cap on open connections; beyond it new ones get 503 (0: unlimited). */
+  maxConnections: number;
+}
+
+export const WIRE_DEFAULTS = {
+  limitRequestLine: 8190,
+  limitRequestFields: 100,
+  limitRequestFieldSize: 8190,
+  timeout: 60,
+  requestReadTimeout: 20, // mod_reqtimeout's header=20, on in Debian's Apache
+  keepAliveTimeout: 5,
+  maxKeepAliveRequests: 100,
+  maxConnections: 1024,
+} as const;
+
+export function wireLimits(config: {
+  limitRequestLine: number;
+  limitRequestFields: number;
+  limitRequestFieldSize: number;
+  timeout: number;
+  requestReadTimeout: number;
+  keepAliveTimeout: number;
+  maxKeepAliveRequests: number;
+  maxConnections: number;
+}): WireLimits {
+  return {
+    requestLine: config.limitRequestLine,
+    fields: config.limitRequestFields,
+    fieldSize: config.limitRequestFieldSize,
+    headBytes: config.limitRequestLine + 2 + config.limitRequestFields * (config.limitRequestFieldSize + 2) + 2,
+    timeoutMs: config.timeout * 1000,
+    headTimeoutMs: config.requestReadTimeout * 1000,
+    keepAliveTimeoutMs: config.keepAliveTimeout * 1000,
+    maxKeepAliveRequests: config.maxKeepAliveRequests,
+    maxConnections: config.maxConnections,
+  };
+}

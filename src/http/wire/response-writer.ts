@@ -1,0 +1,195 @@
+// Writes one WSGI response onto the connection with HTTP/1.1 framing: the app's Content-Length is
+// honoured exactly (extra bytes cut, a short body closes the connection), otherwise the length of a
+// complete body, chunked encoding for a streamed body on HTTP/1.1, or the end of the connection on
+// HTTP/1.0. HEAD, 1xx, 204 and 304 carry no body.
+import type { ErrorLog } from "../../log/error-log.ts";
+import { ERROR_PAGE_TYPE, errorPage } from "../error-page.ts";
+import type { ResponseSink } from "../wsgi-exchange.ts";
+import { httpDate } from "./http-date.ts";
+
+/** What the response writer needs from the connection. */
+export interface ResponseTarget {
+  readonly closed: boolean;
+  /** Writes bytes (copied if they cannot all go now and `owned` is false); true if all went out. */
+  write(bytes: Uint8Array, owned: boolean): boolean;
+  /** Settles true once everything written has gone out, false if the connection closed first. */
+  drained(): Promise<boolean>;
+  /** Would the connection stay open after this response (client's wish, limits, unread body)? */
+  keepAliveWanted(): boolean;
+  /** The response is complete (or given up): log it, then go on to the next request or close. */
+  finished(status: number, bytes: number, keepAlive: boolean): void;
+  /** Cut the connection now: the client must see the body is incomplete. */
+  cut(): void;
+}
+
+const NONE = 0; // no body allowed (HEAD, 1xx, 204, 304)
+const LENGTH = 1; // the app's Content-Length
+const CHUNKED = 2;
+const CLOSE = 3; // HTTP/1.0 without a length: the end of the connection ends the body
+
+const CRLF = Buffer.from("\r\n");
+const LAST_CHUNK = Buffer.from("0\r\n\r\n");
+
+export class WireResponse implements ResponseSink {
+  private status = 0;
+  private mode = NONE;
+  /** Body bytes the app's Content-Length still allows. */
+  private left = 0;
+  private declared = -1;
+  private bytes = 0;
+  private keepAlive = false;
+
+  constructor(
+    private readonly target: ResponseTarget,
+    private readonly head: boolean,
+    private readonly http10: boolean,
+    private readonly serverSoftware: string,
+    private readonly errorLog: ErrorLog,
+    /** Names the request in log lines: the script. */
+    private readonly label: string,
+  ) {}
+
+  complete(head: string, body: Uint8Array): void {
+    let text = this.headLines(head);
+    let payload = body;
+    let short = false;
+    if (this.mode === NONE) payload = body.subarray(0, 0);
+    else if (this.declared >= 0) {
+      if (body.length > this.declared) payload = body.subarray(0, this.declared);
+      else if (body.length < this.declared) short = true;
+    } else {
+      text += `Content-Length: ${body.length}\r\n`;
+    }
+    this.keepAlive = !short && this.target.keepAliveWanted();
+    text += this.connectionHeader() + "\r\n";
+    const out = Buffer.allocUnsafe(text.length + payload.length);
+    out.write(text, 0, "latin1");
+    out.set(payload, text.length);
+    this.target.write(out, true);
+    this.bytes = payload.length;
+    if (short) this.shortBody();
+    if (payload.length < body.length) this.tooLong();
+    this.target.finished(this.status, this.bytes, this.keepAlive);
+  }
+
+  start(head: string, first: Uint8Array): boolean | Promise<boolean> {
+    let text = this.headLines(head);
+    if (this.mode !== NONE && this.declared < 0) {
+      if (this.http10) this.mode = CLOSE;
+      else {
+        this.mode = CHUNKED;
+        text += "Transfer-Encoding: chunked\r\n";
+      }
+    }
+    this.keepAlive = this.mode !== CLOSE && this.target.keepAliveWanted();
+    text += this.connectionHeader() + "\r\n";
+    this.target.write(Buffer.from(text, "latin1"), true);
+    return this.send(first);
+  }
+
+  send(chunk: Uint8Array): boolean | Promise<boolean> {
+    if (this.target.closed) return false;
+    if (chunk.length === 0) return true;
+    let flushed = true;
+    switch (this.mode) {
+      case NONE:
+        return true; // 204/304 from a generator: iterate on, send nothing
+      case LENGTH: {
+        const take = Math.min(this.left, chunk.length);
+        if (take > 0) flushed = this.target.write(chunk.subarray(0, take), false);
+        this.left -= take;
+        this.bytes += take;
+        if (take < chunk.length) {
+          this.tooLong();
+          return false;
+        }
+        break;
+      }
+      case CHUNKED: {
+        const size = `${chunk.length.toString(16)}\r\n`;
+        const out = Buffer.allocUnsafe(size.length + chunk.length + 2);
+        out.write(size, 0, "latin1");
+        out.set(chunk, size.length);
+        out.set(CRLF, size.length + chunk.length);
+        flushed = this.target.write(out, true);
+        this.bytes += chunk.length;
+        break;
+      }
+      default: // CLOSE
+        flushed = this.target.write(chunk, false);
+        this.bytes += chunk.length;
+    }
+    return flushed || this.target.drained();
+  }
+
+  end(): void {
+    if (this.mode === CHUNKED) this.target.write(LAST_CHUNK, true);
+    if (this.mode === LENGTH && this.left > 0) {
+      this.shortBody();
+      this.keepAlive = false;
+    }
+    this.target.finished(this.status, this.bytes, this.keepAlive);
+  }
+
+  abort(): void {
+    this.target.cut();
+    this.target.finished(this.status, this.bytes, false);
+  }
+
+  fail(status: number): void {
+    this.status = status;
+    const page = errorPage(status);
+    const body = this.head ? "" : page.body;
+    this.keepAlive = this.target.keepAliveWanted();
+    const text = `HTTP/1.1 ${status} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\n` +
+      `Content-Length: ${page.body.length}\r\nContent-Type: ${ERROR_PAGE_TYPE}\r\n${this.connectionHeader()}\r\n${body}`;
+    this.target.write(Buffer.from(text, "latin1"), true);
+    this.bytes = body.length;
+    this.target.finished(status, this.bytes, this.keepAlive);
+  }
+
+  /** The status line and the app's headers; notes the status, framing and declared length. */
+  private headLines(head: string): string {
+    const fields = head.split("\0");
+    const status = fields[0]!;
+    this.status = parseInt(status, 10);
+    this.mode = this.head || this.status < 200 || this.status === 204 || this.status === 304 ? NONE : CHUNKED;
+    let text = `HTTP/1.1 ${status}\r\n`;
+    let date = false;
+    let server = false;
+    for (let i = 1; i + 1 < fields.length; i += 2) {
+      const name = fields[i]!;
+      const value = fields[i + 1]!;
+      if (name.length === 14 && name.toLowerCase() === "content-length") {
+        if (!/^\d+$/.test(value)) {
+          this.errorLog.error(`${this.label}: invalid Content-Length '${value}' in the response: dropped.`);
+          continue;
+        }
+        this.declared = Number(value);
+        if (this.mode !== NONE) {
+          this.mode = LENGTH;
+          this.left = this.declared;
+        }
+      } else if (name.length === 4 && name.toLowerCase() === "date") date = true;
+      else if (name.length === 6 && name.toLowerCase() === "server") server = true;
+      text += `${name}: ${value}\r\n`;
+    }
+    if (!date) text += `Date: ${httpDate()}\r\n`;
+    if (!server) text += `Server: ${this.serverSoftware}\r\n`;
+    return text;
+  }
+
+  private connectionHeader(): string {
+    if (this.http10) return this.keepAlive ? "Connection: keep-alive\r\n" : "";
+    return this.keepAlive ? "" : "Connection: close\r\n";
+  }
+
+  private shortBody(): void {
+    this.errorLog.error(`${this.label}: the response body ended after ${this.bytes} bytes, short of its Content-Length of ${this.declared}: connection closed.`);
+    this.keepAlive = false;
+  }
+
+  private tooLong(): void {
+    this.errorLog.error(`${this.label}: the application returned more than its Content-Length of ${this.declared} bytes: the rest was not sent.`);
+  }
+}

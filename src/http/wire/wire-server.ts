@@ -1,0 +1,118 @@
+// The HTTP/1.1 listener: Bun.listen sockets, one Connection each, a cap on open connections, and a
+// once-a-second sweep for the timeouts (cheaper than a timer per request).
+import type { Socket, TCPSocketListener, TLSOptions } from "bun";
+import type { ErrorLog } from "../../log/error-log.ts";
+import { ERROR_PAGE_TYPE, errorPage } from "../error-page.ts";
+import { Connection } from "./connection.ts";
+import type { ParsedHead } from "./head-parser.ts";
+import { httpDate } from "./http-date.ts";
+import type { WireLimits } from "./limits.ts";
+import type { RequestBody } from "./request-body.ts";
+
+export interface WireServerOptions {
+  host: string;
+  port: number;
+  /** Share the port with other processes (SO_REUSEPORT). */
+  reusePort: boolean;
+  tls?: TLSOptions;
+  limits: WireLimits;
+  /** LimitRequestBody for bodies of undeclared length (0: none). */
+  limitRequestBody: number;
+  serverSoftware: string;
+  errorLog: ErrorLog;
+  /** Serves one request; its response ends with the connection's finished(). */
+  dispatch(connection: Connection, head: ParsedHead, body: RequestBody): void;
+  /** A response went out (or an error page for a request that could not be read: head is null). */
+  logAccess(connection: Connection, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void;
+}
+
+const SWEEP_MS = 1_000;
+
+export class WireServer {
+  readonly limits: WireLimits;
+  readonly limitRequestBody: number;
+  readonly serverSoftware: string;
+  readonly errorLog: ErrorLog;
+  readonly dispatch: WireServerOptions["dispatch"];
+  readonly logAccess: WireServerOptions["logAccess"];
+  /** Stopping gracefully: no new connections, and responses close theirs. */
+  draining = false;
+  readonly port: number;
+  private readonly listener: TCPSocketListener<Connection>;
+  private readonly connections = new Set<Connection>();
+  private readonly sweep: Timer;
+
+  constructor(options: WireServerOptions) {
+    this.limits = options.limits;
+    this.limitRequestBody = options.limitRequestBody;
+    this.serverSoftware = options.serverSoftware;
+    this.errorLog = options.errorLog;
+    this.dispatch = options.dispatch;
+    this.logAccess = options.logAccess;
+    this.listener = Bun.listen<Connection>({
+      hostname: options.host,
+      port: options.port,
+      // Bun.listen takes reusePort although its types list it for connect only.
+      ...({ reusePort: options.reusePort } as object),
+      ...(options.tls ? { tls: options.tls } : {}),
+      socket: {
+        open: (socket) => this.open(socket),
+        data: (socket, bytes) => socket.data?.receive(bytes),
+        drain: (socket) => socket.data?.drain(),
+        close: (socket) => this.close(socket),
+        error: (socket) => this.close(socket),
+      },
+    });
+    this.port = this.listener.port;
+    this.sweep = setInterval(() => {
+      const now = Date.now();
+      for (const connection of this.connections) connection.checkTimers(now);
+    }, SWEEP_MS);
+    this.sweep.unref();
+  }
+
+  private open(socket: Socket<Connection>): void {
+    const max = this.limits.maxConnections;
+    if (max > 0 && this.connections.size >= max) {
+      // Past the cap: answer at once rather than queue without bound.
+      const page = errorPage(503);
+      socket.end(`HTTP/1.1 503 ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\nContent-Length: ${page.body.length}\r\n` +
+        `Content-Type: ${ERROR_PAGE_TYPE}\r\nConnection: close\r\n\r\n${page.body}`);
+      this.errorLog.warn(`[client ${socket.remoteAddress}] ${this.connections.size} connections open, the most allowed (--max-connections): answered 503.`);
+      return;
+    }
+    socket.setNoDelay(true);
+    const connection = new Connection(socket, this);
+    socket.data = connection;
+    this.connections.add(connection);
+  }
+
+  private close(socket: Socket<Connection>): void {
+    const connection = socket.data;
+    if (!connection) return;
+    connection.onClose();
+    this.connections.delete(connection);
+  }
+
+  /** Requests being served right now. */
+  get active(): number {
+    let count = 0;
+    for (const connection of this.connections) if (connection.current) count++;
+    return count;
+  }
+
+  /** Graceful: stop accepting, close idle connections; the busy ones close after their response. */
+  stopAccepting(): void {
+    this.draining = true;
+    this.listener.stop(false);
+    for (const connection of this.connections) connection.closeIfIdle();
+  }
+
+  /** At once: every connection closed. */
+  stop(): void {
+    this.draining = true;
+    clearInterval(this.sweep);
+    this.listener.stop(true);
+    for (const connection of this.connections) connection.socket.terminate();
+  }
+}
