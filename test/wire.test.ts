@@ -1,0 +1,213 @@
+// The HTTP/1.1 layer on the wire: response framing (Content-Length honoured exactly, chunked,
+// HTTP/1.0), keep-alive and pipelining, request targets, Expect: 100-continue, unread bodies.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { fixture, type RunningServer, start } from "./helpers/server.ts";
+import { request, WireClient } from "./helpers/wire-client.ts";
+
+let server: RunningServer;
+
+beforeAll(async () => {
+  server = await start({ args: ["--alias", `/wire=${fixture("wire.wsgi")}`, "--threads", "2"] });
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+async function one(raw: string, head = false) {
+  const client = new WireClient(server.port);
+  await client.send(raw);
+  const response = await client.response({ head });
+  return { response, client };
+}
+
+async function closedCount(name: string): Promise<number> {
+  const { response, client } = await one(request("/wire/closed"));
+  client.close();
+  return JSON.parse(response.body.toString())[name] ?? 0;
+}
+
+describe("Content-Length from the app is honoured exactly", () => {
+  test("a complete body longer than declared is cut; the connection stays usable", async () => {
+    const { response, client } = await one(request("/wire/length-long"));
+    expect(response.header("content-length")).toBe("5");
+    expect(response.body.toString()).toBe("01234");
+    await client.send(request("/wire/no-read"));
+    const next = await client.response();
+    expect(next.body.toString()).toBe("did not read"); // not "56789..."
+    client.close();
+    await server.waitForLog(/more than its Content-Length of 5 bytes/);
+  });
+
+  test("a complete body shorter than declared: the bytes there are, then the connection closes; logged", async () => {
+    const { response, client } = await one(request("/wire/length-short"));
+    expect(response.header("content-length")).toBe("10");
+    expect(response.incomplete).toBe(true);
+    expect(response.body.toString()).toBe("abc");
+    expect(await client.closed()).toBe(true);
+    await server.waitForLog(/ended after 3 bytes, short of its Content-Length of 10/);
+  });
+
+  test("a streamed body keeps the app's Content-Length (no chunked), is cut at it, and close() runs", async () => {
+    const before = await closedCount("length-long-stream");
+    const { response, client } = await one(request("/wire/length-long-stream"));
+    expect(response.header("content-length")).toBe("5");
+    expect(response.header("transfer-encoding")).toBeUndefined();
+    expect(response.body.toString()).toBe("01234");
+    client.close();
+    await Bun.sleep(100);
+    expect(await closedCount("length-long-stream")).toBe(before + 1);
+  });
+
+  test("a streamed body shorter than declared closes the connection", async () => {
+    const { response, client } = await one(request("/wire/length-short-stream"));
+    expect(response.header("content-length")).toBe("10");
+    expect(response.body.toString()).toBe("abc");
+    expect(response.incomplete).toBe(true);
+    expect(await client.closed()).toBe(true);
+  });
+});
+
+describe("framing without a Content-Length", () => {
+  test("a complete body gets its length", async () => {
+    const { response, client } = await one(request("/wire/env"));
+    expect(Number(response.header("content-length"))).toBe(response.body.length);
+    client.close();
+  });
+
+  test("HTTP/1.1 streamed: chunked, whole, across the channel's size", async () => {
+    const { response, client } = await one(request("/wire/stream-big"));
+    expect(response.header("transfer-encoding")).toBe("chunked");
+    expect(response.incomplete).toBe(false);
+    expect(response.body.length).toBe(3 * 700 * 1024);
+    expect(response.body[0]).toBe(65);
+    expect(response.body.at(-1)).toBe(67);
+    client.close();
+  });
+
+  test("HTTP/1.0 streamed: no chunked encoding, the end of the connection ends the body", async () => {
+    const { response, client } = await one(request("/wire/stream", "", "GET", "HTTP/1.0"));
+    expect(response.header("transfer-encoding")).toBeUndefined();
+    expect(response.framing).toBe("close");
+    expect(response.body.toString()).toBe("one two three");
+    client.close();
+  });
+
+  test("an app failing after its first chunk: no last chunk, the connection is cut, close() runs", async () => {
+    const before = await closedCount("fail-after");
+    const { response, client } = await one(request("/wire/fail-after"));
+    expect(response.body.toString()).toBe("first");
+    expect(response.incomplete).toBe(true);
+    expect(await client.closed()).toBe(true);
+    expect(await closedCount("fail-after")).toBe(before + 1);
+  });
+
+  test("204 and 304 carry no body, no length and no chunked encoding; the connection goes on", async () => {
+    const client = new WireClient(server.port);
+    await client.send(request("/wire/no-content") + request("/wire/not-modified") + request("/wire/no-read"));
+    const noContent = await client.response();
+    expect(noContent.status).toBe(204);
+    expect(noContent.header("transfer-encoding")).toBeUndefined();
+    expect(noContent.header("content-length")).toBeUndefined();
+    const notModified = await client.response();
+    expect(notModified.status).toBe(304);
+    expect(notModified.header("etag")).toBe('"x"');
+    const last = await client.response();
+    expect(last.body.toString()).toBe("did not read");
+    client.close();
+  });
+});
+
+describe("connections", () => {
+  test("pipelined requests are answered in order on one connection", async () => {
+    const client = new WireClient(server.port);
+    await client.send(request("/wire/length-long") + request("/wire/env?n=2") + request("/wire/stream"));
+    expect((await client.response()).body.toString()).toBe("01234");
+    expect(JSON.parse((await client.response()).body.toString()).QUERY_STRING).toBe("n=2");
+    expect((await client.response()).body.toString()).toBe("one two three");
+    client.close();
+  });
+
+  test("HTTP/1.0: SERVER_PROTOCOL says so; keep-alive only when asked, with Connection: keep-alive", async () => {
+    const { response, client } = await one(request("/wire/env", "Connection: keep-alive\r\n", "GET", "HTTP/1.0"));
+    expect(JSON.parse(response.body.toString()).SERVER_PROTOCOL).toBe("HTTP/1.0");
+    expect(response.header("connection")).toBe("keep-alive");
+    await client.send(request("/wire/env", "", "GET", "HTTP/1.0"));
+    const second = await client.response();
+    expect(second.status).toBe(200);
+    expect(await client.closed()).toBe(true);
+  });
+
+  test("Connection: close is honoured", async () => {
+    const { response, client } = await one(request("/wire/env", "Connection: close\r\n"));
+    expect(response.header("connection")).toBe("close");
+    expect(await client.closed()).toBe(true);
+  });
+
+  test("an app that does not read the body: a correct response, and the next request on the connection works", async () => {
+    const client = new WireClient(server.port);
+    const body = "x".repeat(30_000);
+    await client.send(`POST /wire/no-read HTTP/1.1\r\nHost: t\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    expect((await client.response()).body.toString()).toBe("did not read");
+    await client.send(`POST /wire/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello`);
+    expect((await client.response()).body.toString()).toBe("5:hello");
+    client.close();
+  });
+
+  test("Expect: 100-continue gets 100 Continue once the app reads, then the response", async () => {
+    const client = new WireClient(server.port);
+    await client.send("POST /wire/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    const interim = await client.response();
+    expect(interim.status).toBe(100);
+    await client.send("data");
+    expect((await client.response()).body.toString()).toBe("4:data");
+    client.close();
+  });
+
+  test("a chunked request body is decoded; the connection goes on after it", async () => {
+    const client = new WireClient(server.port);
+    await client.send("POST /wire/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: y\r\n\r\n");
+    expect((await client.response()).body.toString()).toBe("11:hello world");
+    await client.send(request("/wire/no-read"));
+    expect((await client.response()).body.toString()).toBe("did not read");
+    client.close();
+  });
+});
+
+describe("request targets", () => {
+  const env = async (target: string) => {
+    const { response, client } = await one(`GET ${target} HTTP/1.1\r\nHost: example.org:8080\r\n\r\n`);
+    client.close();
+    return { status: response.status, env: response.status === 200 ? JSON.parse(response.body.toString()) : null };
+  };
+
+  test("dot segments are resolved for routing; REQUEST_URI is the raw target", async () => {
+    const { env: e } = await env("/wire/x/../env?a=1");
+    expect(e.PATH_INFO).toBe("/env");
+    expect(e.REQUEST_URI).toBe("/wire/x/../env?a=1");
+  });
+
+  test("%2e%2e is a dot segment too, and cannot climb above the root: 400", async () => {
+    expect((await env("/wire/x/%2e%2e/env")).env.PATH_INFO).toBe("/env");
+    expect((await env("/../wire/env")).status).toBe(400);
+    expect((await env("/wire/%2E%2E/%2e%2e/x")).status).toBe(400);
+  });
+
+  test("an encoded slash is a 404 (AllowEncodedSlashes Off); an encoded NUL a 400", async () => {
+    expect((await env("/wire/a%2Fb")).status).toBe(404);
+    expect((await env("/wire/a%00b")).status).toBe(400);
+  });
+
+  test("SERVER_NAME comes from Host; an absolute-form target's authority overrides it", async () => {
+    expect((await env("/wire/env")).env.SERVER_NAME).toBe("example.org");
+    const { env: e } = await env("http://other.example:9/wire/env?q");
+    expect(e.SERVER_NAME).toBe("other.example");
+    expect(e.PATH_INFO).toBe("/env");
+    expect(e.QUERY_STRING).toBe("q");
+  });
+
+  test("repeated request headers reach environ joined by ', '", async () => {
+    const { response, client } = await one(request("/wire/env", "X-Many: a\r\nX-Many: b\r\nx-many: c\r\n"));
+    expect(JSON.parse(response.body.toString()).HTTP_X_MANY).toBe("a, b, c");
+    client.close();
+  });
+});
