@@ -55,6 +55,10 @@ export function createApp(context: AppContext): App {
     context.onRequest?.();
     const http10 = head.protocol === "HTTP/1.0";
     const isHead = head.method === "HEAD";
+    if (head.target === "*" && head.method === "OPTIONS") {
+      // The server's own options (RFC 9110 9.3.7), as Apache answers them.
+      return new WireResponse(connection, false, http10, context.serverSoftware, errorLog, "*").complete("200 OK\0Allow\0GET, HEAD, POST, OPTIONS", new Uint8Array(0));
+    }
     const target = parseTarget(head.target);
     if (typeof target === "number") {
       return new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, head.target).fail(target);

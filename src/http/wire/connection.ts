@@ -28,6 +28,8 @@ export class Connection implements ResponseTarget {
   private drainWaiters: ((flushed: boolean) => void)[] = [];
   private endWhenFlushed = false;
   private wroteResponse = false;
+  /** Why this connection is refused service (answered 503 when its request arrives); null if it is not. */
+  private refusal: string | null = null;
   closed = false;
   /** Timers, checked by the server's sweep: when the connection went idle or began to wait. */
   private idleSince = Date.now();
@@ -48,9 +50,14 @@ export class Connection implements ResponseTarget {
     return this.socket.remotePort;
   }
 
+  refuse(reason: string): void {
+    this.refusal = reason;
+  }
+
   /** Socket data. */
   receive(bytes: Buffer): void {
     if (this.closed || this.broken) return;
+    if (this.refusal) return this.protocolError(new HttpError(503, this.refusal));
     this.lastData = Date.now();
     const body = this.body;
     if (body && !body.ended) {

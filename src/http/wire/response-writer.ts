@@ -28,6 +28,7 @@ const CHUNKED = 2;
 const CLOSE = 3; // HTTP/1.0 without a length: the end of the connection ends the body
 
 const CRLF = Buffer.from("\r\n");
+const DROPS_CONNECTION = new Set([400, 408, 411, 413, 414, 500, 501, 503]);
 const LAST_CHUNK = Buffer.from("0\r\n\r\n");
 
 export class WireResponse implements ResponseSink {
@@ -140,7 +141,8 @@ export class WireResponse implements ResponseSink {
     this.status = status;
     const page = errorPage(status);
     const body = this.head ? "" : page.body;
-    this.keepAlive = this.target.keepAliveWanted();
+    // Apache's ap_status_drops_connection: after these the connection is not to be trusted.
+    this.keepAlive = !DROPS_CONNECTION.has(status) && this.target.keepAliveWanted();
     const text = `HTTP/1.1 ${status} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\n` +
       `Content-Length: ${page.body.length}\r\nContent-Type: ${ERROR_PAGE_TYPE}\r\n${this.connectionHeader()}\r\n${body}`;
     this.target.write(Buffer.from(text, "latin1"), true);

@@ -2,10 +2,8 @@
 // once-a-second sweep for the timeouts (cheaper than a timer per request).
 import type { Socket, TCPSocketListener, TLSOptions } from "bun";
 import type { ErrorLog } from "../../log/error-log.ts";
-import { ERROR_PAGE_TYPE, errorPage } from "../error-page.ts";
 import { Connection } from "./connection.ts";
 import type { ParsedHead } from "./head-parser.ts";
-import { httpDate } from "./http-date.ts";
 import type { WireLimits } from "./limits.ts";
 import type { RequestBody } from "./request-body.ts";
 
@@ -72,18 +70,14 @@ export class WireServer {
   }
 
   private open(socket: Socket<Connection>): void {
-    const max = this.limits.maxConnections;
-    if (max > 0 && this.connections.size >= max) {
-      // Past the cap: answer at once rather than queue without bound.
-      const page = errorPage(503);
-      socket.end(`HTTP/1.1 503 ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\nContent-Length: ${page.body.length}\r\n` +
-        `Content-Type: ${ERROR_PAGE_TYPE}\r\nConnection: close\r\n\r\n${page.body}`);
-      this.errorLog.warn(`[client ${socket.remoteAddress}] ${this.connections.size} connections open, the most allowed (--max-connections): answered 503.`);
-      return;
-    }
     socket.setNoDelay(true);
     const connection = new Connection(socket, this);
     socket.data = connection;
+    const max = this.limits.maxConnections;
+    // Past the cap: answered 503 as soon as its request arrives, rather than queued without bound.
+    if (max > 0 && this.connections.size >= max) {
+      connection.refuse(`${this.connections.size} connections open, the most allowed (--max-connections)`);
+    }
     this.connections.add(connection);
   }
 
