@@ -1,7 +1,9 @@
 // The HTTP/1.1 layer on the wire: response framing (Content-Length honoured exactly, chunked,
 // HTTP/1.0), keep-alive and pipelining, request targets, Expect: 100-continue, unread bodies.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { fixture, type RunningServer, start } from "./helpers/server.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fixture, type RunningServer, start, tempDir } from "./helpers/server.ts";
 import { request, WireClient } from "./helpers/wire-client.ts";
 
 let server: RunningServer;
@@ -209,5 +211,47 @@ describe("request targets", () => {
     const { response, client } = await one(request("/wire/env", "X-Many: a\r\nX-Many: b\r\nx-many: c\r\n"));
     expect(JSON.parse(response.body.toString()).HTTP_X_MANY).toBe("a, b, c");
     client.close();
+  });
+});
+
+describe("wsgi.file_wrapper", () => {
+  let files: RunningServer;
+  let path: string;
+  const data = Buffer.alloc(3 * 1024 * 1024 + 7);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 10)) & 255;
+
+  beforeAll(async () => {
+    path = join(tempDir(), "data.bin");
+    writeFileSync(path, data);
+    files = await start({ args: ["--alias", `/files=${fixture("file-wrapper.wsgi")}`] });
+  });
+  afterAll(async () => {
+    await files.stop();
+  });
+
+  const reads = async () => JSON.parse(await (await fetch(`${files.url}/files/reads`)).text()).count as number;
+
+  test("a real file is sent from its descriptor: every byte, and no read() in Python", async () => {
+    const response = await fetch(`${files.url}/files/whole?${path}`);
+    const body = Buffer.from(await response.arrayBuffer());
+    expect(body.length).toBe(data.length);
+    expect(body.equals(data)).toBe(true);
+    expect(await reads()).toBe(0);
+  });
+
+  test("the offset of a prior seek and the declared Content-Length are respected", async () => {
+    const client = new WireClient(files.port);
+    await client.send(request(`/files/range?${path}`));
+    const response = await client.response();
+    expect(response.header("content-length")).toBe("20");
+    expect(response.body.equals(data.subarray(10, 30))).toBe(true);
+    await client.send(request("/files/reads"));
+    expect(JSON.parse((await client.response()).body.toString()).count).toBe(0); // and the connection went on
+    client.close();
+  });
+
+  test("any other file-like object is read in blksize pieces", async () => {
+    const response = await fetch(`${files.url}/files/filelike`);
+    expect(await response.text()).toBe("0123456789".repeat(1000));
   });
 });

@@ -2,6 +2,7 @@
 // hand the response to a sink (the socket, see wire/response-writer.ts) and keep backpressure: the
 // worker produces its next chunk only once the sink has taken the last one. The worker goes back to
 // the pool when the app is done.
+import { read as fsRead } from "node:fs";
 import { ToMain, ToWorker } from "../pool/channel.ts";
 import type { Pool, WorkerSlot } from "../pool/pool.ts";
 import { BodyProblem } from "./wire/request-body.ts";
@@ -42,11 +43,15 @@ export async function runExchange(pool: Pool, slot: WorkerSlot, headLength: numb
       sink.complete(channel.buffer.toString("latin1", 0, length), channel.data.subarray(length, channel.length()));
       return;
     }
+    if (kind === ToMain.File) return await sendFile(slot, sink);
     if (kind !== ToMain.Head) return sink.fail(kind === ToMain.Error ? channel.arg() : 500);
     const length = channel.arg();
     let more = await sink.start(channel.buffer.toString("latin1", 0, length), channel.data.subarray(length, channel.length()));
     for (;;) {
-      if (!more) return await cancel(slot);
+      if (!more) {
+        await cancel(slot);
+        return sink.end(); // the framing's end (the client may be gone: then it only logs)
+      }
       slot.send(ToWorker.Continue);
       kind = await slot.receive();
       while (kind === ToMain.NeedBody) kind = await feedBody(slot, body);
@@ -57,6 +62,28 @@ export async function runExchange(pool: Pool, slot: WorkerSlot, headLength: numb
   } finally {
     pool.release(slot);
   }
+}
+
+const FILE_BLOCK = 1 << 18;
+
+/** wsgi.file_wrapper: the file goes from its descriptor to the socket; the worker waits meanwhile. */
+async function sendFile(slot: WorkerSlot, sink: ResponseSink): Promise<void> {
+  const channel = slot.channel;
+  const headLength = channel.arg();
+  const [fd, offset, length] = channel.buffer.toString("latin1", headLength, channel.length()).split(" ").map(Number) as [number, number, number];
+  let more = await sink.start(channel.buffer.toString("latin1", 0, headLength), new Uint8Array(0));
+  const block = Buffer.allocUnsafe(Math.min(FILE_BLOCK, Math.max(length, 1)));
+  for (let position = offset, left = length; more && left > 0;) {
+    const read = await new Promise<number>((resolve) => fsRead(fd, block, 0, Math.min(block.length, left), position, (error, bytes) => resolve(error ? 0 : bytes)));
+    if (read === 0) break; // the file shrank (or a read failed): the framing tells the client
+    position += read;
+    left -= read;
+    more = await sink.send(block.subarray(0, read));
+  }
+  slot.send(more ? ToWorker.Continue : ToWorker.Cancel);
+  const kind = await slot.receive(); // End once the app's close() ran
+  if (kind === ToMain.End || kind === ToMain.Complete) sink.end();
+  else sink.abort();
 }
 
 /** Answers NeedBody with the next bytes of the request body; returns the worker's next message. */

@@ -39,6 +39,7 @@ export const enum ToMain {
   End = 15, // the streamed body is complete; the worker is idle after
   Abort = 16, // the app failed after the head was sent: cut the connection; the worker is idle after
   Error = 17, // no response from the app: ARG = the status of the error page to send; the worker is idle after
+  File = 18, // wsgi.file_wrapper over a regular file: ARG = head length, payload = head + "fd offset length"; the worker waits for Continue or Cancel
 }
 
 export class Channel {

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import site
+import stat
 import sys
 import threading
 import time
@@ -22,7 +23,7 @@ import types
 KIND, LENGTH, ARG = 2, 3, 4
 DATA_OFFSET = 64
 BODY, CONTINUE, CANCEL = 2, 3, 4
-NEED_BODY, COMPLETE, HEAD, CHUNK, END, ABORT, ERROR = 11, 12, 13, 14, 15, 16, 17
+NEED_BODY, COMPLETE, HEAD, CHUNK, END, ABORT, ERROR, FILE = 11, 12, 13, 14, 15, 16, 17, 18
 
 # Twin of the field order in src/http/request-head.ts.
 (F_GROUP, F_SCRIPT, F_CALLABLE, F_RELOAD, F_PASS_AUTH, F_SCRIPT_NAME, F_PATH_INFO, F_QUERY, F_METHOD,
@@ -581,6 +582,8 @@ class Response:
         try:
             if self.head_request:
                 self.finish_head(result)
+            elif type(result) is FileWrapper and not self.head_sent and self.send_file(result):
+                self.worker.finish(END)
             elif type(result) in (list, tuple) and not self.head_sent:
                 self.complete(joined(result))
             else:
@@ -603,6 +606,31 @@ class Response:
                     close()
                 except BaseException:
                     self.failed()
+
+    def send_file(self, wrapper):
+        """wsgi.file_wrapper over a regular file: the HTTP thread sends it from the descriptor, from the
+        file's current position (a prior seek counts), without the bytes passing through Python. False
+        for anything else, which is then iterated in blksize reads."""
+        filelike = wrapper.filelike
+        if isinstance(filelike, io.TextIOBase):
+            return False
+        try:
+            fd = filelike.fileno()
+            info = os.fstat(fd)
+            offset = filelike.tell()
+        except (AttributeError, OSError, ValueError):
+            return False
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        head = self.head_bytes()
+        spec = b"%d %d %d" % (fd, offset, max(info.st_size - offset, 0))
+        view = self.worker.data
+        view[:len(head)] = head
+        view[len(head):len(head) + len(spec)] = spec
+        self.head_sent = True
+        if self.worker.send(FILE, len(head) + len(spec), len(head)) == CANCEL:
+            raise ClientDisconnected("client closed the connection")
+        return True
 
     def finish_head(self, result):
         """HEAD: the headers GET would send, no body. Iterate only until the headers are final (the
