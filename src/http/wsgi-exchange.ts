@@ -9,7 +9,8 @@ import { BodyProblem } from "./wire/request-body.ts";
 
 /** Where the request body comes from. */
 export interface BodySource {
-  read(most: number): Promise<Uint8Array | null | BodyProblem>;
+  /** Fills `into` with what has arrived (waiting for at least a byte): the count, null at the end, or a problem. */
+  readInto(into: Uint8Array): Promise<number | null | BodyProblem>;
 }
 
 /** Where the response goes. Byte arrays are views of the channel: use or copy them before returning. */
@@ -89,14 +90,12 @@ async function sendFile(slot: WorkerSlot, sink: ResponseSink): Promise<void> {
 /** Answers NeedBody with the next bytes of the request body; returns the worker's next message. */
 async function feedBody(slot: WorkerSlot, body: BodySource): Promise<number> {
   const channel = slot.channel;
-  const bytes = await body.read(Math.min(channel.arg() || channel.dataSize, channel.dataSize));
-  if (bytes === BodyProblem.TooLarge) slot.send(ToWorker.Body, 0, BODY_TOO_LARGE);
-  else if (bytes === BodyProblem.Gone) slot.send(ToWorker.Cancel); // the app's read raises
-  else if (bytes === null) slot.send(ToWorker.Body, 0, BODY_END);
-  else {
-    channel.data.set(bytes);
-    slot.send(ToWorker.Body, bytes.length);
-  }
+  const most = Math.min(channel.arg() || channel.dataSize, channel.dataSize);
+  const count = await body.readInto(channel.data.subarray(0, most));
+  if (count === null) slot.send(ToWorker.Body, 0, BODY_END);
+  else if (count === BodyProblem.TooLarge) slot.send(ToWorker.Body, 0, BODY_TOO_LARGE);
+  else if (count === BodyProblem.Gone) slot.send(ToWorker.Cancel); // the app's read raises
+  else slot.send(ToWorker.Body, count);
   return slot.receive();
 }
 

@@ -28,7 +28,7 @@ export class WireClient {
       this.socket.once("connect", () => resolve());
       this.socket.once("error", reject);
     });
-    this.socket.on("data", (chunk) => {
+    this.socket.on("data", (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
       this.wake();
     });

@@ -121,6 +121,24 @@ export class RequestBody {
     return null;
   }
 
+  /**
+   * Exchange: waits for bytes like read(), then copies as many queued bytes as fit into `into`
+   * (fewer round trips to the worker than one socket read each). Returns the count, null at the
+   * end of the body, or the problem that stops it.
+   */
+  async readInto(into: Uint8Array): Promise<number | null | BodyProblem> {
+    const first = await this.read(into.length);
+    if (first === null || typeof first === "number") return first;
+    into.set(first);
+    let filled = first.length;
+    while (this.queued > 0 && filled < into.length) {
+      const more = this.take(into.length - filled);
+      into.set(more, filled);
+      filled += more.length;
+    }
+    return filled;
+  }
+
   private take(most: number): Uint8Array {
     const head = this.queue[0]!;
     let taken = head;
