@@ -72,8 +72,10 @@ describe("--error-log FILE and --access-log FILE", () => {
     const r = await get(`${server.url}/print`);
     expect(r.text).toBe("response body only");
     const log = await server.waitForLog(/WRITTEN-TO-WSGI-ERRORS marker/);
-    expect(log).toMatch(/\[wsgi:\w+\] \[pid \d+:tid \d+\] PRINTED-TO-STDOUT marker$/m);
-    expect(log).toMatch(/\[wsgi:\w+\] \[pid \d+:tid \d+\] WRITTEN-TO-STDERR marker$/m);
+    // With the pid, and whose output it is: the application group for stdout/stderr, the alias for wsgi.errors.
+    expect(log).toMatch(/\[wsgi:\w+\] \[pid \d+:tid \d+\] \[group [^\]]*\|\/print\] PRINTED-TO-STDOUT marker$/m);
+    expect(log).toMatch(/\[wsgi:\w+\] \[pid \d+:tid \d+\] \[group [^\]]*\|\/print\] WRITTEN-TO-STDERR marker$/m);
+    expect(log).toMatch(/\[wsgi:\w+\] \[pid \d+:tid \d+\] \[alias \/print\] WRITTEN-TO-WSGI-ERRORS marker$/m);
     expect(server.stdout()).not.toContain("PRINTED-TO-STDOUT");
     expect(server.stderr()).not.toContain("PRINTED-TO-STDOUT");
   });

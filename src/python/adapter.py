@@ -73,10 +73,11 @@ class ErrorLog:
 class LogStream(io.TextIOBase):
     """sys.stdout, sys.stderr and wsgi.errors: whole lines go to the error log, never to a response."""
 
-    def __init__(self, log, name, level="error"):
+    def __init__(self, log, name, level="error", prefix=""):
         self.log = log
         self.name = name
         self.level = level
+        self.prefix = prefix  # says whose output it is: "[alias /hello] ", "[group NAME] "
         self.pending = ""
         self.lock = threading.Lock()
 
@@ -96,8 +97,12 @@ class LogStream(io.TextIOBase):
             self.pending += text
             if "\n" in self.pending:
                 lines, self.pending = self.pending.rsplit("\n", 1)
-                self.log.write(self.level, lines)
+                self.emit(lines)
         return len(text)
+
+    def emit(self, lines):
+        prefix = self.prefix
+        self.log.write(self.level, "\n".join(prefix + line for line in lines.split("\n")) if prefix else lines)
 
     def writelines(self, lines):
         for line in lines:
@@ -107,7 +112,7 @@ class LogStream(io.TextIOBase):
         with self.lock:
             if self.pending:
                 pending, self.pending = self.pending, ""
-                self.log.write(self.level, pending)
+                self.emit(pending)
 
 
 class ClientDisconnected(OSError):
@@ -276,16 +281,24 @@ class Interpreter:
             os.environ.pop("PYTHONHOME", None)
         sys.stdout = LogStream(self.log, "<stdout>")
         sys.stderr = LogStream(self.log, "<stderr>")
-        self.errors = LogStream(self.log, "<wsgi.errors>")
+
+    def name_output(self, group):
+        """Prefix what the interpreter prints with its application group, once its name is known."""
+        prefix = "[group %s] " % (group or "%{GLOBAL}")
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, LogStream):
+                stream.prefix = prefix
 
     def base_environ(self, route):
         """The part of environ that is the same for every request to one alias (route fields)."""
+        self.name_output(route[F_GROUP])
+        errors = LogStream(self.log, "<wsgi.errors>", prefix="[alias %s] " % (route[F_SCRIPT_NAME] or "/"))
         return {
             "wsgi.version": (1, 0),
             "wsgi.multithread": self.config["threads"] > 1,
             "wsgi.multiprocess": self.config.get("processes", 1) > 1,
             "wsgi.run_once": False,
-            "wsgi.errors": self.errors,
+            "wsgi.errors": errors,
             "wsgi.file_wrapper": FileWrapper,
             "wsgi.input_terminated": True,
             "GATEWAY_INTERFACE": "CGI/1.1",
@@ -435,7 +448,7 @@ class Worker:
         self.finish(END)
 
     def environ(self, fields):
-        route = tuple(fields[:F_SCRIPT_NAME])
+        route = tuple(fields[:F_SCRIPT_NAME + 1])
         base = self.environs.get(route)
         if base is None:
             base = self.environs[route] = self.interpreter.base_environ(route)
