@@ -45,6 +45,8 @@ export interface ServerConfig {
   /** Seconds a request may wait for a free thread before it is answered 503 (0: no limit). */
   queueTimeout: number;
   importScripts: ImportScript[];
+  /** WSGITrustedProxies: addresses or CIDR blocks whose X-Forwarded-* headers are believed. */
+  trustedProxies: string[];
   /** Apache's connection limits and timeouts (see http/wire/limits.ts). */
   limitRequestLine: number;
   limitRequestFields: number;

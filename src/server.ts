@@ -6,6 +6,7 @@ import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
 import { type App, createApp } from "./http/app.ts";
 import { importScripts } from "./http/import-scripts.ts";
+import { TrustedProxies } from "./http/trusted-proxies.ts";
 import { wireLimits } from "./http/wire/limits.ts";
 import { WireServer } from "./http/wire/wire-server.ts";
 import { AccessLog } from "./log/access-log.ts";
@@ -99,6 +100,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     serverName: config.serverName,
     limitRequestBody: config.limitRequestBody,
     queueTimeoutMs: config.queueTimeout * 1000,
+    trustedProxies: config.trustedProxies.length ? new TrustedProxies(config.trustedProxies) : null,
     onRequest,
   });
   for (const route of routes) {

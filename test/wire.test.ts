@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fixture, type RunningServer, start, tempDir } from "./helpers/server.ts";
+import { fixture, run, type RunningServer, start, tempDir } from "./helpers/server.ts";
 import { request, WireClient } from "./helpers/wire-client.ts";
 
 let server: RunningServer;
@@ -253,5 +253,59 @@ describe("wsgi.file_wrapper", () => {
   test("any other file-like object is read in blksize pieces", async () => {
     const response = await fetch(`${files.url}/files/filelike`);
     expect(await response.text()).toBe("0123456789".repeat(1000));
+  });
+});
+
+describe("--trust-proxy (WSGITrustedProxies)", () => {
+  const forwarded = "X-Forwarded-For: 203.0.113.9, 10.1.1.1, 127.0.0.1\r\nX-Forwarded-Proto: https\r\n" +
+    "X-Forwarded-Host: public.example\r\nX-Forwarded-Port: 443\r\n";
+  const environ = async (port: number) => {
+    const client = new WireClient(port);
+    await client.send(request("/wire/env", forwarded));
+    const response = await client.response();
+    client.close();
+    return JSON.parse(response.body.toString());
+  };
+
+  test("from a trusted proxy: client address, scheme, host and port come from X-Forwarded-*", async () => {
+    const trusting = await start({ args: ["--alias", `/wire=${fixture("wire.wsgi")}`, "--trust-proxy", "127.0.0.1", "--trust-proxy", "10.0.0.0/8"] });
+    try {
+      const env = await environ(trusting.port);
+      expect(env.REMOTE_ADDR).toBe("203.0.113.9"); // 127.0.0.1 and 10.1.1.1 are our proxies
+      expect(env["wsgi.url_scheme"]).toBe("https");
+      expect(env.HTTPS).toBe("1");
+      expect(env.HTTP_HOST).toBe("public.example");
+      expect(env.SERVER_NAME).toBe("public.example");
+      expect(env.SERVER_PORT).toBe("443");
+    } finally {
+      await trusting.stop();
+    }
+  });
+
+  test("from any other peer the headers are removed and change nothing", async () => {
+    const elsewhere = await start({ args: ["--alias", `/wire=${fixture("wire.wsgi")}`, "--trust-proxy", "10.0.0.0/8"] });
+    try {
+      const env = await environ(elsewhere.port);
+      expect(env.REMOTE_ADDR).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+      expect(env["wsgi.url_scheme"]).toBe("http");
+      expect(env.HTTP_HOST).toBe("test");
+      expect(env.HTTP_X_FORWARDED_FOR).toBeUndefined();
+      expect(env.HTTP_X_FORWARDED_PROTO).toBeUndefined();
+      expect(env.HTTP_X_FORWARDED_HOST).toBeUndefined();
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+
+  test("without --trust-proxy the headers pass through untouched, as in mod_wsgi", async () => {
+    const env = await environ(server.port);
+    expect(env.HTTP_X_FORWARDED_FOR).toBe("203.0.113.9, 10.1.1.1, 127.0.0.1");
+    expect(env.REMOTE_ADDR).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+  });
+
+  test("a bad address is a usage error", async () => {
+    const result = await run(["--alias", `/wire=${fixture("wire.wsgi")}`, "--trust-proxy", "10.0.0.300/8"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--trust-proxy: '10.0.0.300/8' is not an IP address");
   });
 });

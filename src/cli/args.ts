@@ -1,6 +1,7 @@
 // Command-line flags. Each names the Apache/mod_wsgi directive it stands for in --help and the README.
 import { resolve } from "node:path";
 import { DEFAULTS, type AliasConfig, type ImportScript, type ServerConfig } from "../config.ts";
+import { TrustedProxies } from "../http/trusted-proxies.ts";
 import { WIRE_DEFAULTS } from "../http/wire/limits.ts";
 import { levelNumber } from "../log/levels.ts";
 
@@ -49,6 +50,9 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --access-log FILE|-            access log in Combined Log Format (CustomLog; - is stdout; default off)
   --limit-request-body BYTES     largest request body accepted, 0 for no limit (LimitRequestBody;
                                  default ${DEFAULTS.limitRequestBody}): larger ones get 413
+  --trust-proxy ADDR[/BITS]      believe X-Forwarded-For/-Proto/-Host/-Port from this proxy address or
+                                 block (WSGITrustedProxies); from other peers they are removed;
+                                 repeatable
   --limit-request-line BYTES     longest request line (LimitRequestLine; default ${WIRE_DEFAULTS.limitRequestLine}): 414 beyond
   --limit-request-fields N       most request header fields (LimitRequestFields; default ${WIRE_DEFAULTS.limitRequestFields}): 400 beyond
   --limit-request-field-size BYTES
@@ -73,7 +77,7 @@ const VALUE_FLAGS = new Set([
   "callable-object", "server-name", "error-log", "log-level", "access-log", "limit-request-body",
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
   "request-timeout", "limit-request-line", "limit-request-fields", "limit-request-field-size", "timeout",
-  "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections",
+  "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections", "trust-proxy",
 ]);
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version"]);
 
@@ -157,9 +161,19 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
     requestReadTimeout: integer("request-read-timeout", single("request-read-timeout"), WIRE_DEFAULTS.requestReadTimeout, 1, 86400),
     keepAliveTimeout: integer("keep-alive-timeout", single("keep-alive-timeout"), WIRE_DEFAULTS.keepAliveTimeout, 0, 86400),
     maxKeepAliveRequests: integer("max-keep-alive-requests", single("max-keep-alive-requests"), WIRE_DEFAULTS.maxKeepAliveRequests, 0, Number.MAX_SAFE_INTEGER),
+    trustedProxies: trustedProxies(values.get("trust-proxy") ?? []),
     maxConnections: integer("max-connections", single("max-connections"), WIRE_DEFAULTS.maxConnections, 0, 1_000_000),
   };
   return { kind: "serve", config };
+}
+
+function trustedProxies(specs: string[]): string[] {
+  try {
+    new TrustedProxies(specs);
+  } catch (error) {
+    throw new UsageError(`--trust-proxy: ${(error as Error).message}`);
+  }
+  return specs;
 }
 
 function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {

@@ -10,6 +10,7 @@ import type { Pool } from "../pool/pool.ts";
 import { aliasCovers } from "./aliases.ts";
 import { writeRequestHead } from "./request-head.ts";
 import { parseTarget } from "./request-target.ts";
+import type { TrustedProxies } from "./trusted-proxies.ts";
 import type { Connection } from "./wire/connection.ts";
 import type { ParsedHead } from "./wire/head-parser.ts";
 import type { RequestBody } from "./wire/request-body.ts";
@@ -35,6 +36,8 @@ export interface AppContext {
   limitRequestBody: number;
   /** --queue-timeout in ms; 0 is none. */
   queueTimeoutMs: number;
+  /** WSGITrustedProxies: whose X-Forwarded-* headers count; null when none is configured. */
+  trustedProxies: TrustedProxies | null;
   /** Runs for every request taken (process/recycler.ts counts them). */
   onRequest?: () => void;
 }
@@ -78,7 +81,20 @@ export function createApp(context: AppContext): App {
       errorLog.error(`Queue timeout expired for WSGI request to '${alias.script}': no thread free within ${context.queueTimeoutMs / 1000} s.`);
       return response.fail(503);
     }
-    const host = target.host ?? head.host;
+    let remoteAddr = connection.peerAddress;
+    let scheme: string = context.scheme;
+    let host = target.host ?? head.host;
+    let serverPort = String(context.port);
+    let headers = head.headers;
+    if (context.trustedProxies) {
+      const forwarded = context.trustedProxies.resolve(remoteAddr, scheme, headers);
+      ({ remoteAddr, scheme, headers } = forwarded);
+      if (forwarded.host) {
+        host = forwarded.host;
+        headers = withHost(headers, forwarded.host);
+      }
+      if (forwarded.port) serverPort = forwarded.port;
+    }
     const headLength = writeRequestHead(slot.channel, {
       group: route.group,
       script: alias.script,
@@ -91,14 +107,14 @@ export function createApp(context: AppContext): App {
       method: head.method,
       protocol: head.protocol,
       requestUri: target.raw,
-      remoteAddr: connection.peerAddress,
+      remoteAddr,
       remotePort: String(connection.peerPort),
       serverName: host ? hostName(host) : context.serverName,
-      serverPort: String(context.port),
-      scheme: context.scheme,
+      serverPort,
+      scheme,
       bodyLength: head.chunked ? "chunked" : head.contentLength >= 0 ? String(head.contentLength) : "",
       requestId: requestIdPrefix + (++requestCounter).toString(36),
-      headers: head.headers,
+      headers,
     });
     if (headLength < 0) {
       pool.release(slot);
@@ -147,6 +163,13 @@ function aliasRouter(routes: Route[]): SmartRouter<Route> {
 function hostName(host: string): string {
   const colon = host.lastIndexOf(":");
   return colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
+}
+
+/** The headers with Host replaced (X-Forwarded-Host from a trusted proxy becomes HTTP_HOST, as in mod_wsgi). */
+function withHost(headers: string[], host: string): string[] {
+  const out = headers.filter((_, i) => i % 2 === 0 ? headers[i]!.toLowerCase() !== "host" : headers[i - 1]!.toLowerCase() !== "host");
+  out.push("Host", host);
+  return out;
 }
 
 function headerValue(head: ParsedHead, lowerName: string): string | null {
