@@ -70,6 +70,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
         python_path: config.pythonPath,
         unset_pythonhome: python.setHome,
         request_timeout: config.requestTimeout,
+        process_group: config.processGroup ?? "",
       }),
     },
   });
