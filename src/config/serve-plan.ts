@@ -114,7 +114,10 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
   const listener = chooseListener(site, diagnostics);
   const vhost = defaultVhost(site);
   for (const other of site.vhosts) {
-    if (other !== vhost) diagnostics.warn(other.source, `${describeVhost(other, site)}: serving more than one virtual host is ${NOT_YET}: every request goes to ${describeVhost(vhost, site)}`);
+    if (other === vhost) continue;
+    const listened = site.listeners.some((l) => other.addresses.some((a) => a.port === "*" || a.port === l.port));
+    if (!listened) diagnostics.warn(other.source, `${describeVhost(other, site)}: no Listen on its port, so it takes no requests (as in Apache)`);
+    else diagnostics.warn(other.source, `${describeVhost(other, site)}: serving more than one virtual host is ${NOT_YET}: every request goes to ${describeVhost(vhost, site)}`);
   }
   const routes = servableRoutes(site, vhost, diagnostics);
   reportStatic(site, vhost, diagnostics);
