@@ -83,7 +83,7 @@ function vhostLines(site: Site, vhost: VirtualHost, port: number, fallbackName: 
   }
   if (vhost.documentRoot) {
     const settings = settingsFor(vhost, "/", vhost.documentRoot + "/");
-    item(`static / -> ${vhost.documentRoot} (DocumentRoot); access ${accessText(settings.access)}; Options ${[...effectiveOptions(settings.options)].join(" ") || "None"}`);
+    item(`static / -> ${vhost.documentRoot} (DocumentRoot); access ${accessText(settings.access)}; Options ${[...effectiveOptions(settings.options)].join(" ") || "None"}`, vhost.documentRootSource);
   }
   if (n === 0) lines.push("    (none: every request is 404)");
   return lines;

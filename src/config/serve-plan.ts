@@ -103,7 +103,7 @@ function reportStatic(site: Site, vhost: VirtualHost, diagnostics: Diagnostics):
   for (const mapping of vhost.staticMappings) {
     diagnostics.warn(mapping.source, `${mapping.kind === "alias" ? "Alias" : "AliasMatch"} ${mapping.url}: static files are ${NOT_YET}`);
   }
-  if (vhost.documentRoot) diagnostics.warn(undefined, `DocumentRoot ${vhost.documentRoot} of ${describeVhost(vhost, site)}: static files are ${NOT_YET}`);
+  if (vhost.documentRoot) diagnostics.warn(vhost.documentRootSource, `DocumentRoot ${vhost.documentRoot}: static files are ${NOT_YET}`);
   for (const redirect of vhost.redirects) diagnostics.warn(redirect.source, `Redirect${redirect.match === "regex" ? "Match" : ""} ${redirect.url}: redirects are ${NOT_YET}`);
   for (const settings of [vhost.settings, ...vhost.sections.map((section) => section.settings)]) {
     for (const item of unserved(settings)) diagnostics.warn(item.source, `${item.what} is ${NOT_YET}`);

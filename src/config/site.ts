@@ -146,6 +146,7 @@ export interface VirtualHost {
   serverName?: string;
   serverAliases: string[];
   documentRoot?: string;
+  documentRootSource?: Source;
   /** In declaration order; a virtual host's come before those it inherits from the main server. */
   wsgiRoutes: WsgiRoute[];
   staticMappings: StaticMapping[];

@@ -110,6 +110,7 @@ export const CORE_DIRECTIVES: DirectiveSpec[] = [
       const dir = pathArg(walk, args[0]!, source);
       if (!existsSync(dir)) walk.diagnostics.warn(source, `DocumentRoot '${dir}' does not exist`);
       walk.vhost.documentRoot = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
+      walk.vhost.documentRootSource = source;
     },
   },
   {

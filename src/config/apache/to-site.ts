@@ -129,6 +129,7 @@ function inherit(main: VirtualHost, own: VirtualHost): VirtualHost {
     serverName: own.serverName ?? main.serverName,
     serverAliases: own.serverAliases,
     documentRoot: own.documentRoot ?? main.documentRoot,
+    documentRootSource: own.documentRoot ? own.documentRootSource : main.documentRootSource,
     wsgiRoutes: [...own.wsgiRoutes, ...main.wsgiRoutes],
     staticMappings: [...own.staticMappings, ...main.staticMappings],
     redirects: [...own.redirects, ...main.redirects],
