@@ -12,7 +12,8 @@ export interface Line {
 }
 
 export function logicalLines(text: string, file: string): Line[] {
-  const physical = text.split("\n");
+  // A byte-order mark some editors write would otherwise glue itself to the first directive's name.
+  const physical = (text.startsWith("\uFEFF") ? text.slice(1) : text).split("\n");
   const lines: Line[] = [];
   let pending = "";
   let startLine = 0;
