@@ -1,4 +1,5 @@
-// The server's configuration, as the command line (and later an Apache config file) describes it.
+// What one server process runs: src/config/serve-plan.ts derives it from the site model (built from
+// the command line or an Apache configuration file).
 export interface AliasConfig {
   /** URL prefix, as WSGIScriptAlias's first argument ("/" or "/hello", no trailing slash). */
   url: string;
@@ -13,8 +14,10 @@ export interface AliasConfig {
 /** WSGIImportScript: a script loaded into an interpreter when a process starts. */
 export interface ImportScript {
   script: string;
-  /** %{GLOBAL}, %{SERVER} or a literal group name (%{RESOURCE} names no alias here). */
+  /** %{GLOBAL}, %{SERVER}, a literal group name, or %{RESOURCE} with the alias it belongs to. */
   applicationGroup: string;
+  /** The alias whose %{RESOURCE} group it is (a WSGIScriptAlias naming both its groups preloads). */
+  url?: string;
 }
 
 export interface ServerConfig {
@@ -56,6 +59,8 @@ export interface ServerConfig {
   keepAliveTimeout: number;
   maxKeepAliveRequests: number;
   maxConnections: number;
+  /** The WSGIDaemonProcess group this process runs ("" or absent: embedded), for mod_wsgi.process_group. */
+  processGroup?: string;
 }
 
 export const DEFAULTS = {

@@ -2,6 +2,7 @@
 import { hostname } from "node:os";
 import { HELP, parseArgs, UsageError, type Command } from "./cli/args.ts";
 import type { ServerConfig } from "./config.ts";
+import { loadSite } from "./config/load.ts";
 import { findPython, PythonNotFound } from "./ffi/find-python.ts";
 import { PROCESS_SLOT_ENV } from "./process/self-command.ts";
 import { Recycler } from "./process/recycler.ts";
@@ -12,7 +13,7 @@ import { VERSION } from "./version.ts";
 function main(argv: string[]): void {
   let command: Command;
   try {
-    command = parseArgs(argv, hostname());
+    command = parseArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`wsgi-bin: ${error.message}\nTry 'wsgi-bin --help'.\n`);
@@ -26,8 +27,11 @@ function main(argv: string[]): void {
     process.stdout.write(`wsgi-bin ${VERSION}\n`);
     return;
   }
-  const config = command.config;
   const supervised = process.env[PROCESS_SLOT_ENV] !== undefined;
+  // A supervisor's children read the same configuration: its warnings were reported once already.
+  const loaded = loadSite(command.flags, hostname(), { report: !supervised });
+  if (loaded.exit !== undefined) process.exit(loaded.exit);
+  const config = loaded.config;
   try {
     // Replacing a process needs someone to start its successor: recycling implies the supervisor.
     const needsSupervisor = config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0;

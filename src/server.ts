@@ -69,6 +69,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
         python_path: config.pythonPath,
         unset_pythonhome: python.setHome,
         request_timeout: config.requestTimeout,
+        process_group: config.processGroup ?? "",
       }),
     },
   });

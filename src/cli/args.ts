@@ -1,18 +1,78 @@
 // Command-line flags. Each names the Apache/mod_wsgi directive it stands for in --help and the README.
+// Parsing only reads them (a flag not given stays undefined); src/config/from-flags.ts turns them
+// into the site model, alone or over a --config file.
 import { resolve } from "node:path";
-import { DEFAULTS, type AliasConfig, type ImportScript, type ServerConfig } from "../config.ts";
+import { DEFAULTS, type ImportScript } from "../config.ts";
 import { TrustedProxies } from "../http/trusted-proxies.ts";
 import { WIRE_DEFAULTS } from "../http/wire/limits.ts";
 import { levelNumber } from "../log/levels.ts";
 
 export class UsageError extends Error {}
 
-export type Command = { kind: "serve"; config: ServerConfig } | { kind: "help" } | { kind: "version" };
+/** --alias URL=FILE[,OPTION=VALUE...]: options not given stay undefined (the flag defaults apply). */
+export interface AliasFlag {
+  url: string;
+  script: string;
+  applicationGroup?: string;
+  callableObject?: string;
+  passAuthorization?: boolean;
+}
+
+/** The flags as given; undefined (or empty) when absent. */
+export interface Flags {
+  config?: string;
+  strict: boolean;
+  checkConfig: boolean;
+  /** -D NAME, for <IfDefine>. */
+  defines: string[];
+  aliases: AliasFlag[];
+  host?: string;
+  port?: number;
+  threads?: number;
+  python?: string;
+  pythonHome?: string;
+  pythonPath: string[];
+  noReload: boolean;
+  serverName?: string;
+  errorLog?: string;
+  logLevel?: string;
+  accessLog?: string;
+  limitRequestBody?: number;
+  processes?: number;
+  gracefulTimeout?: number;
+  requestTimeout?: number;
+  maximumRequests?: number;
+  restartInterval?: number;
+  queueTimeout?: number;
+  importScripts: ImportScript[];
+  applicationGroup?: string;
+  callableObject?: string;
+  passAuthorization: boolean;
+  trustedProxies: string[];
+  limitRequestLine?: number;
+  limitRequestFields?: number;
+  limitRequestFieldSize?: number;
+  timeout?: number;
+  requestReadTimeout?: number;
+  keepAliveTimeout?: number;
+  maxKeepAliveRequests?: number;
+  maxConnections?: number;
+}
+
+export type Command = { kind: "serve"; flags: Flags } | { kind: "help" } | { kind: "version" };
 
 export const HELP = `Usage: wsgi-bin [options] [SCRIPT.wsgi]
 Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in embedded mode.
 
   SCRIPT.wsgi                    shorthand for --alias /=SCRIPT.wsgi
+  --config FILE                  read an Apache configuration file (httpd -f): Listen, <VirtualHost>,
+                                 WSGIScriptAlias, WSGIDaemonProcess... (see the README); the flags below
+                                 that describe the process override it
+  -D NAME                        define NAME for <IfDefine NAME> (httpd -D); repeatable
+  --check-config                 print the effective site (listeners, virtual hosts, routes in match
+                                 order with their groups, static mappings) and exit (httpd -S)
+  --strict                       make every configuration warning (a directive wsgi-bin does not
+                                 implement, or one it does not serve yet) an error
   --alias URL=FILE[,OPTION=VALUE...]
                                  mount a WSGI script at URL (WSGIScriptAlias); repeatable, the first
                                  declared alias covering a path wins. OPTIONs:
@@ -76,19 +136,28 @@ const VALUE_FLAGS = new Set([
   "alias", "host", "port", "threads", "python", "python-home", "python-path", "application-group",
   "callable-object", "server-name", "error-log", "log-level", "access-log", "limit-request-body",
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
-  "request-timeout", "limit-request-line", "limit-request-fields", "limit-request-field-size", "timeout",
+  "request-timeout", "config", "limit-request-line", "limit-request-fields", "limit-request-field-size", "timeout",
   "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections", "trust-proxy",
 ]);
-const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version"]);
+const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version", "strict", "check-config"]);
 
-export function parseArgs(argv: string[], hostname: string, cwd = process.cwd()): Command {
+export function parseArgs(argv: string[], cwd = process.cwd()): Command {
   const values = new Map<string, string[]>();
   const switches = new Set<string>();
   const positional: string[] = [];
+  const defines: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "-h") return { kind: "help" };
     if (arg === "-v") return { kind: "version" };
+    if (arg.startsWith("-D")) {
+      // As httpd: -D NAME or -DNAME.
+      const name = arg === "-D" ? argv[++i] : arg.slice(2);
+      if (!name || name.startsWith("-")) throw new UsageError("option '-D' needs a parameter name");
+      if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new UsageError(`-D: '${name}' is not a parameter name (letters, digits, _ . -)`);
+      defines.push(name);
+      continue;
+    }
     if (!arg.startsWith("--")) {
       if (arg.startsWith("-") && arg !== "-") throw new UsageError(`unknown option '${arg}'`);
       positional.push(arg);
@@ -112,59 +181,77 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
 
   // As argparse, gunicorn and Apache's directives: the last value given wins.
   const single = (name: string): string | undefined => values.get(name)?.at(-1);
-  const defaults = {
-    applicationGroup: single("application-group") ?? DEFAULTS.applicationGroup,
-    callableObject: single("callable-object") ?? DEFAULTS.callableObject,
-    passAuthorization: switches.has("pass-authorization"),
-  };
-  const aliases = (values.get("alias") ?? []).map((spec) => parseAlias(spec, defaults, cwd));
+  const config = single("config");
+  const aliases = (values.get("alias") ?? []).map((spec) => parseAlias(spec, cwd));
   if (positional.length > 1) throw new UsageError(`one script at most as an argument, got: ${positional.join(" ")}`);
-  if (positional.length === 1) aliases.push(parseAlias(`/=${positional[0]}`, defaults, cwd));
-  if (aliases.length === 0) throw new UsageError("nothing to serve: give --alias URL=FILE or a script (see --help)");
+  if (positional.length === 1) aliases.push(parseAlias(`/=${positional[0]}`, cwd));
+  if (config !== undefined) {
+    // A configuration file describes its virtual hosts itself: flags for one host's routes would be ambiguous.
+    const hostFlags = ["alias", "application-group", "callable-object", "server-name", "import-script"].filter((flag) => values.has(flag));
+    if (switches.has("pass-authorization")) hostFlags.push("pass-authorization");
+    if (positional.length) hostFlags.push("a SCRIPT argument");
+    if (hostFlags.length) {
+      throw new UsageError(`${hostFlags.map((f) => (f.startsWith("a ") ? f : `--${f}`)).join(", ")} cannot be combined with --config: write them in the file (WSGIScriptAlias, WSGIApplicationGroup, WSGICallableObject, ServerName, WSGIImportScript, WSGIPassAuthorization)`);
+    }
+  } else if (aliases.length === 0 && !switches.has("check-config")) {
+    throw new UsageError("nothing to serve: give --alias URL=FILE, a script, or --config FILE (see --help)");
+  }
   const seen = new Set<string>();
   for (const alias of aliases) {
     if (seen.has(alias.url)) throw new UsageError(`alias '${alias.url}' declared twice`);
     seen.add(alias.url);
   }
+  if (defines.length && config === undefined) throw new UsageError("-D defines a parameter for <IfDefine> in a --config file: give --config too");
 
-  const logLevel = single("log-level") ?? DEFAULTS.logLevel;
-  try {
-    levelNumber(logLevel);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
+  const logLevel = single("log-level");
+  if (logLevel !== undefined) {
+    try {
+      levelNumber(logLevel);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
   }
-  const config: ServerConfig = {
+  const callableObject = single("callable-object");
+  if (callableObject !== undefined && !PYTHON_NAME.test(callableObject)) throw new UsageError(`--callable-object '${callableObject}' is not a Python name`);
+  const flags: Flags = {
+    config: config === undefined ? undefined : resolve(cwd, config),
+    strict: switches.has("strict"),
+    checkConfig: switches.has("check-config"),
+    defines,
     aliases,
-    host: single("host") ?? DEFAULTS.host,
-    port: integer("port", single("port"), DEFAULTS.port, 0, 65535),
-    threads: integer("threads", single("threads"), DEFAULTS.threads, 1, 1024),
+    host: single("host"),
+    port: integer("port", single("port"), 0, 65535),
+    threads: integer("threads", single("threads"), 1, 1024),
     python: single("python"),
     pythonHome: single("python-home"),
     pythonPath: (values.get("python-path") ?? []).map((p) => resolve(cwd, p)),
-    reload: !switches.has("no-reload"),
-    serverName: single("server-name") ?? hostname,
+    noReload: switches.has("no-reload"),
+    serverName: single("server-name"),
     errorLog: single("error-log"),
     logLevel,
     accessLog: single("access-log"),
-    processes: integer("processes", single("processes"), DEFAULTS.processes, 1, 64),
-    gracefulTimeout: integer("graceful-timeout", single("graceful-timeout"), DEFAULTS.gracefulTimeout, 0, 86400),
-    requestTimeout: integer("request-timeout", single("request-timeout"), DEFAULTS.requestTimeout, 0, 86400),
-    maximumRequests: integer("maximum-requests", single("maximum-requests"), DEFAULTS.maximumRequests, 0, Number.MAX_SAFE_INTEGER),
-    restartInterval: integer("restart-interval", single("restart-interval"), DEFAULTS.restartInterval, 0, 31_536_000),
+    processes: integer("processes", single("processes"), 1, 64),
+    gracefulTimeout: integer("graceful-timeout", single("graceful-timeout"), 0, 86400),
+    requestTimeout: integer("request-timeout", single("request-timeout"), 0, 86400),
+    maximumRequests: integer("maximum-requests", single("maximum-requests"), 0, Number.MAX_SAFE_INTEGER),
+    restartInterval: integer("restart-interval", single("restart-interval"), 0, 31_536_000),
     importScripts: (values.get("import-script") ?? []).map((spec) => parseImportScript(spec, cwd)),
-    queueTimeout: integer("queue-timeout", single("queue-timeout"), DEFAULTS.queueTimeout, 0, 86400),
-    limitRequestBody: integer("limit-request-body", single("limit-request-body"), DEFAULTS.limitRequestBody, 0, Number.MAX_SAFE_INTEGER),
-    limitRequestLine: integer("limit-request-line", single("limit-request-line"), WIRE_DEFAULTS.limitRequestLine, 16, 1 << 20),
-    limitRequestFields: integer("limit-request-fields", single("limit-request-fields"), WIRE_DEFAULTS.limitRequestFields, 1, 10_000),
-    limitRequestFieldSize: integer("limit-request-field-size", single("limit-request-field-size"), WIRE_DEFAULTS.limitRequestFieldSize, 16, 1 << 20),
-    timeout: integer("timeout", single("timeout"), WIRE_DEFAULTS.timeout, 1, 86400),
-    requestReadTimeout: integer("request-read-timeout", single("request-read-timeout"), WIRE_DEFAULTS.requestReadTimeout, 1, 86400),
-    keepAliveTimeout: integer("keep-alive-timeout", single("keep-alive-timeout"), WIRE_DEFAULTS.keepAliveTimeout, 0, 86400),
-    maxKeepAliveRequests: integer("max-keep-alive-requests", single("max-keep-alive-requests"), WIRE_DEFAULTS.maxKeepAliveRequests, 0, Number.MAX_SAFE_INTEGER),
+    queueTimeout: integer("queue-timeout", single("queue-timeout"), 0, 86400),
+    limitRequestBody: integer("limit-request-body", single("limit-request-body"), 0, Number.MAX_SAFE_INTEGER),
+    applicationGroup: single("application-group"),
+    callableObject,
+    passAuthorization: switches.has("pass-authorization"),
     trustedProxies: trustedProxies(values.get("trust-proxy") ?? []),
-    maxConnections: integer("max-connections", single("max-connections"), WIRE_DEFAULTS.maxConnections, 0, 1_000_000),
+    limitRequestLine: integer("limit-request-line", single("limit-request-line"), 16, 1 << 20),
+    limitRequestFields: integer("limit-request-fields", single("limit-request-fields"), 1, 10_000),
+    limitRequestFieldSize: integer("limit-request-field-size", single("limit-request-field-size"), 16, 1 << 20),
+    timeout: integer("timeout", single("timeout"), 1, 86400),
+    requestReadTimeout: integer("request-read-timeout", single("request-read-timeout"), 1, 86400),
+    keepAliveTimeout: integer("keep-alive-timeout", single("keep-alive-timeout"), 0, 86400),
+    maxKeepAliveRequests: integer("max-keep-alive-requests", single("max-keep-alive-requests"), 0, Number.MAX_SAFE_INTEGER),
+    maxConnections: integer("max-connections", single("max-connections"), 0, 1_000_000),
   };
-  return { kind: "serve", config };
+  return { kind: "serve", flags };
 }
 
 function trustedProxies(specs: string[]): string[] {
@@ -176,8 +263,8 @@ function trustedProxies(specs: string[]): string[] {
   return specs;
 }
 
-function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
+function integer(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || +value < min || +value > max) {
     throw new UsageError(`option '--${name}' wants a whole number from ${min} to ${max}, got '${value}'`);
   }
@@ -198,12 +285,9 @@ export function parseImportScript(spec: string, cwd: string): ImportScript {
 }
 
 const ALIAS_OPTIONS = new Set(["application-group", "callable-object", "pass-authorization"]);
+const PYTHON_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export function parseAlias(
-  spec: string,
-  defaults: { applicationGroup: string; callableObject: string; passAuthorization: boolean },
-  cwd: string,
-): AliasConfig {
+export function parseAlias(spec: string, cwd: string): AliasFlag {
   const [target, ...options] = spec.split(",");
   const eq = target!.indexOf("=");
   if (eq < 0) throw new UsageError(`--alias wants URL=FILE, got '${spec}'`);
@@ -212,13 +296,7 @@ export function parseAlias(
   if (!url.startsWith("/")) throw new UsageError(`--alias URL must start with '/', got '${url}'`);
   if (url.length > 1) url = url.replace(/\/+$/, "");
   if (!file) throw new UsageError(`--alias '${url}' names no script file`);
-  const alias: AliasConfig = {
-    url,
-    script: resolve(cwd, file),
-    applicationGroup: defaults.applicationGroup,
-    callableObject: defaults.callableObject,
-    passAuthorization: defaults.passAuthorization,
-  };
+  const alias: AliasFlag = { url, script: resolve(cwd, file) };
   for (const option of options) {
     const oeq = option.indexOf("=");
     const name = option.slice(0, oeq < 0 ? undefined : oeq);
@@ -228,7 +306,7 @@ export function parseAlias(
     }
     if (name === "application-group") alias.applicationGroup = value;
     else if (name === "callable-object") {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) throw new UsageError(`--alias '${url}': callable-object '${value}' is not a Python name`);
+      if (!PYTHON_NAME.test(value)) throw new UsageError(`--alias '${url}': callable-object '${value}' is not a Python name`);
       alias.callableObject = value;
     } else {
       if (!["on", "off"].includes(value.toLowerCase())) throw new UsageError(`--alias '${url}': pass-authorization wants on or off`);

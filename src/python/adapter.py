@@ -303,7 +303,7 @@ class Interpreter:
             "wsgi.input_terminated": True,
             "GATEWAY_INTERFACE": "CGI/1.1",
             "SERVER_SOFTWARE": self.config["server_software"],
-            "mod_wsgi.process_group": "",
+            "mod_wsgi.process_group": self.config.get("process_group", ""),
             "mod_wsgi.application_group": route[F_GROUP],
             "mod_wsgi.callable_object": route[F_CALLABLE],
             "mod_wsgi.script_reloading": route[F_RELOAD],

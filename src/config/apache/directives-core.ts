@@ -1,0 +1,183 @@
+// Apache core and MPM directives: listeners, names, DocumentRoot, Options, Require, limits, modules.
+import { existsSync } from "node:fs";
+import { ConfigError, type Source } from "../diagnostics.ts";
+import type { Listener, RequireRule, VhostAddress } from "../site.ts";
+import { ANYWHERE, HOST, integerArg, pathArg, SECTIONS, SERVER, type DirectiveSpec } from "./context.ts";
+import { hasModule } from "./modules.ts";
+
+export function parseListen(args: string[], source: Source): Listener {
+  const [address, protocolArg] = args as [string, string | undefined];
+  let host = "0.0.0.0";
+  let portText = address;
+  const bracketed = /^\[([^\]]+)\]:(.*)$/.exec(address);
+  if (bracketed) {
+    host = bracketed[1]!;
+    portText = bracketed[2]!;
+  } else if (address.includes(":")) {
+    const colon = address.lastIndexOf(":");
+    host = address.slice(0, colon);
+    portText = address.slice(colon + 1);
+    if (host.includes(":")) throw new ConfigError(source, `Listen: write an IPv6 address in brackets, as [${host}]:${portText}`);
+    if (host === "*") host = "0.0.0.0";
+  }
+  const port = integerArg("Listen's port", portText, source, 0, 65535);
+  const protocol = (protocolArg ?? (port === 443 ? "https" : "http")).toLowerCase();
+  if (protocol !== "http" && protocol !== "https") throw new ConfigError(source, `Listen: protocol must be http or https, got '${protocolArg}'`);
+  return { host, port, protocol, source };
+}
+
+export function parseVhostAddress(text: string, source: Source): VhostAddress {
+  let host = text;
+  let port: string | undefined;
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
+  if (bracketed) {
+    host = bracketed[1]!;
+    port = bracketed[2];
+  } else if (text.includes(":")) {
+    const colon = text.lastIndexOf(":");
+    host = text.slice(0, colon);
+    port = text.slice(colon + 1);
+  }
+  if (host === "_default_") host = "*";
+  if (port === undefined || port === "*") return { host, port: "*" };
+  return { host, port: integerArg("<VirtualHost> port", port, source, 0, 65535) };
+}
+
+/** ServerName [scheme://]host[:port] -> host. */
+export function serverNameHost(value: string): string {
+  const withoutScheme = value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "");
+  const bracketed = /^(\[[^\]]+\])/.exec(withoutScheme);
+  if (bracketed) return bracketed[1]!;
+  return withoutScheme.replace(/:\d*$/, "");
+}
+
+const OPTION_NAMES = new Map(
+  ["All", "None", "Indexes", "FollowSymLinks", "SymLinksIfOwnerMatch", "ExecCGI", "Includes", "IncludesNOEXEC", "MultiViews"]
+    .map((name) => [name.toLowerCase(), name]),
+);
+/** Options that change what wsgi-bin does. ExecCGI is what WSGIScriptAlias already grants. */
+const OPTIONS_ACTED_ON = new Set(["All", "None", "Indexes", "FollowSymLinks", "ExecCGI"]);
+
+const IP_RANGE = /^(\d{1,3}(\.\d{1,3}){0,3}(\/(\d{1,2}|\d{1,3}(\.\d{1,3}){3}))?|[0-9a-fA-F:]*:[0-9a-fA-F:.]*(\/\d{1,3})?)$/;
+
+function requireRule(args: string[], source: Source): RequireRule {
+  const [provider, ...rest] = args as [string, ...string[]];
+  switch (provider.toLowerCase()) {
+    case "all":
+      if (rest.length !== 1 || !["granted", "denied"].includes(rest[0]!.toLowerCase())) {
+        throw new ConfigError(source, "Require all takes one argument: granted or denied");
+      }
+      return { kind: "all", granted: rest[0]!.toLowerCase() === "granted" };
+    case "ip":
+      if (rest.length === 0) throw new ConfigError(source, "Require ip needs at least one address or range");
+      for (const range of rest) {
+        if (!IP_RANGE.test(range)) throw new ConfigError(source, `Require ip: '${range}' is not an IP address, partial address, or network/mask`);
+      }
+      return { kind: "ip", ranges: rest };
+    case "local":
+      if (rest.length) throw new ConfigError(source, "Require local takes no argument");
+      return { kind: "local" };
+    default:
+      return { kind: "unsupported", text: args.join(" ") };
+  }
+}
+
+export const CORE_DIRECTIVES: DirectiveSpec[] = [
+  {
+    name: "Listen", where: SERVER, args: [1, 2], usage: "[ADDRESS:]PORT [PROTOCOL]",
+    apply(walk, args, source) {
+      const listener = parseListen(args, source);
+      const same = walk.draft.listeners.find((l) => l.host === listener.host && l.port === listener.port && listener.port !== 0);
+      if (same) throw new ConfigError(source, `Listen: ${listener.host}:${listener.port} is already a listener (line ${same.source?.line})`);
+      walk.draft.listeners.push(listener);
+    },
+  },
+  {
+    name: "ServerName", where: HOST, args: [1, 1], usage: "[SCHEME://]NAME[:PORT]",
+    apply(walk, args) {
+      walk.vhost.serverName = serverNameHost(args[0]!);
+    },
+  },
+  {
+    name: "ServerAlias", where: ["vhost"], args: [1, Infinity], usage: "NAME [NAME]...",
+    apply(walk, args) {
+      walk.vhost.serverAliases.push(...args);
+    },
+  },
+  {
+    name: "DocumentRoot", where: HOST, args: [1, 1], usage: "DIRECTORY",
+    apply(walk, args, source) {
+      const dir = pathArg(walk, args[0]!, source);
+      if (!existsSync(dir)) walk.diagnostics.warn(source, `DocumentRoot '${dir}' does not exist`);
+      walk.vhost.documentRoot = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
+      walk.vhost.documentRootSource = source;
+    },
+  },
+  {
+    name: "ServerRoot", where: SERVER, args: [1, 1], usage: "DIRECTORY",
+    apply() {}, // read (and acted on) by the parser: Include and relative paths use it
+  },
+  {
+    name: "ThreadsPerChild", where: SERVER, args: [1, 1], usage: "N",
+    apply(walk, args, source) {
+      walk.draft.embedded.threads = integerArg("ThreadsPerChild", args[0]!, source, 1, 1024);
+    },
+  },
+  {
+    name: "StartServers", where: SERVER, args: [1, 1], usage: "N",
+    apply(walk, args, source) {
+      walk.draft.embedded.processes = integerArg("StartServers", args[0]!, source, 1, 64);
+    },
+  },
+  {
+    name: "GracefulShutdownTimeout", where: SERVER, args: [1, 1], usage: "SECONDS",
+    apply(walk, args, source) {
+      walk.draft.embedded.gracefulTimeout = integerArg("GracefulShutdownTimeout", args[0]!, source, 0, 86400);
+    },
+  },
+  {
+    name: "LimitRequestBody", where: ANYWHERE, args: [1, 1], usage: "BYTES",
+    apply(walk, args, source) {
+      walk.settings.limitRequestBody = integerArg("LimitRequestBody", args[0]!, source, 0, Number.MAX_SAFE_INTEGER);
+    },
+  },
+  {
+    name: "Options", where: ANYWHERE, args: [1, Infinity], usage: "[+|-]OPTION...",
+    apply(walk, args, source) {
+      const signed = args.filter((a) => a.startsWith("+") || a.startsWith("-"));
+      if (signed.length && signed.length !== args.length) {
+        throw new ConfigError(source, "Options: either all options must start with + or -, or none may");
+      }
+      const change = { add: [] as string[], remove: [] as string[], replace: signed.length ? undefined : ([] as string[]), source };
+      for (const arg of args) {
+        const sign = arg[0] === "+" || arg[0] === "-" ? arg[0] : "";
+        const name = OPTION_NAMES.get(arg.slice(sign.length).toLowerCase());
+        if (!name) throw new ConfigError(source, `Options: illegal option '${arg.slice(sign.length)}'`);
+        if (sign !== "-" && !OPTIONS_ACTED_ON.has(name)) walk.diagnostics.warn(source, `Options ${name} is not implemented by wsgi-bin: ignored`);
+        if (sign === "-") change.remove.push(name);
+        else if (sign === "+") change.add.push(name);
+        else change.replace!.push(name);
+      }
+      walk.settings.options = change;
+    },
+  },
+  {
+    name: "Require", where: SECTIONS, args: [1, Infinity], usage: "all granted|all denied|ip RANGE...|local",
+    apply(walk, args, source) {
+      const rule = requireRule(args, source);
+      if (rule.kind === "unsupported") {
+        walk.diagnostics.warn(source, `Require ${rule.text} is not implemented by wsgi-bin: it grants no one here`);
+      }
+      const access = walk.settings.access;
+      if (access) access.rules.push(rule);
+      else walk.settings.access = { rules: [rule], source };
+    },
+  },
+  {
+    name: "LoadModule", where: SERVER, args: [2, 2], usage: "MODULE FILE",
+    apply(walk, args, source) {
+      // Modules wsgi-bin provides are built in; others' directives will be reported one by one.
+      if (!hasModule(args[0]!)) walk.diagnostics.warn(source, `LoadModule ${args[0]}: wsgi-bin has no such module: ignored`);
+    },
+  },
+];

@@ -1,0 +1,216 @@
+// mod_wsgi's directives, as its documentation describes them.
+import { existsSync, statSync } from "node:fs";
+import { ConfigError, type Source } from "../diagnostics.ts";
+import type { ProcessSettings } from "../site.ts";
+import {
+  ANYWHERE, defaultProcessSettings, flagArg, HOST, integerArg, keyValueArgs, pathArg, PYTHON_NAME, regexArg, SERVER,
+  type DirectiveSpec, type Walk,
+} from "./context.ts";
+
+const ALIAS_OPTIONS = new Set(["process-group", "application-group", "callable-object", "pass-authorization"]);
+
+/** mod_wsgi's default for a daemon process group's threads= (embedded mode has ThreadsPerChild). */
+export const DAEMON_DEFAULT_THREADS = 15;
+
+/** Every WSGIDaemonProcess option mod_wsgi documents; the implemented ones are read into ProcessSettings. */
+const DAEMON_OPTIONS = new Set([
+  "processes", "threads", "display-name", "home", "user", "group", "supplementary-groups", "umask", "lang", "locale",
+  "chroot", "script-user", "script-group", "python-home", "python-path", "python-eggs", "switch-interval",
+  "restart-interval", "maximum-requests", "inactivity-timeout", "request-timeout", "interrupt-timeout",
+  "deadlock-timeout", "startup-timeout", "graceful-timeout", "eviction-timeout", "shutdown-timeout", "connect-timeout",
+  "socket-timeout", "queue-timeout", "listen-backlog", "socket-user", "cpu-time-limit", "cpu-priority", "memory-limit",
+  "virtual-memory-limit", "stack-size", "receive-buffer-size", "send-buffer-size", "header-buffer-size",
+  "response-buffer-size", "response-socket-timeout", "server-metrics",
+]);
+
+/** Group names: %{GLOBAL}, %{SERVER}, %{RESOURCE} or a name; %{ENV:...} needs request variables wsgi-bin lacks. */
+function groupArg(walk: Walk, name: string, value: string, source: Source): string | undefined {
+  if (/^%\{ENV:/i.test(value)) {
+    walk.diagnostics.warn(source, `${name} ${value}: %{ENV:...} is not implemented by wsgi-bin: ignored`);
+    return undefined;
+  }
+  if (value === "") throw new ConfigError(source, `${name}: the group name is empty`);
+  return value;
+}
+
+function scriptAlias(walk: Walk, name: string, args: string[], source: Source, regex: boolean): void {
+  const [urlArg, targetArg, ...rest] = args as [string, string, ...string[]];
+  if (regex) regexArg(name, urlArg, source);
+  else if (!urlArg.startsWith("/")) throw new ConfigError(source, `${name}: the URL-path must start with '/', got '${urlArg}'`);
+  const options = keyValueArgs(name, rest, source, "WSGI script alias definition");
+  for (const key of options.keys()) {
+    if (!ALIAS_OPTIONS.has(key)) {
+      throw new ConfigError(source, `${name}: invalid option '${key}' (process-group=, application-group=, callable-object=, pass-authorization=)`);
+    }
+  }
+  const target = pathArg(walk, targetArg, source);
+  const directory = targetArg.endsWith("/") || (existsSync(target) && statSync(target).isDirectory());
+  if (!regex && !existsSync(target)) walk.diagnostics.warn(source, `${name}: the WSGI script '${target}' does not exist`);
+  const callable = options.get("callable-object");
+  if (callable !== undefined && !PYTHON_NAME.test(callable)) throw new ConfigError(source, `${name}: callable-object '${callable}' is not a Python name`);
+  const pass = options.get("pass-authorization");
+  const url = regex || urlArg.length === 1 ? urlArg : urlArg.replace(/\/+$/, "");
+  const earlier = walk.vhost.wsgiRoutes.find((route) => route.url === url && route.match === (regex ? "regex" : "prefix"));
+  if (earlier) walk.diagnostics.warn(source, `${name} ${url} is declared again: the first (line ${earlier.source?.line}) wins`);
+  walk.vhost.wsgiRoutes.push({
+    match: regex ? "regex" : "prefix",
+    url,
+    target,
+    directory,
+    processGroup: options.has("process-group") ? groupArg(walk, `${name} process-group=`, options.get("process-group")!, source) : undefined,
+    applicationGroup: options.has("application-group")
+      ? groupArg(walk, `${name} application-group=`, options.get("application-group")!, source)
+      : undefined,
+    callableObject: callable,
+    passAuthorization: pass === undefined ? undefined : flagArg(`${name} pass-authorization=`, pass, source),
+    source,
+  });
+}
+
+function daemonSettings(walk: Walk, name: string, options: Map<string, string>, source: Source): ProcessSettings {
+  const settings = defaultProcessSettings();
+  settings.threads = DAEMON_DEFAULT_THREADS;
+  const number = (key: string, min: number, max: number) => integerArg(`WSGIDaemonProcess ${name} ${key}=`, options.get(key)!, source, min, max);
+  if (options.has("processes")) {
+    settings.processes = number("processes", 1, 64);
+    settings.processesGiven = true;
+  }
+  if (options.has("threads")) {
+    if (options.get("threads") === "0") {
+      walk.diagnostics.warn(source, `WSGIDaemonProcess ${name} threads=0 (a process running only WSGIImportScript) is not implemented by wsgi-bin: ${DAEMON_DEFAULT_THREADS} threads`);
+    } else settings.threads = number("threads", 1, 1024);
+  }
+  if (options.has("request-timeout")) settings.requestTimeout = number("request-timeout", 0, 86400);
+  if (options.has("maximum-requests")) settings.maximumRequests = number("maximum-requests", 0, Number.MAX_SAFE_INTEGER);
+  if (options.has("restart-interval")) settings.restartInterval = number("restart-interval", 0, 31_536_000);
+  if (options.has("queue-timeout")) settings.queueTimeout = number("queue-timeout", 0, 86400);
+  if (options.has("graceful-timeout")) settings.gracefulTimeout = number("graceful-timeout", 0, 86400);
+  if (options.has("python-home")) settings.pythonHome = pathArg(walk, options.get("python-home")!, source);
+  if (options.has("python-path")) settings.pythonPath = splitPythonPath(walk, options.get("python-path")!, source);
+  return settings;
+}
+
+const IMPLEMENTED_DAEMON_OPTIONS = new Set([
+  "processes", "threads", "request-timeout", "maximum-requests", "restart-interval", "queue-timeout", "graceful-timeout",
+  "python-home", "python-path",
+]);
+
+function splitPythonPath(walk: Walk, value: string, source: Source): string[] {
+  return value.split(":").filter((dir) => dir !== "").map((dir) => pathArg(walk, dir, source));
+}
+
+function setting<K extends "scriptReloading" | "passAuthorization" | "chunkedRequest">(key: K, name: string): DirectiveSpec {
+  return {
+    name, where: ANYWHERE, args: [1, 1], usage: "On|Off",
+    apply(walk, args, source) {
+      walk.settings[key] = flagArg(name, args[0]!, source);
+    },
+  };
+}
+
+export const WSGI_DIRECTIVES: DirectiveSpec[] = [
+  {
+    name: "WSGIScriptAlias", where: HOST, args: [2, 6], usage: "URL-PATH FILE [OPTION=VALUE]...",
+    apply: (walk, args, source) => scriptAlias(walk, "WSGIScriptAlias", args, source, false),
+  },
+  {
+    name: "WSGIScriptAliasMatch", where: HOST, args: [2, 6], usage: "REGEX FILE [OPTION=VALUE]...",
+    apply: (walk, args, source) => scriptAlias(walk, "WSGIScriptAliasMatch", args, source, true),
+  },
+  {
+    name: "WSGIDaemonProcess", where: HOST, args: [1, Infinity], usage: "NAME [OPTION=VALUE]...",
+    apply(walk, args, source) {
+      const [name, ...rest] = args as [string, ...string[]];
+      const existing = walk.draft.daemons.find((daemon) => daemon.name === name);
+      if (existing) throw new ConfigError(source, `WSGIDaemonProcess: the name '${name}' duplicates the one at line ${existing.source?.line}`);
+      if (name.startsWith("%{")) throw new ConfigError(source, `WSGIDaemonProcess: '${name}' is not a valid group name`);
+      const options = keyValueArgs("WSGIDaemonProcess", rest, source, "WSGI daemon process definition");
+      const unimplemented: string[] = [];
+      for (const key of options.keys()) {
+        if (!DAEMON_OPTIONS.has(key)) throw new ConfigError(source, `WSGIDaemonProcess ${name}: invalid option '${key}'`);
+        if (!IMPLEMENTED_DAEMON_OPTIONS.has(key)) unimplemented.push(key);
+      }
+      if (unimplemented.length) {
+        walk.diagnostics.warn(source, `WSGIDaemonProcess ${name}: ${unimplemented.map((key) => `${key}=`).join(", ")} not implemented by wsgi-bin: ignored`);
+      }
+      walk.draft.daemons.push({
+        name, options: Object.fromEntries(options), settings: daemonSettings(walk, name, options, source), unimplemented, source,
+      });
+    },
+  },
+  {
+    name: "WSGIProcessGroup", where: ANYWHERE, args: [1, 1], usage: "%{GLOBAL}|NAME",
+    apply(walk, args, source) {
+      const group = groupArg(walk, "WSGIProcessGroup", args[0]!, source);
+      if (group === "%{SERVER}" || group === "%{RESOURCE}") throw new ConfigError(source, `WSGIProcessGroup: ${group} is not a process group (%{GLOBAL} or a WSGIDaemonProcess name)`);
+      if (group !== undefined) walk.settings.processGroup = group;
+    },
+  },
+  {
+    name: "WSGIApplicationGroup", where: ANYWHERE, args: [1, 1], usage: "%{GLOBAL}|%{SERVER}|%{RESOURCE}|NAME",
+    apply(walk, args, source) {
+      const group = groupArg(walk, "WSGIApplicationGroup", args[0]!, source);
+      if (group !== undefined) walk.settings.applicationGroup = group;
+    },
+  },
+  {
+    name: "WSGICallableObject", where: ANYWHERE, args: [1, 1], usage: "NAME",
+    apply(walk, args, source) {
+      if (/^%\{ENV:/i.test(args[0]!)) {
+        walk.diagnostics.warn(source, `WSGICallableObject ${args[0]}: %{ENV:...} is not implemented by wsgi-bin: ignored`);
+        return;
+      }
+      if (!PYTHON_NAME.test(args[0]!)) throw new ConfigError(source, `WSGICallableObject: '${args[0]}' is not a Python name`);
+      walk.settings.callableObject = args[0]!;
+    },
+  },
+  {
+    name: "WSGIImportScript", where: HOST, args: [3, 3], usage: "FILE process-group=NAME application-group=NAME",
+    apply(walk, args, source) {
+      const [file, ...rest] = args as [string, ...string[]];
+      const options = keyValueArgs("WSGIImportScript", rest, source, "WSGI import script definition");
+      const processGroup = options.get("process-group");
+      const applicationGroup = options.get("application-group");
+      if (processGroup === undefined || applicationGroup === undefined || options.size !== 2) {
+        throw new ConfigError(source, "WSGIImportScript needs both process-group= and application-group=, and nothing else");
+      }
+      if (applicationGroup === "%{RESOURCE}") throw new ConfigError(source, "WSGIImportScript: application-group=%{RESOURCE} names no alias here");
+      const script = pathArg(walk, file, source);
+      if (!existsSync(script)) walk.diagnostics.warn(source, `WSGIImportScript: '${script}' does not exist`);
+      walk.draft.importScripts.push({ script, processGroup, applicationGroup, source });
+    },
+  },
+  {
+    name: "WSGIPythonHome", where: SERVER, args: [1, 1], usage: "DIRECTORY",
+    apply(walk, args, source) {
+      walk.draft.embedded.pythonHome = pathArg(walk, args[0]!, source);
+    },
+  },
+  {
+    name: "WSGIPythonPath", where: SERVER, args: [1, 1], usage: "DIRECTORY[:DIRECTORY]...",
+    apply(walk, args, source) {
+      walk.draft.embedded.pythonPath.push(...splitPythonPath(walk, args[0]!, source));
+    },
+  },
+  setting("passAuthorization", "WSGIPassAuthorization"),
+  setting("scriptReloading", "WSGIScriptReloading"),
+  setting("chunkedRequest", "WSGIChunkedRequest"),
+  {
+    name: "WSGIRestrictEmbedded", where: SERVER, args: [1, 1], usage: "On|Off",
+    apply(walk, args, source) {
+      walk.draft.restrictEmbedded = flagArg("WSGIRestrictEmbedded", args[0]!, source);
+    },
+  },
+  {
+    name: "WSGITrustedProxies", where: ANYWHERE, args: [1, Infinity], usage: "ADDRESS...",
+    apply(walk, args) {
+      walk.settings.trustedProxies = [...args];
+    },
+  },
+  {
+    name: "WSGITrustedProxyHeaders", where: ANYWHERE, args: [1, Infinity], usage: "HEADER...",
+    apply(walk, args) {
+      walk.settings.trustedProxyHeaders = [...args];
+    },
+  },
+];

@@ -1,0 +1,135 @@
+// --check-config: the effective site in words, as httpd -S does for virtual hosts, plus what each
+// request path leads to (routes in match order, with their process and application groups).
+import { applicationGroupName } from "../http/aliases.ts";
+import { describeSource, type Source } from "./diagnostics.ts";
+import { accessVerdict, effectiveOptions, resolveRoute, settingsFor, vhostNames, vhostsOnPort } from "./resolve.ts";
+import { describeVhost, type ServePlan } from "./serve-plan.ts";
+import type { Access, ProcessSettings, RequireRule, Site, VirtualHost } from "./site.ts";
+
+const at = (source: Source | undefined) => (source ? `  (${describeSource(source)})` : "");
+
+function requireText(rule: RequireRule): string {
+  switch (rule.kind) {
+    case "all":
+      return `all ${rule.granted ? "granted" : "denied"}`;
+    case "ip":
+      return `ip ${rule.ranges.join(" ")}`;
+    case "local":
+      return "local";
+    default:
+      return `${rule.text} (not implemented)`;
+  }
+}
+
+function accessText(access: Access | undefined): string {
+  if (!access) return "granted (no Require)";
+  return `${accessVerdict(access)} (Require ${access.rules.map(requireText).join(" | ")})`;
+}
+
+function processText(settings: ProcessSettings): string {
+  const parts = [`processes=${settings.processes}`, `threads=${settings.threads}`];
+  if (settings.pythonHome) parts.push(`python-home=${settings.pythonHome}`);
+  if (settings.pythonPath.length) parts.push(`python-path=${settings.pythonPath.join(":")}`);
+  if (settings.requestTimeout) parts.push(`request-timeout=${settings.requestTimeout}`);
+  if (settings.queueTimeout) parts.push(`queue-timeout=${settings.queueTimeout}`);
+  if (settings.maximumRequests) parts.push(`maximum-requests=${settings.maximumRequests}`);
+  if (settings.restartInterval) parts.push(`restart-interval=${settings.restartInterval}`);
+  parts.push(`graceful-timeout=${settings.gracefulTimeout}`);
+  return parts.join(" ");
+}
+
+function groupText(group: string, serverName: string, port: number, url: string): string {
+  if (group === "%{GLOBAL}") return "%{GLOBAL} (the main interpreter)";
+  if (group !== "%{SERVER}" && group !== "%{RESOURCE}") return group;
+  if (port === 0) return `${group} (named once the port is chosen)`;
+  return `${group} = '${applicationGroupName({ applicationGroup: group, url }, serverName, port)}'`;
+}
+
+function vhostLines(site: Site, vhost: VirtualHost, port: number, fallbackName: string): string[] {
+  const lines: string[] = [];
+  const serverName = vhost.serverName ?? fallbackName;
+  if (vhost.serverAliases.length) lines.push(`  ServerAlias ${vhost.serverAliases.join(" ")}`);
+  lines.push(`  ErrorLog ${vhost.errorLog ?? "(stderr)"}, LogLevel ${vhost.logLevel ?? "notice"}`);
+  for (const log of vhost.customLogs) lines.push(`  CustomLog ${log.target} ${log.nickname ?? JSON.stringify(log.format)}${at(log.source)}`);
+  const limit = vhost.settings.limitRequestBody;
+  if (limit !== undefined) lines.push(`  LimitRequestBody ${limit || "0 (no limit)"}`);
+  for (const { name, value, source } of vhost.settings.setEnv) lines.push(`  SetEnv ${name} ${JSON.stringify(value)}${at(source)}`);
+  for (const rule of vhost.settings.headers) lines.push(`  Header ${rule.always ? "always " : ""}${rule.action} ${rule.name}${rule.value === undefined ? "" : ` ${JSON.stringify(rule.value)}`}${at(rule.source)}`);
+  lines.push("  routes, in match order:");
+  let n = 0;
+  const item = (text: string, source?: Source) => lines.push(`    ${++n}. ${text}${at(source)}`);
+  for (const redirect of vhost.redirects) {
+    item(`redirect ${redirect.match === "regex" ? `~ ${redirect.url}` : redirect.url} -> ${redirect.status}${redirect.location ? ` ${redirect.location}` : ""}`, redirect.source);
+  }
+  for (const mapping of vhost.staticMappings) {
+    const regex = mapping.kind === "alias-match";
+    let detail = "";
+    if (!regex) {
+      const settings = settingsFor(vhost, mapping.url, mapping.target.replace(/\/?$/, "/"));
+      const index = settings.directoryIndex ?? ["index.html"];
+      detail = `; access ${accessText(settings.access)}; Options ${[...effectiveOptions(settings.options)].join(" ") || "None"}; DirectoryIndex ${index.length ? index.join(" ") : "disabled"}`;
+    }
+    item(`static ${regex ? `~ ${mapping.url}` : mapping.url} -> ${mapping.target}${detail}`, mapping.source);
+  }
+  for (const route of vhost.wsgiRoutes) {
+    const r = resolveRoute(vhost, route);
+    const url = route.match === "regex" ? `~ ${route.url}` : route.url;
+    item(
+      `wsgi ${url} -> ${route.target}${route.directory ? " (directory of scripts)" : ""}; process group ${r.processGroup === "%{GLOBAL}" ? "%{GLOBAL} (embedded)" : r.processGroup}; ` +
+        `application group ${groupText(r.applicationGroup, serverName, port, route.url)}; callable ${r.callableObject}` +
+        `${r.passAuthorization ? "; pass-authorization" : ""}${r.reload ? "" : "; no reloading"}; access ${accessText(r.settings.access)}`,
+      route.source,
+    );
+  }
+  if (vhost.documentRoot) {
+    const settings = settingsFor(vhost, "/", vhost.documentRoot + "/");
+    item(`static / -> ${vhost.documentRoot} (DocumentRoot); access ${accessText(settings.access)}; Options ${[...effectiveOptions(settings.options)].join(" ") || "None"}`, vhost.documentRootSource);
+  }
+  if (n === 0) lines.push("    (none: every request is 404)");
+  return lines;
+}
+
+export function explainSite(site: Site, plan: ServePlan, hostname: string): string {
+  const out: string[] = [];
+  const [main, ...included] = site.files;
+  out.push(main ? `Configuration: ${main}${included.length ? ` (and ${included.length} included: ${included.join(", ")})` : ""}` : "Configuration: the command line");
+  out.push("");
+  out.push("Listeners:");
+  for (const listener of site.listeners) out.push(`  ${listener.host}:${listener.port} ${listener.protocol}${at(listener.source)}`);
+  out.push("");
+  out.push("Process groups:");
+  out.push(`  %{GLOBAL} (embedded): ${processText(site.embedded)}${site.restrictEmbedded ? " (WSGIRestrictEmbedded On)" : ""}`);
+  for (const daemon of site.daemons) {
+    out.push(`  ${daemon.name}: ${processText(daemon.settings)}${at(daemon.source)}`);
+    if (daemon.unimplemented.length) out.push(`    not implemented: ${daemon.unimplemented.map((key) => `${key}=${daemon.options[key]}`).join(" ")}`);
+  }
+  if (site.importScripts.length) {
+    out.push("");
+    out.push("Import scripts:");
+    for (const script of site.importScripts) {
+      out.push(`  ${script.script} process-group=${script.processGroup} application-group=${script.applicationGroup}${at(script.source)}`);
+    }
+  }
+  const port = plan.listener.port;
+  for (const vhost of site.vhosts) {
+    out.push("");
+    const ports = site.listeners.map((l) => l.port).filter((p) => vhostsOnPort(site, p)[0] === vhost);
+    const role = ports.length ? ` (default for port ${ports.join(", ")})` : "";
+    out.push(`${describeVhost(vhost, site)}${role}${at(vhost.source)}`);
+    out.push(...vhostLines(site, vhost, port, hostname));
+  }
+  const uncovered = site.listeners.filter((l) => vhostsOnPort(site, l.port).length === 0);
+  if (site.vhosts.length === 0 || uncovered.length) {
+    out.push("");
+    const name = site.main.serverName ?? hostname;
+    out.push(`Main server ${name}${uncovered.length && site.vhosts.length ? ` (port ${uncovered.map((l) => l.port).join(", ")}: no virtual host there)` : ""}`);
+    out.push(...vhostLines(site, site.main, port, hostname));
+  }
+  out.push("");
+  const names = vhostNames(plan.vhost);
+  out.push(`Served by this version: ${describeVhost(plan.vhost, site)}${names.length ? "" : ` (${plan.config.serverName})`} on ${plan.listener.host}:${plan.listener.port}, ` +
+    `WSGI routes ${plan.routes.map((r) => r.route.url).join(", ") || "(none)"} in process group ${plan.processGroup} ` +
+    `(${plan.config.processes} process${plan.config.processes > 1 ? "es" : ""}, ${plan.config.threads} threads)` +
+    `${plan.listener.protocol === "https" ? " -- but TLS is not served yet" : ""}; see the warnings for the rest.`);
+  return out.join("\n") + "\n";
+}

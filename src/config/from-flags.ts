@@ -1,0 +1,96 @@
+// The command line as a site model: alone it describes one host (the main server) with its routes;
+// with --config, the file describes the site and the process-wide flags override it.
+import { DEFAULTS } from "../config.ts";
+import type { Flags } from "../cli/args.ts";
+import { STANDARD_FORMATS } from "./apache/directives-log.ts";
+import { parseConfig } from "./apache/parser.ts";
+import { buildSite, isKnownDirective, isKnownSection } from "./apache/to-site.ts";
+import type { Diagnostics } from "./diagnostics.ts";
+import { defaultProcessSettings } from "./apache/context.ts";
+import { emptyVhost, type CustomLog, type ProcessSettings, type Site, type VirtualHost } from "./site.ts";
+
+const COMBINED = STANDARD_FORMATS.find(([name]) => name === "combined")![1];
+
+/** --access-log: a file, or "-" for stdout, in Combined Log Format. */
+function accessLog(target: string): CustomLog {
+  return { target, format: COMBINED, nickname: "combined" };
+}
+
+export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
+  if (flags.config !== undefined) {
+    const parsed = parseConfig(flags.config, { defines: flags.defines, diagnostics, isKnownDirective, isKnownSection });
+    return overrideSite(buildSite(parsed, diagnostics), flags);
+  }
+  const main = emptyVhost();
+  main.serverName = flags.serverName;
+  main.wsgiRoutes = flags.aliases.map((alias) => ({
+    match: "prefix" as const,
+    url: alias.url,
+    target: alias.script,
+    applicationGroup: alias.applicationGroup,
+    callableObject: alias.callableObject,
+    passAuthorization: alias.passAuthorization,
+  }));
+  // The defaults an alias's own options override: the directives at server level.
+  main.settings.applicationGroup = flags.applicationGroup;
+  main.settings.callableObject = flags.callableObject;
+  if (flags.passAuthorization) main.settings.passAuthorization = true;
+  const site: Site = {
+    listeners: [{ host: DEFAULTS.host, port: DEFAULTS.port, protocol: "http" }],
+    main,
+    vhosts: [],
+    embedded: defaultProcessSettings(),
+    daemons: [],
+    importScripts: flags.importScripts.map((script) => ({ ...script, processGroup: "%{GLOBAL}" })),
+    restrictEmbedded: false,
+    files: [],
+  };
+  return overrideSite(site, flags);
+}
+
+/** The process-wide flags win over what the site says, for every process group and host. */
+function overrideSite(site: Site, flags: Flags): Site {
+  if (flags.host !== undefined || flags.port !== undefined) {
+    const first = site.listeners[0]!;
+    const oldPort = first.port;
+    site.listeners[0] = { ...first, host: flags.host ?? first.host, port: flags.port ?? first.port, source: undefined };
+    // The virtual hosts on the moved listener's port move with it.
+    if (flags.port !== undefined) {
+      for (const vhost of site.vhosts) {
+        vhost.addresses = vhost.addresses.map((a) => (a.port === oldPort ? { ...a, port: flags.port! } : a));
+      }
+    }
+  }
+  if (flags.python !== undefined) site.python = flags.python;
+  for (const settings of [site.embedded, ...site.daemons.map((daemon) => daemon.settings)]) overrideProcess(settings, flags);
+  for (const vhost of [site.main, ...site.vhosts]) overrideHost(vhost, flags);
+  return site;
+}
+
+function overrideProcess(settings: ProcessSettings, flags: Flags): void {
+  if (flags.threads !== undefined) settings.threads = flags.threads;
+  if (flags.processes !== undefined) settings.processes = flags.processes;
+  if (flags.gracefulTimeout !== undefined) settings.gracefulTimeout = flags.gracefulTimeout;
+  if (flags.requestTimeout !== undefined) settings.requestTimeout = flags.requestTimeout;
+  if (flags.maximumRequests !== undefined) settings.maximumRequests = flags.maximumRequests;
+  if (flags.restartInterval !== undefined) settings.restartInterval = flags.restartInterval;
+  if (flags.queueTimeout !== undefined) settings.queueTimeout = flags.queueTimeout;
+  if (flags.pythonHome !== undefined) settings.pythonHome = flags.pythonHome;
+  settings.pythonPath = [...settings.pythonPath, ...flags.pythonPath];
+}
+
+function overrideHost(vhost: VirtualHost, flags: Flags): void {
+  if (flags.errorLog !== undefined) vhost.errorLog = flags.errorLog;
+  if (flags.logLevel !== undefined) vhost.logLevel = flags.logLevel;
+  if (flags.accessLog !== undefined) vhost.customLogs = [accessLog(flags.accessLog)];
+  // Per-directory values too: the flag is meant for the whole process.
+  const everywhere = [vhost.settings, ...vhost.sections.map((section) => section.settings)];
+  if (flags.limitRequestBody !== undefined) {
+    for (const settings of everywhere) delete settings.limitRequestBody;
+    vhost.settings.limitRequestBody = flags.limitRequestBody;
+  }
+  if (flags.noReload) {
+    for (const settings of everywhere) delete settings.scriptReloading;
+    vhost.settings.scriptReloading = false;
+  }
+}

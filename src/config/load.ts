@@ -1,0 +1,62 @@
+// From the flags to what the server runs: the site model (from --config and the flags), its
+// warnings on stderr, --strict, --check-config, and the ServerConfig for today's front.
+import type { Flags } from "../cli/args.ts";
+import type { ServerConfig } from "../config.ts";
+import { ConfigError, Diagnostics, formatWarning } from "./diagnostics.ts";
+import { explainSite } from "./explain.ts";
+import { siteFromFlags } from "./from-flags.ts";
+import { servePlan } from "./serve-plan.ts";
+
+export type Loaded = { config: ServerConfig; exit?: undefined } | { exit: number };
+
+export function loadSite(flags: Flags, hostname: string, options: { report: boolean }): Loaded {
+  const diagnostics = new Diagnostics();
+  const say = (line: string) => {
+    if (options.report) process.stderr.write(`wsgi-bin: ${line}\n`);
+  };
+  let plan;
+  let site;
+  try {
+    site = siteFromFlags(flags, diagnostics);
+    plan = servePlan(site, hostname, diagnostics);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const warning of diagnostics.warnings) say(`warning: ${formatWarning(warning)}`);
+    process.stderr.write(`wsgi-bin: error: ${error.message}\n`);
+    return { exit: 1 };
+  }
+  for (const warning of diagnostics.warnings) say(`warning: ${formatWarning(warning)}`);
+  if (flags.strict && diagnostics.warnings.length) {
+    process.stderr.write(`wsgi-bin: --strict: ${diagnostics.warnings.length} configuration warning${diagnostics.warnings.length > 1 ? "s are errors" : " is an error"}\n`);
+    return { exit: 1 };
+  }
+  if (flags.checkConfig) {
+    process.stdout.write(explainSite(site, plan, hostname));
+    return { exit: 0 };
+  }
+  if (plan.listener.protocol === "https") {
+    process.stderr.write(`wsgi-bin: error: the only listener, ${plan.listener.host}:${plan.listener.port}, is https, and TLS is not served by this version yet\n`);
+    return { exit: 1 };
+  }
+  if (plan.config.aliases.length === 0) {
+    process.stderr.write(`wsgi-bin: error: nothing to serve: ${flags.config ?? "the command line"} gives the default virtual host no WSGI route this version can serve${diagnostics.warnings.length ? " (see the warnings above)" : ""}\n`);
+    return { exit: 1 };
+  }
+  return { config: withConnectionFlags(plan.config, flags) };
+}
+
+/** The connection flags (limits, timeouts, trusted proxies) over what the plan says. */
+function withConnectionFlags(config: ServerConfig, flags: Flags): ServerConfig {
+  return {
+    ...config,
+    trustedProxies: [...config.trustedProxies, ...flags.trustedProxies],
+    limitRequestLine: flags.limitRequestLine ?? config.limitRequestLine,
+    limitRequestFields: flags.limitRequestFields ?? config.limitRequestFields,
+    limitRequestFieldSize: flags.limitRequestFieldSize ?? config.limitRequestFieldSize,
+    timeout: flags.timeout ?? config.timeout,
+    requestReadTimeout: flags.requestReadTimeout ?? config.requestReadTimeout,
+    keepAliveTimeout: flags.keepAliveTimeout ?? config.keepAliveTimeout,
+    maxKeepAliveRequests: flags.maxKeepAliveRequests ?? config.maxKeepAliveRequests,
+    maxConnections: flags.maxConnections ?? config.maxConnections,
+  };
+}

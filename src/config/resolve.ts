@@ -1,0 +1,184 @@
+// Questions the server asks of a site model: which virtual host takes a request, which per-directory
+// settings apply to a URL and file (httpd's merge order), and what a WSGI route resolves to.
+import { basename, dirname } from "node:path";
+import { DEFAULTS } from "../config.ts";
+import { componentMatcher } from "./apache/include.ts";
+import type { Access, DirSettings, OptionsChange, Section, Site, VirtualHost, WsgiRoute } from "./site.ts";
+
+/** Later (more specific) settings override earlier ones; SetEnv, Header and section Redirects add up. */
+export function mergeSettings(base: DirSettings, over: DirSettings): DirSettings {
+  return {
+    options: mergeOptions(base.options, over.options),
+    access: over.access ?? base.access, // AuthMerging Off: a section's Require replaces what it inherits
+    directoryIndex: over.directoryIndex ?? base.directoryIndex,
+    applicationGroup: over.applicationGroup ?? base.applicationGroup,
+    processGroup: over.processGroup ?? base.processGroup,
+    callableObject: over.callableObject ?? base.callableObject,
+    passAuthorization: over.passAuthorization ?? base.passAuthorization,
+    scriptReloading: over.scriptReloading ?? base.scriptReloading,
+    chunkedRequest: over.chunkedRequest ?? base.chunkedRequest,
+    trustedProxies: over.trustedProxies ?? base.trustedProxies,
+    trustedProxyHeaders: over.trustedProxyHeaders ?? base.trustedProxyHeaders,
+    limitRequestBody: over.limitRequestBody ?? base.limitRequestBody,
+    setEnv: [...base.setEnv, ...over.setEnv],
+    headers: [...base.headers, ...over.headers],
+    redirects: base.redirects || over.redirects ? [...(base.redirects ?? []), ...(over.redirects ?? [])] : undefined,
+    sources: { ...base.sources, ...over.sources },
+  };
+}
+
+function mergeOptions(base: OptionsChange | undefined, over: OptionsChange | undefined): OptionsChange | undefined {
+  if (!base || !over) return over ?? base;
+  if (over.replace) return over;
+  const add = [...base.add.filter((o) => !over.remove.includes(o)), ...over.add];
+  const remove = [...base.remove.filter((o) => !over.add.includes(o)), ...over.remove];
+  return { replace: base.replace, add, remove, source: over.source };
+}
+
+const ALL_OPTIONS = ["Indexes", "FollowSymLinks", "SymLinksIfOwnerMatch", "ExecCGI", "Includes"];
+
+/** The options in force: httpd 2.4's default is FollowSymLinks. */
+export function effectiveOptions(change: OptionsChange | undefined): Set<string> {
+  const expand = (names: string[]) => names.flatMap((name) => (name === "All" ? ALL_OPTIONS : name === "None" ? [] : [name]));
+  const options = new Set(change?.replace ? expand(change.replace) : ["FollowSymLinks"]);
+  if (change) {
+    for (const name of expand(change.add)) options.add(name);
+    for (const name of change.remove) {
+      if (name === "All") ALL_OPTIONS.forEach((o) => options.delete(o));
+      else options.delete(name);
+    }
+  }
+  return options;
+}
+
+export type AccessVerdict = "granted" | "denied" | "restricted";
+
+/** Without any Require, httpd 2.4 grants access; several Require lines grant if any one does. */
+export function accessVerdict(access: Access | undefined): AccessVerdict {
+  if (!access) return "granted";
+  if (access.rules.some((rule) => rule.kind === "all" && rule.granted)) return "granted";
+  if (access.rules.every((rule) => (rule.kind === "all" && !rule.granted) || rule.kind === "unsupported")) return "denied";
+  return "restricted";
+}
+
+/** Does a <Location> path cover a URL path? On segment boundaries; a trailing slash in it requires one. */
+export function locationCovers(pattern: string, path: string): boolean {
+  if (pattern === "/") return true;
+  if (/[*?[]/.test(pattern)) {
+    const parts = pattern.split("/");
+    const pathParts = path.split("/");
+    if (pathParts.length < parts.length) return false;
+    return parts.every((part, i) => (part === "" ? pathParts[i] === "" : componentMatcher(part)(pathParts[i]!)));
+  }
+  if (!path.startsWith(pattern)) return false;
+  return pattern.endsWith("/") || path.length === pattern.length || path[pattern.length] === "/";
+}
+
+/** Does a <Directory> path (maybe with wildcards) cover a directory? It and everything below it. */
+function directoryCovers(pattern: string, dir: string): boolean {
+  if (pattern === "/") return true;
+  const parts = pattern.split("/").filter((p) => p !== "");
+  const dirParts = dir.split("/").filter((p) => p !== "");
+  if (dirParts.length < parts.length) return false;
+  return parts.every((part, i) => (/[*?[]/.test(part) ? componentMatcher(part)(dirParts[i]!) : part === dirParts[i]));
+}
+
+function sectionMatches(section: Section, url: string, file: string | undefined): boolean {
+  switch (section.kind) {
+    case "location":
+      return section.regex ? new RegExp(section.pattern).test(url) : locationCovers(section.pattern, url);
+    case "directory": {
+      if (file === undefined) return false;
+      const dir = file.endsWith("/") ? file.slice(0, -1) || "/" : dirname(file);
+      return section.regex ? new RegExp(section.pattern).test(dir + "/") : directoryCovers(section.pattern, dir);
+    }
+    case "files": {
+      if (file === undefined || file.endsWith("/")) return false;
+      if (section.parent && !sectionMatches(section.parent, url, file)) return false;
+      const name = basename(file);
+      return section.regex ? new RegExp(section.pattern).test(name) : componentMatcher(section.pattern)(name);
+    }
+  }
+}
+
+/** httpd's order: <Directory> shortest path first, then <DirectoryMatch>, then <Files*>, then <Location*>. */
+function orderedSections(vhost: VirtualHost): Section[] {
+  const depth = (s: Section) => (s.pattern === "/" ? 0 : s.pattern.split("/").filter(Boolean).length);
+  const directories = vhost.sections.filter((s) => s.kind === "directory" && !s.regex).sort((a, b) => depth(a) - depth(b));
+  return [
+    ...directories,
+    ...vhost.sections.filter((s) => s.kind === "directory" && s.regex),
+    ...vhost.sections.filter((s) => s.kind === "files"),
+    ...vhost.sections.filter((s) => s.kind === "location"),
+  ];
+}
+
+/** The settings for a request: the host's defaults edited by every section that applies, in order. */
+export function settingsFor(vhost: VirtualHost, url: string, file?: string): DirSettings {
+  let settings = vhost.settings;
+  for (const section of orderedSections(vhost)) {
+    if (sectionMatches(section, url, file)) settings = mergeSettings(settings, section.settings);
+  }
+  return settings;
+}
+
+/** Sections that apply to part of a route only: a deeper <Location>, any <LocationMatch>, a deeper <Directory>. */
+export function sectionsInside(vhost: VirtualHost, route: WsgiRoute): Section[] {
+  return vhost.sections.filter((section) => {
+    if (section.kind === "location") {
+      if (section.regex) return route.match === "regex" || new RegExp(section.pattern).test(route.url + "/x") && !new RegExp(section.pattern).test(route.url);
+      return route.match === "prefix" && section.pattern !== route.url && locationCovers(route.url, section.pattern) && !locationCovers(section.pattern, route.url);
+    }
+    if (!route.directory) return false;
+    if (section.kind === "files") return !section.parent || directoryCovers(section.parent.pattern, route.target);
+    return !section.regex && section.pattern !== route.target && directoryCovers(route.target, section.pattern);
+  });
+}
+
+export interface ResolvedRoute {
+  route: WsgiRoute;
+  /** "%{GLOBAL}" (embedded) or a WSGIDaemonProcess name. */
+  processGroup: string;
+  applicationGroup: string;
+  callableObject: string;
+  passAuthorization: boolean;
+  reload: boolean;
+  settings: DirSettings;
+}
+
+export function resolveRoute(vhost: VirtualHost, route: WsgiRoute): ResolvedRoute {
+  const url = route.match === "prefix" ? route.url : "/";
+  const settings = settingsFor(vhost, url, route.directory ? route.target.replace(/\/?$/, "/") : route.target);
+  return {
+    route,
+    processGroup: route.processGroup ?? settings.processGroup ?? "%{GLOBAL}",
+    applicationGroup: route.applicationGroup ?? settings.applicationGroup ?? DEFAULTS.applicationGroup,
+    callableObject: route.callableObject ?? settings.callableObject ?? DEFAULTS.callableObject,
+    passAuthorization: route.passAuthorization ?? settings.passAuthorization ?? false,
+    reload: settings.scriptReloading ?? true,
+    settings,
+  };
+}
+
+/** The virtual hosts that take connections on a port, in order: the first is that port's default. */
+export function vhostsOnPort(site: Site, port: number): VirtualHost[] {
+  return site.vhosts.filter((vhost) => vhost.addresses.some((address) => address.port === "*" || address.port === port));
+}
+
+/** The virtual host serving connections to the first listener that carry no known Host. */
+export function defaultVhost(site: Site): VirtualHost {
+  const port = site.listeners[0]?.port;
+  return (port === undefined ? undefined : vhostsOnPort(site, port)[0]) ?? site.main;
+}
+
+/** Name-based selection: the first virtual host on the port whose ServerName or ServerAlias matches Host. */
+export function selectVhost(site: Site, port: number, host: string | null): VirtualHost {
+  const candidates = vhostsOnPort(site, port);
+  if (candidates.length === 0) return site.main;
+  const name = (host ?? "").replace(/:\d+$/, "").toLowerCase();
+  return candidates.find((vhost) => vhostNames(vhost).some((pattern) => componentMatcher(pattern.toLowerCase())(name))) ?? candidates[0]!;
+}
+
+export function vhostNames(vhost: VirtualHost): string[] {
+  return [...(vhost.serverName ? [vhost.serverName] : []), ...vhost.serverAliases];
+}

@@ -1,0 +1,224 @@
+// The site model: what the server should be, however it was described (an Apache configuration
+// file or the command line, which describes one virtual host). The HTTP front takes this model;
+// src/config/serve-plan.ts turns what today's front can do into a ServerConfig.
+import type { Source } from "./diagnostics.ts";
+
+export type { Source } from "./diagnostics.ts";
+
+/** Listen: an address and port the server accepts connections on. */
+export interface Listener {
+  /** "0.0.0.0", "::", or a specific address. */
+  host: string;
+  /** 0 picks a free port when the server starts. */
+  port: number;
+  protocol: "http" | "https";
+  source?: Source;
+}
+
+/** One address of a <VirtualHost>: "*" (or "_default_") matches any local address, "*" any port. */
+export interface VhostAddress {
+  host: string;
+  port: number | "*";
+}
+
+/** One Require line. Several lines in one section: any of them grants access (RequireAny). */
+export type RequireRule =
+  | { kind: "all"; granted: boolean }
+  | { kind: "ip"; ranges: string[] }
+  | { kind: "local" }
+  /** A Require wsgi-bin cannot evaluate (valid-user, host, not ...): it grants nobody. */
+  | { kind: "unsupported"; text: string };
+
+export interface Access {
+  rules: RequireRule[];
+  source?: Source;
+}
+
+/** Options: absolute (`Options Indexes`) replaces what is inherited; `+X`/`-X` edit it. */
+export interface OptionsChange {
+  replace?: string[];
+  add: string[];
+  remove: string[];
+  source?: Source;
+}
+
+export type HeaderAction = "set" | "unset" | "add" | "append" | "merge" | "setifempty";
+
+/** Header [always|onsuccess] ACTION NAME [VALUE] */
+export interface HeaderRule {
+  action: HeaderAction;
+  name: string;
+  value?: string;
+  /** `always` also applies to error responses (Apache's error-headers table). */
+  always: boolean;
+  source?: Source;
+}
+
+/**
+ * Per-directory settings: those given at server or virtual-host level are the defaults, and each
+ * <Directory>, <Files> and <Location> that applies to a request edits them (see resolve.ts).
+ * Unset fields inherit.
+ */
+export interface DirSettings {
+  options?: OptionsChange;
+  access?: Access;
+  /** DirectoryIndex; [] is `DirectoryIndex disabled`. */
+  directoryIndex?: string[];
+  applicationGroup?: string;
+  processGroup?: string;
+  callableObject?: string;
+  passAuthorization?: boolean;
+  scriptReloading?: boolean;
+  chunkedRequest?: boolean;
+  trustedProxies?: string[];
+  trustedProxyHeaders?: string[];
+  /** LimitRequestBody; 0 is no limit. */
+  limitRequestBody?: number;
+  /** SetEnv NAME VALUE, in order (later wins): variables added to environ. */
+  setEnv: { name: string; value: string; source?: Source }[];
+  headers: HeaderRule[];
+  /** Redirect/RedirectMatch written inside a section (the URL-path may be the <Location>'s). */
+  redirects?: Redirect[];
+  /** Where each per-directory directive in force was written (by directive name). */
+  sources: Record<string, Source>;
+}
+
+/** A <Directory>, <DirectoryMatch>, <Files>, <FilesMatch>, <Location> or <LocationMatch> section. */
+export interface Section {
+  kind: "directory" | "files" | "location";
+  /** The path, wildcard pattern or regular expression as written. */
+  pattern: string;
+  regex: boolean;
+  /** A <Files> inside a <Directory>: it applies within that directory only. */
+  parent?: Section;
+  settings: DirSettings;
+  source?: Source;
+}
+
+/** WSGIScriptAlias / WSGIScriptAliasMatch. Options not given come from the per-directory settings. */
+export interface WsgiRoute {
+  match: "prefix" | "regex";
+  /** URL prefix (no trailing slash, except "/") or regular expression source. */
+  url: string;
+  /** Absolute path of the script (or directory of scripts); with a regex, may hold $1.. references. */
+  target: string;
+  /** The target is a directory: the script is the first path segment after the URL prefix. */
+  directory?: boolean;
+  processGroup?: string;
+  applicationGroup?: string;
+  callableObject?: string;
+  passAuthorization?: boolean;
+  source?: Source;
+}
+
+/** Alias / AliasMatch / DocumentRoot: files sent as they are. */
+export interface StaticMapping {
+  kind: "alias" | "alias-match" | "document-root";
+  /** URL prefix as written (a trailing slash is then required in the request), or a regex; "/" for DocumentRoot. */
+  url: string;
+  target: string;
+  source?: Source;
+}
+
+/** Redirect / RedirectMatch. */
+export interface Redirect {
+  match: "prefix" | "regex";
+  url: string;
+  status: number;
+  /** Absent for statuses that take no URL (410 gone and other non-3xx). */
+  location?: string;
+  source?: Source;
+}
+
+export interface CustomLog {
+  /** A file path, or "-" for stdout (the command line's form). */
+  target: string;
+  /** The format string, nicknames resolved. */
+  format: string;
+  /** The LogFormat nickname it was given as, if any. */
+  nickname?: string;
+  source?: Source;
+}
+
+export interface VirtualHost {
+  /** Empty for the main server (the configuration outside any <VirtualHost>). */
+  addresses: VhostAddress[];
+  serverName?: string;
+  serverAliases: string[];
+  documentRoot?: string;
+  documentRootSource?: Source;
+  /** In declaration order; a virtual host's come before those it inherits from the main server. */
+  wsgiRoutes: WsgiRoute[];
+  staticMappings: StaticMapping[];
+  redirects: Redirect[];
+  /** Defaults for every request to this host (server level merged under virtual-host level). */
+  settings: DirSettings;
+  /** The main server's sections first, then the virtual host's (Apache applies them in that order). */
+  sections: Section[];
+  errorLog?: string;
+  logLevel?: string;
+  customLogs: CustomLog[];
+  source?: Source;
+}
+
+/** How a process group's processes run: the embedded one (ThreadsPerChild...) or a WSGIDaemonProcess. */
+export interface ProcessSettings {
+  threads: number;
+  processes: number;
+  /** A daemon's processes= given (mod_wsgi then sets wsgi.multiprocess even for 1). */
+  processesGiven?: boolean;
+  gracefulTimeout: number;
+  requestTimeout: number;
+  maximumRequests: number;
+  restartInterval: number;
+  queueTimeout: number;
+  pythonHome?: string;
+  pythonPath: string[];
+}
+
+export interface DaemonProcess {
+  name: string;
+  /** Every option as written (name -> value), implemented or not: the process issue's data. */
+  options: Record<string, string>;
+  settings: ProcessSettings;
+  /** Options mod_wsgi has that wsgi-bin does not act on. */
+  unimplemented: string[];
+  source?: Source;
+}
+
+export interface ImportScriptDef {
+  script: string;
+  processGroup: string;
+  applicationGroup: string;
+  source?: Source;
+}
+
+export interface Site {
+  listeners: Listener[];
+  /** The main server: serves connections no <VirtualHost> claims, and what virtual hosts inherit. */
+  main: VirtualHost;
+  /** <VirtualHost> sections in order, each with what it inherits from the main server merged in. */
+  vhosts: VirtualHost[];
+  /** The embedded process group (%{GLOBAL}): ThreadsPerChild, StartServers, WSGIPythonHome... */
+  embedded: ProcessSettings;
+  daemons: DaemonProcess[];
+  importScripts: ImportScriptDef[];
+  restrictEmbedded: boolean;
+  /** --python: which Python to embed (no directive: mod_wsgi's is fixed when it is built). */
+  python?: string;
+  /** The configuration files read, the main one first; empty when configured by flags alone. */
+  files: string[];
+}
+
+/** The main server's name, or a virtual host's (inherited from the main server when it has none). */
+export function hostName(vhost: VirtualHost, site: Site, fallback: string): string {
+  return vhost.serverName ?? site.main.serverName ?? fallback;
+}
+
+export function emptySettings(): DirSettings {
+  return { setEnv: [], headers: [], sources: {} };
+}
+
+export function emptyVhost(): VirtualHost {
+  return { addresses: [], serverAliases: [], wsgiRoutes: [], staticMappings: [], redirects: [], settings: emptySettings(), sections: [], customLogs: [] };
+}

@@ -1,0 +1,412 @@
+// --config FILE (Apache httpd.conf syntax), -D, --check-config and --strict, against the real
+// binary: what a configuration parses into (--check-config's account of it), the warnings and errors
+// it earns (with file:line), and requests served through it.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanupTemps, fixture, freePort, get, getJson, run, start, tempDir } from "./helpers/server.ts";
+
+const CONFIGS = fixture("config");
+const config = (name: string) => join(CONFIGS, name);
+
+afterAll(cleanupTemps);
+
+/** The lines of --check-config's "routes, in match order" list for the block that starts with `heading`. */
+function routesOf(output: string, heading: string): string[] {
+  const block = output.slice(output.indexOf(heading));
+  const start = block.indexOf("routes, in match order:");
+  const lines: string[] = [];
+  for (const line of block.slice(start).split("\n").slice(1)) {
+    const match = /^ {4}\d+\. (.*)$/.exec(line);
+    if (!match) break;
+    lines.push(match[1]!);
+  }
+  return lines;
+}
+
+const warnings = (stderr: string) => stderr.split("\n").filter((line) => line.startsWith("wsgi-bin: warning: "));
+
+/** A fresh configuration file in a temporary directory; its scripts are the fixtures'. */
+function writeConfig(text: string, name = "site.conf", dir = tempDir("wsgi-bin-config-")): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe("a Django-style virtual host (daemon process group, virtualenv, static and media Aliases)", () => {
+  const venv = join(tempDir("wsgi-bin-django-venv-"), "venv");
+  const logs = tempDir("wsgi-bin-django-logs-");
+  const env = { VENV: venv, LOGS: logs };
+  const site = config("django/site.conf");
+  const project = config("django/project");
+
+  test("--check-config shows the listener, the daemon group, and the routes in match order", async () => {
+    const r = await run(["--config", site, "--check-config"], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Configuration: ${site}\n`);
+    expect(r.stdout).toMatch(/Listeners:\n {2}0\.0\.0\.0:8080 http {2}\(.*site\.conf:4\)/);
+    expect(r.stdout).toContain(`  example.com: processes=2 threads=4 python-home=${venv} python-path=${project} graceful-timeout=30`);
+    expect(r.stdout).toContain("(WSGIRestrictEmbedded On)");
+    expect(r.stdout).toContain("<VirtualHost *:8080> www.example.com (default for port 8080)");
+    expect(r.stdout).toContain("  ServerAlias example.com\n");
+    expect(r.stdout).toContain(`  ErrorLog ${logs}/error.log, LogLevel info`);
+    expect(r.stdout).toContain(`  CustomLog ${logs}/access.log combined`);
+    // Alias is mod_alias's, which runs before mod_wsgi: the static mappings come first.
+    const routes = routesOf(r.stdout, "<VirtualHost *:8080> www.example.com");
+    expect(routes).toHaveLength(3);
+    expect(routes[0]).toStartWith(`static /static/ -> ${project}/static/; access granted (Require all granted); Options FollowSymLinks;`);
+    expect(routes[1]).toStartWith(`static /media/ -> ${project}/media/; access granted (Require all granted); Options FollowSymLinks;`);
+    expect(routes[2]).toStartWith(`wsgi / -> ${project}/mysite/wsgi.py; process group example.com; application group %{GLOBAL} (the main interpreter); callable application;`);
+    // <Files wsgi.py> inside <Directory project/mysite> grants the script.
+    expect(routes[2]).toMatch(/access granted \(Require all granted\) {2}\(.*site\.conf:14\)$/);
+    // Static files are not served yet: said once per Alias, with its line.
+    expect(warnings(r.stderr)).toEqual([
+      expect.stringMatching(/site\.conf:22: Alias \/static\/: static files are parsed but not served by this version yet$/),
+      expect.stringMatching(/site\.conf:27: Alias \/media\/: static files are parsed but not served by this version yet$/),
+    ]);
+  });
+
+  test("serves the project through Django in its daemon group's virtualenv, two processes", async () => {
+    const base = "/usr/bin/python3";
+    if (Bun.spawnSync([base, "-c", "import django"], { stdout: "ignore", stderr: "ignore" }).exitCode !== 0) {
+      throw new Error("/usr/bin/python3 cannot import django: apt-get install python3-django (as .ci/run does)");
+    }
+    const made = Bun.spawnSync([base, "-m", "venv", "--system-site-packages", "--without-pip", venv], { stdout: "pipe", stderr: "pipe" });
+    if (made.exitCode !== 0) throw new Error(`venv creation failed: ${made.stderr}`);
+    // ErrorLog is a file here, so the harness finds the server by its port.
+    const port = await freePort();
+    const server = await start({ args: ["--config", site, "--port", String(port)], env, timeoutMs: 60_000 });
+    try {
+      const where = await getJson(`${server.url}/where/`, { headers: { Host: "www.example.com" } });
+      expect(where.prefix).toBe(venv); // python-home=
+      expect(where.path).toContain(project); // python-path=
+      expect(where.process_group).toBe("example.com");
+      expect(where.application_group).toBe(""); // %{GLOBAL}
+      expect(where.multiprocess).toBe(true);
+      expect(where.multithread).toBe(true);
+      expect(where.script_name).toBe("");
+      expect(where.url).toBe("http://www.example.com/where/");
+      const errorLog = readFileSync(join(logs, "error.log"), "utf8");
+      expect(errorLog).toContain(`starting 2 processes on port ${port}`);
+      expect(errorLog).toMatch(/listening on http:\/\/0\.0\.0\.0:\d+\/ with 4 threads/);
+      await Bun.sleep(100);
+      expect(readFileSync(join(logs, "access.log"), "utf8")).toMatch(/^127\.0\.0\.1 - - \[.*\] "GET \/where\/ HTTP\/1\.1" 200 \d+ "-" ".*"$/m);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 90_000);
+});
+
+describe("two name-based virtual hosts", () => {
+  test("--check-config shows both, the first as the port's default, each with the main server's alias after its own", async () => {
+    const r = await run(["--config", config("two-vhosts.conf"), "--check-config"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("<VirtualHost *:8080> first.example (default for port 8080)");
+    expect(r.stdout).toMatch(/<VirtualHost \*:8080> second\.example {2}\(.*two-vhosts\.conf:12\)/);
+    expect(r.stdout).toContain("  ServerAlias *.second.example\n");
+    const first = routesOf(r.stdout, "<VirtualHost *:8080> first.example");
+    expect(first.map((line) => line.split(" ->")[0])).toEqual(["wsgi /env", "wsgi /shared"]);
+    expect(first[0]).toContain("application group first;");
+    expect(first[1]).toContain("application group %{RESOURCE} = 'first.example:8080|/shared'");
+    const second = routesOf(r.stdout, "<VirtualHost *:8080> second.example");
+    expect(second.map((line) => line.split(" ->")[0])).toEqual(["wsgi /hello", "wsgi /shared"]);
+    expect(second[1]).toContain("'second.example:8080|/shared'");
+    expect(warnings(r.stderr)).toEqual([
+      expect.stringMatching(/two-vhosts\.conf:12: <VirtualHost \*:8080> second\.example: serving more than one virtual host is parsed but not served by this version yet: every request goes to <VirtualHost \*:8080> first\.example$/),
+    ]);
+  });
+
+  test("serves the default virtual host's routes, with its ServerName in %{RESOURCE}", async () => {
+    const server = await start({ args: ["--config", config("two-vhosts.conf")] });
+    try {
+      const env = await getJson(`${server.url}/env/x`);
+      expect(env["mod_wsgi.application_group"]).toBe("first");
+      expect(env.PATH_INFO).toBe("/x");
+      expect(await get(`${server.url}/shared`)).toMatchObject({ status: 200, text: "Hello World!" });
+      expect(server.stderr()).toContain("second.example: serving more than one virtual host is parsed but not served");
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("Include and IncludeOptional", () => {
+  test("wildcards take files in alphabetical order, skip dot files, and paths are relative to the including file", async () => {
+    const main = config("include/main.conf");
+    const r = await run(["--config", main, "--check-config"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain(`(and 3 included: ${config("include/sites/10-first.conf")}, ${config("include/sites/20-second.conf")}, ${config("include/sub dir/extra.conf")})`);
+    const routes = routesOf(r.stdout, "Main server");
+    expect(routes.map((line) => line.split(";")[0])).toEqual([
+      `wsgi /first -> ${fixture("hello.wsgi")}`,
+      `wsgi /second -> ${fixture("environ.wsgi")}`,
+      `wsgi /extra -> ${fixture("hello.wsgi")}`,
+    ]);
+    expect(routes[0]).toMatch(/\(.*include\/sites\/10-first\.conf:2\)$/);
+    expect(routes[2]).toMatch(/\(.*include\/sub dir\/extra\.conf:1\)$/);
+    expect(r.stdout).not.toContain("/hidden");
+  });
+
+  test("the included routes are served", async () => {
+    const server = await start({ args: ["--config", config("include/main.conf")] });
+    try {
+      expect(await get(`${server.url}/first`)).toMatchObject({ status: 200, text: "Hello World!" });
+      expect((await getJson(`${server.url}/second`))["mod_wsgi.application_group"]).toBe("second");
+      expect(await get(`${server.url}/extra`)).toMatchObject({ status: 200, text: "Hello World!" });
+      expect((await get(`${server.url}/hidden`)).status).toBe(404);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("Include of a wildcard matching nothing, of a missing file, or of itself is an error naming the line", async () => {
+    const dir = tempDir("wsgi-bin-config-");
+    mkdirSync(join(dir, "empty"));
+    const cases: [string, RegExp][] = [
+      ["Listen 8080\nInclude empty/*.conf\n", /site\.conf:2: Include: no matches for the wildcard '\*\.conf' in '.*empty' \(IncludeOptional allows that\)/],
+      ["Listen 8080\n\nInclude missing.conf\n", /site\.conf:3: Include: could not open configuration file .*missing\.conf: No such file or directory/],
+      ["Include site.conf\n", /site\.conf:1: Include loop: .*site\.conf -> .*site\.conf/],
+    ];
+    for (const [text, message] of cases) {
+      const r = await run(["--config", writeConfig(text, "site.conf", dir), "--check-config"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe("");
+    }
+  });
+
+  test("ServerRoot makes Include and relative paths start from it", async () => {
+    const root = tempDir("wsgi-bin-root-");
+    mkdirSync(join(root, "conf.d"));
+    writeFileSync(join(root, "conf.d", "app.conf"), `WSGIScriptAlias /rooted ${fixture("hello.wsgi")}\nErrorLog logs/error.log\n`);
+    const main = writeConfig(`ServerRoot ${root}\nListen 8080\nInclude conf.d/*.conf\n`);
+    const r = await run(["--config", main, "--check-config"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`wsgi /rooted -> ${fixture("hello.wsgi")}`);
+    expect(r.stdout).toContain(`ErrorLog ${root}/logs/error.log`);
+  });
+});
+
+describe("Define, ${VAR}, <IfDefine> and -D, <IfModule>", () => {
+  test("Define'd and environment variables are substituted; an undefined one is a warning with its line", async () => {
+    const r = await run(["--config", config("define.conf"), "--check-config"], { env: { WSGI_BIN_TEST_SUFFIX: "xyz" } });
+    expect(r.code).toBe(0);
+    const routes = routesOf(r.stdout, "Main server");
+    expect(routes[0]).toStartWith(`wsgi /env -> ${fixture("environ.wsgi")};`);
+    expect(routes[0]).toContain("application group shared-xyz;");
+    // After UnDefine SCRIPTS, ${SCRIPTS} stays as written, and is reported.
+    expect(routes[1]).toContain("/${SCRIPTS}/hello.wsgi");
+    expect(warnings(r.stderr)).toEqual([
+      expect.stringMatching(/define\.conf:6: config variable \$\{WSGI_BIN_NOT_DEFINED_ANYWHERE\} is not defined$/),
+      expect.stringMatching(/define\.conf:8: config variable \$\{SCRIPTS\} is not defined$/),
+      expect.stringMatching(/define\.conf:8: WSGIScriptAlias: the WSGI script '.*\/\$\{SCRIPTS\}\/hello\.wsgi' does not exist$/),
+    ]);
+  });
+
+  test("a substituted application group is the one requests run in", async () => {
+    const server = await start({ args: ["--config", config("define.conf")], env: { WSGI_BIN_TEST_SUFFIX: "from-env" } });
+    try {
+      expect((await getJson(`${server.url}/env`))["mod_wsgi.application_group"]).toBe("shared-from-env");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("-D NAME (and -DNAME) selects <IfDefine NAME>; without it <IfDefine !NAME> holds", async () => {
+    const prod = await run(["--config", config("ifdefine.conf"), "--check-config"]);
+    const dev = await run(["--config", config("ifdefine.conf"), "-D", "DEV", "--check-config"]);
+    const devJoined = await run(["--config", config("ifdefine.conf"), "-DDEV", "--check-config"]);
+    for (const r of [prod, dev, devJoined]) {
+      expect(r.code).toBe(0);
+      // The false <IfModule mod_ssl.c> body is never read: no warning for SSLEngine or the non-directive.
+      expect(r.stderr).toBe("");
+      expect(routesOf(r.stdout, "Main server").map((line) => line.split(" ->")[0])).toEqual(["wsgi /app", "wsgi /nossl"]);
+    }
+    expect(routesOf(prod.stdout, "Main server")[0]).toContain("application group prod;");
+    expect(routesOf(dev.stdout, "Main server")[0]).toContain("application group dev;");
+    expect(devJoined.stdout).toBe(dev.stdout);
+  });
+
+  test("served with -D DEV, the <IfDefine DEV> route answers", async () => {
+    const server = await start({ args: ["--config", config("ifdefine.conf"), "-D", "DEV"] });
+    try {
+      expect((await getJson(`${server.url}/app`))["mod_wsgi.application_group"]).toBe("dev");
+      expect(await get(`${server.url}/nossl`)).toMatchObject({ status: 200, text: "Hello World!" });
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("continuations, quoting and comments", () => {
+  test("are read as httpd reads them", async () => {
+    const r = await run(["--config", config("quoting/site.conf"), "--check-config"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/0\.0\.0\.0:8080 http {2}\(.*quoting\/site\.conf:2\)/); // Listen \ 8080
+    expect(r.stdout).toContain('  SetEnv GREETING "say \\"hi\\" to C:\\\\"');
+    const routes = routesOf(r.stdout, "Main server");
+    expect(routes.map((line) => line.split(";")[0])).toEqual([
+      `wsgi /spaced -> ${config("quoting/my scripts/hello world.wsgi")}`,
+      `wsgi /continued -> ${fixture("environ.wsgi")}`,
+      `wsgi /single -> ${fixture("environ.wsgi")}`,
+    ]);
+    expect(routes[1]).toContain("application group continued;");
+    expect(routes[1]).toMatch(/quoting\/site\.conf:9\)$/);
+    expect(routes[2]).toContain("application group single quoted;");
+    expect(r.stdout).not.toContain("commented-out");
+    expect(warnings(r.stderr)).toEqual([expect.stringMatching(/quoting\/site\.conf:13: SetEnv GREETING is parsed but not served by this version yet$/)]);
+  });
+
+  test("a quoted path with spaces and a continued directive serve", async () => {
+    const server = await start({ args: ["--config", config("quoting/site.conf")] });
+    try {
+      expect(await get(`${server.url}/spaced`)).toMatchObject({ status: 200, text: "Hello World!" });
+      expect((await getJson(`${server.url}/continued`))["mod_wsgi.application_group"]).toBe("continued");
+      expect((await getJson(`${server.url}/single`))["mod_wsgi.application_group"]).toBe("single quoted");
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("configuration errors name the file, the line and the problem, and nothing starts", () => {
+  const hello = fixture("hello.wsgi");
+  const cases: [string, string, RegExp][] = [
+    ["an unclosed section", `Listen 8080\n<VirtualHost *:8080>\n  WSGIScriptAlias / ${hello}\n`, /site\.conf:2: <VirtualHost> section is never closed: expected <\/VirtualHost> before the end of the file/],
+    ["a mismatched closing tag", `<Directory /srv>\n  Require all granted\n</Location>\n`, /site\.conf:3: expected <\/Directory> \(for the section opened at line 1\) but saw <\/Location>/],
+    ["a closing tag with no section", `Listen 8080\n</Directory>\n`, /site\.conf:2: <\/Directory> without a matching <Directory> section/],
+    ["a section missing its >", `<Directory /srv\n</Directory>\n`, /site\.conf:1: <Directory> directive missing closing '>'/],
+    ["an unterminated quote", `Listen 8080\nWSGIScriptAlias / "${hello}\n`, /site\.conf:2: unterminated double quote/],
+    ["a comment after a directive (httpd has none)", `Listen 8080 # the port\n`, /site\.conf:1: Listen takes 1 to 2 arguments \(Listen \[ADDRESS:\]PORT \[PROTOCOL\]\), got 4: 8080 # the port/],
+    ["a bad port", `Listen 80x\n`, /site\.conf:1: Listen's port wants a whole number from 0 to 65535, got '80x'/],
+    ["Require outside a section", `Require all granted\n`, /site\.conf:1: Require is not allowed at server level \(outside any section\); it belongs inside <Directory> or inside <Files> or inside <Location>/],
+    ["Listen inside a virtual host", `<VirtualHost *:80>\n  Listen 80\n</VirtualHost>\n`, /site\.conf:2: Listen is not allowed inside <VirtualHost>; it belongs at server level/],
+    ["a nested virtual host", `<VirtualHost *:80>\n<VirtualHost *:81>\n</VirtualHost>\n</VirtualHost>\n`, /site\.conf:2: <VirtualHost> cannot occur inside <VirtualHost>/],
+    ["a bad WSGIScriptAlias option", `WSGIScriptAlias / ${hello} processgroup=x\n`, /site\.conf:1: WSGIScriptAlias: invalid option 'processgroup'/],
+    ["a bad WSGIDaemonProcess number", `WSGIDaemonProcess app threads=many\n`, /site\.conf:1: WSGIDaemonProcess app threads= wants a whole number from 1 to 1024, got 'many'/],
+    ["an unknown WSGIDaemonProcess option", `WSGIDaemonProcess app colour=red\n`, /site\.conf:1: WSGIDaemonProcess app: invalid option 'colour'/],
+    ["a bad On/Off", `WSGIPassAuthorization yes\n`, /site\.conf:1: WSGIPassAuthorization must be On or Off, got 'yes'/],
+    ["a bad regular expression", `WSGIScriptAliasMatch ^/(a ${hello}\n`, /site\.conf:1: WSGIScriptAliasMatch: invalid regular expression '\^\/\(a'/],
+  ];
+  for (const [name, text, message] of cases) {
+    test(name, async () => {
+      const r = await run(["--config", writeConfig(text), "--port", "0"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^wsgi-bin: error: /m);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toContain("listening on");
+      expect(r.stdout).toBe("");
+    });
+  }
+
+  test("an error in an included file names that file and its line", async () => {
+    const dir = tempDir("wsgi-bin-config-");
+    writeConfig("# fine so far\nWSGIScriptAlias /x\n", "broken.conf", dir);
+    const r = await run(["--config", writeConfig("Listen 8080\nInclude broken.conf\n", "site.conf", dir), "--check-config"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/broken\.conf:2: WSGIScriptAlias takes 2 to 6 arguments/);
+  });
+
+  test("a missing --config file is an error", async () => {
+    const r = await run(["--config", "/nonexistent/site.conf"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("cannot read configuration file /nonexistent/site.conf: ENOENT");
+  });
+});
+
+describe("directives wsgi-bin does not implement", () => {
+  test("are warnings with file:line, and the server serves the rest", async () => {
+    const server = await start({ args: ["--config", config("unknown.conf")] });
+    try {
+      expect(await get(`${server.url}/hello`)).toMatchObject({ status: 200, text: "Hello World!" });
+      expect(warnings(server.stderr())).toEqual([
+        expect.stringMatching(/unknown\.conf:4: FrobnicateRequests: not implemented by wsgi-bin: ignored$/),
+        expect.stringMatching(/unknown\.conf:5: <Proxy> sections are not implemented by wsgi-bin: the 1 directives inside are ignored$/),
+      ]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("are fatal with --strict: nothing starts", async () => {
+    const r = await run(["--config", config("unknown.conf"), "--strict", "--port", "0"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unknown\.conf:4: FrobnicateRequests: not implemented/);
+    expect(r.stderr).toContain("wsgi-bin: --strict: 2 configuration warnings are errors");
+    expect(r.stderr).not.toContain("listening on");
+  });
+
+  test("--strict passes a configuration with nothing to warn about", async () => {
+    const r = await run(["--config", config("include/main.conf"), "--strict", "--check-config"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+  });
+});
+
+describe("access the configuration restricts", () => {
+  test("a route under Require all denied or Require ip is left out (404) until the front enforces it", async () => {
+    const server = await start({ args: ["--config", config("access.conf")] });
+    try {
+      expect(await get(`${server.url}/open`)).toMatchObject({ status: 200, text: "Hello World!" });
+      expect((await get(`${server.url}/closed`)).status).toBe(404);
+      expect((await get(`${server.url}/lan`)).status).toBe(404);
+      expect(warnings(server.stderr())).toEqual([
+        expect.stringMatching(/access\.conf:4: WSGIScriptAlias \/closed: access is denied \(Require at line 7\); enforcing it is parsed but not served by this version yet, so the route is not served$/),
+        expect.stringMatching(/access\.conf:5: WSGIScriptAlias \/lan: access is restricted \(Require at line 10\); enforcing it is parsed but not served by this version yet, so the route is not served$/),
+      ]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("--check-config and the command line", () => {
+  test("without --config, the flags are one host's site, printed without starting Python", async () => {
+    const r = await run(["--check-config", "--alias", `/a=${fixture("hello.wsgi")},application-group=g`, "--threads", "3",
+      "--server-name", "cli.example", "--port", "9000", "--python", "/nonexistent/python3"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("Configuration: the command line\n");
+    expect(r.stdout).toContain("  0.0.0.0:9000 http\n");
+    expect(r.stdout).toContain("  %{GLOBAL} (embedded): processes=1 threads=3 graceful-timeout=30");
+    expect(r.stdout).toContain("Main server cli.example");
+    expect(routesOf(r.stdout, "Main server")).toEqual([
+      `wsgi /a -> ${fixture("hello.wsgi")}; process group %{GLOBAL} (embedded); application group g; callable application; access granted (no Require)`,
+    ]);
+  });
+
+  test("process-wide flags override the file: --threads and --port move the daemon group and the listener", async () => {
+    const r = await run(["--config", config("django/site.conf"), "--threads", "2", "--port", "9001", "--check-config"], { env: { VENV: "/venv", LOGS: "/logs" } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("  example.com: processes=2 threads=2 python-home=/venv");
+    expect(r.stdout).toContain("  0.0.0.0:9001 http\n");
+    expect(r.stdout).toContain("<VirtualHost *:9001> www.example.com (default for port 9001)");
+  });
+
+  test("flags describing one host's routes are refused with --config; -D needs --config", async () => {
+    for (const args of [["--alias", `/a=${fixture("hello.wsgi")}`], [fixture("hello.wsgi")], ["--server-name", "x"], ["--pass-authorization"]]) {
+      const r = await run(["--config", config("unknown.conf"), ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("cannot be combined with --config");
+    }
+    const r = await run(["-D", "DEV", "--alias", `/a=${fixture("hello.wsgi")}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("-D defines a parameter for <IfDefine> in a --config file");
+  });
+
+  test("--help lists --config, -D, --check-config and --strict", async () => {
+    const r = await run(["--help"]);
+    expect(r.code).toBe(0);
+    for (const flag of ["--config FILE", "-D NAME", "--check-config", "--strict"]) expect(r.stdout).toContain(flag);
+  });
+
+  test("a configuration whose default host has no route this version can serve does not start", async () => {
+    const text = `Listen 8080\nWSGIScriptAlias /closed ${fixture("hello.wsgi")}\n<Location />\n  Require all denied\n</Location>\n`;
+    const r = await run(["--config", writeConfig(text), "--port", "0"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/site\.conf:2: WSGIScriptAlias \/closed: access is denied/);
+    expect(r.stderr).toMatch(/error: nothing to serve: .*site\.conf gives the default virtual host no WSGI route this version can serve \(see the warnings above\)/);
+    expect(r.stderr).not.toContain("listening on");
+  });
+});
