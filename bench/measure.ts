@@ -158,6 +158,17 @@ export interface DownloadResult {
   bytesPerSec: number;
 }
 
+/** One POST of a file with curl (streamed from the file, with its Content-Length); the answer is the app's count. */
+export async function upload(url: string, file: string): Promise<DownloadResult & { answer: string }> {
+  const argv = ["curl", "-sS", "-X", "POST", "-T", file, "-H", "Content-Type: application/octet-stream", "--max-time", "600",
+    "-w", "\n%{http_code} %{size_upload} %{time_total}", url];
+  const { code, stdout, stderr } = await run(argv);
+  const lines = stdout.trimEnd().split("\n");
+  const [status, bytes, seconds] = lines.pop()!.split(" ").map(Number) as [number, number, number];
+  if (code !== 0) throw new Error(`${argv.join(" ")} failed (curl exit ${code}): ${stderr.trim()} after ${bytes} bytes`);
+  return { command: argv.join(" "), status, bytes, seconds, bytesPerSec: bytes / seconds, answer: lines.join("\n") };
+}
+
 /** One GET with curl into /dev/null. */
 export async function download(url: string): Promise<DownloadResult> {
   const argv = ["curl", "-sS", "-o", "/dev/null", "--max-time", "600", "-w", "%{http_code} %{size_download} %{time_total}", url];

@@ -7,13 +7,13 @@
 // Flags: --only SCENARIOS  --peers PEERS  --duration 5s  --warmup 1s  --cold-runs 5
 //        --wsgi-bin PATH (default ./wsgi-bin)  --python PATH (default /usr/bin/python3)  --no-install
 // Prints a Markdown table; writes raw results to bench/results/suite-<UTC timestamp>.json.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { cpus, release } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { coldStart } from "../scripts/cold-start.ts";
-import { download, killClients, run, sampleRss, wrk } from "./measure.ts";
+import { download, killClients, run, sampleRss, upload, wrk } from "./measure.ts";
 import { PEERS, type Peer, type PeerContext } from "./peers.ts";
-import { SCENARIOS, STREAM_BYTES, type Scenario } from "./scenarios.ts";
+import { SCENARIOS, type Scenario } from "./scenarios.ts";
 import { checkAnswer, exited, killStrays, markedEnv, serverLogs, startServer, stopAll, stopServer, waitReady } from "./servers.ts";
 import { table, type Outcome, type Results } from "./table.ts";
 
@@ -28,6 +28,16 @@ interface Options {
   wsgiBin: string;
   python: string;
   install: boolean;
+}
+
+/** A sparse file of `bytes` zeros to upload (no disk blocks, read at memory speed). */
+function sparseFile(dir: string, bytes: number): string {
+  const path = join(dir, `upload-${bytes}.bin`);
+  if (!existsSync(path)) {
+    writeFileSync(path, "");
+    truncateSync(path, bytes);
+  }
+  return path;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -121,10 +131,11 @@ async function measure(scenario: Scenario, peer: Peer, ctx: PeerContext, options
     await checkAnswer(server, scenario.check);
     if (scenario.kind === "stream") {
       const sampler = sampleRss(server.pid);
-      const result = await download(`${server.url}/`);
+      const transfer = scenario.direction === "upload" ? upload(`${server.url}/`, sparseFile(ctx.tmp, scenario.bytes)) : download(`${server.url}/`);
+      const result = await transfer.finally(() => sampler.stop());
       const rss = sampler.stop();
-      if (result.status !== 200 || result.bytes !== STREAM_BYTES) {
-        throw new Error(`curl got status ${result.status} and ${result.bytes} bytes instead of 200 and ${STREAM_BYTES}`);
+      if (result.status !== 200 || result.bytes !== scenario.bytes || ("answer" in result && result.answer !== String(scenario.bytes))) {
+        throw new Error(`curl got status ${result.status} and ${result.bytes} bytes instead of 200 and ${scenario.bytes}`);
       }
       return {
         kind: "stream",

@@ -33,6 +33,8 @@ export interface LoadScenario extends BaseScenario {
 export interface StreamScenario extends BaseScenario {
   kind: "stream";
   bytes: number;
+  /** download (default): one GET of the body; upload: one POST of `bytes` from a sparse file. */
+  direction?: "download" | "upload";
 }
 
 export interface ColdScenario {
@@ -107,6 +109,16 @@ export const SCENARIOS: Scenario[] = [
     description: "1 GiB generator (64 KiB chunks) fetched once: curl -o /dev/null; RSS growth = peak - before",
     readyPath: "/?chunks=1",
     check: { path: "/?chunks=1", expect: { length: 65536 } },
+    bytes: STREAM_BYTES,
+  },
+  {
+    name: "upload1g",
+    kind: "stream",
+    direction: "upload",
+    app: "upload_echo.wsgi",
+    description: "1 GiB POST (Content-Length) read in 64 KiB pieces, once: curl -T FILE; RSS growth = peak - before",
+    readyPath: "/",
+    check: { method: "POST", path: "/", body: new Uint8Array(65536).fill(120), expect: "65536" },
     bytes: STREAM_BYTES,
   },
   {

@@ -2,6 +2,7 @@
 // the WSGI exchange takes them as the app reads. Bytes queue only up to a bound; past it the
 // connection stops reading the socket until the app has taken some (backpressure both ways).
 import { ChunkedDecoder } from "./chunked-decoder.ts";
+import { noteGarbage } from "./garbage.ts";
 import { HttpError } from "./head-parser.ts";
 import type { WireLimits } from "./limits.ts";
 
@@ -86,6 +87,7 @@ export class RequestBody {
   private accept(payload: Uint8Array): void {
     if (payload.length === 0) return;
     this.received += payload.length;
+    noteGarbage(payload.length);
     if (this.discarding) return;
     if (this.decoder && this.limit && this.received > this.limit) {
       this.problem ||= BodyProblem.TooLarge;

@@ -5,6 +5,7 @@
 import type { ErrorLog } from "../../log/error-log.ts";
 import { ERROR_PAGE_TYPE, errorPage } from "../error-page.ts";
 import type { ResponseSink } from "../wsgi-exchange.ts";
+import { noteGarbage } from "./garbage.ts";
 import { httpDate } from "./http-date.ts";
 
 /** What the response writer needs from the connection. */
@@ -114,6 +115,7 @@ export class WireResponse implements ResponseSink {
         out.set(CRLF, size.length + chunk.length);
         flushed = this.target.write(out, true);
         this.bytes += chunk.length;
+        noteGarbage(out.length);
         break;
       }
       default: // CLOSE
