@@ -31,6 +31,8 @@ describe("bad responses", () => {
     ["status-crlf", /invalid WSGI status/],
     ["header-crlf", /control character in its value/],
     ["header-lf-name", /invalid response header name/],
+    ["hop-by-hop", /hop-by-hop header 'Connection' is the server's to set/],
+    ["transfer-encoding", /hop-by-hop header 'Transfer-Encoding' is the server's to set/],
   ];
   for (const [what, logged] of cases) {
     test(`${what}: 500 and a log line`, async () => {

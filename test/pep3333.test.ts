@@ -1,0 +1,60 @@
+// PEP 3333 corners not covered elsewhere: the whole wsgi.input API, start_response with exc_info
+// before and after output, and headers mod_wsgi keeps from the app.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { fixture, type RunningServer, start } from "./helpers/server.ts";
+import { request, WireClient } from "./helpers/wire-client.ts";
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await start({ args: ["--alias", `/p=${fixture("pep3333.wsgi")}`] });
+});
+afterAll(() => server?.stop());
+
+const post = (path: string, body: string) => fetch(`${server.url}${path}`, { method: "POST", body });
+
+describe("wsgi.input", () => {
+  test("readline(n), readline(), readlines(); every read past the end is b''", async () => {
+    const response = await post("/p/input", "first line\nsecond\nthird\nfourth");
+    expect(await response.json()).toEqual({
+      "readline(4)": "firs",
+      "readline()": "t line\n",
+      "readlines()": ["second\n", "third\n", "fourth"],
+      "read() at the end": "",
+      "read(10) at the end": "",
+      "readline() at the end": "",
+    });
+  });
+
+  test("read(-1) and read(None) read everything", async () => {
+    expect(await (await post("/p/read-minus-one", "all of it")).text()).toBe("all of it");
+    expect(await (await post("/p/read-none", "all of it too")).text()).toBe("all of it too");
+  });
+});
+
+describe("start_response with exc_info", () => {
+  test("before any output it replaces status and headers", async () => {
+    const response = await fetch(`${server.url}/p/exc-info-before`);
+    expect(response.status).toBe(500);
+    expect(response.headers.get("x-replaced")).toBe("1");
+    expect(response.headers.get("x-first")).toBeNull();
+    expect(await response.text()).toBe("replaced");
+  });
+
+  test("after output it re-raises: the body is cut and the error logged", async () => {
+    const client = new WireClient(server.port);
+    await client.send(request("/p/exc-info-after"));
+    const response = await client.response();
+    expect(response.status).toBe(200);
+    expect(response.body.toString()).toBe("first part");
+    expect(response.incomplete).toBe(true);
+    client.close();
+    await server.waitForLog(/ValueError: too late/);
+  });
+});
+
+describe("request headers mod_wsgi keeps from the app", () => {
+  test("Proxy (httpoxy) never becomes HTTP_PROXY", async () => {
+    const environ = await (await fetch(`${server.url}/p/environ`, { headers: { Proxy: "http://evil.example:3128" } })).json();
+    expect(environ.HTTP_PROXY).toBeUndefined();
+  });
+});
