@@ -194,6 +194,13 @@ describe("request targets", () => {
     expect((await env("/wire/%2E%2E/%2e%2e/x")).status).toBe(400);
   });
 
+  test("repeated slashes are merged, as mod_wsgi's PATH_INFO has them", async () => {
+    const { env: e } = await env("//wire///env//x?y");
+    expect(e.SCRIPT_NAME).toBe("/wire");
+    expect(e.PATH_INFO).toBe("/env/x");
+    expect(e.REQUEST_URI).toBe("//wire///env//x?y");
+  });
+
   test("an encoded slash is a 404 (AllowEncodedSlashes Off); an encoded NUL a 400", async () => {
     expect((await env("/wire/a%2Fb")).status).toBe(404);
     expect((await env("/wire/a%00b")).status).toBe(400);
