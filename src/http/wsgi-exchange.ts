@@ -19,8 +19,13 @@ export interface ResponseSink {
   complete(head: string, body: Uint8Array): void;
   /** The head and first bytes of a streamed response; false when no more body is wanted. */
   start(head: string, first: Uint8Array): boolean | Promise<boolean>;
-  /** More body; settles once the client can take more; false when no more is wanted. */
-  send(chunk: Uint8Array): boolean | Promise<boolean>;
+  /**
+   * More body; settles once the client can take more; false when no more is wanted. `framed` is
+   * the payload length when the worker framed the chunk itself (see framesChunks), else 0.
+   */
+  send(chunk: Uint8Array, framed?: number): boolean | Promise<boolean>;
+  /** After start(): the body goes out chunked, so the worker may frame its chunks in place. */
+  readonly framesChunks: boolean;
   /** The app's body ended. */
   end(): void;
   /** The app failed after the head went out: the client must see an incomplete body. */
@@ -31,6 +36,8 @@ export interface ResponseSink {
 
 /** Body reply flags (ARG of ToWorker.Body), twinned in adapter.py's Input. */
 const BODY_END = 1;
+/** ARG of the Continue after a streamed head: frame chunks in place (twinned in adapter.py). */
+const FRAME_CHUNKS = 1;
 const BODY_TOO_LARGE = 2;
 
 export async function runExchange(pool: Pool, slot: WorkerSlot, headLength: number, body: BodySource, sink: ResponseSink): Promise<void> {
@@ -48,15 +55,16 @@ export async function runExchange(pool: Pool, slot: WorkerSlot, headLength: numb
     if (kind !== ToMain.Head) return sink.fail(kind === ToMain.Error ? channel.arg() : 500);
     const length = channel.arg();
     let more = await sink.start(channel.buffer.toString("latin1", 0, length), channel.data.subarray(length, channel.length()));
+    const frame = sink.framesChunks ? FRAME_CHUNKS : 0;
     for (;;) {
       if (!more) {
         await cancel(slot);
         return sink.end(); // the framing's end (the client may be gone: then it only logs)
       }
-      slot.send(ToWorker.Continue);
+      slot.send(ToWorker.Continue, 0, frame);
       kind = await slot.receive();
       while (kind === ToMain.NeedBody) kind = await feedBody(slot, body);
-      if (kind === ToMain.Chunk) more = await sink.send(channel.data.subarray(0, channel.length()));
+      if (kind === ToMain.Chunk) more = await sink.send(channel.data.subarray(0, channel.length()), channel.arg());
       else if (kind === ToMain.End) return sink.end();
       else return sink.abort(); // Abort or Error after the head
     }

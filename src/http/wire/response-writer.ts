@@ -89,9 +89,18 @@ export class WireResponse implements ResponseSink {
     return this.send(first);
   }
 
-  send(chunk: Uint8Array): boolean | Promise<boolean> {
+  get framesChunks(): boolean {
+    return this.mode === CHUNKED;
+  }
+
+  send(chunk: Uint8Array, framed = 0): boolean | Promise<boolean> {
     if (this.target.closed) return false;
     if (chunk.length === 0) return true;
+    if (framed > 0 && this.mode === CHUNKED) {
+      // Framed by the worker in the channel: written as it is (copied only if the socket is full).
+      this.bytes += framed;
+      return this.target.write(chunk, false) || this.target.drained();
+    }
     let flushed = true;
     switch (this.mode) {
       case NONE:
