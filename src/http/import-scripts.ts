@@ -1,9 +1,10 @@
 // WSGIImportScript: each --import-script is loaded into its interpreter when the process starts, on
 // one worker thread, through the ordinary request path with no callable named (the adapter then
-// only loads the script). The process reports itself ready once they are all in.
+// only loads the script), flagged as an import so --request-timeout leaves it alone, as mod_wsgi's
+// request-timeout does. The process reports itself ready once they are all in.
 import type { ImportScript } from "../config.ts";
 import type { ErrorLog } from "../log/error-log.ts";
-import { ToMain, ToWorker } from "../pool/channel.ts";
+import { REQUEST_IMPORT, ToMain, ToWorker } from "../pool/channel.ts";
 import type { Pool } from "../pool/pool.ts";
 import { writeRequestHead } from "./request-head.ts";
 
@@ -17,7 +18,7 @@ export async function importScripts(pool: Pool, scripts: { script: ImportScript;
       remotePort: "", serverName: "", serverPort: "", scheme: "", bodyLength: "", requestId: "import",
       headers: new Headers(),
     });
-    slot.send(ToWorker.Request, length);
+    slot.send(ToWorker.Request, length, REQUEST_IMPORT); // not timed by --request-timeout
     const kind = await slot.receive();
     pool.release(slot);
     if (kind === ToMain.End) log.info(`Imported WSGI script '${script.script}' into application group '${group}'.`);

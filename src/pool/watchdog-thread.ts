@@ -23,7 +23,8 @@ function watch(init: WatchdogInit): void {
     const now = Date.now();
     workers.forEach((busy, index) => {
       const request = busy.read();
-      if (!request || now - request.since < timeoutMs) return;
+      // An import (WSGIImportScript) is not a request: mod_wsgi's request-timeout leaves it alone.
+      if (!request || request.timedOut || request.untimed || now - request.since < timeoutMs) return;
       const outcome = interrupter.interrupt(busy, request);
       if (outcome === "interrupted") log.debug(`worker ${index}: request ran over ${init.timeoutSeconds} s, RequestTimeout raised in it.`);
       else if (outcome === "failed") log.error(`worker ${index}: request ran over ${init.timeoutSeconds} s but could not be interrupted.`);
