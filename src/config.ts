@@ -44,6 +44,8 @@ export interface ServerConfig {
   restartInterval: number;
   /** Seconds a request may wait for a free thread before it is answered 503 (0: no limit). */
   queueTimeout: number;
+  /** Requests that may wait for a free thread, per process; more are answered 503 at once. */
+  queueLimit: number;
   importScripts: ImportScript[];
 }
 
@@ -61,4 +63,6 @@ export const DEFAULTS = {
   maximumRequests: 0,
   restartInterval: 0,
   queueTimeout: 0,
+  // Apache's ListenBacklog: as many clients may wait for a thread as wait for an Apache worker.
+  queueLimit: 511,
 } as const;

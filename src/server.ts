@@ -53,6 +53,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
 
   const pool = new Pool({
     threads: config.threads,
+    queueLimit: config.queueLimit,
     workerUrl: workerUrl(),
     init: {
       library: install.library,

@@ -34,6 +34,8 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --restart-interval S           replace a process after S seconds, its successor up first (default off)
   --queue-timeout S              answer 503 to a request that waited S seconds for a free thread
                                  (default off)
+  --queue-limit N                at most N requests wait for a free thread, per process; more are
+                                 answered 503 at once (ListenBacklog; default ${DEFAULTS.queueLimit})
   --python PATH                  python3 interpreter or libpython .so to embed
                                  (default: $WSGI_BIN_PYTHON, else python3 on PATH)
   --python-home DIR              a virtualenv or Python prefix to use (WSGIPythonHome)
@@ -56,7 +58,7 @@ const VALUE_FLAGS = new Set([
   "alias", "host", "port", "threads", "python", "python-home", "python-path", "application-group",
   "callable-object", "server-name", "error-log", "log-level", "access-log", "limit-request-body",
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
-  "request-timeout",
+  "request-timeout", "queue-limit",
 ]);
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version"]);
 
@@ -132,6 +134,7 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
     restartInterval: integer("restart-interval", single("restart-interval"), DEFAULTS.restartInterval, 0, 31_536_000),
     importScripts: (values.get("import-script") ?? []).map((spec) => parseImportScript(spec, cwd)),
     queueTimeout: integer("queue-timeout", single("queue-timeout"), DEFAULTS.queueTimeout, 0, 86400),
+    queueLimit: integer("queue-limit", single("queue-limit"), DEFAULTS.queueLimit, 0, 1_000_000),
     limitRequestBody: integer("limit-request-body", single("limit-request-body"), DEFAULTS.limitRequestBody, 0, Number.MAX_SAFE_INTEGER),
   };
   return { kind: "serve", config };

@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import type { AliasConfig } from "../config.ts";
 import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
-import type { Pool } from "../pool/pool.ts";
+import { Refusal, type Pool } from "../pool/pool.ts";
 import { aliasCovers } from "./aliases.ts";
 import { errorResponse } from "./error-page.ts";
 import { writeRequestHead } from "./request-head.ts";
@@ -72,8 +72,8 @@ async function serve(context: AppContext, route: Route, request: Request, server
   const peer = server.requestIP(request);
   const host = headers.get("host");
   const slot = await context.pool.acquire(context.queueTimeoutMs);
-  if (!slot) {
-    context.errorLog.error(`Queue timeout expired for WSGI request to '${alias.script}': no thread free within ${context.queueTimeoutMs / 1000} s.`);
+  if (slot instanceof Refusal) {
+    context.errorLog.error(`${slot.reason} for WSGI request to '${alias.script}': ${slot.detail}.`);
     return finishEarly(context, request, server, 503);
   }
   const headLength = writeRequestHead(slot.channel, {

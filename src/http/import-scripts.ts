@@ -5,13 +5,13 @@
 import type { ImportScript } from "../config.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import { REQUEST_IMPORT, ToMain, ToWorker } from "../pool/channel.ts";
-import type { Pool } from "../pool/pool.ts";
+import { Refusal, type Pool } from "../pool/pool.ts";
 import { writeRequestHead } from "./request-head.ts";
 
 export async function importScripts(pool: Pool, scripts: { script: ImportScript; group: string }[], log: ErrorLog): Promise<void> {
   for (const { script, group } of scripts) {
-    const slot = await pool.acquire();
-    if (!slot) continue; // acquire without a timeout always gives a slot
+    const slot = await pool.acquire(0, false); // not a client's request: never refused for a full queue
+    if (slot instanceof Refusal) continue; // unbounded and without a timeout: cannot happen
     const length = writeRequestHead(slot.channel, {
       group, script: script.script, callable: "", reload: true, passAuthorization: false,
       scriptName: "", pathInfo: "", query: "", method: "", protocol: "", requestUri: "", remoteAddr: "",
