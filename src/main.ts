@@ -29,8 +29,10 @@ function main(argv: string[]): void {
   const config = command.config;
   const supervised = process.env[PROCESS_SLOT_ENV] !== undefined;
   try {
-    // Replacing a process needs someone to start its successor: recycling implies the supervisor.
-    const needsSupervisor = config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0;
+    // Replacing a process needs someone to start its successor: recycling implies the supervisor, and
+    // so does --request-timeout (a request stuck where RequestTimeout cannot reach gets its process replaced).
+    const needsSupervisor = config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0 ||
+      config.requestTimeout > 0;
     if (needsSupervisor && !supervised) supervise(config, argv);
     else serve(config, supervised);
   } catch (error) {
@@ -70,7 +72,11 @@ function serve(config: ServerConfig, supervised: boolean): void {
   });
 
   const recycler = supervised ? new Recycler(config.maximumRequests, config.restartInterval) : null;
-  running = startServer(config, { onRequest: recycler ? () => recycler.count() : undefined, reusePort: supervised });
+  running = startServer(config, {
+    onRequest: recycler ? () => recycler.count() : undefined,
+    onUnhealthy: recycler ? (reason) => recycler.replace(reason) : undefined,
+    reusePort: supervised,
+  });
   const ready: ChildMessage = { ready: true };
   // A successor reports ready once its scripts are imported: a reload swaps in warmed-up processes.
   if (supervised) void running.ready.then(() => process.send?.(ready));

@@ -14,6 +14,8 @@ import { levelNumber } from "./log/levels.ts";
 import { Pool } from "./pool/pool.ts";
 import { startWatchdog } from "./pool/watchdog.ts";
 import { watchdogUrl, workerUrl } from "./pool/worker-url.ts";
+import { startHealthChecks } from "./process/health.ts";
+import type { RecycleReason } from "./process/supervisor.ts";
 import { SERVER_SOFTWARE } from "./version.ts";
 
 const IDLE_TIMEOUT = 60;
@@ -40,6 +42,8 @@ export function openLogs(config: ServerConfig): { errorLog: ErrorLog; accessLog:
 export interface StartOptions {
   /** Runs for every request the server takes (process/recycler.ts counts them). */
   onRequest?: () => void;
+  /** Asks for this process to be replaced when its health check fails (process/health.ts). */
+  onUnhealthy?: (reason: RecycleReason) => void;
   /** Share the port with other processes (SO_REUSEPORT): every process a supervisor runs does. */
   reusePort?: boolean;
 }
@@ -77,6 +81,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const watchdog = startWatchdog(pool.slots, {
     library: install.library, timeoutSeconds: config.requestTimeout, logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(),
   });
+  const health = startHealthChecks(pool.slots, { requestTimeout: config.requestTimeout, log: errorLog, onUnhealthy: options.onUnhealthy });
 
   // The port is part of %{RESOURCE} names, so bind first when asked for any free port.
   let port = config.port;
@@ -117,6 +122,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const stop = () => {
     slowRequests.stop();
     server?.stop(true);
+    health?.stop();
     watchdog?.terminate();
     pool.terminate();
   };

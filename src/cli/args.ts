@@ -25,7 +25,9 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --port N                       port to listen on (default ${DEFAULTS.port}; 0 picks a free one)
   --threads N                    worker threads running Python, per process (default ${DEFAULTS.threads})
   --request-timeout S            raise RequestTimeout in an app that has run S seconds for one request:
-                                 504, or a cut connection once the response started (default 0: off)
+                                 504, or a cut connection once the response started; a request still
+                                 running S seconds more (stuck in C) gets its process replaced
+                                 (implies the supervisor; default 0: off)
   --processes N                  processes serving the port (SO_REUSEPORT) under a supervisor that
                                  replaces any that die (default ${DEFAULTS.processes}: one process, no supervisor)
   --graceful-timeout S           on SIGTERM/SIGINT/SIGHUP, seconds requests in flight get to finish

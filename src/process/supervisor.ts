@@ -2,7 +2,8 @@
 // port with SO_REUSEPORT (the kernel spreads new connections over them), and keeps N running:
 // a child that dies is logged with its cause and replaced, with back-off when it dies at start-up.
 // SIGTERM/SIGINT stop the children gracefully; SIGHUP replaces them, new ones up before old ones go,
-// and so does a child that asks to be recycled (--maximum-requests, --restart-interval).
+// and so does a child that asks to be recycled (--maximum-requests, --restart-interval, a request
+// stuck past --request-timeout).
 import type { Subprocess } from "bun";
 import type { ServerConfig } from "../config.ts";
 import type { ErrorLog } from "../log/error-log.ts";
@@ -22,8 +23,18 @@ interface Child {
   replacing: boolean;
 }
 
+/** Why a child asks to be replaced. */
+export type RecycleReason = "maximum-requests" | "restart-interval" | "request-timeout";
+
 /** What a child tells its supervisor over IPC. */
-export type ChildMessage = { ready: true } | { recycle: string };
+export type ChildMessage = { ready: true } | { recycle: RecycleReason };
+
+/** The supervisor's words for each reason, and whether it is a routine replacement (info) or a failure (notice). */
+const RECYCLE_REASONS: Record<RecycleReason, [string, "info" | "notice"]> = {
+  "maximum-requests": ["reached its maximum-requests", "info"],
+  "restart-interval": ["reached its restart-interval", "info"],
+  "request-timeout": ["has a request stuck past its request-timeout", "notice"],
+};
 
 export class Supervisor {
   private readonly children = new Set<Child>();
@@ -58,7 +69,8 @@ export class Supervisor {
           this.backoff.delete(slot);
           onReady?.();
         } else if ("recycle" in message) {
-          this.log.info(`Process ${slot} (pid ${child.process.pid}) reached its ${message.recycle}: replacing it.`);
+          const [words, level] = RECYCLE_REASONS[message.recycle] ?? [`asked to be replaced (${message.recycle})`, "notice"];
+          this.log.write(level, `Process ${slot} (pid ${child.process.pid}) ${words}: replacing it.`);
           this.replace(child);
         }
       },
