@@ -29,10 +29,11 @@ function main(argv: string[]): void {
   const config = command.config;
   const supervised = process.env[PROCESS_SLOT_ENV] !== undefined;
   try {
-    // Replacing a process needs someone to start its successor: recycling implies the supervisor, and
-    // so does --request-timeout (a request stuck where RequestTimeout cannot reach gets its process replaced).
+    // Replacing a process needs someone to start its successor: recycling implies the supervisor, and so
+    // do the health checks that end in a replacement (a request stuck where RequestTimeout cannot reach,
+    // a GIL deadlock).
     const needsSupervisor = config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0 ||
-      config.requestTimeout > 0;
+      config.requestTimeout > 0 || config.deadlockTimeout > 0;
     if (needsSupervisor && !supervised) supervise(config, argv);
     else serve(config, supervised);
   } catch (error) {

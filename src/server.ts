@@ -79,9 +79,13 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     },
   });
   const watchdog = startWatchdog(pool.slots, {
-    library: install.library, timeoutSeconds: config.requestTimeout, logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(),
+    library: install.library, timeoutSeconds: config.requestTimeout, deadlockTimeoutSeconds: config.deadlockTimeout,
+    logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(),
   });
-  const health = startHealthChecks(pool.slots, { requestTimeout: config.requestTimeout, log: errorLog, onUnhealthy: options.onUnhealthy });
+  const health = startHealthChecks(pool.slots, {
+    requestTimeout: config.requestTimeout, deadlockTimeout: config.deadlockTimeout, heartbeat: watchdog?.heartbeat ?? null,
+    log: errorLog, onUnhealthy: options.onUnhealthy,
+  });
 
   // The port is part of %{RESOURCE} names, so bind first when asked for any free port.
   let port = config.port;
@@ -123,7 +127,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     slowRequests.stop();
     server?.stop(true);
     health?.stop();
-    watchdog?.terminate();
+    watchdog?.thread.terminate();
     pool.terminate();
   };
   const imports = config.importScripts.map((script) => ({ script, group: applicationGroupName(script, config.serverName, port) }));

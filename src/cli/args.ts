@@ -28,6 +28,9 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                  504, or a cut connection once the response started; a request still
                                  running S seconds more (stuck in C) gets its process replaced
                                  (implies the supervisor; default 0: off)
+  --deadlock-timeout S           replace a process whose Python GIL could not be taken for S seconds
+                                 (a C call keeping it), logging "deadlock detected" (implies the
+                                 supervisor; default 0: off)
   --processes N                  processes serving the port (SO_REUSEPORT) under a supervisor that
                                  replaces any that die (default ${DEFAULTS.processes}: one process, no supervisor)
   --graceful-timeout S           on SIGTERM/SIGINT/SIGHUP, seconds requests in flight get to finish
@@ -60,7 +63,7 @@ const VALUE_FLAGS = new Set([
   "alias", "host", "port", "threads", "python", "python-home", "python-path", "application-group",
   "callable-object", "server-name", "error-log", "log-level", "access-log", "limit-request-body",
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
-  "request-timeout", "queue-limit",
+  "request-timeout", "queue-limit", "deadlock-timeout",
 ]);
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version"]);
 
@@ -132,6 +135,7 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
     processes: integer("processes", single("processes"), DEFAULTS.processes, 1, 64),
     gracefulTimeout: integer("graceful-timeout", single("graceful-timeout"), DEFAULTS.gracefulTimeout, 0, 86400),
     requestTimeout: integer("request-timeout", single("request-timeout"), DEFAULTS.requestTimeout, 0, 86400),
+    deadlockTimeout: integer("deadlock-timeout", single("deadlock-timeout"), DEFAULTS.deadlockTimeout, 0, 86400),
     maximumRequests: integer("maximum-requests", single("maximum-requests"), DEFAULTS.maximumRequests, 0, Number.MAX_SAFE_INTEGER),
     restartInterval: integer("restart-interval", single("restart-interval"), DEFAULTS.restartInterval, 0, 31_536_000),
     importScripts: (values.get("import-script") ?? []).map((spec) => parseImportScript(spec, cwd)),

@@ -3,7 +3,7 @@
 // The worker writes BUSY only while it holds the GIL, and the watchdog re-reads it under the GIL
 // before it interrupts: so a request cannot end (or the next one start) between the watchdog's
 // decision and its PyThreadState_SetAsyncExc.
-import { BUSY, BUSY_SINCE, DATA_OFFSET, INTERPRETER, THREAD_IDENT, TIMED_OUT, UNTIMED } from "./channel.ts";
+import { BUSY, BUSY_SINCE, DATA_OFFSET, INTERPRETER, SEQ_TO_MAIN, SEQ_TO_WORKER, THREAD_IDENT, TIMED_OUT, UNTIMED } from "./channel.ts";
 import type { Ptr } from "../ffi/libpython.ts";
 
 export interface BusyRequest {
@@ -53,6 +53,22 @@ export class BusyState {
       timedOut: Atomics.load(this.control, TIMED_OUT) === serial,
       untimed: this.control[UNTIMED] === 1,
     };
+  }
+
+  /**
+   * Any thread: whether it is the worker's turn, a message received and not answered yet (it runs
+   * Python, waits for the GIL, or is in C), and if so that turn's name (SEQ_TO_MAIN), else null. The
+   * channel is a ping-pong the HTTP thread opens, so the worker's turn is one message more received
+   * than sent. Exact on the HTTP thread (SEQ_TO_WORKER only moves there), a moment's view elsewhere.
+   */
+  turn(): number | null {
+    const toMain = Atomics.load(this.control, SEQ_TO_MAIN);
+    return ((Atomics.load(this.control, SEQ_TO_WORKER) - toMain) | 0) === 1 ? toMain : null;
+  }
+
+  /** Any thread: the interpreter of the request in progress or, between requests, of the last one (0: none yet). */
+  lastInterpreter(): Ptr {
+    return this.wide[INTERPRETER]!;
   }
 
   /** Watchdog, GIL held: whether `serial` is still running (it cannot change while the GIL is held). */

@@ -4,7 +4,6 @@
 // the GIL) and an app that catches RequestTimeout and runs on both look like this.
 // Read on the HTTP thread with atomic loads only: no GIL, so a C call holding it hides nothing here.
 import { BusyState } from "./busy.ts";
-import { SEQ_TO_MAIN, SEQ_TO_WORKER } from "./channel.ts";
 import type { WorkerSlot } from "./pool.ts";
 
 export interface StuckRequest {
@@ -14,7 +13,6 @@ export interface StuckRequest {
 
 interface Watched {
   busy: BusyState;
-  control: Int32Array;
   /** SEQ_TO_MAIN during the worker's turn last seen (NaN: none), and when it was first seen. */
   turn: number;
   turnSeenAt: number;
@@ -25,7 +23,7 @@ export class StuckRequests {
 
   constructor(slots: readonly WorkerSlot[], private readonly timeoutMs: number) {
     this.watched = slots.map((slot) => ({
-      busy: new BusyState(slot.channel.shared), control: slot.channel.control, turn: Number.NaN, turnSeenAt: 0,
+      busy: new BusyState(slot.channel.shared), turn: Number.NaN, turnSeenAt: 0,
     }));
   }
 
@@ -33,16 +31,13 @@ export class StuckRequests {
   find(now: number): StuckRequest | null {
     for (const [worker, watched] of this.watched.entries()) {
       const request = watched.busy.read();
-      // The channel is a ping-pong that the HTTP thread opens: it is the worker's turn when it got one
-      // message more than it sent. SEQ_TO_WORKER only moves on this thread, so this reading is exact.
-      const toMain = Atomics.load(watched.control, SEQ_TO_MAIN);
-      const workersTurn = ((Atomics.load(watched.control, SEQ_TO_WORKER) - toMain) | 0) === 1;
-      if (!request || request.untimed || !workersTurn) {
+      const turn = watched.busy.turn(); // null while the worker waits for the client, not the app
+      if (!request || request.untimed || turn === null) {
         watched.turn = Number.NaN;
         continue;
       }
-      if (watched.turn !== toMain) {
-        watched.turn = toMain; // a new turn: timed from now
+      if (watched.turn !== turn) {
+        watched.turn = turn; // a new turn: timed from now
         watched.turnSeenAt = now;
         continue;
       }

@@ -3,7 +3,7 @@
 // a child that dies is logged with its cause and replaced, with back-off when it dies at start-up.
 // SIGTERM/SIGINT stop the children gracefully; SIGHUP replaces them, new ones up before old ones go,
 // and so does a child that asks to be recycled (--maximum-requests, --restart-interval, a request
-// stuck past --request-timeout).
+// stuck past --request-timeout, a GIL deadlock).
 import type { Subprocess } from "bun";
 import type { ServerConfig } from "../config.ts";
 import type { ErrorLog } from "../log/error-log.ts";
@@ -24,7 +24,7 @@ interface Child {
 }
 
 /** Why a child asks to be replaced. */
-export type RecycleReason = "maximum-requests" | "restart-interval" | "request-timeout";
+export type RecycleReason = "maximum-requests" | "restart-interval" | "request-timeout" | "deadlock-timeout";
 
 /** What a child tells its supervisor over IPC. */
 export type ChildMessage = { ready: true } | { recycle: RecycleReason };
@@ -34,6 +34,7 @@ const RECYCLE_REASONS: Record<RecycleReason, [string, "info" | "notice"]> = {
   "maximum-requests": ["reached its maximum-requests", "info"],
   "restart-interval": ["reached its restart-interval", "info"],
   "request-timeout": ["has a request stuck past its request-timeout", "notice"],
+  "deadlock-timeout": ["detected a Python GIL deadlock (deadlock-timeout)", "notice"],
 };
 
 export class Supervisor {
