@@ -1,8 +1,11 @@
 // The wsgi-bin command: parse flags, then either serve (one process) or supervise N processes.
+import { openSync } from "node:fs";
 import { hostname } from "node:os";
 import { HELP, parseArgs, UsageError, type Command } from "./cli/args.ts";
 import type { ServerConfig } from "./config.ts";
 import { findPython, PythonNotFound } from "./ffi/find-python.ts";
+import { ErrorLog } from "./log/error-log.ts";
+import { levelNumber } from "./log/levels.ts";
 import { PROCESS_SLOT_ENV } from "./process/self-command.ts";
 import { Recycler } from "./process/recycler.ts";
 import { reservePort, Supervisor, type ChildMessage } from "./process/supervisor.ts";
@@ -40,8 +43,24 @@ function main(argv: string[]): void {
     const message = error instanceof PythonNotFound || (error as { code?: string }).code === "EADDRINUSE"
       ? (error as Error).message
       : (error as Error).stack ?? String(error);
-    process.stderr.write(`wsgi-bin: ${message}\n`);
+    reportFatal(config, supervised, message);
     process.exit(1);
+  }
+}
+
+/**
+ * A process that cannot start says why: on stderr to whoever ran it, and in the error log with its pid,
+ * as Apache logs its own start-up failures ([emerg]). A supervised child whose error log is stderr
+ * writes the log line only: that stderr is the shared error log.
+ */
+function reportFatal(config: ServerConfig, supervised: boolean, message: string): void {
+  if (config.errorLog || !supervised) process.stderr.write(`wsgi-bin: ${message}\n`);
+  if (!config.errorLog && !supervised) return;
+  try {
+    new ErrorLog(config.errorLog ? openSync(config.errorLog, "a") : 2, levelNumber(config.logLevel))
+      .write("emerg", `wsgi-bin (pid ${process.pid}) could not start: ${message}`);
+  } catch {
+    // The error log itself may be what failed: stderr has the message.
   }
 }
 
@@ -63,6 +82,7 @@ function serve(config: ServerConfig, supervised: boolean): void {
     stopping = true;
     running.errorLog.notice(`Caught ${signal}, shutting down gracefully (up to ${config.gracefulTimeout} s).`);
     await running.drain(config.gracefulTimeout * 1000);
+    running.errorLog.notice(`Process ${process.pid} exiting after ${signal}.`);
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
