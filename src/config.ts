@@ -41,12 +41,16 @@ export interface ServerConfig {
   gracefulTimeout: number;
   /** Seconds an app may run for one request before RequestTimeout is raised in it (0: no limit). */
   requestTimeout: number;
+  /** Seconds the GIL may stay out of reach before the process is replaced (0: not watched); needs the supervisor. */
+  deadlockTimeout: number;
   /** Replace a process after this many requests (0: never); needs the supervisor. */
   maximumRequests: number;
   /** Replace a process after this many seconds (0: never); needs the supervisor. */
   restartInterval: number;
   /** Seconds a request may wait for a free thread before it is answered 503 (0: no limit). */
   queueTimeout: number;
+  /** Requests that may wait for a free thread, per process; more are answered 503 at once. */
+  queueLimit: number;
   importScripts: ImportScript[];
   /** WSGITrustedProxies: addresses or CIDR blocks whose X-Forwarded-* headers are believed. */
   trustedProxies: string[];
@@ -74,7 +78,12 @@ export const DEFAULTS = {
   processes: 1,
   gracefulTimeout: 30, // gunicorn's graceful_timeout
   requestTimeout: 0, // mod_wsgi's request-timeout: off unless asked for
+  // mod_wsgi's daemon processes watch the GIL (300 s); its embedded mode, which this is, does not. On,
+  // it needs the supervisor (a process more) and a GIL heartbeat: asked for, not imposed.
+  deadlockTimeout: 0,
   maximumRequests: 0,
   restartInterval: 0,
   queueTimeout: 0,
+  // Apache's ListenBacklog: as many clients may wait for a thread as wait for an Apache worker.
+  queueLimit: 511,
 } as const;

@@ -1,9 +1,12 @@
 // The wsgi-bin command: parse flags, then either serve (one process) or supervise N processes.
+import { openSync } from "node:fs";
 import { hostname } from "node:os";
 import { HELP, parseArgs, UsageError, type Command } from "./cli/args.ts";
 import type { ServerConfig } from "./config.ts";
 import { loadSite } from "./config/load.ts";
 import { findPython, PythonNotFound } from "./ffi/find-python.ts";
+import { ErrorLog } from "./log/error-log.ts";
+import { levelNumber } from "./log/levels.ts";
 import { PROCESS_SLOT_ENV } from "./process/self-command.ts";
 import { Recycler } from "./process/recycler.ts";
 import { reservePort, Supervisor, type ChildMessage } from "./process/supervisor.ts";
@@ -33,16 +36,35 @@ function main(argv: string[]): void {
   if (loaded.exit !== undefined) process.exit(loaded.exit);
   const config = loaded.config;
   try {
-    // Replacing a process needs someone to start its successor: recycling implies the supervisor.
-    const needsSupervisor = config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0;
+    // Replacing a process needs someone to start its successor: recycling implies the supervisor, and so
+    // do the health checks that end in a replacement (a request stuck where RequestTimeout cannot reach,
+    // a GIL deadlock).
+    const needsSupervisor = config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0 ||
+      config.requestTimeout > 0 || config.deadlockTimeout > 0;
     if (needsSupervisor && !supervised) supervise(config, argv);
     else serve(config, supervised);
   } catch (error) {
     const message = error instanceof PythonNotFound || (error as { code?: string }).code === "EADDRINUSE"
       ? (error as Error).message
       : (error as Error).stack ?? String(error);
-    process.stderr.write(`wsgi-bin: ${message}\n`);
+    reportFatal(config, supervised, message);
     process.exit(1);
+  }
+}
+
+/**
+ * A process that cannot start says why: on stderr to whoever ran it, and in the error log with its pid,
+ * as Apache logs its own start-up failures ([emerg]). A supervised child whose error log is stderr
+ * writes the log line only: that stderr is the shared error log.
+ */
+function reportFatal(config: ServerConfig, supervised: boolean, message: string): void {
+  if (config.errorLog || !supervised) process.stderr.write(`wsgi-bin: ${message}\n`);
+  if (!config.errorLog && !supervised) return;
+  try {
+    new ErrorLog(config.errorLog ? openSync(config.errorLog, "a") : 2, levelNumber(config.logLevel))
+      .write("emerg", `wsgi-bin (pid ${process.pid}) could not start: ${message}`);
+  } catch {
+    // The error log itself may be what failed: stderr has the message.
   }
 }
 
@@ -64,6 +86,7 @@ function serve(config: ServerConfig, supervised: boolean): void {
     stopping = true;
     running.errorLog.notice(`Caught ${signal}, shutting down gracefully (up to ${config.gracefulTimeout} s).`);
     await running.drain(config.gracefulTimeout * 1000);
+    running.errorLog.notice(`Process ${process.pid} exiting after ${signal}.`);
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
@@ -74,7 +97,11 @@ function serve(config: ServerConfig, supervised: boolean): void {
   });
 
   const recycler = supervised ? new Recycler(config.maximumRequests, config.restartInterval) : null;
-  running = startServer(config, { onRequest: recycler ? () => recycler.count() : undefined, reusePort: supervised });
+  running = startServer(config, {
+    onRequest: recycler ? () => recycler.count() : undefined,
+    onUnhealthy: recycler ? (reason) => recycler.replace(reason) : undefined,
+    reusePort: supervised,
+  });
   const ready: ChildMessage = { ready: true };
   // A successor reports ready once its scripts are imported: a reload swaps in warmed-up processes.
   if (supervised) void running.ready.then(() => process.send?.(ready));

@@ -15,6 +15,8 @@ import { levelNumber } from "./log/levels.ts";
 import { Pool } from "./pool/pool.ts";
 import { startWatchdog } from "./pool/watchdog.ts";
 import { watchdogUrl, workerUrl } from "./pool/worker-url.ts";
+import { startHealthChecks } from "./process/health.ts";
+import type { RecycleReason } from "./process/supervisor.ts";
 import { SERVER_SOFTWARE } from "./version.ts";
 
 export interface Running {
@@ -39,6 +41,8 @@ export function openLogs(config: ServerConfig): { errorLog: ErrorLog; accessLog:
 export interface StartOptions {
   /** Runs for every request the server takes (process/recycler.ts counts them). */
   onRequest?: () => void;
+  /** Asks for this process to be replaced when its health check fails (process/health.ts). */
+  onUnhealthy?: (reason: RecycleReason) => void;
   /** Share the port with other processes (SO_REUSEPORT): every process a supervisor runs does. */
   reusePort?: boolean;
 }
@@ -52,6 +56,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
 
   const pool = new Pool({
     threads: config.threads,
+    queueLimit: config.queueLimit,
     workerUrl: workerUrl(),
     init: {
       library: install.library,
@@ -74,7 +79,12 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     },
   });
   const watchdog = startWatchdog(pool.slots, {
-    library: install.library, timeoutSeconds: config.requestTimeout, logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(),
+    library: install.library, timeoutSeconds: config.requestTimeout, deadlockTimeoutSeconds: config.deadlockTimeout,
+    logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(),
+  });
+  const health = startHealthChecks(pool.slots, {
+    requestTimeout: config.requestTimeout, deadlockTimeout: config.deadlockTimeout, heartbeat: watchdog?.heartbeat ?? null,
+    log: errorLog, onUnhealthy: options.onUnhealthy,
   });
 
   // The port is part of %{RESOURCE} names, so the app is made once the listener knows its port.
@@ -111,7 +121,8 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
 
   const stop = () => {
     wire.stop();
-    watchdog?.terminate();
+    health?.stop();
+    watchdog?.thread.terminate();
     pool.terminate();
   };
   const imports = config.importScripts.map((script) => ({ script, group: applicationGroupName(script, config.serverName, port) }));

@@ -36,6 +36,25 @@ describe("--import-script", () => {
     }
   });
 
+  test("--request-timeout does not interrupt an import that runs longer than it (as mod_wsgi)", async () => {
+    const slow = fixture("slow-import-script.wsgi");
+    const server = await start({
+      args: ["--log-level", "info", "--request-timeout", "1", "--import-script", `${slow},application-group=slow`,
+        "--alias", `/s=${slow},application-group=slow`],
+    });
+    try {
+      await server.waitForLog(/Imported WSGI script '.*slow-import-script\.wsgi'/, 10_000);
+      const requested = Date.now() / 1000;
+      const response = await fetch(`${server.url}/s`);
+      expect(response.status).toBe(200);
+      expect(Number(await response.text())).toBeLessThan(requested); // the module the import loaded
+      expect(server.log()).not.toContain("Request timeout expired");
+      expect(server.log()).not.toContain("Failed to import");
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("a bad spec is a usage error", async () => {
     for (const spec of [script, `${script},application-group=%{RESOURCE}`, `${script},process-group=x`]) {
       const result = await run(["--import-script", spec, "--alias", `/i=${script}`]);

@@ -57,6 +57,8 @@ export interface Flags {
   keepAliveTimeout?: number;
   maxKeepAliveRequests?: number;
   maxConnections?: number;
+  queueLimit?: number;
+  deadlockTimeout?: number;
 }
 
 export type Command = { kind: "serve"; flags: Flags } | { kind: "help" } | { kind: "version" };
@@ -88,6 +90,9 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --threads N                    worker threads running Python, per process (default ${DEFAULTS.threads})
   --request-timeout S            raise RequestTimeout in an app that has run S seconds for one request:
                                  504, or a cut connection once the response started (default 0: off)
+  --deadlock-timeout S           replace a process whose Python GIL could not be taken for S seconds
+                                 (a C call keeping it), logging "deadlock detected" (implies the
+                                 supervisor; default 0: off)
   --processes N                  processes serving the port (SO_REUSEPORT) under a supervisor that
                                  replaces any that die (default ${DEFAULTS.processes}: one process, no supervisor)
   --graceful-timeout S           on SIGTERM/SIGINT/SIGHUP, seconds requests in flight get to finish
@@ -96,6 +101,8 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --restart-interval S           replace a process after S seconds, its successor up first (default off)
   --queue-timeout S              answer 503 to a request that waited S seconds for a free thread
                                  (default off)
+  --queue-limit N                at most N requests wait for a free thread, per process; more are
+                                 answered 503 at once (ListenBacklog; default ${DEFAULTS.queueLimit})
   --python PATH                  python3 interpreter or libpython .so to embed
                                  (default: $WSGI_BIN_PYTHON, else python3 on PATH)
   --python-home DIR              a virtualenv or Python prefix to use (WSGIPythonHome)
@@ -138,6 +145,7 @@ const VALUE_FLAGS = new Set([
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
   "request-timeout", "config", "limit-request-line", "limit-request-fields", "limit-request-field-size", "timeout",
   "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections", "trust-proxy",
+  "queue-limit", "deadlock-timeout",
 ]);
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version", "strict", "check-config"]);
 
@@ -250,6 +258,8 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
     keepAliveTimeout: integer("keep-alive-timeout", single("keep-alive-timeout"), 0, 86400),
     maxKeepAliveRequests: integer("max-keep-alive-requests", single("max-keep-alive-requests"), 0, Number.MAX_SAFE_INTEGER),
     maxConnections: integer("max-connections", single("max-connections"), 0, 1_000_000),
+    queueLimit: integer("queue-limit", single("queue-limit"), 0, 1_000_000),
+    deadlockTimeout: integer("deadlock-timeout", single("deadlock-timeout"), 0, 86400),
   };
   return { kind: "serve", flags };
 }

@@ -45,7 +45,7 @@ export function loadSite(flags: Flags, hostname: string, options: { report: bool
   return { config: withConnectionFlags(plan.config, flags) };
 }
 
-/** The connection flags (limits, timeouts, trusted proxies) over what the plan says. */
+/** The connection and queue flags (limits, timeouts, trusted proxies, queue limit, deadlock timeout) over what the plan says. */
 function withConnectionFlags(config: ServerConfig, flags: Flags): ServerConfig {
   return {
     ...config,
@@ -58,5 +58,7 @@ function withConnectionFlags(config: ServerConfig, flags: Flags): ServerConfig {
     keepAliveTimeout: flags.keepAliveTimeout ?? config.keepAliveTimeout,
     maxKeepAliveRequests: flags.maxKeepAliveRequests ?? config.maxKeepAliveRequests,
     maxConnections: flags.maxConnections ?? config.maxConnections,
+    queueLimit: flags.queueLimit ?? config.queueLimit,
+    deadlockTimeout: flags.deadlockTimeout ?? config.deadlockTimeout,
   };
 }

@@ -194,6 +194,8 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     keepAliveTimeout: WIRE_DEFAULTS.keepAliveTimeout,
     maxKeepAliveRequests: WIRE_DEFAULTS.maxKeepAliveRequests,
     maxConnections: WIRE_DEFAULTS.maxConnections,
+    queueLimit: DEFAULTS.queueLimit,
+    deadlockTimeout: DEFAULTS.deadlockTimeout,
   };
   return { config, listener, vhost, processGroup, routes };
 }

@@ -6,7 +6,7 @@ import { TrieRouter } from "hono/router/trie-router";
 import type { AliasConfig } from "../config.ts";
 import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
-import type { Pool } from "../pool/pool.ts";
+import { Refusal, type Pool } from "../pool/pool.ts";
 import { aliasCovers } from "./aliases.ts";
 import { writeRequestHead } from "./request-head.ts";
 import { parseTarget } from "./request-target.ts";
@@ -77,8 +77,8 @@ export function createApp(context: AppContext): App {
       return response.fail(413);
     }
     const slot = await pool.acquire(context.queueTimeoutMs);
-    if (!slot) {
-      errorLog.error(`Queue timeout expired for WSGI request to '${alias.script}': no thread free within ${context.queueTimeoutMs / 1000} s.`);
+    if (slot instanceof Refusal) {
+      errorLog.error(`${slot.reason} for WSGI request to '${alias.script}': ${slot.detail}.`);
       return response.fail(503);
     }
     let remoteAddr = connection.peerAddress;

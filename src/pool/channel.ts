@@ -13,6 +13,7 @@ export const ARG = 4; // a kind-specific number (head length, flags)
 // pool/busy.ts). Not read by adapter.py, so they have no twins there.
 export const BUSY = 5; // the serial of the request in progress, 0 when idle; written with the GIL held
 export const TIMED_OUT = 6; // the serial of the request the watchdog interrupted; written with the GIL held
+export const UNTIMED = 7; // 1 while the request in progress is exempt from --request-timeout (an import)
 /** Float64 indexes (byte offset / 8) in the same control area: pointers fit, as everywhere (< 2^53). */
 export const BUSY_SINCE = 4; // Date.now() when the request started
 export const INTERPRETER = 5; // the PyInterpreterState the request runs in
@@ -21,9 +22,12 @@ export const THREAD_IDENT = 6; // the worker's threading.get_ident()
 export const DATA_OFFSET = 64;
 export const DEFAULT_DATA_SIZE = 1 << 20;
 
+/** ARG of a ToWorker.Request: a WSGIImportScript load, which mod_wsgi's request-timeout does not cover. */
+export const REQUEST_IMPORT = 1;
+
 /** HTTP thread -> worker. */
 export const enum ToWorker {
-  Request = 1, // payload: the request head, see src/http/request-head.ts
+  Request = 1, // payload: the request head, see src/http/request-head.ts; ARG: 0, or REQUEST_IMPORT
   Body = 2, // payload: request body bytes; ARG = 1 at the end of the body
   Continue = 3, // the last response message was taken, go on
   Cancel = 4, // the client went away: stop, close the iterable

@@ -2,18 +2,16 @@
 // request too long. PyThreadState_SetAsyncExc only searches the current interpreter's threads, so the
 // watchdog keeps a thread state of its own in each interpreter it has had to interrupt in, and uses
 // that interpreter's own RequestTimeout class (classes must not cross interpreters).
-import type { LibPython, Ptr } from "../ffi/libpython.ts";
+import type { LibPython } from "../ffi/libpython.ts";
 import type { BusyRequest, BusyState } from "./busy.ts";
+import type { ThreadStates } from "./thread-states.ts";
 
 const ADAPTER_MODULE = "_wsgi_bin_adapter"; // as in interpreters.ts
 
 export type Interrupted = "interrupted" | "finished" | "failed";
 
 export class Interrupter {
-  /** Interpreter address -> this thread's state in it. */
-  private readonly threadStates = new Map<Ptr, Ptr>();
-
-  constructor(private readonly py: LibPython) {}
+  constructor(private readonly py: LibPython, private readonly threadStates: ThreadStates) {}
 
   /**
    * Raises RequestTimeout in the request's thread at its next bytecode, unless the request ended
@@ -24,7 +22,7 @@ export class Interrupter {
     const py = this.py;
     // Wait for the GIL in the request's own interpreter: before 3.13 a waiter's "drop the GIL" request
     // only reaches threads of the waiter's interpreter, and the overdue thread is the likely holder.
-    py.PyEval_RestoreThread(this.threadStateIn(request.interpreter));
+    py.PyEval_RestoreThread(this.threadStates.in(request.interpreter));
     try {
       // The worker changes BUSY only with the GIL held, so this answer stays true until we release it.
       if (!busy.stillRunning(request.serial)) return "finished";
@@ -33,20 +31,6 @@ export class Interrupter {
     } finally {
       py.PyEval_SaveThread();
     }
-  }
-
-  /**
-   * This thread's state in an interpreter, made on first use. PyThreadState_New needs neither the GIL
-   * nor the setup lock interpreters.ts takes: the interpreter was published by a worker running a
-   * request in it, so it is fully set up, its adapter imported.
-   */
-  private threadStateIn(interpreter: Ptr): Ptr {
-    let threadState = this.threadStates.get(interpreter);
-    if (!threadState) {
-      threadState = this.py.PyThreadState_New(interpreter);
-      this.threadStates.set(interpreter, threadState);
-    }
-    return threadState;
   }
 
   /** SetAsyncExc with this interpreter's RequestTimeout; true when the thread was found. GIL held. */

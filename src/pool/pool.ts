@@ -34,10 +34,17 @@ export interface PoolOptions {
   workerUrl: string | URL;
   init: Omit<WorkerInit, "index" | "shared" | "setupLock">;
   dataSize?: number;
+  /** The most requests that may wait for a free worker (--queue-limit); more are refused at once. */
+  queueLimit?: number;
+}
+
+/** Why acquire() gave no worker; the caller answers 503 and logs `${reason} for ...: ${detail}`. */
+export class Refusal {
+  constructor(readonly reason: string, readonly detail: string) {}
 }
 
 interface Waiter {
-  resolve: (slot: WorkerSlot | null) => void;
+  resolve: (slot: WorkerSlot | Refusal) => void;
   timer: Timer | null;
 }
 
@@ -45,8 +52,13 @@ export class Pool {
   readonly slots: WorkerSlot[] = [];
   private readonly idle: WorkerSlot[] = [];
   private readonly waiting: Waiter[] = [];
+  private readonly queueLimit: number;
+  /** Made once: under overload it is the answer to most requests. */
+  private readonly queueFull: Refusal;
 
   constructor(options: PoolOptions) {
+    this.queueLimit = options.queueLimit ?? Number.POSITIVE_INFINITY;
+    this.queueFull = new Refusal("Request queue full", `${this.queueLimit} requests already wait for a thread (--queue-limit)`);
     const setupLock = new SharedArrayBuffer(4);
     for (let index = 0; index < options.threads; index++) {
       const channel = Channel.create(options.dataSize);
@@ -60,18 +72,21 @@ export class Pool {
   }
 
   /**
-   * An idle worker, now or as soon as one is released (first come, first served); null when none
-   * was free within timeoutMs (0 waits as long as it takes). The timer exists only while queued.
+   * An idle worker, now or as soon as one is released (first come, first served). A Refusal instead
+   * when the queue already holds queueLimit requests (at once: overload must not grow memory), or
+   * when none was free within timeoutMs (0 waits as long as it takes). The timer exists only while
+   * queued. `bounded` false skips the limit: for the few --import-script loads at start-up.
    */
-  acquire(timeoutMs = 0): WorkerSlot | Promise<WorkerSlot | null> {
+  acquire(timeoutMs = 0, bounded = true): WorkerSlot | Refusal | Promise<WorkerSlot | Refusal> {
     const slot = this.idle.pop();
     if (slot) return slot;
+    if (bounded && this.waiting.length >= this.queueLimit) return this.queueFull;
     return new Promise((resolve) => {
       const waiter: Waiter = { resolve, timer: null };
       if (timeoutMs > 0) {
         waiter.timer = setTimeout(() => {
           this.waiting.splice(this.waiting.indexOf(waiter), 1);
-          resolve(null);
+          resolve(new Refusal("Queue timeout expired", `no thread free within ${timeoutMs / 1000} s`));
         }, timeoutMs);
       }
       this.waiting.push(waiter);

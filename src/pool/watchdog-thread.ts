@@ -1,10 +1,14 @@
-// The --request-timeout watchdog: a thread of its own, so the HTTP thread never takes the GIL and
-// never blocks. Every tick it reads what each worker publishes in its channel (pool/busy.ts) and
-// interrupts each request that has run past the timeout, once.
+// The watchdog: a thread of its own, so the HTTP thread never takes the GIL and never blocks. Every
+// tick it beats the --deadlock-timeout heartbeat (pool/heartbeat.ts) and interrupts, once, each
+// request that has run past --request-timeout, reading what each worker publishes in its channel
+// (pool/busy.ts). Both take the GIL: while a C call keeps it, this thread waits with everyone else,
+// and the HTTP thread's checks (process/health.ts) are what notice.
 import { libpython } from "../ffi/libpython.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { BusyState } from "./busy.ts";
+import { Heartbeat, HeartbeatStamp } from "./heartbeat.ts";
 import { Interrupter } from "./interrupter.ts";
+import { ThreadStates } from "./thread-states.ts";
 import type { WatchdogInit } from "./watchdog.ts";
 
 declare const self: Worker;
@@ -16,14 +20,20 @@ self.onmessage = (event: MessageEvent<WatchdogInit>) => {
 
 function watch(init: WatchdogInit): void {
   const log = new ErrorLog(init.logFd, init.logLevel);
-  const interrupter = new Interrupter(libpython(init.library));
+  const py = libpython(init.library);
+  const threadStates = new ThreadStates(py);
   const workers = init.channels.map((shared) => new BusyState(shared));
+  const heartbeat = init.heartbeat ? new Heartbeat(py, threadStates, workers, new HeartbeatStamp(init.heartbeat)) : null;
+  const interrupter = init.timeoutSeconds > 0 ? new Interrupter(py, threadStates) : null;
   const timeoutMs = init.timeoutSeconds * 1000;
   setInterval(() => {
+    heartbeat?.beat();
+    if (!interrupter) return;
     const now = Date.now();
     workers.forEach((busy, index) => {
       const request = busy.read();
-      if (!request || now - request.since < timeoutMs) return;
+      // An import (WSGIImportScript) is not a request: mod_wsgi's request-timeout leaves it alone.
+      if (!request || request.timedOut || request.untimed || now - request.since < timeoutMs) return;
       const outcome = interrupter.interrupt(busy, request);
       if (outcome === "interrupted") log.debug(`worker ${index}: request ran over ${init.timeoutSeconds} s, RequestTimeout raised in it.`);
       else if (outcome === "failed") log.error(`worker ${index}: request ran over ${init.timeoutSeconds} s but could not be interrupted.`);

@@ -5,7 +5,7 @@ import { defineNoArgsBuiltin } from "../ffi/builtin.ts";
 import { libpython } from "../ffi/libpython.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { BusyState } from "./busy.ts";
-import { Channel, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
+import { Channel, REQUEST_IMPORT, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
 import { ThreadInterpreters } from "./interpreters.ts";
 import { preferBatchScheduling } from "./scheduling.ts";
 import { SharedMutex } from "./shared-mutex.ts";
@@ -61,6 +61,7 @@ function serve(init: WorkerInit): void {
       log.error(`worker ${init.index}: unexpected message ${kind} while idle`);
       continue;
     }
+    const untimed = channel.arg() === REQUEST_IMPORT;
     const group = channel.buffer.toString("latin1", 0, channel.buffer.indexOf(0));
     const entry = interpreters.get(group);
     if (!entry) {
@@ -68,7 +69,7 @@ function serve(init: WorkerInit): void {
     } else {
       py.PyEval_RestoreThread(entry.threadState);
       serial = serial === 0x7fffffff ? 1 : serial + 1; // never 0: that is idle
-      busy.begin(serial, entry.interpreter, threadIdent);
+      busy.begin(serial, entry.interpreter, threadIdent, untimed);
       const result = py.PyObject_CallNoArgs(entry.handle);
       if (result) py.Py_DecRef(result);
       else {

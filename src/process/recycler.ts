@@ -1,7 +1,8 @@
-// --maximum-requests and --restart-interval (mod_wsgi's maximum-requests, restart-interval): a
-// supervised process asks its supervisor, once, to be replaced; the supervisor starts the successor
-// first and only then lets this one drain, so no request is refused meanwhile.
-import type { ChildMessage } from "./supervisor.ts";
+// --maximum-requests and --restart-interval (mod_wsgi's maximum-requests, restart-interval), and a
+// failed health check (process/health.ts): a supervised process asks its supervisor, once, to be
+// replaced; the supervisor starts the successor first and only then lets this one drain, so no
+// request is refused meanwhile.
+import type { ChildMessage, RecycleReason } from "./supervisor.ts";
 
 export class Recycler {
   private requests = 0;
@@ -9,16 +10,17 @@ export class Recycler {
 
   constructor(private readonly maximumRequests: number, restartIntervalSeconds: number) {
     if (restartIntervalSeconds > 0) {
-      setTimeout(() => this.ask("restart-interval"), restartIntervalSeconds * 1000).unref();
+      setTimeout(() => this.replace("restart-interval"), restartIntervalSeconds * 1000).unref();
     }
   }
 
   /** Counts one request; the one that reaches --maximum-requests asks for the replacement. */
   count(): void {
-    if (this.maximumRequests > 0 && ++this.requests === this.maximumRequests) this.ask("maximum-requests");
+    if (this.maximumRequests > 0 && ++this.requests === this.maximumRequests) this.replace("maximum-requests");
   }
 
-  private ask(reason: string): void {
+  /** Asks the supervisor for a successor; only the first ask counts. */
+  replace(reason: RecycleReason): void {
     if (this.asked) return;
     this.asked = true;
     const message: ChildMessage = { recycle: reason };
