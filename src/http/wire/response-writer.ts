@@ -70,7 +70,7 @@ export class WireResponse implements ResponseSink {
     this.target.write(out, true);
     this.bytes = payload.length;
     if (short) this.shortBody();
-    if (payload.length < body.length) this.tooLong();
+    if (this.mode !== NONE && payload.length < body.length) this.tooLong();
     this.target.finished(this.status, this.bytes, this.keepAlive);
   }
 
