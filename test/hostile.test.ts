@@ -98,6 +98,18 @@ describe("malformed requests", () => {
     client.close();
   });
 
+  test("a 204 carries no Content-Length, even declared by the app or computed for HEAD (RFC 9110 8.6; found by the fuzzer)", async () => {
+    const client = new WireClient(server.port);
+    await client.send(request("/wire/no-content-declared") + request("/wire/no-content-declared", "", "HEAD") + request("/wire/no-read"));
+    for (let i = 0; i < 2; i++) {
+      const response = await client.response({ head: i === 1 });
+      expect(response.status).toBe(204);
+      expect(response.header("content-length")).toBeUndefined();
+    }
+    expect((await client.response()).body.toString()).toBe("did not read"); // nothing stray between them
+    client.close();
+  });
+
   test("non-ASCII and overlong UTF-8 bytes in a path reach PATH_INFO as latin-1 bytes", async () => {
     const client = new WireClient(server.port);
     await client.send(Buffer.concat([Buffer.from("GET /wire/env/"), Buffer.from([0xc0, 0xaf, 0xe9]), Buffer.from(" HTTP/1.1\r\nHost: t\r\n\r\n")]));
