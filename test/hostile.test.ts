@@ -83,6 +83,22 @@ describe("malformed requests", () => {
     });
   }
 
+  test("a refused request whose client keeps sending still gets its answer: a lingering close, never a reset (found by the fuzzer)", async () => {
+    for (let i = 0; i < 5; i++) {
+      const client = new WireClient(server.port);
+      const errors: string[] = [];
+      client.socket.on("error", (error: NodeJS.ErrnoException) => errors.push(error.code ?? error.message));
+      // Refused from its head (two Host headers), with 1 MiB of body the server never reads behind it.
+      await client.send(`POST /wire/echo HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: ${1 << 20}\r\n\r\n`);
+      await client.send(Buffer.alloc(1 << 20, 120));
+      const response = await client.response({ timeoutMs: 5_000 });
+      expect(response.status).toBe(400);
+      expect(await client.closed(4_000)).toBe(true);
+      expect(errors).toEqual([]);
+      client.close();
+    }
+  });
+
   test("each is logged with the client and the problem", async () => {
     await server.waitForLog(/\[client 127\.0\.0\.1:\d+\] 400: both Content-Length and Transfer-Encoding/);
     await server.waitForLog(/414: request line longer than LimitRequestLine \(200\)/);
@@ -95,6 +111,18 @@ describe("malformed requests", () => {
     expect(options.status).toBe(200);
     expect(options.header("allow")).toBe("GET, HEAD, POST, OPTIONS");
     expect((await client.response()).body.toString()).toBe("did not read");
+    client.close();
+  });
+
+  test("a 204 carries no Content-Length, even declared by the app or computed for HEAD (RFC 9110 8.6; found by the fuzzer)", async () => {
+    const client = new WireClient(server.port);
+    await client.send(request("/wire/no-content-declared") + request("/wire/no-content-declared", "", "HEAD") + request("/wire/no-read"));
+    for (let i = 0; i < 2; i++) {
+      const response = await client.response({ head: i === 1 });
+      expect(response.status).toBe(204);
+      expect(response.header("content-length")).toBeUndefined();
+    }
+    expect((await client.response()).body.toString()).toBe("did not read"); // nothing stray between them
     client.close();
   });
 
@@ -142,6 +170,76 @@ describe("slow and vanishing clients", () => {
     expect(await client.closed()).toBe(true);
     await server.waitForLog(/Timeout \(2 s\) reading the request body/);
     await wellBehaved();
+  });
+
+  test("a body dripping in 1- and 2-byte pieces is read whole (found by the fuzzer: a piece's size was taken for an error code)", async () => {
+    for (const pieces of [["a", "bc", "de"], ["ab", "c", "d", "e"]]) {
+      const client = new WireClient(server.port);
+      await client.send("POST /wire/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n");
+      for (const piece of pieces) {
+        await Bun.sleep(60);
+        await client.send(piece);
+      }
+      const response = await client.response({ timeoutMs: 5_000 });
+      client.close();
+      expect(`${response.status} ${response.body}`).toBe("200 5:abcde");
+    }
+    const client = new WireClient(server.port);
+    await client.send("POST /wire/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (const piece of ["2\r\n", "ab", "\r\n1\r\n", "c", "\r\n0\r\n\r\n"]) {
+      await Bun.sleep(60);
+      await client.send(piece);
+    }
+    const response = await client.response({ timeoutMs: 5_000 });
+    client.close();
+    expect(`${response.status} ${response.body}`).toBe("200 3:abc");
+  });
+
+  test("a client that shuts its sending side (FIN) still gets every complete request answered, then the close (found by the fuzzer)", async () => {
+    const client = new WireClient(server.port);
+    await client.send(request("/wire/no-read") + "POST /wire/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+    client.socket.end(); // as `printf ... | nc -N` does
+    const first = await client.response({ timeoutMs: 5_000 });
+    const second = await client.response({ timeoutMs: 5_000 });
+    expect([first.body.toString(), second.body.toString()]).toEqual(["did not read", "3:abc"]);
+    expect(await client.rest(3_000)).toEqual(Buffer.alloc(0));
+    expect(await client.closed(0)).toBe(true);
+    client.close();
+  });
+
+  test("after a FIN, a head or body that can never complete is dropped and the connection closed at once", async () => {
+    for (const partial of ["GET /wire/env HTTP/1.1\r\nHost: t\r\n", "POST /wire/read-error HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc"]) {
+      const client = new WireClient(server.port);
+      await client.send(partial);
+      await Bun.sleep(50);
+      client.socket.end();
+      const started = Date.now();
+      const rest = (await client.rest(5_000)).toString("latin1");
+      expect(await client.closed(0)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(900); // not after a timeout
+      // A body cut by the FIN: the app's read raises (its answer may go out), never a request invented.
+      if (rest) expect(rest).toContain("read failed: ClientDisconnected");
+      client.close();
+    }
+    await wellBehaved();
+  });
+
+  test("empty lines before a request line are skipped, as Apache skips up to 10 (RFC 9112 2.2; found by the fuzzer)", async () => {
+    const client = new WireClient(server.port);
+    // An old browser's CRLF after a POST body, then the next pipelined request.
+    await client.send("POST /wire/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi\r\n" + "\r\n\r\n" + request("/wire/no-read"));
+    expect((await client.response()).body.toString()).toBe("2:hi");
+    expect((await client.response()).body.toString()).toBe("did not read");
+    client.close();
+    const idle = new WireClient(server.port);
+    await idle.send(request("/wire/no-read"));
+    await idle.response();
+    await idle.send("\r\n"); // on an idle keep-alive connection: no request, no 400 or 408
+    await Bun.sleep(100);
+    await idle.send(request("/wire/no-read"));
+    expect((await idle.response()).status).toBe(200);
+    idle.close();
+    expect((await answer(`${"\r\n".repeat(11)}${request("/wire/no-read")}`)).status).toBe(400);
   });
 
   test("a client that disconnects at every stage of a request leaves the server serving", async () => {

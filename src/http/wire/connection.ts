@@ -3,7 +3,7 @@
 // the connection alive between requests, and enforces Apache's limits and timeouts.
 import type { Socket } from "bun";
 import { ERROR_PAGE_TYPE, errorPage } from "../error-page.ts";
-import { findHeadEnd, HttpError, type ParsedHead, parseHead } from "./head-parser.ts";
+import { BLANK_LINES, emptyLinesBefore, findHeadEnd, HttpError, type ParsedHead, parseHead } from "./head-parser.ts";
 import { httpDate } from "./http-date.ts";
 import { BodyProblem, RequestBody } from "./request-body.ts";
 import type { ResponseTarget } from "./response-writer.ts";
@@ -12,6 +12,13 @@ import type { WireServer } from "./wire-server.ts";
 /** An unread body still owed by the client is read and dropped after the response up to this; beyond, the connection closes. */
 const DISCARD_LIMIT = 1 << 16;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
+/**
+ * Apache's lingering close (SECONDS_TO_LINGER, MAX_SECS_TO_LINGER): after our FIN, what the client
+ * still sends is read and dropped until its own FIN. Closing with its bytes unread would make the
+ * kernel reset the connection, and a client that has not read our last response yet loses it.
+ */
+const LINGER_IDLE_MS = 2_000;
+const LINGER_MOST_MS = 30_000;
 
 export class Connection implements ResponseTarget {
   /** Bytes received that belong to no request yet: a head in progress, or pipelined requests. */
@@ -24,9 +31,13 @@ export class Connection implements ResponseTarget {
   /** After a framing error mid-request nothing more can be read: close after the response. */
   private broken = false;
   private paused = false;
+  /** The client shut its sending side (FIN): answer what it sent in full, then close. */
+  private peerDone = false;
   private readonly outbox: Uint8Array[] = [];
   private drainWaiters: ((flushed: boolean) => void)[] = [];
   private endWhenFlushed = false;
+  /** When our side was shut (the lingering close began); 0 while open. */
+  private lingerSince = 0;
   private wroteResponse = false;
   /** Why this connection is refused service (answered 503 when its request arrives); null if it is not. */
   private refusal: string | null = null;
@@ -56,9 +67,10 @@ export class Connection implements ResponseTarget {
 
   /** Socket data. */
   receive(bytes: Buffer): void {
-    if (this.closed || this.broken) return;
-    if (this.refusal) return this.protocolError(new HttpError(503, this.refusal));
+    if (this.closed) return;
     this.lastData = Date.now();
+    if (this.broken || this.lingerSince) return; // read and dropped
+    if (this.refusal) return this.protocolError(new HttpError(503, this.refusal));
     const body = this.body;
     if (body && !body.ended) {
       const used = body.offer(bytes);
@@ -85,10 +97,17 @@ export class Connection implements ResponseTarget {
     const limits = this.server.limits;
     while (!this.current && !this.closed && this.buffered) {
       const buffered = this.buffered;
+      const blank = emptyLinesBefore(buffered);
+      if (blank < 0) return this.protocolError(new HttpError(400, `more than ${BLANK_LINES} empty lines before a request line`));
+      if (blank > 0) {
+        this.buffered = blank < buffered.length ? buffered.subarray(blank) : null;
+        continue;
+      }
       const text = buffered.toString("latin1", 0, Math.min(buffered.length, limits.headBytes + 4));
       const end = findHeadEnd(text, limits);
       if (end instanceof HttpError) return this.protocolError(end);
       if (end < 0) {
+        if (this.peerDone) break; // a head the client will never finish: dropped
         if (!this.headSince) this.headSince = Date.now();
         this.resume();
         return;
@@ -98,7 +117,9 @@ export class Connection implements ResponseTarget {
       if (head instanceof HttpError) return this.protocolError(head);
       this.begin(head);
     }
-    if (!this.current && !this.closed) this.resume();
+    if (this.current || this.closed) return;
+    if (this.peerDone) this.closeWhenFlushed(); // everything the client sent in full is answered
+    else this.resume();
   }
 
   private begin(head: ParsedHead): void {
@@ -131,7 +152,8 @@ export class Connection implements ResponseTarget {
     this.server.errorLog.warn(`[client ${this.peerAddress}:${this.peerPort}] ${error.status}: ${error.reason}.`);
     this.broken = true;
     this.buffered = null;
-    this.pause();
+    this.headSince = 0;
+    this.pause(); // until the close: then what still arrives is read and dropped (linger)
     if (this.current) return; // mid-body: the app's read raises (RequestBody failed); closed after its response
     this.current = null;
     this.sendError(error.status);
@@ -184,6 +206,7 @@ export class Connection implements ResponseTarget {
     this.server.logAccess(this, head, `${head.method} ${head.target} ${head.protocol}`, status, bytes);
     this.current = null;
     if (!keepAlive || this.closed || this.broken) return this.closeWhenFlushed();
+    if (this.peerDone && this.body && !this.body.ended) return this.closeWhenFlushed(); // its rest will never come
     this.idleSince = Date.now();
     this.idleLimit = this.server.limits.keepAliveTimeoutMs;
     const body = this.body;
@@ -218,7 +241,26 @@ export class Connection implements ResponseTarget {
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const resolve of waiters) resolve(true);
-    if (this.endWhenFlushed) this.socket.end();
+    if (this.endWhenFlushed) this.linger();
+  }
+
+  /**
+   * The client shut its sending side (FIN; `printf ... | nc -N` does): as Apache, the requests it
+   * sent in full are still answered, then the connection closes. A body cut short fails the app's read.
+   */
+  peerEnded(): void {
+    if (this.closed) return;
+    if (this.lingerSince) {
+      this.socket.end(); // the FIN a lingering close waits for
+      return;
+    }
+    this.peerDone = true;
+    const body = this.body;
+    if (body && !body.ended) body.fail(BodyProblem.Gone);
+    if (!this.current) {
+      if (body && !body.ended) this.closeWhenFlushed(); // only the dropped rest of a body was awaited
+      else this.parseNext();
+    }
   }
 
   onClose(): void {
@@ -238,8 +280,20 @@ export class Connection implements ResponseTarget {
 
   private closeWhenFlushed(): void {
     if (this.closed) return;
-    if (this.outbox.length === 0) this.socket.end();
+    if (this.outbox.length === 0) this.linger();
     else this.endWhenFlushed = true;
+  }
+
+  /** Our FIN, then what the client still sends is dropped until its FIN or the sweep's limits (LINGER_*). */
+  private linger(): void {
+    if (this.lingerSince || this.closed) return;
+    this.lingerSince = Date.now();
+    if (this.peerDone) this.socket.end(); // its FIN came already: nothing is left to read
+    else this.socket.shutdown();
+    if (this.paused && !this.closed) {
+      this.paused = false;
+      this.socket.resume();
+    }
   }
 
   private pause(): void {
@@ -264,6 +318,10 @@ export class Connection implements ResponseTarget {
   /** The server's sweep: enforce KeepAliveTimeout, the head's deadline and Timeout on reads and writes. */
   checkTimers(now: number): void {
     if (this.closed) return;
+    if (this.lingerSince) {
+      if (now - Math.max(this.lingerSince, this.lastData) > LINGER_IDLE_MS || now - this.lingerSince > LINGER_MOST_MS) this.socket.terminate();
+      return;
+    }
     const limits = this.server.limits;
     if (!this.current) {
       if (this.headSince && now - this.headSince > limits.headTimeoutMs) {

@@ -31,6 +31,22 @@ const TARGET_CONTROL = /[\x00-\x20\x7f]/;
 /** A LF not after a CR, or a CR not before a LF (a CR at the very end may yet get its LF). */
 const BARE_CR_OR_LF = /(?:^|[^\r])\n|\r[^\n]/;
 
+/** Apache's DEFAULT_LIMIT_BLANK_LINES: empty lines skipped before a request line. */
+export const BLANK_LINES = 10;
+
+/**
+ * How many bytes of empty lines (CRLF) open `bytes`, to be skipped before a request line (RFC 9112
+ * 2.2: a browser's CRLF after a POST body precedes the next pipelined request); -1 beyond BLANK_LINES.
+ */
+export function emptyLinesBefore(bytes: Uint8Array): number {
+  let at = 0;
+  while (at + 1 < bytes.length && bytes[at] === 13 && bytes[at + 1] === 10) {
+    at += 2;
+    if (at > 2 * BLANK_LINES) return -1;
+  }
+  return at;
+}
+
 /**
  * Where the head in `text` ends (the index after its blank line), -1 while incomplete, or an error
  * once what arrived can no longer become a valid head within the limits.

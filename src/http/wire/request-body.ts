@@ -6,12 +6,15 @@ import { noteGarbage } from "./garbage.ts";
 import { HttpError } from "./head-parser.ts";
 import type { WireLimits } from "./limits.ts";
 
-/** Why a body read cannot give bytes. */
+/**
+ * Why a body read cannot give bytes. Negative: readInto() returns a byte count or one of these in the
+ * same number, so no count may look like a problem (1 and 2 once did: a 1-byte piece was a 413).
+ */
 export const enum BodyProblem {
   /** A body of undeclared length crossed LimitRequestBody. */
-  TooLarge = 1,
+  TooLarge = -1,
   /** The client went away, timed out, or broke the chunked framing. */
-  Gone = 2,
+  Gone = -2,
 }
 
 /** Queue at most this much unread body before the socket is paused. */

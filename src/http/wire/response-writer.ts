@@ -174,6 +174,8 @@ export class WireResponse implements ResponseSink {
       const name = fields[i]!;
       const value = fields[i + 1]!;
       if (name.length === 14 && name.toLowerCase() === "content-length") {
+        // RFC 9110 8.6: never on 1xx or 204 (an app's "0", or the one computed for HEAD of a list).
+        if (this.status < 200 || this.status === 204) continue;
         if (!/^\d+$/.test(value)) {
           this.errorLog.error(`${this.label}: invalid Content-Length '${value}' in the response: dropped.`);
           continue;

@@ -53,9 +53,12 @@ export class WireServer {
       // Bun.listen takes reusePort although its types list it for connect only.
       ...({ reusePort: options.reusePort } as object),
       ...(options.tls ? { tls: options.tls } : {}),
+      // A client's FIN is not the end of the connection: its requests are still answered (end below).
+      allowHalfOpen: true,
       socket: {
         open: (socket) => this.open(socket),
         data: (socket, bytes) => socket.data?.receive(bytes),
+        end: (socket) => socket.data?.peerEnded(),
         drain: (socket) => socket.data?.drain(),
         close: (socket) => this.close(socket),
         error: (socket) => this.close(socket),
