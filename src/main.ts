@@ -4,6 +4,7 @@ import { HELP, parseArgs, UsageError, type Command } from "./cli/args.ts";
 import type { ServerConfig } from "./config.ts";
 import { loadSite } from "./config/load.ts";
 import { findPython, PythonNotFound } from "./ffi/find-python.ts";
+import { checkPrivileges, PrivilegeError, resolveIdentity } from "./process/privileges.ts";
 import { PROCESS_SLOT_ENV } from "./process/self-command.ts";
 import { Recycler } from "./process/recycler.ts";
 import { reservePort, Supervisor, type ChildMessage } from "./process/supervisor.ts";
@@ -33,12 +34,14 @@ function main(argv: string[]): void {
   if (loaded.exit !== undefined) process.exit(loaded.exit);
   const config = loaded.config;
   try {
+    // --user without root fails here, before anything is bound (the switch itself follows the bind).
+    checkPrivileges(resolveIdentity(config.user, config.group));
     // Replacing a process needs someone to start its successor: recycling implies the supervisor.
     const needsSupervisor = config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0;
     if (needsSupervisor && !supervised) supervise(config, argv);
     else serve(config, supervised);
   } catch (error) {
-    const message = error instanceof PythonNotFound || (error as { code?: string }).code === "EADDRINUSE"
+    const message = error instanceof PythonNotFound || error instanceof PrivilegeError || (error as { code?: string }).code === "EADDRINUSE"
       ? (error as Error).message
       : (error as Error).stack ?? String(error);
     process.stderr.write(`wsgi-bin: ${message}\n`);
