@@ -63,6 +63,9 @@ export interface ServerConfig {
   keepAliveTimeout: number;
   maxKeepAliveRequests: number;
   maxConnections: number;
+  /** User / Group (--user, --group): who a process started as root becomes once its port is bound. */
+  user?: string;
+  group?: string;
   /** The WSGIDaemonProcess group this process runs ("" or absent: embedded), for mod_wsgi.process_group. */
   processGroup?: string;
 }

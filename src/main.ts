@@ -7,6 +7,7 @@ import { loadSite } from "./config/load.ts";
 import { findPython, PythonNotFound } from "./ffi/find-python.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
+import { checkPrivileges, PrivilegeError, resolveIdentity } from "./process/privileges.ts";
 import { PROCESS_SLOT_ENV } from "./process/self-command.ts";
 import { Recycler } from "./process/recycler.ts";
 import { reservePort, Supervisor, type ChildMessage } from "./process/supervisor.ts";
@@ -36,6 +37,8 @@ function main(argv: string[]): void {
   if (loaded.exit !== undefined) process.exit(loaded.exit);
   const config = loaded.config;
   try {
+    // --user without root fails here, before anything is bound (the switch itself follows the bind).
+    checkPrivileges(resolveIdentity(config.user, config.group));
     // Replacing a process needs someone to start its successor: recycling implies the supervisor, and so
     // do the health checks that end in a replacement (a request stuck where RequestTimeout cannot reach,
     // a GIL deadlock).
@@ -44,7 +47,7 @@ function main(argv: string[]): void {
     if (needsSupervisor && !supervised) supervise(config, argv);
     else serve(config, supervised);
   } catch (error) {
-    const message = error instanceof PythonNotFound || (error as { code?: string }).code === "EADDRINUSE"
+    const message = error instanceof PythonNotFound || error instanceof PrivilegeError || (error as { code?: string }).code === "EADDRINUSE"
       ? (error as Error).message
       : (error as Error).stack ?? String(error);
     reportFatal(config, supervised, message);

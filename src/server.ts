@@ -17,6 +17,7 @@ import { startWatchdog } from "./pool/watchdog.ts";
 import { watchdogUrl, workerUrl } from "./pool/worker-url.ts";
 import { startHealthChecks } from "./process/health.ts";
 import type { RecycleReason } from "./process/supervisor.ts";
+import { dropPrivileges } from "./process/privileges.ts";
 import { SERVER_SOFTWARE } from "./version.ts";
 
 export interface Running {
@@ -50,6 +51,24 @@ export interface StartOptions {
 export function startServer(config: ServerConfig, options: StartOptions = {}): Running {
   const { errorLog, accessLog } = openLogs(config);
   const { onRequest } = options;
+  // Bound first (a port below 1024 needs root), then --user/--group, then Python: no app code runs as root.
+  // Nothing is served before the app exists below: all of this runs before the event loop turns.
+  // The port is part of %{RESOURCE} names, so the app is made once the listener knows its port.
+  let app: App | null = null;
+  const wire = new WireServer({
+    host: config.host,
+    port: config.port,
+    reusePort: options.reusePort ?? false,
+    limits: wireLimits(config),
+    limitRequestBody: config.limitRequestBody,
+    serverSoftware: SERVER_SOFTWARE,
+    errorLog,
+    dispatch: (connection, head, body) => app!.dispatch(connection, head, body),
+    logAccess: (connection, head, line, status, bytes) => app?.logAccess(connection, head, line, status, bytes),
+  });
+  const port = wire.port;
+  dropPrivileges(config, errorLog, port);
+
   const install = findPython({ python: config.python, pythonHome: config.pythonHome });
   errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
   const python = startPython(install);
@@ -86,21 +105,6 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     requestTimeout: config.requestTimeout, deadlockTimeout: config.deadlockTimeout, heartbeat: watchdog?.heartbeat ?? null,
     log: errorLog, onUnhealthy: options.onUnhealthy,
   });
-
-  // The port is part of %{RESOURCE} names, so the app is made once the listener knows its port.
-  let app: App | null = null;
-  const wire = new WireServer({
-    host: config.host,
-    port: config.port,
-    reusePort: options.reusePort ?? false,
-    limits: wireLimits(config),
-    limitRequestBody: config.limitRequestBody,
-    serverSoftware: SERVER_SOFTWARE,
-    errorLog,
-    dispatch: (connection, head, body) => app!.dispatch(connection, head, body),
-    logAccess: (connection, head, line, status, bytes) => app?.logAccess(connection, head, line, status, bytes),
-  });
-  const port = wire.port;
 
   const routes = config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, config.serverName, port) }));
   app = createApp({

@@ -59,6 +59,8 @@ export interface Flags {
   maxConnections?: number;
   queueLimit?: number;
   deadlockTimeout?: number;
+  user?: string;
+  group?: string;
 }
 
 export type Command = { kind: "serve"; flags: Flags } | { kind: "help" } | { kind: "version" };
@@ -135,6 +137,10 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                  default ${WIRE_DEFAULTS.maxKeepAliveRequests})
   --max-connections N            open connections per process, 0 for unlimited; beyond it 503
                                  (like MaxRequestWorkers; default ${WIRE_DEFAULTS.maxConnections})
+  --user NAME                    started as root: bind the port, then run as user NAME (or #UID)
+                                 before Python starts (User); root without it runs the app as root
+  --group NAME                   with --user: the group (or #GID) to run as (Group; default: the
+                                 user's primary group)
   --help, -h                     this text
   --version, -v                  the version
 `;
@@ -146,6 +152,7 @@ const VALUE_FLAGS = new Set([
   "request-timeout", "config", "limit-request-line", "limit-request-fields", "limit-request-field-size", "timeout",
   "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections", "trust-proxy",
   "queue-limit", "deadlock-timeout",
+  "user", "group",
 ]);
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version", "strict", "check-config"]);
 
@@ -219,6 +226,11 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
       throw new UsageError((error as Error).message);
     }
   }
+  const user = single("user");
+  const group = single("group");
+  if (user === "" || group === "") throw new UsageError(`option '--${user === "" ? "user" : "group"}' needs a name or #id`);
+  // Without --user the process keeps its identity: a group alone would leave the app running as root.
+  if (group !== undefined && user === undefined) throw new UsageError("--group needs --user (the group of the user the process becomes)");
   const callableObject = single("callable-object");
   if (callableObject !== undefined && !PYTHON_NAME.test(callableObject)) throw new UsageError(`--callable-object '${callableObject}' is not a Python name`);
   const flags: Flags = {
@@ -260,6 +272,8 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
     maxConnections: integer("max-connections", single("max-connections"), 0, 1_000_000),
     queueLimit: integer("queue-limit", single("queue-limit"), 0, 1_000_000),
     deadlockTimeout: integer("deadlock-timeout", single("deadlock-timeout"), 0, 86400),
+    user,
+    group,
   };
   return { kind: "serve", flags };
 }

@@ -42,7 +42,7 @@ export function loadSite(flags: Flags, hostname: string, options: { report: bool
     process.stderr.write(`wsgi-bin: error: nothing to serve: ${flags.config ?? "the command line"} gives the default virtual host no WSGI route this version can serve${diagnostics.warnings.length ? " (see the warnings above)" : ""}\n`);
     return { exit: 1 };
   }
-  return { config: withConnectionFlags(plan.config, flags) };
+  return { config: { ...withConnectionFlags(plan.config, flags), user: flags.user, group: flags.group } };
 }
 
 /** The connection and queue flags (limits, timeouts, trusted proxies, queue limit, deadlock timeout) over what the plan says. */

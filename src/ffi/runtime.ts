@@ -1,7 +1,7 @@
 // Initialises the embedded Python once per process, as mod_wsgi's wsgi_python_init: no Python signal
 // handlers (the server owns signals), then the GIL released for the worker threads.
-import koffi from "./koffi.ts";
 import type { PythonInstall } from "./find-python.ts";
+import { libc } from "./libc.ts";
 import { libpython, type Ptr } from "./libpython.ts";
 
 export interface PythonRuntime {
@@ -14,12 +14,10 @@ export interface PythonRuntime {
 }
 
 export function startPython(install: PythonInstall): PythonRuntime {
-  const libc = koffi.load("libc.so.6");
-  const setenv = libc.func("int setenv(const char *name, const char *value, int overwrite)");
-  const unsetenv = libc.func("int unsetenv(const char *name)");
+  const { setenv, unsetenv } = libc();
   // The executable is wsgi-bin, not python: tell Python where its standard library is.
   const setHome = Boolean(install.home) && !process.env.PYTHONHOME;
-  if (setHome) setenv("PYTHONHOME", install.home, 1);
+  if (setHome) setenv("PYTHONHOME", install.home!, 1);
 
   const py = libpython(install.library);
   py.Py_InitializeEx(0);

@@ -1,0 +1,76 @@
+// The slice of the C library wsgi-bin calls: the environment (PYTHONHOME for Python's start) and the
+// process's identity (--user/--group: user and group lookup through NSS, setgroups, setgid, setuid).
+// glibc's set*id calls change every thread of the process, not only the caller.
+import koffi from "./koffi.ts";
+
+const Passwd = koffi.struct("passwd", {
+  pw_name: "char *", pw_passwd: "char *", pw_uid: "uint32_t", pw_gid: "uint32_t", pw_gecos: "char *", pw_dir: "char *", pw_shell: "char *",
+});
+const Group = koffi.struct("group", { gr_name: "char *", gr_passwd: "char *", gr_gid: "uint32_t", gr_mem: "void *" });
+
+export interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+export interface GroupEntry {
+  name: string;
+  gid: number;
+}
+
+function bind() {
+  const lib = koffi.load("libc.so.6");
+  const f = (decl: string) => lib.func(decl);
+  const getpwnam = f("passwd *getpwnam(const char *name)");
+  const getpwuid = f("passwd *getpwuid(uint32_t uid)");
+  const getgrnam = f("group *getgrnam(const char *name)");
+  const getgrgid = f("group *getgrgid(uint32_t gid)");
+  const getresuid = f("int getresuid(_Out_ uint32_t *r, _Out_ uint32_t *e, _Out_ uint32_t *s)");
+  const getresgid = f("int getresgid(_Out_ uint32_t *r, _Out_ uint32_t *e, _Out_ uint32_t *s)");
+  const strerror = f("const char *strerror(int errnum)") as (errnum: number) => string;
+  const passwd = (entry: unknown): PasswdEntry | null => {
+    if (entry === null) return null;
+    const { pw_name, pw_uid, pw_gid } = koffi.decode(entry, Passwd) as { pw_name: string; pw_uid: number; pw_gid: number };
+    return { name: pw_name, uid: pw_uid, gid: pw_gid };
+  };
+  const group = (entry: unknown): GroupEntry | null => {
+    if (entry === null) return null;
+    const { gr_name, gr_gid } = koffi.decode(entry, Group) as { gr_name: string; gr_gid: number };
+    return { name: gr_name, gid: gr_gid };
+  };
+  const triple = (call: (r: number[], e: number[], s: number[]) => number): [number, number, number] => {
+    const [r, e, s] = [[0], [0], [0]];
+    if (call(r, e, s) !== 0) throw new Error(`getres*id: ${strerror(koffi.errno())}`);
+    return [r[0]!, e[0]!, s[0]!];
+  };
+  return {
+    setenv: f("int setenv(const char *name, const char *value, int overwrite)") as (name: string, value: string, overwrite: number) => number,
+    unsetenv: f("int unsetenv(const char *name)") as (name: string) => number,
+    geteuid: f("uint32_t geteuid()") as () => number,
+    getegid: f("uint32_t getegid()") as () => number,
+    userByName: (name: string) => passwd(getpwnam(name)),
+    userById: (uid: number) => passwd(getpwuid(uid)),
+    groupByName: (name: string) => group(getgrnam(name)),
+    groupById: (gid: number) => group(getgrgid(gid)),
+    /** [real, effective, saved] user ids. */
+    getresuid: () => triple(getresuid),
+    getresgid: () => triple(getresgid),
+    // Each returns 0, or -1 with errno set (read it with errorText()).
+    initgroups: f("int initgroups(const char *user, uint32_t group)") as (user: string, group: number) => number,
+    setgroups: f("int setgroups(size_t size, const uint32_t *list)") as (size: number, list: number[]) => number,
+    setgid: f("int setgid(uint32_t gid)") as (gid: number) => number,
+    setuid: f("int setuid(uint32_t uid)") as (uid: number) => number,
+    /** The text of the last failed call's errno. */
+    errorText: () => strerror(koffi.errno()),
+  };
+}
+
+export type LibC = ReturnType<typeof bind>;
+
+let bound: LibC | null = null;
+
+export function libc(): LibC {
+  bound ??= bind();
+  return bound;
+}
