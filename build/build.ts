@@ -26,7 +26,7 @@ async function bundle(): Promise<void> {
     platform: "node",
     target: "esnext",
     external: ["bun", "bun:*"], // Bun's built-in modules, provided by the runtime
-    loader: { ".py": "text", ".node": "copy" }, // Python sources embed as strings; koffi.node is copied beside the bundles
+    loader: { ".py": "text", ".html": "text", ".node": "copy" }, // Python sources and the status page embed as strings; koffi.node is copied beside the bundles
     assetNames: "[name]", // keep koffi.node's name stable in dist/
     define: { WSGI_BIN_WORKER_ENTRY: JSON.stringify(WORKER_ENTRY), WSGI_BIN_WATCHDOG_ENTRY: JSON.stringify(WATCHDOG_ENTRY) },
     plugins: [koffiNativePlugin(koffiNativeModule(root))],
