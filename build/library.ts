@@ -24,7 +24,8 @@ function koffiFromPlatformPackage(): esbuild.Plugin {
         contents: `import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 export function loadStatic(pkg) {
-  for (const name of ["@wsgi-bin/" + pkg + "/koffi.node", "@koromix/koffi-" + pkg]) {
+  // Only one platform package can be installed (their libc fields differ): glibc's or musl's.
+  for (const name of ["@wsgi-bin/" + pkg + "/koffi.node", "@wsgi-bin/" + pkg + "-musl/koffi.node", "@koromix/koffi-" + pkg]) {
     try { return require(name); } catch {}
   }
   return null;
