@@ -9,6 +9,12 @@ import { koffiNativeModule } from "./koffi-native.ts";
 
 const root = resolve(import.meta.dir, "..");
 
+/**
+ * The platform packages `wsgi-bin` depends on (optionally), one per platform a release is built on
+ * (each built there by this script): a platform listed here must be published with the release.
+ */
+export const PUBLISHED_PLATFORMS = ["linux-x64"];
+
 function isMusl(): boolean {
   return koffiNativeModule(root).includes("/musl_");
 }
