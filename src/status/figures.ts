@@ -40,7 +40,7 @@ export interface ProcessFigures {
 export interface SupervisorFigures {
   pid: number;
   startedAt: number;
-  /** Processes the supervisor runs now; those that did not answer in time are in the report's `missing`. */
+  /** Processes the supervisor runs now (`ready` false: still starting, not asked); ready ones that did not answer in time are in the report's `missing`. */
   children: { slot: number; pid: number; startedAt: number; ready: boolean }[];
 }
 

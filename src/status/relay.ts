@@ -57,7 +57,9 @@ export class SupervisorRelay {
   }
 
   private gather(asker: RelayChild, askerId: number): void {
-    const others = this.children().filter((child) => child.pid !== asker.pid);
+    // Only those that reported ready: one still starting has no figures yet, and waiting for it
+    // would hold every status request of a reload for GATHER_MS.
+    const others = this.children().filter((child) => child.pid !== asker.pid && child.ready);
     const id = this.nextId++;
     const gathering: Gathering = {
       asker, askerId, waiting: new Set(others.map((child) => child.pid)), figures: [],
@@ -91,7 +93,7 @@ export class SupervisorRelay {
           startedAt: this.startedAt,
           children: children.map(({ slot, pid, startedAt, ready }) => ({ slot, pid, startedAt, ready })),
         },
-        missing: children.filter((child) => !answered.has(child.pid)).map((child) => child.pid),
+        missing: children.filter((child) => child.ready && !answered.has(child.pid)).map((child) => child.pid),
       });
     } catch {
       // The asker went away meanwhile: nobody to answer.
