@@ -1,10 +1,12 @@
 // `npm run build`: esbuild bundles src/main.ts and the worker entry into dist/, then
-// `bun build --compile` turns the bundles (and koffi's native module) into the one file ./wsgi-bin.
+// `bun build --compile` turns the bundles (and koffi's native module) into the one file ./wsgi-bin;
+// then the library goes to dist/lib/ (build/library.ts).
 // Run with bun: the compile step uses the bun running this script (the pinned devDependency).
 import { rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as esbuild from "esbuild";
 import { koffiNativeModule, koffiNativePlugin } from "./koffi-native.ts";
+import { buildLibrary } from "./library.ts";
 
 const root = resolve(import.meta.dir, "..");
 const dist = join(root, "dist");
@@ -26,7 +28,7 @@ async function bundle(): Promise<void> {
     platform: "node",
     target: "esnext",
     external: ["bun", "bun:*"], // Bun's built-in modules, provided by the runtime
-    loader: { ".py": "text", ".node": "copy" }, // Python sources embed as strings; koffi.node is copied beside the bundles
+    loader: { ".py": "text", ".html": "text", ".node": "copy" }, // Python sources and the status page embed as strings; koffi.node is copied beside the bundles
     assetNames: "[name]", // keep koffi.node's name stable in dist/
     define: { WSGI_BIN_WORKER_ENTRY: JSON.stringify(WORKER_ENTRY), WSGI_BIN_WATCHDOG_ENTRY: JSON.stringify(WATCHDOG_ENTRY) },
     plugins: [koffiNativePlugin(koffiNativeModule(root))],
@@ -55,3 +57,5 @@ function compile(): void {
 await bundle();
 compile();
 console.log(`built ${outfile} (${(statSync(outfile).size / 1e6).toFixed(1)} MB)`);
+await buildLibrary(); // the library (`import { createServer } from "wsgi-bin"`), for Bun and Node
+console.log(`built ${join(dist, "lib")} (the library)`);

@@ -68,6 +68,16 @@ export interface ServerConfig {
   group?: string;
   /** The WSGIDaemonProcess group this process runs ("" or absent: embedded), for mod_wsgi.process_group. */
   processGroup?: string;
+  /** --server-status: where the status page is and who may see it; absent: off. */
+  serverStatus?: ServerStatusConfig;
+}
+
+/** --server-status (mod_status's handler, see src/status/). */
+export interface ServerStatusConfig {
+  /** Where the page is ("/server-status"); PATH/metrics beside it. */
+  path: string;
+  /** Client addresses or CIDR blocks allowed to see it. */
+  allow: string[];
 }
 
 export const DEFAULTS = {
@@ -89,4 +99,6 @@ export const DEFAULTS = {
   queueTimeout: 0,
   // Apache's ListenBacklog: as many clients may wait for a thread as wait for an Apache worker.
   queueLimit: 511,
+  // --server-status without a path: mod_status's customary location.
+  serverStatusPath: "/server-status",
 } as const;

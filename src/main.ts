@@ -104,6 +104,7 @@ function serve(config: ServerConfig, supervised: boolean): void {
     onRequest: recycler ? () => recycler.count() : undefined,
     onUnhealthy: recycler ? (reason) => recycler.replace(reason) : undefined,
     reusePort: supervised,
+    supervisedSlot: supervised ? Number(process.env[PROCESS_SLOT_ENV]) : undefined,
   });
   const ready: ChildMessage = { ready: true };
   // A successor reports ready once its scripts are imported: a reload swaps in warmed-up processes.

@@ -1,6 +1,7 @@
 // Puts the layers together: logs, Python, the worker pool and the HTTP listener.
 import { openSync } from "node:fs";
 import type { ServerConfig } from "./config.ts";
+import { startEngine } from "./engine.ts";
 import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
@@ -12,12 +13,10 @@ import { WireServer } from "./http/wire/wire-server.ts";
 import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
-import { Pool } from "./pool/pool.ts";
-import { startWatchdog } from "./pool/watchdog.ts";
-import { watchdogUrl, workerUrl } from "./pool/worker-url.ts";
-import { startHealthChecks } from "./process/health.ts";
+import type { Pool } from "./pool/pool.ts";
 import type { RecycleReason } from "./process/supervisor.ts";
 import { dropPrivileges } from "./process/privileges.ts";
+import { createServerStatus } from "./status/server-status.ts";
 import { SERVER_SOFTWARE } from "./version.ts";
 
 export interface Running {
@@ -46,6 +45,8 @@ export interface StartOptions {
   onUnhealthy?: (reason: RecycleReason) => void;
   /** Share the port with other processes (SO_REUSEPORT): every process a supervisor runs does. */
   reusePort?: boolean;
+  /** Run by a supervisor (its slot number): the status page gathers every process's figures through it. */
+  supervisedSlot?: number;
 }
 
 export function startServer(config: ServerConfig, options: StartOptions = {}): Running {
@@ -72,41 +73,15 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const install = findPython({ python: config.python, pythonHome: config.pythonHome });
   errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
   const python = startPython(install);
-
-  const pool = new Pool({
-    threads: config.threads,
-    queueLimit: config.queueLimit,
-    workerUrl: workerUrl(),
-    init: {
-      library: install.library,
-      registry: python.registry,
-      logFd: errorLog.fd,
-      logLevel: errorLog.level,
-      adapterConfig: JSON.stringify({
-        log_fd: errorLog.fd,
-        log_level: errorLog.level,
-        threads: config.threads,
-        processes: config.processes,
-        server_software: SERVER_SOFTWARE,
-        executable: install.executable,
-        venv: install.venv,
-        python_path: config.pythonPath,
-        unset_pythonhome: python.setHome,
-        request_timeout: config.requestTimeout,
-        process_group: config.processGroup ?? "",
-      }),
-    },
-  });
-  const watchdog = startWatchdog(pool.slots, {
-    library: install.library, timeoutSeconds: config.requestTimeout, deadlockTimeoutSeconds: config.deadlockTimeout,
-    logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(),
-  });
-  const health = startHealthChecks(pool.slots, {
-    requestTimeout: config.requestTimeout, deadlockTimeout: config.deadlockTimeout, heartbeat: watchdog?.heartbeat ?? null,
-    log: errorLog, onUnhealthy: options.onUnhealthy,
-  });
+  const engine = startEngine(config, python, errorLog, options.onUnhealthy);
+  const { pool } = engine;
 
   const routes = config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, config.serverName, port) }));
+  const status = createServerStatus(config.serverStatus, {
+    routes: routes.map(({ alias, group }) => ({ alias: alias.url, script: alias.script, group })),
+    pool, slot: options.supervisedSlot ?? null, supervised: options.supervisedSlot !== undefined,
+    software: SERVER_SOFTWARE, python: python.version, errorLog, activeRequests: () => wire.active,
+  });
   app = createApp({
     routes, pool, errorLog, accessLog, port,
     scheme: "http",
@@ -117,17 +92,17 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     queueTimeoutMs: config.queueTimeout * 1000,
     trustedProxies: config.trustedProxies.length ? new TrustedProxies(config.trustedProxies) : null,
     onRequest,
+    status,
   });
   for (const route of routes) {
     errorLog.info(`Alias ${route.alias.url} -> ${route.alias.script} (application group '${route.group}', callable '${route.alias.callableObject}').`);
   }
   errorLog.notice(`${SERVER_SOFTWARE} (Python ${python.version}) listening on http://${config.host}:${port}/ with ${config.threads} threads.`);
+  if (config.serverStatus) errorLog.info(`Server status at ${config.serverStatus.path} (and ${config.serverStatus.path}/metrics) for ${config.serverStatus.allow.join(" ")}.`);
 
   const stop = () => {
     wire.stop();
-    health?.stop();
-    watchdog?.thread.terminate();
-    pool.terminate();
+    engine.stop();
   };
   const imports = config.importScripts.map((script) => ({ script, group: applicationGroupName(script, config.serverName, port) }));
   return {

@@ -1,11 +1,13 @@
 // Command-line flags. Each names the Apache/mod_wsgi directive it stands for in --help and the README.
 // Parsing only reads them (a flag not given stays undefined); src/config/from-flags.ts turns them
 // into the site model, alone or over a --config file.
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEFAULTS, type ImportScript } from "../config.ts";
 import { TrustedProxies } from "../http/trusted-proxies.ts";
 import { WIRE_DEFAULTS } from "../http/wire/limits.ts";
 import { levelNumber } from "../log/levels.ts";
+import { AllowList, DEFAULT_STATUS_ALLOW } from "../status/allow-list.ts";
 
 export class UsageError extends Error {}
 
@@ -61,6 +63,10 @@ export interface Flags {
   deadlockTimeout?: number;
   user?: string;
   group?: string;
+  /** --server-status [PATH]: the status page's path; undefined when off. */
+  serverStatus?: string;
+  /** --server-status-allow, as given (empty: the default, loopback). */
+  serverStatusAllow: string[];
 }
 
 export type Command = { kind: "serve"; flags: Flags } | { kind: "help" } | { kind: "version" };
@@ -141,6 +147,12 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                  before Python starts (User); root without it runs the app as root
   --group NAME                   with --user: the group (or #GID) to run as (Group; default: the
                                  user's primary group)
+  --server-status [PATH]         serve a status page at PATH (default ${DEFAULTS.serverStatusPath}), answered
+                                 before the aliases: HTML refreshing itself, PATH?json, PATH/metrics
+                                 (Prometheus); every process's figures (mod_status; default off)
+  --server-status-allow ADDR[/BITS]
+                                 client addresses that may see it; others get 403; repeatable
+                                 (Require ip; default ${DEFAULT_STATUS_ALLOW.join(" and ")})
   --help, -h                     this text
   --version, -v                  the version
 `;
@@ -151,9 +163,9 @@ const VALUE_FLAGS = new Set([
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
   "request-timeout", "config", "limit-request-line", "limit-request-fields", "limit-request-field-size", "timeout",
   "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections", "trust-proxy",
-  "queue-limit", "deadlock-timeout",
-  "user", "group",
+  "queue-limit", "deadlock-timeout", "user", "group", "server-status-allow",
 ]);
+
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version", "strict", "check-config"]);
 
 export function parseArgs(argv: string[], cwd = process.cwd()): Command {
@@ -180,7 +192,13 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
     }
     const eq = arg.indexOf("=");
     const name = arg.slice(2, eq < 0 ? undefined : eq);
-    if (SWITCHES.has(name)) {
+    if (name === "server-status") {
+      // An optional value: --server-status=PATH, or a next argument that is a URL path (it starts with
+      // "/" and names no existing file: a script argument right after it stays a script).
+      const next = argv[i + 1];
+      const value = eq >= 0 ? arg.slice(eq + 1) : next?.startsWith("/") && !existsSync(next) ? argv[++i]! : DEFAULTS.serverStatusPath;
+      values.set(name, [value]);
+    } else if (SWITCHES.has(name)) {
       if (eq >= 0) throw new UsageError(`option '--${name}' takes no value`);
       switches.add(name);
     } else if (VALUE_FLAGS.has(name)) {
@@ -274,8 +292,25 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
     deadlockTimeout: integer("deadlock-timeout", single("deadlock-timeout"), 0, 86400),
     user,
     group,
+    ...serverStatus(single("server-status"), values.get("server-status-allow") ?? []),
   };
   return { kind: "serve", flags };
+}
+
+function serverStatus(path: string | undefined, allow: string[]): Pick<Flags, "serverStatus" | "serverStatusAllow"> {
+  if (path === undefined) {
+    if (allow.length) throw new UsageError("--server-status-allow needs --server-status");
+    return { serverStatusAllow: [] };
+  }
+  if (!path.startsWith("/") || path === "/" || /[?#\s]/.test(path)) {
+    throw new UsageError(`--server-status wants a URL path like ${DEFAULTS.serverStatusPath} (not '/', no query), got '${path}'`);
+  }
+  try {
+    new AllowList(allow);
+  } catch (error) {
+    throw new UsageError(`--server-status-allow: ${(error as Error).message}`);
+  }
+  return { serverStatus: path.replace(/\/+$/, ""), serverStatusAllow: allow };
 }
 
 function trustedProxies(specs: string[]): string[] {

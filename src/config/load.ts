@@ -2,6 +2,7 @@
 // warnings on stderr, --strict, --check-config, and the ServerConfig for today's front.
 import type { Flags } from "../cli/args.ts";
 import type { ServerConfig } from "../config.ts";
+import { DEFAULT_STATUS_ALLOW } from "../status/allow-list.ts";
 import { ConfigError, Diagnostics, formatWarning } from "./diagnostics.ts";
 import { explainSite } from "./explain.ts";
 import { siteFromFlags } from "./from-flags.ts";
@@ -45,8 +46,8 @@ export function loadSite(flags: Flags, hostname: string, options: { report: bool
   return { config: { ...withConnectionFlags(plan.config, flags), user: flags.user, group: flags.group } };
 }
 
-/** The connection and queue flags (limits, timeouts, trusted proxies, queue limit, deadlock timeout) over what the plan says. */
-function withConnectionFlags(config: ServerConfig, flags: Flags): ServerConfig {
+/** The connection and queue flags (limits, timeouts, trusted proxies, queue limit, deadlock timeout, status page) over what the plan says. */
+export function withConnectionFlags(config: ServerConfig, flags: Flags): ServerConfig {
   return {
     ...config,
     trustedProxies: [...config.trustedProxies, ...flags.trustedProxies],
@@ -60,5 +61,9 @@ function withConnectionFlags(config: ServerConfig, flags: Flags): ServerConfig {
     maxConnections: flags.maxConnections ?? config.maxConnections,
     queueLimit: flags.queueLimit ?? config.queueLimit,
     deadlockTimeout: flags.deadlockTimeout ?? config.deadlockTimeout,
+    serverStatus: flags.serverStatus === undefined ? undefined : {
+      path: flags.serverStatus,
+      allow: flags.serverStatusAllow.length ? flags.serverStatusAllow : DEFAULT_STATUS_ALLOW,
+    },
   };
 }

@@ -6,7 +6,8 @@ import { TrieRouter } from "hono/router/trie-router";
 import type { AliasConfig } from "../config.ts";
 import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
-import { Refusal, type Pool } from "../pool/pool.ts";
+import { Refusal, type Pool, type WorkerSlot } from "../pool/pool.ts";
+import type { StatusHandler } from "../status/server-status.ts";
 import { aliasCovers } from "./aliases.ts";
 import { writeRequestHead } from "./request-head.ts";
 import { parseTarget } from "./request-target.ts";
@@ -15,7 +16,7 @@ import type { Connection } from "./wire/connection.ts";
 import type { ParsedHead } from "./wire/head-parser.ts";
 import type { RequestBody } from "./wire/request-body.ts";
 import { WireResponse } from "./wire/response-writer.ts";
-import { runExchange } from "./wsgi-exchange.ts";
+import { runExchange, type BodySource, type ResponseSink } from "./wsgi-exchange.ts";
 
 export interface Route {
   alias: AliasConfig;
@@ -40,11 +41,30 @@ export interface AppContext {
   trustedProxies: TrustedProxies | null;
   /** Runs for every request taken (process/recycler.ts counts them). */
   onRequest?: () => void;
+  /** --server-status: the page, answered before the aliases, and the counters it shows (null: off). */
+  status?: StatusHandler | null;
+  /** Runs for every response, after the access log (the library's onRequest). */
+  onAccess?: (peer: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number) => void;
 }
+
+/** Who sent a request, whichever front it came through (a wire Connection, or fetch-front.ts). */
+export interface Peer {
+  readonly peerAddress: string;
+  readonly peerPort: number;
+  /** Give up on the response: the client must see it is incomplete. */
+  cut(): void;
+  /** The response is over (after cut(), for an internal error). */
+  finished(status: number, bytes: number, keepAlive: boolean): void;
+}
+
+/** Makes one request's response sink: the wire's WireResponse, or fetch-front.ts's. */
+export type SinkFactory<P extends Peer> = (peer: P, isHead: boolean, http10: boolean, label: string) => ResponseSink;
 
 export interface App {
   dispatch(connection: Connection, head: ParsedHead, body: RequestBody): void;
-  logAccess(connection: Connection, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void;
+  /** dispatch() for another front: its peer, its request body and its response sinks. */
+  dispatchTo<P extends Peer>(peer: P, head: ParsedHead, body: BodySource, makeSink: SinkFactory<P>): Promise<void>;
+  logAccess(connection: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void;
 }
 
 let requestCounter = 0;
@@ -53,34 +73,50 @@ export function createApp(context: AppContext): App {
   const router = aliasRouter(context.routes);
   const { pool, errorLog } = context;
   const requestIdPrefix = `${process.pid.toString(36)}-`;
+  const wireSink: SinkFactory<Connection> = (connection, isHead, http10, label) =>
+    new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, label);
+  // --server-status counters (status/stats.ts): a few increments per request, nothing allocated.
+  const status = context.status ?? null;
+  const stats = status?.stats ?? null;
+  const routeIndexes = new Map(context.routes.map((route, index) => [route, index]));
+  const workerDone = stats ? (slot: WorkerSlot) => stats.workerDone(slot) : undefined;
 
-  async function dispatch(connection: Connection, head: ParsedHead, body: RequestBody): Promise<void> {
+  async function dispatch<P extends Peer>(connection: P, head: ParsedHead, body: BodySource, makeSink: SinkFactory<P>): Promise<void> {
     context.onRequest?.();
+    const started = stats ? performance.now() : 0;
     const http10 = head.protocol === "HTTP/1.0";
     const isHead = head.method === "HEAD";
     if (head.target === "*" && head.method === "OPTIONS") {
       // The server's own options (RFC 9110 9.3.7), as Apache answers them.
-      return new WireResponse(connection, false, http10, context.serverSoftware, errorLog, "*").complete("200 OK\0Allow\0GET, HEAD, POST, OPTIONS", new Uint8Array(0));
+      return makeSink(connection, false, http10, "*").complete("200 OK\0Allow\0GET, HEAD, POST, OPTIONS", new Uint8Array(0));
     }
     const target = parseTarget(head.target);
     if (typeof target === "number") {
-      return new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, head.target).fail(target);
+      return makeSink(connection, isHead, http10, head.target).fail(target);
+    }
+    if (status?.covers(target.path)) {
+      return status.serve(connection.peerAddress, head.method, target.path, target.query, makeSink(connection, isHead, http10, target.path));
     }
     const route = router.match(head.method, target.path)[0][0]?.[0];
     if (!route || !aliasCovers(route.alias.url, target.path)) {
-      return new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, target.raw).fail(404);
+      return makeSink(connection, isHead, http10, target.raw).fail(404);
     }
     const { alias } = route;
-    const response = new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, alias.script);
+    const response = makeSink(connection, isHead, http10, alias.script);
+    const routeIndex = stats ? routeIndexes.get(route)! : -1;
     if (context.limitRequestBody && head.contentLength > context.limitRequestBody) {
       errorLog.error(`Requested content-length of ${head.contentLength} is larger than the configured limit of ${context.limitRequestBody}`);
-      return response.fail(413);
+      response.fail(413);
+      return stats?.routed(routeIndex, 413, started, 0, 0);
     }
+    const asked = stats ? performance.now() : 0;
     const slot = await pool.acquire(context.queueTimeoutMs);
     if (slot instanceof Refusal) {
       errorLog.error(`${slot.reason} for WSGI request to '${alias.script}': ${slot.detail}.`);
-      return response.fail(503);
+      response.fail(503);
+      return stats?.routed(routeIndex, 503, started, 0, 0);
     }
+    const acquired = stats ? performance.now() : 0;
     let remoteAddr = connection.peerAddress;
     let scheme: string = context.scheme;
     let host = target.host ?? head.host;
@@ -118,12 +154,17 @@ export function createApp(context: AppContext): App {
     });
     if (headLength < 0) {
       pool.release(slot);
-      return response.fail(431);
+      response.fail(431);
+      return stats?.routed(routeIndex, 431, started, asked, acquired);
     }
-    await runExchange(pool, slot, headLength, body, response);
+    stats?.running(slot, routeIndex);
+    await runExchange(pool, slot, headLength, body, response, workerDone);
+    stats?.routed(routeIndex, response.status, started, asked, acquired);
   }
 
-  function logAccess(connection: Connection, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void {
+  function logAccess(connection: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void {
+    stats?.response(status, bytes);
+    context.onAccess?.(connection, head, requestLine, status, bytes);
     context.accessLog?.write({
       remoteAddr: connection.peerAddress,
       requestLine,
@@ -134,14 +175,19 @@ export function createApp(context: AppContext): App {
     });
   }
 
+  function dispatchTo<P extends Peer>(peer: P, head: ParsedHead, body: BodySource, makeSink: SinkFactory<P>): Promise<void> {
+    return dispatch(peer, head, body, makeSink).catch((error: Error) => {
+      errorLog.error(`Internal error serving ${head.method} ${head.target}: ${error.stack ?? error}`);
+      peer.cut();
+      peer.finished(500, 0, false);
+    });
+  }
+
   return {
     dispatch(connection, head, body) {
-      dispatch(connection, head, body).catch((error: Error) => {
-        errorLog.error(`Internal error serving ${head.method} ${head.target}: ${error.stack ?? error}`);
-        connection.cut();
-        connection.finished(500, 0, false);
-      });
+      void dispatchTo(connection, head, body, wireSink);
     },
+    dispatchTo,
     logAccess,
   };
 }

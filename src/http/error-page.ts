@@ -1,7 +1,9 @@
 // Apache's error documents, so clients and monitoring see what they would see in front of mod_wsgi.
 const MESSAGES: Record<number, [string, string]> = {
   400: ["Bad Request", "Your browser sent a request that this server could not understand."],
+  403: ["Forbidden", "You don't have permission to access this resource."],
   404: ["Not Found", "The requested URL was not found on this server."],
+  405: ["Method Not Allowed", "The requested method is not allowed for this URL."],
   408: ["Request Timeout", "Server timeout waiting for the HTTP request from the client."],
   413: ["Request Entity Too Large", "The requested resource does not allow request data with this request, or the amount of data provided exceeds the capacity limit."],
   414: ["Request-URI Too Long", "The requested URL's length exceeds the capacity limit for this server."],

@@ -15,6 +15,8 @@ export interface BodySource {
 
 /** Where the response goes. Byte arrays are views of the channel: use or copy them before returning. */
 export interface ResponseSink {
+  /** The status sent (0 until a head or error page went out): the status page counts it. */
+  readonly status: number;
   /** The whole response at once. `head` is "status\0name\0value...". */
   complete(head: string, body: Uint8Array): void;
   /** The head and first bytes of a streamed response; false when no more body is wanted. */
@@ -40,7 +42,10 @@ const BODY_END = 1;
 const FRAME_CHUNKS = 1;
 const BODY_TOO_LARGE = 2;
 
-export async function runExchange(pool: Pool, slot: WorkerSlot, headLength: number, body: BodySource, sink: ResponseSink): Promise<void> {
+/** `workerDone` runs once the worker is done, before it goes back to the pool (status/stats.ts reads what it measured). */
+export async function runExchange(
+  pool: Pool, slot: WorkerSlot, headLength: number, body: BodySource, sink: ResponseSink, workerDone?: (slot: WorkerSlot) => void,
+): Promise<void> {
   const channel = slot.channel;
   slot.send(ToWorker.Request, headLength);
   try {
@@ -69,6 +74,7 @@ export async function runExchange(pool: Pool, slot: WorkerSlot, headLength: numb
       else return sink.abort(); // Abort or Error after the head
     }
   } finally {
+    workerDone?.(slot);
     pool.release(slot);
   }
 }

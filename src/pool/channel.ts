@@ -18,6 +18,13 @@ export const UNTIMED = 7; // 1 while the request in progress is exempt from --re
 export const BUSY_SINCE = 4; // Date.now() when the request started
 export const INTERPRETER = 5; // the PyInterpreterState the request runs in
 export const THREAD_IDENT = 6; // the worker's threading.get_ident()
+/**
+ * Float32 indexes in the last 8 bytes of the control area: what the worker measured of the request it
+ * just finished (pool/request-clock.ts), read by the HTTP thread before the worker goes back to the
+ * pool (status/stats.ts). Not read by adapter.py.
+ */
+export const GIL_WAIT_MS = 14; // ms spent waiting for the GIL
+export const APP_MS = 15; // ms in the request, less the waits for the GIL and for the HTTP thread
 
 export const DATA_OFFSET = 64;
 export const DEFAULT_DATA_SIZE = 1 << 20;

@@ -7,6 +7,7 @@ import { ErrorLog } from "../log/error-log.ts";
 import { BusyState } from "./busy.ts";
 import { Channel, REQUEST_IMPORT, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
 import { ThreadInterpreters } from "./interpreters.ts";
+import { RequestClock } from "./request-clock.ts";
 import { preferBatchScheduling } from "./scheduling.ts";
 import { SharedMutex } from "./shared-mutex.ts";
 import type { WorkerInit } from "./messages.ts";
@@ -33,12 +34,19 @@ function serve(init: WorkerInit): void {
     return channel.kind();
   };
 
+  // Timings for the status page (status/stats.ts): always kept, a branch would cost as much.
+  const clock = new RequestClock(init.shared);
+
   // exchange(): Python hands the channel over and sleeps, without the GIL, until the reply is in.
   const exchangeDef = defineNoArgsBuiltin("exchange", () => {
     const threadState = py.PyEval_SaveThread();
     channel.notifyMain();
+    const waitFrom = performance.now();
     const kind = waitForMain();
+    const gilFrom = performance.now();
+    clock.waitedForMain(waitFrom);
     py.PyEval_RestoreThread(threadState);
+    clock.gilTaken(gilFrom);
     return py.PyLong_FromLongLong(kind);
   });
 
@@ -61,13 +69,16 @@ function serve(init: WorkerInit): void {
       log.error(`worker ${init.index}: unexpected message ${kind} while idle`);
       continue;
     }
+    clock.begin();
     const untimed = channel.arg() === REQUEST_IMPORT;
     const group = channel.buffer.toString("latin1", 0, channel.buffer.indexOf(0));
     const entry = interpreters.get(group);
     if (!entry) {
       channel.setMessage(ToMain.Error, 0, 500);
     } else {
+      const gilFrom = performance.now();
       py.PyEval_RestoreThread(entry.threadState);
+      clock.gilTaken(gilFrom);
       serial = serial === 0x7fffffff ? 1 : serial + 1; // never 0: that is idle
       busy.begin(serial, entry.interpreter, threadIdent, untimed);
       const result = py.PyObject_CallNoArgs(entry.handle);
@@ -80,6 +91,7 @@ function serve(init: WorkerInit): void {
       if (busy.end()) settle(entry.settle);
       py.PyEval_SaveThread();
     }
+    clock.publish();
     channel.notifyMain();
   }
 }

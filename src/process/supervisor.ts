@@ -7,6 +7,7 @@
 import type { Subprocess } from "bun";
 import type { ServerConfig } from "../config.ts";
 import type { ErrorLog } from "../log/error-log.ts";
+import { isStatusMessage, SupervisorRelay, type RelayChild, type StatusMessage } from "../status/relay.ts";
 import { PROCESS_SLOT_ENV, selfCommand } from "./self-command.ts";
 
 const QUICK_DEATH_MS = 5_000; // a child dying sooner than this after its start counts as a start-up failure
@@ -30,8 +31,8 @@ interface Child {
 /** Why a child asks to be replaced. */
 export type RecycleReason = "maximum-requests" | "restart-interval" | "request-timeout" | "deadlock-timeout";
 
-/** What a child tells its supervisor over IPC. */
-export type ChildMessage = { ready: true } | { recycle: RecycleReason };
+/** What a child tells its supervisor over IPC (and --server-status's gathering, status/relay.ts). */
+export type ChildMessage = { ready: true } | { recycle: RecycleReason } | StatusMessage;
 
 /** The supervisor's words for each reason, and whether it is a routine replacement (info) or a failure (notice). */
 const RECYCLE_REASONS: Record<RecycleReason, [string, "info" | "notice"]> = {
@@ -48,13 +49,17 @@ export class Supervisor {
   private readonly children = new Set<Child>();
   private readonly backoff = new Map<number, number>();
   private stopping = false;
+  /** --server-status: gathers every child's figures for the one a status request reached. */
+  private readonly status: SupervisorRelay | null;
 
   constructor(
     private readonly config: ServerConfig,
     private readonly argv: string[],
     private readonly port: number,
     private readonly log: ErrorLog,
-  ) {}
+  ) {
+    this.status = config.serverStatus ? new SupervisorRelay(() => [...this.children].map((child) => this.relayChild(child))) : null;
+  }
 
   start(): void {
     this.log.notice(`Supervisor (pid ${process.pid}) starting ${this.config.processes} processes on port ${this.port}.`);
@@ -62,6 +67,11 @@ export class Supervisor {
     process.on("SIGTERM", () => this.stop("SIGTERM"));
     process.on("SIGINT", () => this.stop("SIGINT"));
     process.on("SIGHUP", () => this.reload());
+  }
+
+  private relayChild(child: Child): RelayChild {
+    const { slot, startedAt, ready } = child;
+    return { slot, pid: child.process.pid, startedAt, ready, send: (message) => child.process.send(message) };
   }
 
   /** Starts a process in `slot`; `why` ends its "Started" line. */
@@ -74,7 +84,8 @@ export class Supervisor {
       env: { ...process.env, [PROCESS_SLOT_ENV]: String(slot) },
       stdio: ["ignore", "inherit", "inherit"],
       ipc: (message: ChildMessage) => {
-        if ("ready" in message && !child.ready) {
+        if (isStatusMessage(message)) this.status?.receive(this.relayChild(child), message);
+        else if ("ready" in message && !child.ready) {
           child.ready = true;
           this.backoff.delete(slot);
           this.log.info(`Process ${slot} (pid ${child.process.pid}) ready.`);

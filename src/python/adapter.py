@@ -444,16 +444,23 @@ class Worker:
         self.response.run(application, self.environ(fields))
 
     def import_script(self, script):
-        """WSGIImportScript: load the script into this interpreter now, call nothing (no callable named)."""
+        """WSGIImportScript: load the script into this interpreter now, call nothing (no callable named).
+        On failure the channel carries the exception's last line (the library's ScriptLoadError says it)."""
         try:
             self.interpreter.load(script, True)
         except ScriptNotFound:
             self.log.write("error", "Import script not found or unable to stat: %s" % script)
-            return self.finish(ERROR, 0, 404)
-        except BaseException:
+            return self.finish(ERROR, self.reason("no such file"), 404)
+        except BaseException as error:
             self.log.write("error", "Failed to import script '%s'.\n%s" % (script, traceback.format_exc()))
-            return self.finish(ERROR, 0, 500)
+            return self.finish(ERROR, self.reason(traceback.format_exception_only(type(error), error)[-1].strip()), 500)
         self.finish(END)
+
+    def reason(self, text):
+        """Writes a short UTF-8 text into the channel for the final message; returns its length."""
+        data = text.encode("utf-8", "backslashreplace")[:4096]
+        self.data[:len(data)] = data
+        return len(data)
 
     def environ(self, fields):
         route = tuple(fields[:F_SCRIPT_NAME + 1])

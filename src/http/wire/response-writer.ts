@@ -33,7 +33,7 @@ const DROPS_CONNECTION = new Set([400, 408, 411, 413, 414, 500, 501, 503]);
 const LAST_CHUNK = Buffer.from("0\r\n\r\n");
 
 export class WireResponse implements ResponseSink {
-  private status = 0;
+  status = 0;
   private mode = NONE;
   /** Body bytes the app's Content-Length still allows. */
   private left = 0;

@@ -1,0 +1,67 @@
+// What runs Python for a server, whichever front feeds it requests (the wire listener of server.ts,
+// or the library's fetch() in src/lib/): the worker pool, and the watchdog and health checks that
+// --request-timeout and --deadlock-timeout need.
+import type { ServerConfig } from "./config.ts";
+import type { PythonRuntime } from "./ffi/runtime.ts";
+import type { ErrorLog } from "./log/error-log.ts";
+import { Pool } from "./pool/pool.ts";
+import { startWatchdog } from "./pool/watchdog.ts";
+import { watchdogUrl, workerUrl } from "./pool/worker-url.ts";
+import { startHealthChecks } from "./process/health.ts";
+import type { RecycleReason } from "./process/supervisor.ts";
+import { SERVER_SOFTWARE } from "./version.ts";
+
+export interface Engine {
+  pool: Pool;
+  /** Ends the worker threads and the watchdog at once. */
+  stop(): void;
+}
+
+export function startEngine(
+  config: ServerConfig,
+  python: PythonRuntime,
+  errorLog: ErrorLog,
+  onUnhealthy?: (reason: RecycleReason) => void,
+): Engine {
+  const install = python.install;
+  const pool = new Pool({
+    threads: config.threads,
+    queueLimit: config.queueLimit,
+    workerUrl: workerUrl(),
+    init: {
+      library: install.library,
+      registry: python.registry,
+      logFd: errorLog.fd,
+      logLevel: errorLog.level,
+      adapterConfig: JSON.stringify({
+        log_fd: errorLog.fd,
+        log_level: errorLog.level,
+        threads: config.threads,
+        processes: config.processes,
+        server_software: SERVER_SOFTWARE,
+        executable: install.executable,
+        venv: install.venv,
+        python_path: config.pythonPath,
+        unset_pythonhome: python.setHome,
+        request_timeout: config.requestTimeout,
+        process_group: config.processGroup ?? "",
+      }),
+    },
+  });
+  const watchdog = startWatchdog(pool.slots, {
+    library: install.library, timeoutSeconds: config.requestTimeout, deadlockTimeoutSeconds: config.deadlockTimeout,
+    logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(),
+  });
+  const health = startHealthChecks(pool.slots, {
+    requestTimeout: config.requestTimeout, deadlockTimeout: config.deadlockTimeout, heartbeat: watchdog?.heartbeat ?? null,
+    log: errorLog, onUnhealthy,
+  });
+  return {
+    pool,
+    stop() {
+      health?.stop();
+      watchdog?.thread.terminate();
+      pool.terminate();
+    },
+  };
+}

@@ -1,0 +1,218 @@
+// createServer()'s server: the CLI's pieces (engine.ts's worker pool, app.ts's dispatch, the wire
+// listener) put together inside the host's process, with a second front, fetch(), that needs no
+// socket. One Python per process: servers created one after another (or side by side) share it.
+import { openSync } from "node:fs";
+import type { ServerConfig } from "../config.ts";
+import { startEngine, type Engine } from "../engine.ts";
+import { findPython, PythonNotFound } from "../ffi/find-python.ts";
+import { startPython, type PythonRuntime } from "../ffi/runtime.ts";
+import { applicationGroupName } from "../http/aliases.ts";
+import { createApp, type App, type AppContext, type Peer } from "../http/app.ts";
+import { answerFetch } from "../http/fetch-front.ts";
+import { TrustedProxies } from "../http/trusted-proxies.ts";
+import type { ParsedHead } from "../http/wire/head-parser.ts";
+import { wireLimits } from "../http/wire/limits.ts";
+import { WireServer } from "../http/wire/wire-server.ts";
+import { AccessLog } from "../log/access-log.ts";
+import { ErrorLog } from "../log/error-log.ts";
+import { levelNumber } from "../log/levels.ts";
+import type { StatusReport } from "../status/figures.ts";
+import { createServerStatus, type StatusHandler } from "../status/server-status.ts";
+import { SERVER_SOFTWARE } from "../version.ts";
+import { ConfigurationError, ListenError, PythonNotFoundError, ServerClosedError } from "./errors.ts";
+import { LogPipe } from "./log-pipe.ts";
+import { preload, type Load } from "./preload.ts";
+import { bindForNode } from "./runtime.ts";
+import type { ListenOptions, RequestEntry, ServerOptions, WsgiServer } from "./types.ts";
+
+/** %{RESOURCE} and %{SERVER} group names carry a port; a library server's is chosen late (or never: fetch()), so they are named as on port 80. */
+const GROUP_PORT = 80;
+
+let sharedPython: PythonRuntime | null = null;
+
+/** The process's one embedded Python: started by the first server, reused by the next. */
+function python(config: ServerConfig): PythonRuntime {
+  let install;
+  try {
+    install = findPython({ python: config.python, pythonHome: config.pythonHome });
+  } catch (error) {
+    if (!(error instanceof PythonNotFound)) throw error;
+    throw new PythonNotFoundError(`${error.message}\nIn createServer(), give the interpreter as { python: "/path/to/python3" } ` +
+      "(or a virtualenv as { pythonHome }), or set WSGI_BIN_PYTHON.");
+  }
+  if (sharedPython) {
+    if (sharedPython.install.library !== install.library) {
+      throw new ConfigurationError(`this process already embeds ${sharedPython.install.library} (Python ${sharedPython.version}); ` +
+        `a process can embed one Python only, not also ${install.library}: give every server the same python option.`);
+    }
+    return sharedPython;
+  }
+  sharedPython = startPython(install);
+  return sharedPython;
+}
+
+function openErrorLog(options: ServerOptions, level: number): { log: ErrorLog; pipe: LogPipe | null } {
+  if (options.onLog) {
+    const pipe = new LogPipe(options.onLog);
+    return { log: new ErrorLog(pipe.fd, level), pipe };
+  }
+  return { log: new ErrorLog(options.errorLog ? openSync(options.errorLog, "a") : 2, level), pipe: null };
+}
+
+export class EmbeddedServer implements WsgiServer {
+  readonly ready: Promise<void>;
+  readonly python: { version: string; library: string };
+  url: string | null = null;
+  private readonly config: ServerConfig;
+  private readonly errorLog: ErrorLog;
+  private readonly logPipe: LogPipe | null;
+  private readonly accessLog: AccessLog | null;
+  private readonly engine: Engine;
+  private readonly statusPage: StatusHandler | null;
+  private readonly fetchApp: App;
+  private wire: WireServer | null = null;
+  private inFlight = 0;
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly options: ServerOptions, config: ServerConfig) {
+    this.config = config;
+    const { log, pipe } = openErrorLog(options, levelNumber(config.logLevel));
+    this.errorLog = log;
+    this.logPipe = pipe;
+    const runtime = python(config);
+    this.python = { version: runtime.version, library: runtime.install.library };
+    this.accessLog = options.accessLog ? new AccessLog(options.accessLog === "-" ? 1 : openSync(options.accessLog, "a")) : null;
+    log.notice(`Initializing Python ${runtime.version} (${runtime.install.library}) for an embedded ${SERVER_SOFTWARE}.`);
+    this.engine = startEngine(config, runtime, log);
+    const routes = this.routes();
+    this.statusPage = createServerStatus(config.serverStatus, {
+      routes: routes.map(({ alias, group }) => ({ alias: alias.url, script: alias.script, group })),
+      pool: this.engine.pool, slot: null, supervised: false,
+      software: SERVER_SOFTWARE, python: runtime.version, errorLog: log,
+      activeRequests: () => this.inFlight + (this.wire?.active ?? 0),
+    });
+    this.fetchApp = createApp(this.appContext(GROUP_PORT, "fetch"));
+
+    const loads: Load[] = [
+      ...config.importScripts.map((s) => ({ script: s.script, group: applicationGroupName(s, config.serverName, GROUP_PORT) })),
+      ...(options.preload === false ? [] : routes.map(({ alias, group }) => ({ script: alias.script, group, url: alias.url }))),
+    ];
+    this.ready = preload(this.engine.pool, loads, log);
+    this.ready.catch(() => {}); // a host that never awaits `ready` must not get an unhandled rejection
+  }
+
+  private routes() {
+    return this.config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, this.config.serverName, GROUP_PORT) }));
+  }
+
+  private appContext(port: number, via: RequestEntry["via"]): AppContext {
+    const config = this.config;
+    const onRequest = this.options.onRequest;
+    return {
+      routes: this.routes(),
+      pool: this.engine.pool,
+      reload: config.reload,
+      serverName: config.serverName,
+      port,
+      scheme: "http",
+      serverSoftware: SERVER_SOFTWARE,
+      errorLog: this.errorLog,
+      accessLog: this.accessLog,
+      limitRequestBody: config.limitRequestBody,
+      queueTimeoutMs: config.queueTimeout * 1000,
+      trustedProxies: config.trustedProxies.length ? new TrustedProxies(config.trustedProxies) : null,
+      status: this.statusPage,
+      onAccess: onRequest
+        ? (peer: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number) => {
+          try {
+            onRequest({
+              via, remoteAddress: peer.peerAddress, method: head?.method ?? "-", target: head?.target ?? requestLine, status, bytes,
+              referer: header(head, "referer"), userAgent: header(head, "user-agent"), time: new Date(),
+            });
+          } catch (error) {
+            this.errorLog.error(`onRequest threw: ${(error as Error).stack ?? error}`);
+          }
+        }
+        : undefined,
+    };
+  }
+
+  async listen(options: ListenOptions = {}): Promise<string> {
+    if (this.closing) throw new ServerClosedError("the server is closed: create a new one with createServer()");
+    if (this.wire) throw new ListenError(`already listening on ${this.url}: a server listens once`);
+    await this.ready;
+    const host = options.host ?? "127.0.0.1";
+    const requested = options.port ?? 0;
+    let app: App | null = null;
+    const config = this.config;
+    try {
+      const port = await bindForNode(host, requested);
+      this.wire = new WireServer({
+        host, port, reusePort: false,
+        limits: wireLimits(config),
+        limitRequestBody: config.limitRequestBody,
+        serverSoftware: SERVER_SOFTWARE,
+        errorLog: this.errorLog,
+        dispatch: (connection, head, body) => app!.dispatch(connection, head, body),
+        logAccess: (connection, head, line, status, bytes) => app?.logAccess(connection, head, line, status, bytes),
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      throw new ListenError(`could not listen on ${host}:${requested}: ${(error as Error).message}` +
+        (code === "EADDRINUSE" ? " (the port is in use: choose another, or port 0 for a free one)" : ""), { cause: error });
+    }
+    app = createApp(this.appContext(this.wire.port, "socket"));
+    const shown = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
+    this.url = `http://${shown}:${this.wire.port}/`;
+    this.errorLog.notice(`${SERVER_SOFTWARE} (Python ${this.python.version}) listening on http://${host.includes(":") ? `[${host}]` : host}:${this.wire.port}/ with ${config.threads} threads.`);
+    return this.url;
+  }
+
+  async fetch(request: Request, info: { remoteAddress?: string } = {}): Promise<Response> {
+    if (this.closing) throw new ServerClosedError("the server is closed: fetch() after close() is answered by no one");
+    if (!(request instanceof Request)) throw new TypeError("server.fetch() wants a Request (new Request(url, init))");
+    this.inFlight++;
+    try {
+      const response = await answerFetch(this.fetchApp, request, {
+        limitRequestBody: this.config.limitRequestBody, remoteAddress: info.remoteAddress, errorLog: this.errorLog,
+      });
+      return response;
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  async status(): Promise<StatusReport | null> {
+    return this.statusPage ? this.statusPage.report() : null;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    const wire = this.wire;
+    const pool = this.engine.pool;
+    wire?.stopAccepting();
+    const timeoutMs = this.config.gracefulTimeout * 1000;
+    const deadline = Date.now() + timeoutMs;
+    await this.ready.catch(() => {});
+    while (((wire?.active ?? 0) > 0 || pool.busy > 0 || pool.queued > 0) && Date.now() < deadline) await sleep(20);
+    if (pool.busy > 0) this.errorLog.warn(`${pool.busy} requests still running after ${timeoutMs / 1000} s: closing them.`);
+    wire?.stop();
+    this.engine.stop();
+    this.errorLog.notice(`Embedded ${SERVER_SOFTWARE} closed.`);
+    await this.logPipe?.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function header(head: ParsedHead | null, lowerName: string): string | null {
+  if (!head) return null;
+  for (let i = 0; i < head.headers.length; i += 2) {
+    if (head.headers[i]!.toLowerCase() === lowerName) return head.headers[i + 1]!;
+  }
+  return null;
+}

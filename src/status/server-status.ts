@@ -1,0 +1,92 @@
+// --server-status [PATH]: Apache mod_status's page for wsgi-bin, answered by the front before any
+// alias is matched, to allowed client addresses only (--server-status-allow; others get 403):
+//   PATH            an HTML page that refreshes itself (status/page.html)
+//   PATH?json       the same figures as JSON (figures.ts StatusReport)
+//   PATH/metrics    Prometheus text format
+// Under a supervisor the figures of every process are gathered over IPC (relay.ts).
+import type { ServerStatusConfig } from "../config.ts";
+import type { ErrorLog } from "../log/error-log.ts";
+import type { Pool } from "../pool/pool.ts";
+import type { ResponseSink } from "../http/wsgi-exchange.ts";
+import { AllowList } from "./allow-list.ts";
+import { buildReport } from "./figures.ts";
+import pageSource from "./page.html" with { type: "text" };
+import { PROMETHEUS_TYPE, prometheusText } from "./prometheus.ts";
+import { ChildRelay, type Gathered } from "./relay.ts";
+import { Stats, type RouteInfo } from "./stats.ts";
+
+// Bun types .html imports as HTML bundles; `type: "text"` makes it the file's text (esbuild: the text loader).
+const PAGE = new TextEncoder().encode(pageSource as unknown as string);
+const NO_STORE = "\0Cache-Control\0no-store";
+
+export class StatusHandler {
+  private readonly allow: AllowList;
+  private readonly metricsPath: string;
+  private readonly relay: ChildRelay | null;
+
+  constructor(
+    private readonly config: ServerStatusConfig,
+    readonly stats: Stats,
+    private readonly context: {
+      software: string;
+      python: string;
+      errorLog: ErrorLog;
+      /** Requests being answered right now (the listener's count). */
+      activeRequests: () => number;
+      /** Under a supervisor: gather the other processes' figures over IPC. */
+      supervised: boolean;
+    },
+  ) {
+    this.allow = new AllowList(config.allow);
+    this.metricsPath = `${config.path}/metrics`;
+    this.relay = context.supervised ? new ChildRelay(() => stats.snapshot(context.activeRequests())) : null;
+  }
+
+  /** Is this (decoded) path the status page's? */
+  covers(path: string): boolean {
+    const base = this.config.path;
+    return path === base || path === this.metricsPath || (path.length === base.length + 1 && path.startsWith(base) && path.endsWith("/"));
+  }
+
+  async serve(peerAddress: string, method: string, path: string, query: string, sink: ResponseSink): Promise<void> {
+    if (!this.allow.allows(peerAddress)) {
+      // Apache's words for a request its Require refused (AH01630).
+      this.context.errorLog.error(`[client ${peerAddress}] client denied by server configuration: ${path} (--server-status-allow)`);
+      return sink.fail(403);
+    }
+    if (method !== "GET" && method !== "HEAD") {
+      return sink.complete("405 Method Not Allowed\0Allow\0GET, HEAD\0Content-Type\0text/plain; charset=utf-8",
+        new TextEncoder().encode("The status page answers GET and HEAD.\n"));
+    }
+    if (path === this.metricsPath) {
+      return sink.complete(`200 OK\0Content-Type\0${PROMETHEUS_TYPE}${NO_STORE}`, new TextEncoder().encode(prometheusText(await this.report())));
+    }
+    if (query.split("&").includes("json")) {
+      return sink.complete(`200 OK\0Content-Type\0application/json${NO_STORE}`, new TextEncoder().encode(JSON.stringify(await this.report())));
+    }
+    sink.complete(`200 OK\0Content-Type\0text/html; charset=utf-8${NO_STORE}`, PAGE);
+  }
+
+  /** Every process's figures merged (this one's alone when nobody supervises it). */
+  async report() {
+    const gathered: Gathered = this.relay
+      ? await this.relay.gather()
+      : { figures: [this.stats.snapshot(this.context.activeRequests())], supervisor: null, missing: [] };
+    return buildReport(gathered.figures, {
+      software: this.context.software,
+      python: this.context.python,
+      supervisor: gathered.supervisor,
+      missing: gathered.missing,
+    });
+  }
+}
+
+/** The status page's counters and handler for one process; null when --server-status is off. */
+export function createServerStatus(
+  config: ServerStatusConfig | undefined,
+  options: { routes: RouteInfo[]; pool: Pool; slot: number | null } & ConstructorParameters<typeof StatusHandler>[2],
+): StatusHandler | null {
+  if (!config) return null;
+  const stats = new Stats(options.routes, options.pool, options.slot);
+  return new StatusHandler(config, stats, options);
+}
