@@ -12,6 +12,7 @@ type Handlers = {
   drain?(socket: NodeSocket): void;
   close?(socket: NodeSocket): void;
   error?(socket: NodeSocket, error: Error): void;
+  end?(socket: NodeSocket): void;
 };
 
 /** A net.Socket as the subset of Bun's Socket that the wire front (http/wire/connection.ts) uses. */
@@ -23,6 +24,7 @@ class NodeSocket {
     raw.on("drain", () => handlers.drain?.(this));
     raw.on("error", (error) => handlers.error?.(this, error));
     raw.on("close", () => handlers.close?.(this));
+    raw.on("end", () => handlers.end?.(this)); // the client's FIN (the server allows half-open sockets)
   }
 
   get remoteAddress(): string {
@@ -54,6 +56,11 @@ class NodeSocket {
     this.raw.destroy();
   }
 
+  /** Our FIN; the socket stays readable until the client's (Bun's socket.shutdown()). */
+  shutdown(): void {
+    this.raw.end();
+  }
+
   pause(): void {
     this.raw.pause();
   }
@@ -71,7 +78,8 @@ class NodeSocket {
 let adopted: Server | null = null;
 
 export async function adoptNodeServer(host: string, port: number): Promise<number> {
-  const server = createServer({ noDelay: true });
+  // Half-open, as Bun's: a client's FIN must not close our side before its requests are answered.
+  const server = createServer({ noDelay: true, allowHalfOpen: true });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host, port, exclusive: true }, () => {
