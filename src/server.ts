@@ -1,14 +1,19 @@
-// Puts the layers together: logs, Python, the worker pool and the HTTP listener.
+// Puts the layers together: logs, Python, the worker pool and the HTTP listeners (one per Listen).
 import { openSync } from "node:fs";
 import type { ServerConfig } from "./config.ts";
+import type { PlannedListener } from "./config/serve-plan.ts";
 import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
 import { type App, createApp } from "./http/app.ts";
 import { importScripts } from "./http/import-scripts.ts";
+import { HostRuntime } from "./http/site/host-runtime.ts";
+import { HostTable } from "./http/site/host-table.ts";
+import { loadMimeTypes } from "./http/site/mime-types.ts";
+import { TlsError, tlsOptions } from "./http/site/tls.ts";
 import { TrustedProxies } from "./http/trusted-proxies.ts";
 import { wireLimits } from "./http/wire/limits.ts";
-import { WireServer } from "./http/wire/wire-server.ts";
+import { WireServer, type WireServerOptions } from "./http/wire/wire-server.ts";
 import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
@@ -34,6 +39,18 @@ export function openLogs(config: ServerConfig): { errorLog: ErrorLog; accessLog:
   const errorLog = new ErrorLog(errorFd, levelNumber(config.logLevel));
   const accessFd = config.accessLog === undefined ? null : config.accessLog === "-" ? 1 : openSync(config.accessLog, "a");
   return { errorLog, accessLog: accessFd === null ? null : new AccessLog(accessFd) };
+}
+
+/** A listener's WireServer; a certificate Bun refuses (a key that is not its own, bad PEM) is said so. */
+function listen(listener: PlannedListener, options: Omit<WireServerOptions, "host" | "port" | "tls">): WireServer {
+  const where = `${listener.host}:${listener.port}`;
+  const tls = listener.tls ? tlsOptions(listener.tls, where) : undefined;
+  try {
+    return new WireServer({ ...options, host: listener.host, port: listener.port, tls });
+  } catch (error) {
+    if (!listener.tls || (error as { code?: string }).code === "EADDRINUSE") throw error;
+    throw new TlsError(`TLS on ${where}: certificate ${listener.tls.certificateFile} with key ${listener.tls.keyFile}: ${(error as Error).message}`);
+  }
 }
 
 export interface StartOptions {
@@ -77,40 +94,48 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     library: install.library, timeoutSeconds: config.requestTimeout, logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(),
   });
 
-  // The port is part of %{RESOURCE} names, so the app is made once the listener knows its port.
-  let app: App | null = null;
-  const wire = new WireServer({
-    host: config.host,
-    port: config.port,
-    reusePort: options.reusePort ?? false,
-    limits: wireLimits(config),
-    limitRequestBody: config.limitRequestBody,
-    serverSoftware: SERVER_SOFTWARE,
-    errorLog,
-    dispatch: (connection, head, body) => app!.dispatch(connection, head, body),
-    logAccess: (connection, head, line, status, bytes) => app?.logAccess(connection, head, line, status, bytes),
-  });
-  const port = wire.port;
-
-  const routes = config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, config.serverName, port) }));
-  app = createApp({
-    routes, pool, errorLog, accessLog, port,
-    scheme: "http",
-    serverSoftware: SERVER_SOFTWARE,
-    reload: config.reload,
-    serverName: config.serverName,
-    limitRequestBody: config.limitRequestBody,
-    queueTimeoutMs: config.queueTimeout * 1000,
-    trustedProxies: config.trustedProxies.length ? new TrustedProxies(config.trustedProxies) : null,
-    onRequest,
-  });
-  for (const route of routes) {
-    errorLog.info(`Alias ${route.alias.url} -> ${route.alias.script} (application group '${route.group}', callable '${route.alias.callableObject}').`);
+  // One listener per Listen, each with its own app: the port is part of %{RESOURCE} names, so a
+  // listener's hosts are compiled once it knows its port.
+  const servers: WireServer[] = [];
+  const listening: string[] = [];
+  if (config.listeners.some((listener) => listener.hosts.some((host) => host.vhost.staticMappings.length || host.vhost.documentRoot))) loadMimeTypes();
+  const trustedProxies = config.trustedProxies.length ? new TrustedProxies(config.trustedProxies) : null;
+  for (const listener of config.listeners) {
+    let app: App | null = null;
+    const scheme = listener.tls ? "https" : "http";
+    const wire = listen(listener, {
+      reusePort: options.reusePort ?? false,
+      limits: wireLimits(config),
+      limitRequestBody: config.limitRequestBody,
+      serverSoftware: SERVER_SOFTWARE,
+      errorLog,
+      dispatch: (connection, head, body) => app!.dispatch(connection, head, body),
+      logAccess: (connection, head, line, status, bytes) => app?.logAccess(connection, head, line, status, bytes),
+    });
+    servers.push(wire);
+    // mod_ssl's HTTPS=on for every request over TLS.
+    const reach = { port: wire.port, scheme, env: listener.tls ? ["HTTPS", "on"] : [] } as const;
+    const hosts = listener.hosts.map((host) => new HostRuntime(host, reach));
+    app = createApp({
+      hosts: new HostTable(hosts), pool, errorLog, accessLog, port: wire.port, scheme,
+      serverSoftware: SERVER_SOFTWARE,
+      limitRequestBody: config.limitRequestBody,
+      queueTimeoutMs: config.queueTimeout * 1000,
+      trustedProxies,
+      onRequest,
+    });
+    for (const host of listener.hosts) {
+      for (const route of host.routes) {
+        errorLog.info(`${scheme}://${host.serverName}:${wire.port}: WSGIScriptAlias${route.route.match === "regex" ? "Match" : ""} ${route.route.url} -> ${route.route.target} (application group '${route.applicationGroup}', callable '${route.callableObject}').`);
+      }
+    }
+    listening.push(`${scheme}://${listener.host}:${wire.port}/`);
   }
-  errorLog.notice(`${SERVER_SOFTWARE} (Python ${python.version}) listening on http://${config.host}:${port}/ with ${config.threads} threads.`);
+  const port = servers[0]!.port;
+  errorLog.notice(`${SERVER_SOFTWARE} (Python ${python.version}) listening on ${listening.join(", ")} with ${config.threads} threads.`);
 
   const stop = () => {
-    wire.stop();
+    for (const wire of servers) wire.stop();
     watchdog?.terminate();
     pool.terminate();
   };
@@ -122,9 +147,10 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     ready: importScripts(pool, imports, errorLog),
     stop,
     async drain(timeoutMs: number) {
-      wire.stopAccepting(); // no new connections; those open finish what they are doing
+      for (const wire of servers) wire.stopAccepting(); // no new connections; those open finish what they are doing
       const deadline = Date.now() + timeoutMs;
-      while ((wire.active > 0 || pool.busy > 0 || pool.queued > 0) && Date.now() < deadline) await Bun.sleep(20);
+      const active = () => servers.reduce((n, wire) => n + wire.active, 0);
+      while ((active() > 0 || pool.busy > 0 || pool.queued > 0) && Date.now() < deadline) await Bun.sleep(20);
       if (pool.busy > 0) errorLog.warn(`${pool.busy} requests still running after ${timeoutMs / 1000} s: closing them.`);
       stop();
     },

@@ -1,15 +1,16 @@
-// Routes each request to its alias (Hono's router) and runs it as a WSGI exchange with a worker:
-// the hot path, top to bottom in dispatch().
-import { RegExpRouter } from "hono/router/reg-exp-router";
-import { SmartRouter } from "hono/router/smart-router";
-import { TrieRouter } from "hono/router/trie-router";
-import type { AliasConfig } from "../config.ts";
+// One listener's requests: the virtual host chosen by Host, then what the path maps to in it (a
+// redirect, a file, or a WSGI route run as an exchange with a worker). The hot path, top to bottom in
+// dispatch(); for a host with nothing but WSGIScriptAlias routes it is a router lookup.
 import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import type { Pool } from "../pool/pool.ts";
-import { aliasCovers } from "./aliases.ts";
 import { writeRequestHead } from "./request-head.ts";
-import { parseTarget } from "./request-target.ts";
+import { parseTarget, type Target } from "./request-target.ts";
+import type { HostRuntime, Match } from "./site/host-runtime.ts";
+import type { HostTable } from "./site/host-table.ts";
+import { sendPage, sendRedirect } from "./site/pages.ts";
+import { findRedirect, type UrlBase } from "./site/redirects.ts";
+import { serveFile } from "./site/static-files.ts";
 import type { TrustedProxies } from "./trusted-proxies.ts";
 import type { Connection } from "./wire/connection.ts";
 import type { ParsedHead } from "./wire/head-parser.ts";
@@ -17,17 +18,10 @@ import type { RequestBody } from "./wire/request-body.ts";
 import { WireResponse } from "./wire/response-writer.ts";
 import { runExchange } from "./wsgi-exchange.ts";
 
-export interface Route {
-  alias: AliasConfig;
-  /** The resolved application group name ("" is the main interpreter). */
-  group: string;
-}
-
 export interface AppContext {
-  routes: Route[];
+  /** The virtual hosts taking this listener's connections. */
+  hosts: HostTable;
   pool: Pool;
-  reload: boolean;
-  serverName: string;
   port: number;
   scheme: "http" | "https";
   serverSoftware: string;
@@ -47,10 +41,11 @@ export interface App {
   logAccess(connection: Connection, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void;
 }
 
+type WsgiMatch = Extract<Match, { kind: "wsgi" }>;
+
 let requestCounter = 0;
 
 export function createApp(context: AppContext): App {
-  const router = aliasRouter(context.routes);
   const { pool, errorLog } = context;
   const requestIdPrefix = `${process.pid.toString(36)}-`;
 
@@ -64,56 +59,82 @@ export function createApp(context: AppContext): App {
     }
     const target = parseTarget(head.target);
     if (typeof target === "number") {
-      return new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, head.target).fail(target);
+      const response = new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, head.target);
+      response.editHead = context.hosts.select(head.host).editHead; // Header always applies to these too
+      return response.fail(target);
     }
-    const route = router.match(head.method, target.path)[0][0]?.[0];
-    if (!route || !aliasCovers(route.alias.url, target.path)) {
-      return new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, target.raw).fail(404);
+    const requestHost = target.host ?? head.host;
+    const host = context.hosts.select(requestHost);
+    const match = host.match(target.path);
+    if (match?.kind === "wsgi") return runWsgi(connection, head, body, target, host, requestHost, match);
+    const response = new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, match?.kind === "file" ? match.file : target.raw);
+    const base: UrlBase = { scheme: context.scheme, host: requestHost, serverName: host.serverName, port: context.port };
+    if (!match) {
+      response.editHead = host.editHead;
+      return sendPage(response, 404);
     }
-    const { alias } = route;
-    const response = new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, alias.script);
+    if (match.kind === "redirect") {
+      response.editHead = host.editHead;
+      return sendRedirect(response, findRedirect(match.rules, target.path, target.query, base)!);
+    }
+    return serveFile({ connection, head, target, host, response, base, errorLog }, match.file, match.root, target.path);
+  }
+
+  async function runWsgi(connection: Connection, head: ParsedHead, body: RequestBody, target: Target, host: HostRuntime, requestHost: string | null, match: WsgiMatch): Promise<void> {
+    const settings = match.settings;
+    const response = new WireResponse(connection, head.method === "HEAD", head.protocol === "HTTP/1.0", context.serverSoftware, errorLog, match.script);
+    response.editHead = settings.editHead;
+    if (settings.allow && !settings.allow(connection.peerAddress, connection.socket.localAddress)) {
+      errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${match.script}`);
+      return sendPage(response, 403);
+    }
+    if (settings.redirects) {
+      const hit = findRedirect(settings.redirects, target.path, target.query, { scheme: context.scheme, host: requestHost, serverName: host.serverName, port: context.port });
+      if (hit) return sendRedirect(response, hit);
+    }
     if (context.limitRequestBody && head.contentLength > context.limitRequestBody) {
       errorLog.error(`Requested content-length of ${head.contentLength} is larger than the configured limit of ${context.limitRequestBody}`);
       return response.fail(413);
     }
     const slot = await pool.acquire(context.queueTimeoutMs);
     if (!slot) {
-      errorLog.error(`Queue timeout expired for WSGI request to '${alias.script}': no thread free within ${context.queueTimeoutMs / 1000} s.`);
+      errorLog.error(`Queue timeout expired for WSGI request to '${match.script}': no thread free within ${context.queueTimeoutMs / 1000} s.`);
       return response.fail(503);
     }
     let remoteAddr = connection.peerAddress;
     let scheme: string = context.scheme;
-    let host = target.host ?? head.host;
+    let hostHeader = requestHost;
     let serverPort = String(context.port);
     let headers = head.headers;
     if (context.trustedProxies) {
       const forwarded = context.trustedProxies.resolve(remoteAddr, scheme, headers);
       ({ remoteAddr, scheme, headers } = forwarded);
       if (forwarded.host) {
-        host = forwarded.host;
+        hostHeader = forwarded.host;
         headers = withHost(headers, forwarded.host);
       }
       if (forwarded.port) serverPort = forwarded.port;
     }
     const headLength = writeRequestHead(slot.channel, {
-      group: route.group,
-      script: alias.script,
-      callable: alias.callableObject,
-      reload: context.reload,
-      passAuthorization: alias.passAuthorization,
-      scriptName: alias.url === "/" ? "" : alias.url,
-      pathInfo: alias.url === "/" ? target.path : target.path.slice(alias.url.length),
+      group: settings.group,
+      script: match.script,
+      callable: settings.callable,
+      reload: settings.reload,
+      passAuthorization: settings.passAuthorization,
+      scriptName: match.scriptName,
+      pathInfo: match.pathInfo,
       query: target.query,
       method: head.method,
       protocol: head.protocol,
       requestUri: target.raw,
       remoteAddr,
       remotePort: String(connection.peerPort),
-      serverName: host ? hostName(host) : context.serverName,
+      serverName: hostHeader ? hostName(hostHeader) : host.serverName,
       serverPort,
       scheme,
       bodyLength: head.chunked ? "chunked" : head.contentLength >= 0 ? String(head.contentLength) : "",
       requestId: requestIdPrefix + (++requestCounter).toString(36),
+      env: settings.env,
       headers,
     });
     if (headLength < 0) {
@@ -144,19 +165,6 @@ export function createApp(context: AppContext): App {
     },
     logAccess,
   };
-}
-
-/** Registration order is match order: the first declared alias that covers a path wins. */
-function aliasRouter(routes: Route[]): SmartRouter<Route> {
-  const router = new SmartRouter<Route>({ routers: [new RegExpRouter(), new TrieRouter()] });
-  for (const route of routes) {
-    if (route.alias.url === "/") router.add("ALL", "*", route);
-    else {
-      router.add("ALL", route.alias.url, route);
-      router.add("ALL", `${route.alias.url}/*`, route);
-    }
-  }
-  return router;
 }
 
 /** The host part of a Host header: "example.com:8000" -> "example.com", "[::1]:80" -> "[::1]". */

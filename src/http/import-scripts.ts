@@ -15,7 +15,7 @@ export async function importScripts(pool: Pool, scripts: { script: ImportScript;
       group, script: script.script, callable: "", reload: true, passAuthorization: false,
       scriptName: "", pathInfo: "", query: "", method: "", protocol: "", requestUri: "", remoteAddr: "",
       remotePort: "", serverName: "", serverPort: "", scheme: "", bodyLength: "", requestId: "import",
-      headers: [],
+      env: [], headers: [],
     });
     slot.send(ToWorker.Request, length);
     const kind = await slot.receive();
