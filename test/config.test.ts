@@ -363,6 +363,12 @@ describe("access the configuration restricts", () => {
         expect(denied.text).toContain("<p>You don't have permission to access this resource.</p>");
       }
       await server.waitForLog(/\[client 127\.0\.0\.1:\d+\] AH01630: client denied by server configuration: .*environ\.wsgi/);
+      // A path no route maps: refused or redirected by its <Location> before it could be a 404.
+      expect((await get(`${server.url}/private/x`)).status).toBe(403);
+      const legacy = await fetch(`${server.url}/legacy`, { redirect: "manual" });
+      expect(legacy.status).toBe(301);
+      expect(legacy.headers.get("location")).toBe(`${server.url}/open`);
+      expect((await get(`${server.url}/elsewhere`)).status).toBe(404);
       expect(warnings(server.stderr())).toEqual([]);
     } finally {
       await server.stop();

@@ -1,10 +1,13 @@
 // One listener's requests: the virtual host chosen by Host, then what the path maps to in it (a
 // redirect, a file, or a WSGI route run as an exchange with a worker). The hot path, top to bottom in
 // dispatch(); for a host with nothing but WSGIScriptAlias routes it is a router lookup.
+import { settingsFor } from "../config/resolve.ts";
 import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import type { Pool } from "../pool/pool.ts";
 import { writeRequestHead } from "./request-head.ts";
+import { accessCheck } from "./site/access.ts";
+import { headEditor } from "./site/header-rules.ts";
 import { parseTarget, type Target } from "./request-target.ts";
 import type { HostRuntime, Match } from "./site/host-runtime.ts";
 import type { HostTable } from "./site/host-table.ts";
@@ -70,8 +73,16 @@ export function createApp(context: AppContext): App {
     const response = new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, match?.kind === "file" ? match.file : target.raw);
     const base: UrlBase = { scheme: context.scheme, host: requestHost, serverName: host.serverName, port: context.port };
     if (!match) {
-      response.editHead = host.editHead;
-      return sendPage(response, 404);
+      // Nothing maps the path, but a <Location> may still refuse it or redirect it (Apache checks access first).
+      const settings = settingsFor(host.vhost, target.path);
+      response.editHead = headEditor(settings.headers);
+      const allow = accessCheck(settings.access);
+      if (allow && !allow(connection.peerAddress, connection.socket.localAddress)) {
+        errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${target.path}`);
+        return sendPage(response, 403);
+      }
+      const hit = settings.redirects?.length ? findRedirect(settings.redirects, target.path, target.query, base) : null;
+      return hit ? sendRedirect(response, hit) : sendPage(response, 404);
     }
     if (match.kind === "redirect") {
       response.editHead = host.editHead;
