@@ -8,7 +8,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { startApache, type RunningApache } from "./helpers/apache.ts";
-import { cleanupTemps, FIXTURES, fixture, getJson, type RunningServer, start, tempDir } from "./helpers/server.ts";
+import { cleanupTemps, FIXTURES, fixture, freePort, getJson, type RunningServer, start, tempDir } from "./helpers/server.ts";
 import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
 
 afterAll(cleanupTemps);
@@ -247,10 +247,10 @@ describe("static files from a configuration (DocumentRoot, Alias)", () => {
     expect(moved.status).toBe(301);
     expect(moved.header("location")).toBe("http://elsewhere.example/moved/deep");
     expect((await ask(server.port, "/gone")).status).toBe(410);
-    // A Host without a port: the port the request came in on (Apache's UseCanonicalName Off).
-    const match = await ask(server.port, "/match/doc.html", { Host: "files.example" });
-    expect(match.header("location")).toBe(`http://files.example:${server.port}/files/doc.txt`);
-    expect((await ask(server.port, "/match/doc.html", { Host: "files.example:80" })).header("location")).toBe("http://files.example/files/doc.txt");
+    // The host and port Host names (Apache's UseCanonicalName Off); without a port, the scheme's.
+    const match = await ask(server.port, "/match/doc.html", { Host: "files.example:8080" });
+    expect(match.header("location")).toBe("http://files.example:8080/files/doc.txt");
+    expect((await ask(server.port, "/match/doc.html", { Host: "files.example" })).header("location")).toBe("http://files.example/files/doc.txt");
   });
 
   test(`a ${BIG >> 20} MiB file to a slow reader: every byte, and the server's RSS grows less than 64 MiB`, async () => {
@@ -357,18 +357,24 @@ describe("the same static site served by Apache and by wsgi-bin, response by res
   }
 });
 
+/** The two virtual hosts' tree: a DocumentRoot each and a directory of scripts. */
+function makeVhostsSite(): string {
+  const site = tempDir("wsgi-bin-vhosts-");
+  chmodSync(site, 0o755);
+  for (const dir of ["one", "two", "scripts"]) mkdirSync(join(site, dir), { mode: 0o755 });
+  writeFileSync(join(site, "one/index.html"), "<p>one</p>\n");
+  writeFileSync(join(site, "two/index.html"), "<p>two</p>\n");
+  writeFileSync(join(site, "scripts/app.wsgi"), readFileSync(fixture("environ.wsgi")));
+  return site;
+}
+
 describe("name-based virtual hosts with their own routes, static files, SetEnv and Header", () => {
   let site: string;
   let server: RunningServer;
   beforeAll(async () => {
-    site = tempDir("wsgi-bin-vhosts-");
-    mkdirSync(join(site, "one"));
-    mkdirSync(join(site, "two"));
-    mkdirSync(join(site, "scripts"));
-    writeFileSync(join(site, "one/index.html"), "<p>one</p>\n");
-    writeFileSync(join(site, "two/index.html"), "<p>two</p>\n");
-    writeFileSync(join(site, "scripts/app.wsgi"), readFileSync(fixture("environ.wsgi")));
-    server = await start({ args: ["--config", fixture("site/vhosts.conf")], env: { SITE: site, FIXTURES } });
+    site = makeVhostsSite();
+    const port = await freePort();
+    server = await start({ args: ["--config", fixture("site/vhosts.conf"), "--port", String(port)], env: { SITE: site, FIXTURES, PORT: String(port) } });
   });
   afterAll(() => server?.stop());
 
@@ -398,6 +404,15 @@ describe("name-based virtual hosts with their own routes, static files, SetEnv a
     // SetEnv never overrides what the server sets itself.
     expect(two.REQUEST_METHOD).toBe("GET");
     expect((await fetch(`${server.url}/headers`, as("two.example"))).status).toBe(404);
+  });
+
+  test("a Host without a port: SERVER_PORT and redirects take the scheme's, as Apache; the application group keeps the listener's port", async () => {
+    const env = await getJson(`${server.url}/env/x`, as("one.example"));
+    expect(env.SERVER_PORT).toBe("80");
+    // mod_wsgi names %{RESOURCE} after whatever port Host gives (so a client could have it make an
+    // interpreter per port it names); wsgi-bin names it after the port the request arrived on.
+    expect(env["mod_wsgi.application_group"]).toBe(`www.one.example:${server.port}|/env`);
+    expect((await getJson(`${server.url}/env/x`, as(`one.example:${server.port}`))).SERVER_PORT).toBe(String(server.port));
   });
 
   test("<Location> inside a route: its Require, application group, SetEnv and Header apply to that part only", async () => {
@@ -435,7 +450,63 @@ describe("name-based virtual hosts with their own routes, static files, SetEnv a
     expect(fresh.headers.get("cache-control")).toBe("no-transform");
     const redirect = await fetch(`${server.url}/old/y`, { ...as("two.example"), redirect: "manual" });
     expect(redirect.status).toBe(302);
-    expect(redirect.headers.get("location")).toBe(`http://two.example:${server.port}/env/y`);
+    expect(redirect.headers.get("location")).toBe("http://two.example/env/y");
     expect((await fetch(`${server.url}/old/y`, { ...as("one.example"), redirect: "manual" })).status).toBe(404);
   });
+});
+
+describe("the two virtual hosts through Apache + mod_wsgi and through wsgi-bin, request by request", () => {
+  let ours: RunningServer;
+  let apache: RunningApache;
+  beforeAll(async () => {
+    const site = makeVhostsSite();
+    const port = await freePort();
+    ours = await start({ args: ["--config", fixture("site/vhosts.conf"), "--port", String(port)], env: { SITE: site, FIXTURES, PORT: String(port) } });
+    // Apache listens where its virtual hosts say: the port is both Listen's and <VirtualHost>'s.
+    apache = await startApache(fixture("site/vhosts.conf"), ["authz_core", "alias", "dir", "mime", "headers", "env", "wsgi"], { SITE: site, FIXTURES }, "PORT");
+  }, 60_000);
+  afterAll(async () => {
+    await ours?.stop();
+    await apache?.stop();
+  });
+
+  const ENVIRON_KEYS = ["SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REQUEST_URI", "SERVER_NAME", "SERVER_PORT", "HTTP_HOST", "SCRIPT_FILENAME",
+    "wsgi.url_scheme", "mod_wsgi.application_group", "SITE_NAME", "EMPTY", "FROM_MAIN", "SECTION"];
+  // Host names the port, as clients do for a port other than the scheme's, except where said: the
+  // application group of a Host without one differs on purpose (see the test above).
+  const cases: [string, string, "with port"?][] = [
+    ["one.example", "/env/x?y=1", "with port"], ["two.example", "/env/x", "with port"], ["two.example", "/env/grouped", "with port"],
+    ["two.example", "/env/private/x"], ["two.example", "/match/environ/rest", "with port"], ["two.example", "/match/hello"],
+    ["two.example", "/scripts/app.wsgi/extra/path", "with port"], ["two.example", "/scripts/missing.wsgi"],
+    ["one.example", "/headers?X-Secret=1&Cache-Control=max-age%3D60", "with port"], ["one.example", "/headers", "with port"],
+    ["two.example", "/old/y"], ["two.example", "/old/y", "with port"], ["unknown.example", "/"], ["a.b.two.example", "/"],
+    ["www.one.example", "/missing"],
+  ];
+
+  function comparable(r: WireResponse, port: number) {
+    const norm = (text: string | undefined) => text?.replaceAll(String(port), "PORT");
+    let body: unknown = norm(r.body.toString("latin1"));
+    if (r.header("content-type") === "application/json") {
+      const environ = JSON.parse(r.body.toString());
+      body = Object.fromEntries(ENVIRON_KEYS.map((key) => [key, norm(environ[key])]));
+    }
+    return {
+      status: r.status,
+      body,
+      "content-type": r.header("content-type"),
+      location: norm(r.header("location")),
+      "x-site": r.header("x-site"),
+      "x-section": r.header("x-section"),
+      "x-secret": r.header("x-secret"),
+      "cache-control": r.header("cache-control"),
+    };
+  }
+
+  for (const [host, path, withPort] of cases) {
+    test(`${host}${withPort ? ":PORT" : ""} ${path}`, async () => {
+      const Host = (port: number) => (withPort ? `${host}:${port}` : host);
+      const [theirs, mine] = await Promise.all([ask(apache.port, path, { Host: Host(apache.port) }), ask(ours.port, path, { Host: Host(ours.port) })]);
+      expect(comparable(mine, ours.port)).toEqual(comparable(theirs, apache.port));
+    });
+  }
 });

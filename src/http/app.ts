@@ -71,7 +71,7 @@ export function createApp(context: AppContext): App {
     const match = host.match(target.path);
     if (match?.kind === "wsgi") return runWsgi(connection, head, body, target, host, requestHost, match);
     const response = new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, match?.kind === "file" ? match.file : target.raw);
-    const base: UrlBase = { scheme: context.scheme, host: requestHost, serverName: host.serverName, port: context.port };
+    const base: UrlBase = { scheme: context.scheme, host: requestHost, serverName: host.serverName };
     if (!match) {
       // Nothing maps the path, but a <Location> may still refuse it or redirect it (Apache checks access first).
       const settings = settingsFor(host.vhost, target.path);
@@ -100,7 +100,7 @@ export function createApp(context: AppContext): App {
       return sendPage(response, 403);
     }
     if (settings.redirects) {
-      const hit = findRedirect(settings.redirects, target.path, target.query, { scheme: context.scheme, host: requestHost, serverName: host.serverName, port: context.port });
+      const hit = findRedirect(settings.redirects, target.path, target.query, { scheme: context.scheme, host: requestHost, serverName: host.serverName });
       if (hit) return sendRedirect(response, hit);
     }
     if (context.limitRequestBody && head.contentLength > context.limitRequestBody) {
@@ -115,8 +115,8 @@ export function createApp(context: AppContext): App {
     let remoteAddr = connection.peerAddress;
     let scheme: string = context.scheme;
     let hostHeader = requestHost;
-    let serverPort = String(context.port);
     let headers = head.headers;
+    let forwardedPort: string | null = null;
     if (context.trustedProxies) {
       const forwarded = context.trustedProxies.resolve(remoteAddr, scheme, headers);
       ({ remoteAddr, scheme, headers } = forwarded);
@@ -124,8 +124,10 @@ export function createApp(context: AppContext): App {
         hostHeader = forwarded.host;
         headers = withHost(headers, forwarded.host);
       }
-      if (forwarded.port) serverPort = forwarded.port;
+      forwardedPort = forwarded.port;
     }
+    // Apache's ap_get_server_port (UseCanonicalName Off): the port Host names, else the scheme's.
+    const serverPort = forwardedPort ?? (hostHeader ? hostPort(hostHeader) : null) ?? (scheme === "https" ? "443" : "80");
     const headLength = writeRequestHead(slot.channel, {
       group: settings.group,
       script: match.script,
@@ -182,6 +184,12 @@ export function createApp(context: AppContext): App {
 function hostName(host: string): string {
   const colon = host.lastIndexOf(":");
   return colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
+}
+
+/** The port part of a Host header, or null: "example.com:8000" -> "8000", "[::1]" -> null. */
+function hostPort(host: string): string | null {
+  const colon = host.lastIndexOf(":");
+  return colon > host.lastIndexOf("]") && colon < host.length - 1 ? host.slice(colon + 1) : null;
 }
 
 /** The headers with Host replaced (X-Forwarded-Host from a trusted proxy becomes HTTP_HOST, as in mod_wsgi). */

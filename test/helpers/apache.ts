@@ -28,8 +28,11 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-/** Starts Apache (event MPM) with `modules` loaded, serving `include` (a configuration file) on a free port. */
-export async function startApache(include: string, modules: string[], env: Record<string, string>): Promise<RunningApache> {
+/**
+ * Starts Apache (event MPM) with `modules` loaded, serving `include` (a configuration file) on a free
+ * port, also given to it as the environment variable `portVariable` when named (for <VirtualHost *:${PORT}>).
+ */
+export async function startApache(include: string, modules: string[], env: Record<string, string>, portVariable?: string): Promise<RunningApache> {
   if (!existsSync(APACHE)) throw new Error(`${APACHE} is missing: apt-get install apache2 (as .ci/run does)`);
   const root = tempDir("wsgi-bin-apache-");
   chmodSync(root, 0o755);
@@ -53,7 +56,7 @@ Listen 127.0.0.1:${port}
 Include "${include}"
 `);
   const proc: Subprocess = Bun.spawn([APACHE, "-f", conf, "-DFOREGROUND"], {
-    env: { ...process.env, ...env } as Record<string, string>,
+    env: { ...process.env, ...env, ...(portVariable ? { [portVariable]: String(port) } : {}) } as Record<string, string>,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

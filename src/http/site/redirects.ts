@@ -11,12 +11,11 @@ export interface RedirectHit {
   location?: string;
 }
 
-/** Where the response's own URL starts: scheme://host[:port], from Host (UseCanonicalName Off) or the server's name. */
+/** Where the response's own URL starts: scheme://host[:port], from Host (UseCanonicalName Off), else the server's name. */
 export interface UrlBase {
   scheme: string;
   host: string | null;
   serverName: string;
-  port: number;
 }
 
 export function findRedirect(rules: Redirect[], path: string, query: string, base: UrlBase): RedirectHit | null {
@@ -41,19 +40,21 @@ function withQuery(location: string, query: string): string {
   return query && !location.includes("?") ? `${location}?${query}` : location;
 }
 
-/** ap_construct_url: a path on this server as an absolute URL; the port is left out when it is the scheme's own. */
+/**
+ * ap_construct_url: a path on this server as an absolute URL. As Apache's ap_get_server_port, the
+ * port is Host's, else the scheme's own (left out, as it always is when it is the scheme's).
+ */
 export function absoluteUrl(location: string, base: UrlBase): string {
   if (!location.startsWith("/")) return location;
   let host = base.serverName;
-  let port = base.port;
+  let port = "";
   if (base.host) {
     const colon = base.host.lastIndexOf(":");
     if (colon > base.host.lastIndexOf("]")) {
       host = base.host.slice(0, colon);
-      const given = Number(base.host.slice(colon + 1));
-      if (Number.isInteger(given) && given > 0) port = given;
+      port = base.host.slice(colon + 1);
     } else host = base.host;
   }
-  const standard = (base.scheme === "https" && port === 443) || (base.scheme === "http" && port === 80);
+  const standard = port === "" || (base.scheme === "https" && port === "443") || (base.scheme === "http" && port === "80");
   return `${base.scheme}://${host}${standard ? "" : `:${port}`}${location}`;
 }

@@ -30,7 +30,7 @@ export interface FileRequest {
   target: Target;
   host: HostRuntime;
   response: WireResponse;
-  /** For redirects: the scheme, the Host asked for, the port. */
+  /** For redirects: the scheme and the Host asked for. */
   base: UrlBase;
   errorLog: ErrorLog;
 }
