@@ -17,6 +17,15 @@ export interface RunningApache {
   stop(): Promise<void>;
 }
 
+const live = new Set<Subprocess>();
+process.on("exit", () => {
+  for (const proc of live) {
+    try {
+      proc.kill("SIGKILL");
+    } catch {}
+  }
+});
+
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1");
@@ -61,6 +70,7 @@ Include "${include}"
     stdout: "pipe",
     stderr: "pipe",
   });
+  live.add(proc);
   const deadline = Date.now() + 20_000;
   while (!(await listening(port))) {
     if (proc.exitCode !== null || Date.now() > deadline) {
@@ -79,6 +89,7 @@ Include "${include}"
       const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
       await proc.exited;
       clearTimeout(timer);
+      live.delete(proc);
     },
   };
 }
