@@ -365,6 +365,9 @@ function makeVhostsSite(): string {
   writeFileSync(join(site, "one/index.html"), "<p>one</p>\n");
   writeFileSync(join(site, "two/index.html"), "<p>two</p>\n");
   writeFileSync(join(site, "scripts/app.wsgi"), readFileSync(fixture("environ.wsgi")));
+  // Under DocumentRoot at a path the directory of scripts owns: never served from here.
+  mkdirSync(join(site, "two/scripts"), { mode: 0o755 });
+  writeFileSync(join(site, "two/scripts/missing.wsgi"), "not a script\n");
   return site;
 }
 

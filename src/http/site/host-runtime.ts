@@ -45,6 +45,9 @@ export interface Reach {
   env: string[];
 }
 
+/** A directory of scripts covers the path but holds no script for it: 404, whatever comes after the route. */
+const OWNED_BUT_MISSING = Symbol("owned but missing");
+
 interface CompiledRoute {
   resolved: ResolvedRoute;
   route: WsgiRoute;
@@ -104,6 +107,7 @@ export class HostRuntime {
       if (file) return file;
     }
     const wsgi = this.router ? this.routed(path) : this.scanned(path);
+    if (wsgi === OWNED_BUT_MISSING) return null;
     if (wsgi) return wsgi;
     const root = this.vhost.documentRoot;
     if (root === undefined) return null;
@@ -125,7 +129,7 @@ export class HostRuntime {
   }
 
   /** Routes in declaration order, for hosts with regex routes, directories of scripts or per-path settings. */
-  private scanned(path: string): Match | null {
+  private scanned(path: string): Match | typeof OWNED_BUT_MISSING | null {
     for (const compiled of this.routes) {
       const { route } = compiled;
       let script = route.target;
@@ -141,7 +145,7 @@ export class HostRuntime {
       }
       if (route.directory) {
         const found = scriptInDirectory(script, scriptName, path);
-        if (!found) return null; // as Apache: the alias owns the path, and there is no such script
+        if (!found) return OWNED_BUT_MISSING; // as Apache: the alias owns the path, and there is no such script
         ({ script, scriptName } = found);
       }
       const settings = compiled.fixed ?? this.settings(compiled.resolved, settingsFor(this.vhost, path, script), scriptName || "/");
