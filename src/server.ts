@@ -117,7 +117,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     const reach = { port: wire.port, scheme, env: listener.tls ? ["HTTPS", "on"] : [] } as const;
     const hosts = listener.hosts.map((host) => new HostRuntime(host, reach));
     app = createApp({
-      hosts: new HostTable(hosts), pool, errorLog, accessLog, port: wire.port, scheme,
+      hosts: new HostTable(hosts), pool, errorLog, accessLog, scheme,
       serverSoftware: SERVER_SOFTWARE,
       limitRequestBody: config.limitRequestBody,
       queueTimeoutMs: config.queueTimeout * 1000,

@@ -25,7 +25,6 @@ export interface AppContext {
   /** The virtual hosts taking this listener's connections. */
   hosts: HostTable;
   pool: Pool;
-  port: number;
   scheme: "http" | "https";
   serverSoftware: string;
   errorLog: ErrorLog;
