@@ -1,5 +1,7 @@
 // What one server process runs: src/config/serve-plan.ts derives it from the site model (built from
 // the command line or an Apache configuration file).
+import type { PlannedListener } from "./config/serve-plan.ts";
+
 export interface AliasConfig {
   /** URL prefix, as WSGIScriptAlias's first argument ("/" or "/hello", no trailing slash). */
   url: string;
@@ -21,14 +23,16 @@ export interface ImportScript {
 }
 
 export interface ServerConfig {
-  aliases: AliasConfig[];
+  /** Every listener with the virtual hosts (and their routes) it serves: what the HTTP front takes. */
+  listeners: PlannedListener[];
+  /** The first listener's address (the supervisor shares its port between processes). */
   host: string;
   port: number;
   threads: number;
   python?: string;
   pythonHome?: string;
   pythonPath: string[];
-  reload: boolean;
+  /** The default host's name (import scripts' %{SERVER}). */
   serverName: string;
   errorLog?: string;
   logLevel: string;

@@ -5,6 +5,7 @@ import { HELP, parseArgs, UsageError, type Command } from "./cli/args.ts";
 import type { ServerConfig } from "./config.ts";
 import { loadSite } from "./config/load.ts";
 import { findPython, PythonNotFound } from "./ffi/find-python.ts";
+import { TlsError } from "./http/site/tls.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
 import { checkPrivileges, PrivilegeError, resolveIdentity } from "./process/privileges.ts";
@@ -47,7 +48,8 @@ function main(argv: string[]): void {
     if (needsSupervisor && !supervised) supervise(config, argv);
     else serve(config, supervised);
   } catch (error) {
-    const message = error instanceof PythonNotFound || error instanceof PrivilegeError || (error as { code?: string }).code === "EADDRINUSE"
+    const message = error instanceof PythonNotFound || error instanceof PrivilegeError || error instanceof TlsError ||
+      (error as { code?: string }).code === "EADDRINUSE"
       ? (error as Error).message
       : (error as Error).stack ?? String(error);
     reportFatal(config, supervised, message);
@@ -75,7 +77,10 @@ function supervise(config: ServerConfig, argv: string[]): void {
   // Fail here, once and clearly, on what would make every child fail: no Python, a port in use.
   findPython({ python: config.python, pythonHome: config.pythonHome });
   const port = reservePort(config.host, config.port);
-  new Supervisor(config, argv, port, openLogs(config).errorLog).start();
+  // The children share every port: one the kernel picks (--https-port 0) is picked here, once.
+  const https = config.listeners.find((listener, i) => i > 0 && listener.tls && !listener.source);
+  const extra = https?.port === 0 ? ["--https-port", String(reservePort(https.host, 0))] : [];
+  new Supervisor(config, [...argv, ...extra], port, openLogs(config).errorLog).start();
 }
 
 function serve(config: ServerConfig, supervised: boolean): void {

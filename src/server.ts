@@ -1,21 +1,26 @@
-// Puts the layers together: logs, Python, the worker pool and the HTTP listener.
+// Puts the layers together: logs, Python, the worker pool and the HTTP listeners (one per Listen).
 import { openSync } from "node:fs";
 import type { ServerConfig } from "./config.ts";
+import type { PlannedListener } from "./config/serve-plan.ts";
 import { startEngine } from "./engine.ts";
 import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
 import { type App, createApp } from "./http/app.ts";
 import { importScripts } from "./http/import-scripts.ts";
+import { HostRuntime } from "./http/site/host-runtime.ts";
+import { HostTable } from "./http/site/host-table.ts";
+import { loadMimeTypes } from "./http/site/mime-types.ts";
+import { TlsError, tlsOptions } from "./http/site/tls.ts";
 import { TrustedProxies } from "./http/trusted-proxies.ts";
 import { wireLimits } from "./http/wire/limits.ts";
-import { WireServer } from "./http/wire/wire-server.ts";
+import { WireServer, type WireServerOptions } from "./http/wire/wire-server.ts";
 import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
 import type { Pool } from "./pool/pool.ts";
-import type { RecycleReason } from "./process/supervisor.ts";
 import { dropPrivileges } from "./process/privileges.ts";
+import type { RecycleReason } from "./process/supervisor.ts";
 import { createServerStatus } from "./status/server-status.ts";
 import { SERVER_SOFTWARE } from "./version.ts";
 
@@ -38,6 +43,18 @@ export function openLogs(config: ServerConfig): { errorLog: ErrorLog; accessLog:
   return { errorLog, accessLog: accessFd === null ? null : new AccessLog(accessFd) };
 }
 
+/** A listener's WireServer; a certificate Bun refuses (a key that is not its own, bad PEM) is said so. */
+function listen(listener: PlannedListener, options: Omit<WireServerOptions, "host" | "port" | "tls">): WireServer {
+  const where = `${listener.host}:${listener.port}`;
+  const tls = listener.tls ? tlsOptions(listener.tls, where) : undefined;
+  try {
+    return new WireServer({ ...options, host: listener.host, port: listener.port, tls });
+  } catch (error) {
+    if (!listener.tls || (error as { code?: string }).code === "EADDRINUSE") throw error;
+    throw new TlsError(`TLS on ${where}: certificate ${listener.tls.certificateFile} with key ${listener.tls.keyFile}: ${(error as Error).message}`);
+  }
+}
+
 export interface StartOptions {
   /** Runs for every request the server takes (process/recycler.ts counts them). */
   onRequest?: () => void;
@@ -52,22 +69,24 @@ export interface StartOptions {
 export function startServer(config: ServerConfig, options: StartOptions = {}): Running {
   const { errorLog, accessLog } = openLogs(config);
   const { onRequest } = options;
-  // Bound first (a port below 1024 needs root), then --user/--group, then Python: no app code runs as root.
-  // Nothing is served before the app exists below: all of this runs before the event loop turns.
-  // The port is part of %{RESOURCE} names, so the app is made once the listener knows its port.
-  let app: App | null = null;
-  const wire = new WireServer({
-    host: config.host,
-    port: config.port,
-    reusePort: options.reusePort ?? false,
-    limits: wireLimits(config),
-    limitRequestBody: config.limitRequestBody,
-    serverSoftware: SERVER_SOFTWARE,
-    errorLog,
-    dispatch: (connection, head, body) => app!.dispatch(connection, head, body),
-    logAccess: (connection, head, line, status, bytes) => app?.logAccess(connection, head, line, status, bytes),
+
+  // Bound first (a port below 1024 needs root), then --user/--group, then Python: no app code runs as
+  // root. One listener per Listen, each with its own app, made below once Python runs: nothing is
+  // served before that, as all of this runs before the event loop turns.
+  const apps: (App | null)[] = [];
+  const servers = config.listeners.map((listener, index) => {
+    apps.push(null);
+    return listen(listener, {
+      reusePort: options.reusePort ?? false,
+      limits: wireLimits(config),
+      limitRequestBody: config.limitRequestBody,
+      serverSoftware: SERVER_SOFTWARE,
+      errorLog,
+      dispatch: (connection, head, body) => apps[index]!.dispatch(connection, head, body),
+      logAccess: (connection, head, line, status, bytes) => apps[index]?.logAccess(connection, head, line, status, bytes),
+    });
   });
-  const port = wire.port;
+  const port = servers[0]!.port;
   dropPrivileges(config, errorLog, port);
 
   const install = findPython({ python: config.python, pythonHome: config.pythonHome });
@@ -76,32 +95,56 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const engine = startEngine(config, python, errorLog, options.onUnhealthy);
   const { pool } = engine;
 
-  const routes = config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, config.serverName, port) }));
+  const activeRequests = () => servers.reduce((n, wire) => n + wire.active, 0);
+  // The status page counts per script: each WSGI route of every host, once.
+  const statRoutes = new Map<string, number>();
+  const routeInfo: { alias: string; script: string; group: string }[] = [];
+  config.listeners.forEach((listener, index) => {
+    for (const host of listener.hosts) {
+      for (const route of host.routes) {
+        if (statRoutes.has(route.route.target)) continue;
+        statRoutes.set(route.route.target, routeInfo.length);
+        const group = applicationGroupName({ applicationGroup: route.applicationGroup, url: route.route.url }, host.serverName, servers[index]!.port);
+        routeInfo.push({ alias: route.route.url, script: route.route.target, group });
+      }
+    }
+  });
   const status = createServerStatus(config.serverStatus, {
-    routes: routes.map(({ alias, group }) => ({ alias: alias.url, script: alias.script, group })),
-    pool, slot: options.supervisedSlot ?? null, supervised: options.supervisedSlot !== undefined,
-    software: SERVER_SOFTWARE, python: python.version, errorLog, activeRequests: () => wire.active,
+    routes: routeInfo, pool, slot: options.supervisedSlot ?? null, supervised: options.supervisedSlot !== undefined,
+    software: SERVER_SOFTWARE, python: python.version, errorLog, activeRequests,
   });
-  app = createApp({
-    routes, pool, errorLog, accessLog, port,
-    scheme: "http",
-    serverSoftware: SERVER_SOFTWARE,
-    reload: config.reload,
-    serverName: config.serverName,
-    limitRequestBody: config.limitRequestBody,
-    queueTimeoutMs: config.queueTimeout * 1000,
-    trustedProxies: config.trustedProxies.length ? new TrustedProxies(config.trustedProxies) : null,
-    onRequest,
-    status,
+
+  const listening: string[] = [];
+  if (config.listeners.some((listener) => listener.hosts.some((host) => host.vhost.staticMappings.length || host.vhost.documentRoot))) loadMimeTypes();
+  const trustedProxies = config.trustedProxies.length ? new TrustedProxies(config.trustedProxies) : null;
+  config.listeners.forEach((listener, index) => {
+    const wire = servers[index]!;
+    const scheme = listener.tls ? "https" : "http";
+    // mod_ssl's HTTPS=on for every request over TLS.
+    const reach = { port: wire.port, scheme, env: listener.tls ? ["HTTPS", "on"] : [] } as const;
+    const hosts = listener.hosts.map((host) => new HostRuntime(host, reach));
+    apps[index] = createApp({
+      hosts: new HostTable(hosts), pool, errorLog, accessLog, scheme,
+      serverSoftware: SERVER_SOFTWARE,
+      limitRequestBody: config.limitRequestBody,
+      queueTimeoutMs: config.queueTimeout * 1000,
+      trustedProxies,
+      onRequest,
+      status,
+      statRoutes,
+    });
+    for (const host of listener.hosts) {
+      for (const route of host.routes) {
+        errorLog.info(`${scheme}://${host.serverName}:${wire.port}: WSGIScriptAlias${route.route.match === "regex" ? "Match" : ""} ${route.route.url} -> ${route.route.target} (application group '${route.applicationGroup}', callable '${route.callableObject}').`);
+      }
+    }
+    listening.push(`${scheme}://${listener.host}:${wire.port}/`);
   });
-  for (const route of routes) {
-    errorLog.info(`Alias ${route.alias.url} -> ${route.alias.script} (application group '${route.group}', callable '${route.alias.callableObject}').`);
-  }
-  errorLog.notice(`${SERVER_SOFTWARE} (Python ${python.version}) listening on http://${config.host}:${port}/ with ${config.threads} threads.`);
+  errorLog.notice(`${SERVER_SOFTWARE} (Python ${python.version}) listening on ${listening.join(", ")} with ${config.threads} threads.`);
   if (config.serverStatus) errorLog.info(`Server status at ${config.serverStatus.path} (and ${config.serverStatus.path}/metrics) for ${config.serverStatus.allow.join(" ")}.`);
 
   const stop = () => {
-    wire.stop();
+    for (const wire of servers) wire.stop();
     engine.stop();
   };
   const imports = config.importScripts.map((script) => ({ script, group: applicationGroupName(script, config.serverName, port) }));
@@ -112,9 +155,9 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     ready: importScripts(pool, imports, errorLog),
     stop,
     async drain(timeoutMs: number) {
-      wire.stopAccepting(); // no new connections; those open finish what they are doing
+      for (const wire of servers) wire.stopAccepting(); // no new connections; those open finish what they are doing
       const deadline = Date.now() + timeoutMs;
-      while ((wire.active > 0 || pool.busy > 0 || pool.queued > 0) && Date.now() < deadline) await Bun.sleep(20);
+      while ((activeRequests() > 0 || pool.busy > 0 || pool.queued > 0) && Date.now() < deadline) await Bun.sleep(20);
       if (pool.busy > 0) errorLog.warn(`${pool.busy} requests still running after ${timeoutMs / 1000} s: closing them.`);
       stop();
     },

@@ -59,11 +59,8 @@ describe("a Django-style virtual host (daemon process group, virtualenv, static 
     expect(routes[2]).toStartWith(`wsgi / -> ${project}/mysite/wsgi.py; process group example.com; application group %{GLOBAL} (the main interpreter); callable application;`);
     // <Files wsgi.py> inside <Directory project/mysite> grants the script.
     expect(routes[2]).toMatch(/access granted \(Require all granted\) {2}\(.*site\.conf:14\)$/);
-    // Static files are not served yet: said once per Alias, with its line.
-    expect(warnings(r.stderr)).toEqual([
-      expect.stringMatching(/site\.conf:22: Alias \/static\/: static files are parsed but not served by this version yet$/),
-      expect.stringMatching(/site\.conf:27: Alias \/media\/: static files are parsed but not served by this version yet$/),
-    ]);
+    // Everything in it is served: nothing to warn about.
+    expect(r.stderr).toBe("");
   });
 
   test("serves the project through Django in its daemon group's virtualenv, two processes", async () => {
@@ -86,6 +83,14 @@ describe("a Django-style virtual host (daemon process group, virtualenv, static 
       expect(where.multithread).toBe(true);
       expect(where.script_name).toBe("");
       expect(where.url).toBe("http://www.example.com/where/");
+      // The static and media Aliases are served by the front, not by Django: files with their types.
+      const css = await fetch(`${server.url}/static/style.css`, { headers: { Host: "www.example.com" } });
+      expect(css.status).toBe(200);
+      expect(css.headers.get("content-type")).toBe("text/css");
+      expect(await css.text()).toBe(readFileSync(join(project, "static/style.css"), "utf8"));
+      expect(await (await fetch(`${server.url}/media/readme.txt`)).text()).toBe(readFileSync(join(project, "media/readme.txt"), "utf8"));
+      expect((await fetch(`${server.url}/media/`)).status).toBe(403); // Options -Indexes
+      expect((await fetch(`${server.url}/static/missing.css`)).status).toBe(404);
       const errorLog = readFileSync(join(logs, "error.log"), "utf8");
       expect(errorLog).toContain(`starting 2 processes on port ${port}`);
       expect(errorLog).toMatch(/listening on http:\/\/0\.0\.0\.0:\d+\/ with 4 threads/);
@@ -111,19 +116,22 @@ describe("two name-based virtual hosts", () => {
     const second = routesOf(r.stdout, "<VirtualHost *:8080> second.example");
     expect(second.map((line) => line.split(" ->")[0])).toEqual(["wsgi /hello", "wsgi /shared"]);
     expect(second[1]).toContain("'second.example:8080|/shared'");
-    expect(warnings(r.stderr)).toEqual([
-      expect.stringMatching(/two-vhosts\.conf:12: <VirtualHost \*:8080> second\.example: serving more than one virtual host is parsed but not served by this version yet: every request goes to <VirtualHost \*:8080> first\.example$/),
-    ]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^Served: http 0\.0\.0\.0:8080 \(first\.example, second\.example\); WSGI routes run in process group %\{GLOBAL\}/m);
   });
 
-  test("serves the default virtual host's routes, with its ServerName in %{RESOURCE}", async () => {
+  test("serves each virtual host by Host, the first to a Host neither names, with its ServerName in %{RESOURCE}", async () => {
     const server = await start({ args: ["--config", config("two-vhosts.conf")] });
     try {
       const env = await getJson(`${server.url}/env/x`);
       expect(env["mod_wsgi.application_group"]).toBe("first");
       expect(env.PATH_INFO).toBe("/x");
       expect(await get(`${server.url}/shared`)).toMatchObject({ status: 200, text: "Hello World!" });
-      expect(server.stderr()).toContain("second.example: serving more than one virtual host is parsed but not served");
+      expect((await get(`${server.url}/hello`)).status).toBe(404);
+      const second = { headers: { Host: "www.second.example" } };
+      expect(await get(`${server.url}/hello`, second)).toMatchObject({ status: 200, text: "Hello World!" });
+      expect((await get(`${server.url}/env/x`, second)).status).toBe(404);
+      expect(warnings(server.stderr())).toEqual([]);
     } finally {
       await server.stop();
     }
@@ -219,9 +227,9 @@ describe("Define, ${VAR}, <IfDefine> and -D, <IfModule>", () => {
     const devJoined = await run(["--config", config("ifdefine.conf"), "-DDEV", "--check-config"]);
     for (const r of [prod, dev, devJoined]) {
       expect(r.code).toBe(0);
-      // The false <IfModule mod_ssl.c> body is never read: no warning for SSLEngine or the non-directive.
+      // The false <IfModule mod_rewrite.c> body is never read: no warning for RewriteEngine or the non-directive.
       expect(r.stderr).toBe("");
-      expect(routesOf(r.stdout, "Main server").map((line) => line.split(" ->")[0])).toEqual(["wsgi /app", "wsgi /nossl"]);
+      expect(routesOf(r.stdout, "Main server").map((line) => line.split(" ->")[0])).toEqual(["wsgi /app", "wsgi /norewrite"]);
     }
     expect(routesOf(prod.stdout, "Main server")[0]).toContain("application group prod;");
     expect(routesOf(dev.stdout, "Main server")[0]).toContain("application group dev;");
@@ -232,7 +240,7 @@ describe("Define, ${VAR}, <IfDefine> and -D, <IfModule>", () => {
     const server = await start({ args: ["--config", config("ifdefine.conf"), "-D", "DEV"] });
     try {
       expect((await getJson(`${server.url}/app`))["mod_wsgi.application_group"]).toBe("dev");
-      expect(await get(`${server.url}/nossl`)).toMatchObject({ status: 200, text: "Hello World!" });
+      expect(await get(`${server.url}/norewrite`)).toMatchObject({ status: 200, text: "Hello World!" });
     } finally {
       await server.stop();
     }
@@ -255,7 +263,7 @@ describe("continuations, quoting and comments", () => {
     expect(routes[1]).toMatch(/quoting\/site\.conf:9\)$/);
     expect(routes[2]).toContain("application group single quoted;");
     expect(r.stdout).not.toContain("commented-out");
-    expect(warnings(r.stderr)).toEqual([expect.stringMatching(/quoting\/site\.conf:13: SetEnv GREETING is parsed but not served by this version yet$/)]);
+    expect(r.stderr).toBe("");
   });
 
   test("a quoted path with spaces and a continued directive serve", async () => {
@@ -345,16 +353,23 @@ describe("directives wsgi-bin does not implement", () => {
 });
 
 describe("access the configuration restricts", () => {
-  test("a route under Require all denied or Require ip is left out (404) until the front enforces it", async () => {
+  test("Require all denied, and Require ip the client is not in, answer 403 with Apache's page and log line", async () => {
     const server = await start({ args: ["--config", config("access.conf")] });
     try {
       expect(await get(`${server.url}/open`)).toMatchObject({ status: 200, text: "Hello World!" });
-      expect((await get(`${server.url}/closed`)).status).toBe(404);
-      expect((await get(`${server.url}/lan`)).status).toBe(404);
-      expect(warnings(server.stderr())).toEqual([
-        expect.stringMatching(/access\.conf:4: WSGIScriptAlias \/closed: access is denied \(Require at line 7\); enforcing it is parsed but not served by this version yet, so the route is not served$/),
-        expect.stringMatching(/access\.conf:5: WSGIScriptAlias \/lan: access is restricted \(Require at line 10\); enforcing it is parsed but not served by this version yet, so the route is not served$/),
-      ]);
+      for (const path of ["/closed", "/lan/x"]) {
+        const denied = await get(`${server.url}${path}`);
+        expect(denied.status).toBe(403);
+        expect(denied.text).toContain("<p>You don't have permission to access this resource.</p>");
+      }
+      await server.waitForLog(/\[client 127\.0\.0\.1:\d+\] AH01630: client denied by server configuration: .*environ\.wsgi/);
+      // A path no route maps: refused or redirected by its <Location> before it could be a 404.
+      expect((await get(`${server.url}/private/x`)).status).toBe(403);
+      const legacy = await fetch(`${server.url}/legacy`, { redirect: "manual" });
+      expect(legacy.status).toBe(301);
+      expect(legacy.headers.get("location")).toBe(`${server.url}/open`);
+      expect((await get(`${server.url}/elsewhere`)).status).toBe(404);
+      expect(warnings(server.stderr())).toEqual([]);
     } finally {
       await server.stop();
     }
@@ -401,12 +416,12 @@ describe("--check-config and the command line", () => {
     for (const flag of ["--config FILE", "-D NAME", "--check-config", "--strict"]) expect(r.stdout).toContain(flag);
   });
 
-  test("a configuration whose default host has no route this version can serve does not start", async () => {
-    const text = `Listen 8080\nWSGIScriptAlias /closed ${fixture("hello.wsgi")}\n<Location />\n  Require all denied\n</Location>\n`;
+  test("a configuration that serves nothing does not start", async () => {
+    const text = `Listen 8080\nServerName nothing.example\n<VirtualHost *:8080>\n  WSGIScriptAlias /x ${fixture("hello.wsgi")} process-group=missing\n</VirtualHost>\n`;
     const r = await run(["--config", writeConfig(text), "--port", "0"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/site\.conf:2: WSGIScriptAlias \/closed: access is denied/);
-    expect(r.stderr).toMatch(/error: nothing to serve: .*site\.conf gives the default virtual host no WSGI route this version can serve \(see the warnings above\)/);
+    expect(r.stderr).toMatch(/site\.conf:4: WSGIScriptAlias \/x: process group 'missing' is not defined: not served/);
+    expect(r.stderr).toMatch(/error: nothing to serve: .*site\.conf gives no virtual host a WSGI route, static files or a redirect this version can serve \(see the warnings above\)/);
     expect(r.stderr).not.toContain("listening on");
   });
 });

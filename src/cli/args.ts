@@ -1,7 +1,7 @@
 // Command-line flags. Each names the Apache/mod_wsgi directive it stands for in --help and the README.
 // Parsing only reads them (a flag not given stays undefined); src/config/from-flags.ts turns them
 // into the site model, alone or over a --config file.
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEFAULTS, type ImportScript } from "../config.ts";
 import { TrustedProxies } from "../http/trusted-proxies.ts";
@@ -67,6 +67,11 @@ export interface Flags {
   serverStatus?: string;
   /** --server-status-allow, as given (empty: the default, loopback). */
   serverStatusAllow: string[];
+  /** --https-port with its certificate: a second listener, speaking TLS. */
+  httpsPort?: number;
+  sslCertificateFile?: string;
+  sslCertificateKeyFile?: string;
+  sslCertificateChainFile?: string;
 }
 
 export type Command = { kind: "serve"; flags: Flags } | { kind: "help" } | { kind: "version" };
@@ -95,6 +100,13 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                  repeatable
   --host ADDR                    address to listen on (default ${DEFAULTS.host})
   --port N                       port to listen on (default ${DEFAULTS.port}; 0 picks a free one)
+  --https-port N                 also listen on port N with TLS, serving the same routes (Listen N https
+                                 + SSLEngine on; 0 picks a free one); needs the two flags below
+  --ssl-certificate-file FILE    the server's certificate, PEM (SSLCertificateFile)
+  --ssl-certificate-key-file FILE
+                                 its private key, PEM, unencrypted (SSLCertificateKeyFile)
+  --ssl-certificate-chain-file FILE
+                                 intermediate certificates sent after it, PEM (SSLCertificateChainFile)
   --threads N                    worker threads running Python, per process (default ${DEFAULTS.threads})
   --request-timeout S            raise RequestTimeout in an app that has run S seconds for one request:
                                  504, or a cut connection once the response started (default 0: off)
@@ -164,6 +176,7 @@ const VALUE_FLAGS = new Set([
   "request-timeout", "config", "limit-request-line", "limit-request-fields", "limit-request-field-size", "timeout",
   "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections", "trust-proxy",
   "queue-limit", "deadlock-timeout", "user", "group", "server-status-allow",
+  "https-port", "ssl-certificate-file", "ssl-certificate-key-file", "ssl-certificate-chain-file",
 ]);
 
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version", "strict", "check-config"]);
@@ -220,11 +233,12 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
   if (positional.length === 1) aliases.push(parseAlias(`/=${positional[0]}`, cwd));
   if (config !== undefined) {
     // A configuration file describes its virtual hosts itself: flags for one host's routes would be ambiguous.
-    const hostFlags = ["alias", "application-group", "callable-object", "server-name", "import-script"].filter((flag) => values.has(flag));
+    const hostFlags = ["alias", "application-group", "callable-object", "server-name", "import-script", "https-port",
+      "ssl-certificate-file", "ssl-certificate-key-file", "ssl-certificate-chain-file"].filter((flag) => values.has(flag));
     if (switches.has("pass-authorization")) hostFlags.push("pass-authorization");
     if (positional.length) hostFlags.push("a SCRIPT argument");
     if (hostFlags.length) {
-      throw new UsageError(`${hostFlags.map((f) => (f.startsWith("a ") ? f : `--${f}`)).join(", ")} cannot be combined with --config: write them in the file (WSGIScriptAlias, WSGIApplicationGroup, WSGICallableObject, ServerName, WSGIImportScript, WSGIPassAuthorization)`);
+      throw new UsageError(`${hostFlags.map((f) => (f.startsWith("a ") ? f : `--${f}`)).join(", ")} cannot be combined with --config: write them in the file (WSGIScriptAlias, WSGIApplicationGroup, WSGICallableObject, ServerName, WSGIImportScript, WSGIPassAuthorization; Listen N https with SSLEngine on, SSLCertificateFile, SSLCertificateKeyFile)`);
     }
   } else if (aliases.length === 0 && !switches.has("check-config")) {
     throw new UsageError("nothing to serve: give --alias URL=FILE, a script, or --config FILE (see --help)");
@@ -293,7 +307,11 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
     user,
     group,
     ...serverStatus(single("server-status"), values.get("server-status-allow") ?? []),
+    ...httpsFlags(single, cwd),
   };
+  if (flags.httpsPort !== undefined && flags.httpsPort !== 0 && flags.httpsPort === (flags.port ?? DEFAULTS.port)) {
+    throw new UsageError(`--https-port ${flags.httpsPort} is the --port too: give them different ports`);
+  }
   return { kind: "serve", flags };
 }
 
@@ -311,6 +329,34 @@ function serverStatus(path: string | undefined, allow: string[]): Pick<Flags, "s
     throw new UsageError(`--server-status-allow: ${(error as Error).message}`);
   }
   return { serverStatus: path.replace(/\/+$/, ""), serverStatusAllow: allow };
+}
+
+/** --https-port and the certificate files it needs (read, as mod_ssl does, at start: missing or empty is an error). */
+function httpsFlags(single: (name: string) => string | undefined, cwd: string): Pick<Flags, "httpsPort" | "sslCertificateFile" | "sslCertificateKeyFile" | "sslCertificateChainFile"> {
+  const httpsPort = integer("https-port", single("https-port"), 0, 65535);
+  const file = (name: string): string | undefined => {
+    const value = single(name);
+    if (value === undefined) return undefined;
+    const path = resolve(cwd, value);
+    let size = 0;
+    try {
+      size = statSync(path).size;
+    } catch {}
+    if (size === 0) throw new UsageError(`--${name}: file '${path}' does not exist or is empty`);
+    return path;
+  };
+  const files = {
+    sslCertificateFile: file("ssl-certificate-file"),
+    sslCertificateKeyFile: file("ssl-certificate-key-file"),
+    sslCertificateChainFile: file("ssl-certificate-chain-file"),
+  };
+  const given = Object.entries(files).filter(([, value]) => value !== undefined);
+  if (httpsPort === undefined) {
+    if (given.length) throw new UsageError("--ssl-certificate-file and the other --ssl-* flags go with --https-port N");
+  } else if (!files.sslCertificateFile || !files.sslCertificateKeyFile) {
+    throw new UsageError("--https-port needs --ssl-certificate-file FILE and --ssl-certificate-key-file FILE");
+  }
+  return { httpsPort, ...files };
 }
 
 function trustedProxies(specs: string[]): string[] {

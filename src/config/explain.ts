@@ -1,5 +1,6 @@
 // --check-config: the effective site in words, as httpd -S does for virtual hosts, plus what each
-// request path leads to (routes in match order, with their process and application groups).
+// request path leads to (routes in match order, with their process and application groups), and what
+// this process serves of it.
 import { applicationGroupName } from "../http/aliases.ts";
 import { describeSource, type Source } from "./diagnostics.ts";
 import { accessVerdict, effectiveOptions, resolveRoute, settingsFor, vhostNames, vhostsOnPort } from "./resolve.ts";
@@ -53,6 +54,10 @@ function vhostLines(site: Site, vhost: VirtualHost, port: number, fallbackName: 
   for (const log of vhost.customLogs) lines.push(`  CustomLog ${log.target} ${log.nickname ?? JSON.stringify(log.format)}${at(log.source)}`);
   const limit = vhost.settings.limitRequestBody;
   if (limit !== undefined) lines.push(`  LimitRequestBody ${limit || "0 (no limit)"}`);
+  const ssl = vhost.ssl;
+  if (ssl?.engine) {
+    lines.push(`  SSLEngine on: certificate ${ssl.certificateFile ?? "(none)"}, key ${ssl.keyFile ?? "(none)"}${ssl.chainFile ? `, chain ${ssl.chainFile}` : ""}${at(ssl.source)}`);
+  }
   for (const { name, value, source } of vhost.settings.setEnv) lines.push(`  SetEnv ${name} ${JSON.stringify(value)}${at(source)}`);
   for (const rule of vhost.settings.headers) lines.push(`  Header ${rule.always ? "always " : ""}${rule.action} ${rule.name}${rule.value === undefined ? "" : ` ${JSON.stringify(rule.value)}`}${at(rule.source)}`);
   lines.push("  routes, in match order:");
@@ -95,7 +100,10 @@ export function explainSite(site: Site, plan: ServePlan, hostname: string): stri
   out.push(main ? `Configuration: ${main}${included.length ? ` (and ${included.length} included: ${included.join(", ")})` : ""}` : "Configuration: the command line");
   out.push("");
   out.push("Listeners:");
-  for (const listener of site.listeners) out.push(`  ${listener.host}:${listener.port} ${listener.protocol}${at(listener.source)}`);
+  for (const listener of plan.config.listeners) {
+    const tls = listener.tls ? ` (certificate ${listener.tls.certificateFile}, key ${listener.tls.keyFile}${listener.tls.chainFile ? `, chain ${listener.tls.chainFile}` : ""})` : "";
+    out.push(`  ${listener.host}:${listener.port} ${listener.tls ? "https" : "http"}${tls}${at(listener.source)}`);
+  }
   out.push("");
   out.push("Process groups:");
   out.push(`  %{GLOBAL} (embedded): ${processText(site.embedded)}${site.restrictEmbedded ? " (WSGIRestrictEmbedded On)" : ""}`);
@@ -110,26 +118,26 @@ export function explainSite(site: Site, plan: ServePlan, hostname: string): stri
       out.push(`  ${script.script} process-group=${script.processGroup} application-group=${script.applicationGroup}${at(script.source)}`);
     }
   }
-  const port = plan.listener.port;
+  // %{RESOURCE} and %{SERVER} names hold the port of the listener a host is reached on.
+  const portOf = (vhost: VirtualHost) => plan.config.listeners.find((l) => l.hosts.some((h) => h.vhost === vhost))?.port ?? plan.config.port;
   for (const vhost of site.vhosts) {
     out.push("");
     const ports = site.listeners.map((l) => l.port).filter((p) => vhostsOnPort(site, p)[0] === vhost);
     const role = ports.length ? ` (default for port ${ports.join(", ")})` : "";
     out.push(`${describeVhost(vhost, site)}${role}${at(vhost.source)}`);
-    out.push(...vhostLines(site, vhost, port, hostname));
+    out.push(...vhostLines(site, vhost, portOf(vhost), hostname));
   }
   const uncovered = site.listeners.filter((l) => vhostsOnPort(site, l.port).length === 0);
   if (site.vhosts.length === 0 || uncovered.length) {
     out.push("");
     const name = site.main.serverName ?? hostname;
     out.push(`Main server ${name}${uncovered.length && site.vhosts.length ? ` (port ${uncovered.map((l) => l.port).join(", ")}: no virtual host there)` : ""}`);
-    out.push(...vhostLines(site, site.main, port, hostname));
+    out.push(...vhostLines(site, site.main, portOf(site.main), hostname));
   }
   out.push("");
-  const names = vhostNames(plan.vhost);
-  out.push(`Served by this version: ${describeVhost(plan.vhost, site)}${names.length ? "" : ` (${plan.config.serverName})`} on ${plan.listener.host}:${plan.listener.port}, ` +
-    `WSGI routes ${plan.routes.map((r) => r.route.url).join(", ") || "(none)"} in process group ${plan.processGroup} ` +
-    `(${plan.config.processes} process${plan.config.processes > 1 ? "es" : ""}, ${plan.config.threads} threads)` +
-    `${plan.listener.protocol === "https" ? " -- but TLS is not served yet" : ""}; see the warnings for the rest.`);
+  const listeners = plan.config.listeners.map((l) => `${l.tls ? "https" : "http"} ${l.host}:${l.port} (${l.hosts.map((h) => (h.vhost === site.main ? `main server ${h.serverName}` : vhostNames(h.vhost)[0] ?? h.serverName)).join(", ")})`);
+  const { processes, threads } = plan.config;
+  out.push(`Served: ${listeners.join("; ")}; WSGI routes run in process group ${plan.processGroup} ` +
+    `(${processes} process${processes > 1 ? "es" : ""}, ${threads} threads).`);
   return out.join("\n") + "\n";
 }

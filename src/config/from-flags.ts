@@ -45,6 +45,15 @@ export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
     restrictEmbedded: false,
     files: [],
   };
+  if (flags.httpsPort !== undefined) {
+    // `Listen N https` with the certificate on the listener: the main server answers on both ports.
+    site.listeners.push({
+      host: flags.host ?? DEFAULTS.host,
+      port: flags.httpsPort,
+      protocol: "https",
+      tls: { certificateFile: flags.sslCertificateFile!, keyFile: flags.sslCertificateKeyFile!, chainFile: flags.sslCertificateChainFile },
+    });
+  }
   return overrideSite(site, flags);
 }
 

@@ -1,12 +1,12 @@
 // From the flags to what the server runs: the site model (from --config and the flags), its
-// warnings on stderr, --strict, --check-config, and the ServerConfig for today's front.
+// warnings on stderr, --strict, --check-config, and the ServerConfig the server runs.
 import type { Flags } from "../cli/args.ts";
 import type { ServerConfig } from "../config.ts";
 import { DEFAULT_STATUS_ALLOW } from "../status/allow-list.ts";
 import { ConfigError, Diagnostics, formatWarning } from "./diagnostics.ts";
 import { explainSite } from "./explain.ts";
 import { siteFromFlags } from "./from-flags.ts";
-import { servePlan } from "./serve-plan.ts";
+import { servePlan, servesAnything } from "./serve-plan.ts";
 
 export type Loaded = { config: ServerConfig; exit?: undefined } | { exit: number };
 
@@ -35,12 +35,8 @@ export function loadSite(flags: Flags, hostname: string, options: { report: bool
     process.stdout.write(explainSite(site, plan, hostname));
     return { exit: 0 };
   }
-  if (plan.listener.protocol === "https") {
-    process.stderr.write(`wsgi-bin: error: the only listener, ${plan.listener.host}:${plan.listener.port}, is https, and TLS is not served by this version yet\n`);
-    return { exit: 1 };
-  }
-  if (plan.config.aliases.length === 0) {
-    process.stderr.write(`wsgi-bin: error: nothing to serve: ${flags.config ?? "the command line"} gives the default virtual host no WSGI route this version can serve${diagnostics.warnings.length ? " (see the warnings above)" : ""}\n`);
+  if (!plan.hosts.some(servesAnything)) {
+    process.stderr.write(`wsgi-bin: error: nothing to serve: ${flags.config ?? "the command line"} gives no virtual host a WSGI route, static files or a redirect this version can serve${diagnostics.warnings.length ? " (see the warnings above)" : ""}\n`);
     return { exit: 1 };
   }
   return { config: { ...withConnectionFlags(plan.config, flags), user: flags.user, group: flags.group } };

@@ -1,5 +1,5 @@
-// Questions the server asks of a site model: which virtual host takes a request, which per-directory
-// settings apply to a URL and file (httpd's merge order), and what a WSGI route resolves to.
+// Questions the server asks of a site model: which virtual hosts take a port's connections, which
+// per-directory settings apply to a URL and file (httpd's merge order), and what a WSGI route resolves to.
 import { basename, dirname } from "node:path";
 import { DEFAULTS } from "../config.ts";
 import { componentMatcher } from "./apache/include.ts";
@@ -163,20 +163,6 @@ export function resolveRoute(vhost: VirtualHost, route: WsgiRoute): ResolvedRout
 /** The virtual hosts that take connections on a port, in order: the first is that port's default. */
 export function vhostsOnPort(site: Site, port: number): VirtualHost[] {
   return site.vhosts.filter((vhost) => vhost.addresses.some((address) => address.port === "*" || address.port === port));
-}
-
-/** The virtual host serving connections to the first listener that carry no known Host. */
-export function defaultVhost(site: Site): VirtualHost {
-  const port = site.listeners[0]?.port;
-  return (port === undefined ? undefined : vhostsOnPort(site, port)[0]) ?? site.main;
-}
-
-/** Name-based selection: the first virtual host on the port whose ServerName or ServerAlias matches Host. */
-export function selectVhost(site: Site, port: number, host: string | null): VirtualHost {
-  const candidates = vhostsOnPort(site, port);
-  if (candidates.length === 0) return site.main;
-  const name = (host ?? "").replace(/:\d+$/, "").toLowerCase();
-  return candidates.find((vhost) => vhostNames(vhost).some((pattern) => componentMatcher(pattern.toLowerCase())(name))) ?? candidates[0]!;
 }
 
 export function vhostNames(vhost: VirtualHost): string[] {

@@ -1,24 +1,39 @@
-// Until the HTTP front serves whole sites (several virtual hosts, static files, redirects, TLS), the
-// server runs the default virtual host's WSGI routes through today's ServerConfig. Everything the
-// site says that this leaves out is reported here, one warning each, never dropped silently; routes
-// the site restricts (Require other than "all granted") are left out rather than served to anyone.
-import { DEFAULTS, type AliasConfig, type ImportScript, type ServerConfig } from "../config.ts";
+// What one server process runs of a site model: every listener (with its certificate when it speaks
+// TLS), the virtual hosts taking each listener's connections (its default first), their WSGI routes
+// that can run in this process, and the process settings (those of the process group the routes run
+// in). What the site says that this leaves out is reported here, one warning each, never dropped.
+import { DEFAULTS, type ImportScript, type ServerConfig } from "../config.ts";
 import { WIRE_DEFAULTS } from "../http/wire/limits.ts";
 import { STANDARD_FORMATS } from "./apache/directives-log.ts";
-import type { Diagnostics, Source } from "./diagnostics.ts";
-import { accessVerdict, defaultVhost, resolveRoute, sectionsInside, type ResolvedRoute } from "./resolve.ts";
-import { hostName, type DirSettings, type Listener, type ProcessSettings, type Site, type VirtualHost } from "./site.ts";
+import { ConfigError, type Diagnostics, type Source } from "./diagnostics.ts";
+import { resolveRoute, vhostsOnPort, type ResolvedRoute } from "./resolve.ts";
+import { hostName, type DirSettings, type Listener, type ProcessSettings, type Site, type TlsFiles, type VirtualHost } from "./site.ts";
 
 const COMBINED = STANDARD_FORMATS.find(([name]) => name === "combined")![1];
 const NOT_YET = "parsed but not served by this version yet";
 
+/** A virtual host as this process serves it. */
+export interface PlannedHost {
+  vhost: VirtualHost;
+  /** Its ServerName (inherited, else the machine's name): SERVER_NAME without a Host, and %{SERVER}/%{RESOURCE}. */
+  serverName: string;
+  /** The WSGI routes that run here, in declaration order (the host's own, then the main server's). */
+  routes: ResolvedRoute[];
+}
+
+export interface PlannedListener extends Listener {
+  /** The certificate it presents: --https-port's, or the SSL files of the default virtual host on its port. */
+  tls?: TlsFiles;
+  /** The hosts taking its connections, chosen by Host: its port's virtual hosts (the first is the default), else the main server. */
+  hosts: PlannedHost[];
+}
+
 export interface ServePlan {
   config: ServerConfig;
-  listener: Listener;
-  vhost: VirtualHost;
+  /** Every host some listener serves, once each. */
+  hosts: PlannedHost[];
   /** The process group whose settings the process runs with. */
   processGroup: string;
-  routes: ResolvedRoute[];
 }
 
 export function describeVhost(vhost: VirtualHost, site: Site): string {
@@ -27,13 +42,10 @@ export function describeVhost(vhost: VirtualHost, site: Site): string {
   return `<VirtualHost ${addresses}>${vhost.serverName ? ` ${vhost.serverName}` : ""}`;
 }
 
-/** The settings (of a host or one section) today's front does not act on. */
+/** The settings (of a host or one section) the front does not act on. */
 function unserved(settings: DirSettings): { what: string; source?: Source }[] {
   const items: { what: string; source?: Source }[] = [];
-  for (const env of settings.setEnv) items.push({ what: `SetEnv ${env.name}`, source: env.source });
-  for (const rule of settings.headers) items.push({ what: `Header ${rule.action} ${rule.name}`, source: rule.source });
-  for (const rule of settings.redirects ?? []) items.push({ what: `Redirect ${rule.url}`, source: rule.source });
-  if (settings.trustedProxies) items.push({ what: "WSGITrustedProxies", source: settings.sources.WSGITrustedProxies });
+  if (settings.trustedProxies) items.push({ what: "WSGITrustedProxies (the --trust-proxy flag is)", source: settings.sources.WSGITrustedProxies });
   if (settings.trustedProxyHeaders) items.push({ what: "WSGITrustedProxyHeaders", source: settings.sources.WSGITrustedProxyHeaders });
   if (settings.chunkedRequest === false) {
     items.push({ what: "WSGIChunkedRequest Off (chunked request bodies are accepted)", source: settings.sources.WSGIChunkedRequest });
@@ -41,35 +53,13 @@ function unserved(settings: DirSettings): { what: string; source?: Source }[] {
   return items;
 }
 
-function chooseListener(site: Site, diagnostics: Diagnostics): Listener {
-  const listener = site.listeners.find((l) => l.protocol === "http") ?? site.listeners[0]!;
-  for (const other of site.listeners) {
-    if (other !== listener && listener.protocol === "http") diagnostics.warn(other.source, `Listen ${other.host}:${other.port}${other.protocol === "https" ? " https" : ""} is ${NOT_YET}: only ${listener.host}:${listener.port} is listened on`);
-  }
-  return listener;
-}
-
-/** Which routes can run: prefix aliases of one script whose access is "all granted" everywhere in them. */
+/** Which routes can run: those whose process group exists and may be used. */
 function servableRoutes(site: Site, vhost: VirtualHost, diagnostics: Diagnostics): ResolvedRoute[] {
   const routes: ResolvedRoute[] = [];
   const known = new Set(site.daemons.map((daemon) => daemon.name));
   for (const route of vhost.wsgiRoutes) {
     const name = `WSGIScriptAlias${route.match === "regex" ? "Match" : ""} ${route.url}`;
-    if (route.match === "regex") {
-      diagnostics.warn(route.source, `${name}: regular-expression routes are ${NOT_YET}: not served`);
-      continue;
-    }
-    if (route.directory) {
-      diagnostics.warn(route.source, `${name}: a directory of scripts is ${NOT_YET}: not served`);
-      continue;
-    }
     const resolved = resolveRoute(vhost, route);
-    const verdict = accessVerdict(resolved.settings.access);
-    if (verdict !== "granted") {
-      const where = resolved.settings.access?.source;
-      diagnostics.warn(route.source, `${name}: access is ${verdict} (Require at ${where?.line ? `line ${where.line}` : "?"}); enforcing it is ${NOT_YET}, so the route is not served`);
-      continue;
-    }
     if (resolved.processGroup !== "%{GLOBAL}" && !known.has(resolved.processGroup)) {
       diagnostics.warn(route.source, `${name}: process group '${resolved.processGroup}' is not defined: not served`);
       continue;
@@ -77,16 +67,6 @@ function servableRoutes(site: Site, vhost: VirtualHost, diagnostics: Diagnostics
     if (resolved.processGroup === "%{GLOBAL}" && site.restrictEmbedded) {
       diagnostics.warn(route.source, `${name}: WSGIRestrictEmbedded On forbids the embedded process group: not served`);
       continue;
-    }
-    const inside = sectionsInside(vhost, route);
-    const restricting = inside.filter((section) => section.settings.access && accessVerdict(section.settings.access) !== "granted");
-    if (restricting.length) {
-      const lines = restricting.map((s) => s.source?.line).join(", ");
-      diagnostics.warn(route.source, `${name}: part of it has restricted access (sections at line ${lines}); enforcing that is ${NOT_YET}, so the route is not served`);
-      continue;
-    }
-    for (const section of inside) {
-      diagnostics.warn(section.source, `<${section.kind === "location" ? "Location" : section.kind === "files" ? "Files" : "Directory"} ${section.pattern}> applies to part of ${name} only: per-path settings inside a route are ${NOT_YET}; the route's own settings apply throughout`);
     }
     routes.push(resolved);
   }
@@ -100,81 +80,123 @@ function processSettings(site: Site, group: string): ProcessSettings {
   return { ...daemon.settings, pythonHome: daemon.settings.pythonHome ?? site.embedded.pythonHome };
 }
 
-function reportStatic(site: Site, vhost: VirtualHost, diagnostics: Diagnostics): void {
-  for (const mapping of vhost.staticMappings) {
-    diagnostics.warn(mapping.source, `${mapping.kind === "alias" ? "Alias" : "AliasMatch"} ${mapping.url}: static files are ${NOT_YET}`);
+/** The certificate a listener presents, from the default host on its port (as mod_ssl decides per address). */
+function listenerTls(site: Site, listener: Listener, hosts: VirtualHost[], diagnostics: Diagnostics): TlsFiles | undefined {
+  if (listener.tls) return listener.tls;
+  const [first] = hosts;
+  const where = `${listener.host}:${listener.port}`;
+  const engine = first?.ssl?.engine === true;
+  if (!engine) {
+    if (listener.protocol === "https") {
+      throw new ConfigError(listener.source, `Listen ${where} https: ${first === site.main ? "the main server" : describeVhost(first!, site)}, the default host on port ${listener.port}, has no SSLEngine on (with SSLCertificateFile and SSLCertificateKeyFile)`);
+    }
+    for (const other of hosts.slice(1)) {
+      if (other.ssl?.engine) diagnostics.warn(other.ssl.source, `${describeVhost(other, site)}: SSLEngine on, but the default host on port ${listener.port} speaks plain HTTP, so this one does too (TLS is chosen per address, not per name)`);
+    }
+    return undefined;
   }
-  if (vhost.documentRoot) diagnostics.warn(vhost.documentRootSource, `DocumentRoot ${vhost.documentRoot}: static files are ${NOT_YET}`);
-  for (const redirect of vhost.redirects) diagnostics.warn(redirect.source, `Redirect${redirect.match === "regex" ? "Match" : ""} ${redirect.url}: redirects are ${NOT_YET}`);
-  for (const settings of [vhost.settings, ...vhost.sections.map((section) => section.settings)]) {
-    for (const item of unserved(settings)) diagnostics.warn(item.source, `${item.what} is ${NOT_YET}`);
+  const ssl = first!.ssl!;
+  if (!ssl.certificateFile || !ssl.keyFile) {
+    throw new ConfigError(ssl.source, `${describeVhost(first!, site)}: SSLEngine on needs SSLCertificateFile and SSLCertificateKeyFile`);
+  }
+  for (const other of hosts.slice(1)) {
+    if (!other.ssl?.engine) diagnostics.warn(other.source, `${describeVhost(other, site)}: no SSLEngine on, but port ${listener.port} speaks TLS (its default host has SSLEngine on): its requests arrive over TLS`);
+    else if (other.ssl.certificateFile !== ssl.certificateFile) {
+      diagnostics.warn(other.ssl.source, `${describeVhost(other, site)}: a certificate per name (SNI) is not implemented by wsgi-bin: port ${listener.port} presents ${ssl.certificateFile} to every client`);
+    }
+  }
+  return { certificateFile: ssl.certificateFile, keyFile: ssl.keyFile, chainFile: ssl.chainFile };
+}
+
+function reportLogs(site: Site, served: VirtualHost, hosts: VirtualHost[], diagnostics: Diagnostics): void {
+  const [accessLog, ...otherLogs] = served.customLogs;
+  if (accessLog && accessLog.format !== COMBINED) {
+    diagnostics.warn(accessLog.source, `CustomLog ${accessLog.target}: formats other than combined are ${NOT_YET}: written in Combined Log Format`);
+  }
+  for (const log of otherLogs) diagnostics.warn(log.source, `CustomLog ${log.target}: more than one access log is ${NOT_YET}: not written`);
+  for (const other of hosts) {
+    if (other === served) continue;
+    if (other.errorLog !== served.errorLog) {
+      diagnostics.warn(other.source, `${describeVhost(other, site)}: its own ErrorLog is ${NOT_YET}: its errors go to ${served.errorLog ?? "stderr"}`);
+    }
+    const own = other.customLogs[0]?.target;
+    if (own !== accessLog?.target) {
+      diagnostics.warn(other.source, `${describeVhost(other, site)}: its own CustomLog is ${NOT_YET}: its requests are logged to ${accessLog?.target ?? "no access log"}`);
+    }
   }
 }
 
 export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics): ServePlan {
-  const listener = chooseListener(site, diagnostics);
-  const vhost = defaultVhost(site);
-  for (const other of site.vhosts) {
-    if (other === vhost) continue;
-    const listened = site.listeners.some((l) => other.addresses.some((a) => a.port === "*" || a.port === l.port));
-    if (!listened) diagnostics.warn(other.source, `${describeVhost(other, site)}: no Listen on its port, so it takes no requests (as in Apache)`);
-    else diagnostics.warn(other.source, `${describeVhost(other, site)}: serving more than one virtual host is ${NOT_YET}: every request goes to ${describeVhost(vhost, site)}`);
+  const planned = new Map<VirtualHost, PlannedHost>();
+  const plan = (vhost: VirtualHost): PlannedHost => {
+    let host = planned.get(vhost);
+    if (!host) {
+      host = { vhost, serverName: hostName(vhost, site, hostname), routes: servableRoutes(site, vhost, diagnostics) };
+      planned.set(vhost, host);
+    }
+    return host;
+  };
+  const listeners: PlannedListener[] = site.listeners.map((listener) => {
+    const onPort = vhostsOnPort(site, listener.port);
+    const vhosts = onPort.length ? onPort : [site.main];
+    const tls = listenerTls(site, listener, vhosts, diagnostics);
+    return { ...listener, tls, hosts: vhosts.map(plan) };
+  });
+  for (const vhost of site.vhosts) {
+    if (!planned.has(vhost)) diagnostics.warn(vhost.source, `${describeVhost(vhost, site)}: no Listen on its port, so it takes no requests (as in Apache)`);
   }
-  const routes = servableRoutes(site, vhost, diagnostics);
-  reportStatic(site, vhost, diagnostics);
+  const hosts = [...planned.values()];
+  const defaultHost = listeners[0]!.hosts[0]!;
+  for (const host of hosts) {
+    for (const settings of [host.vhost.settings, ...host.vhost.sections.map((section) => section.settings)]) {
+      for (const item of unserved(settings)) diagnostics.warn(item.source, `${item.what} is ${NOT_YET}`);
+    }
+  }
 
   // One process group per process for now: the first route's.
+  const routes = hosts.flatMap((host) => host.routes);
   const processGroup = routes[0]?.processGroup ?? "%{GLOBAL}";
   for (const other of new Set(routes.map((r) => r.processGroup))) {
     if (other !== processGroup) diagnostics.warn(undefined, `process group '${other}': several process groups are ${NOT_YET}: its routes run in '${processGroup}'`);
   }
   const processes = processSettings(site, processGroup);
-  const serverName = hostName(vhost, site, hostname);
-
-  const reload = routes.length ? routes[0]!.reload : true;
-  if (routes.some((r) => r.reload !== reload)) diagnostics.warn(undefined, `WSGIScriptReloading differs between routes: per-route reloading is ${NOT_YET}; ${reload ? "On" : "Off"} for all`);
-  const limits = routes.map((r) => r.settings.limitRequestBody ?? vhost.settings.limitRequestBody ?? DEFAULTS.limitRequestBody);
-  const limit = limits.length ? limits.reduce((a, b) => (a === 0 ? b : b === 0 ? a : Math.min(a, b))) : vhost.settings.limitRequestBody ?? DEFAULTS.limitRequestBody;
-  if (new Set(limits).size > 1) diagnostics.warn(undefined, `LimitRequestBody differs between routes: per-route limits are ${NOT_YET}; ${limit || "no limit"} for all`);
-
-  const [accessLog, ...otherLogs] = vhost.customLogs;
-  if (accessLog && accessLog.format !== COMBINED) {
-    diagnostics.warn(accessLog.source, `CustomLog ${accessLog.target}: formats other than combined are ${NOT_YET}: written in Combined Log Format`);
+  if (processes.processes > 1 || processes.maximumRequests > 0 || processes.restartInterval > 0) {
+    // Supervised processes share each port: the supervisor picks the first listener's when it is 0, no other.
+    const picked = listeners.slice(1).find((listener) => listener.port === 0 && listener.source);
+    if (picked) throw new ConfigError(picked.source, `Listen ${picked.host}:0: with several processes only the first Listen may leave its port to the system`);
   }
-  for (const log of otherLogs) diagnostics.warn(log.source, `CustomLog ${log.target}: more than one access log is ${NOT_YET}: not written`);
 
-  const aliases: AliasConfig[] = routes.map((r) => ({
-    url: r.route.url,
-    script: r.route.target,
-    applicationGroup: r.applicationGroup,
-    callableObject: r.callableObject,
-    passAuthorization: r.passAuthorization,
-  }));
+  const limits = routes.map((r) => r.settings.limitRequestBody ?? DEFAULTS.limitRequestBody);
+  const fallback = defaultHost.vhost.settings.limitRequestBody ?? DEFAULTS.limitRequestBody;
+  const limit = limits.length ? limits.reduce((a, b) => (a === 0 ? b : b === 0 ? a : Math.min(a, b))) : fallback;
+  if (new Set(limits).size > 1) diagnostics.warn(undefined, `LimitRequestBody differs between routes: per-route limits are ${NOT_YET}; ${limit || "no limit"} for all`);
+  reportLogs(site, defaultHost.vhost, hosts.map((host) => host.vhost), diagnostics);
+
   const importScripts: ImportScript[] = [];
   for (const script of site.importScripts) {
     if (script.processGroup === processGroup) importScripts.push({ script: script.script, applicationGroup: script.applicationGroup });
     else diagnostics.warn(script.source, `WSGIImportScript ${script.script}: process group '${script.processGroup}' is not the one served ('${processGroup}'): not imported`);
   }
   // mod_wsgi preloads a script whose alias names both its process and application group.
-  for (const r of routes) {
-    if (r.route.processGroup !== undefined && r.route.applicationGroup !== undefined) {
+  for (const r of defaultHost.routes) {
+    if (r.route.match === "prefix" && !r.route.directory && r.route.processGroup !== undefined && r.route.applicationGroup !== undefined) {
       importScripts.push({ script: r.route.target, applicationGroup: r.applicationGroup, url: r.route.url });
     }
   }
 
+  const vhost = defaultHost.vhost;
   const config: ServerConfig = {
-    aliases,
-    host: listener.host,
-    port: listener.port,
+    listeners,
+    host: listeners[0]!.host,
+    port: listeners[0]!.port,
     threads: processes.threads,
     python: site.python,
     pythonHome: processes.pythonHome,
     pythonPath: processes.pythonPath,
-    reload,
-    serverName,
+    serverName: defaultHost.serverName,
     errorLog: vhost.errorLog,
     logLevel: vhost.logLevel ?? DEFAULTS.logLevel,
-    accessLog: accessLog?.target,
+    accessLog: vhost.customLogs[0]?.target,
     limitRequestBody: limit,
     processes: processes.processes,
     gracefulTimeout: processes.gracefulTimeout,
@@ -197,5 +219,12 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     queueLimit: DEFAULTS.queueLimit,
     deadlockTimeout: DEFAULTS.deadlockTimeout,
   };
-  return { config, listener, vhost, processGroup, routes };
+  return { config, hosts, processGroup };
+}
+
+/** Does a host serve anything at all (a route, a static mapping, a redirect)? */
+export function servesAnything(host: PlannedHost): boolean {
+  const v = host.vhost;
+  return host.routes.length > 0 || v.staticMappings.length > 0 || v.redirects.length > 0 || v.documentRoot !== undefined ||
+    v.sections.some((section) => section.settings.redirects?.length);
 }

@@ -1,6 +1,6 @@
 // The site model: what the server should be, however it was described (an Apache configuration
-// file or the command line, which describes one virtual host). The HTTP front takes this model;
-// src/config/serve-plan.ts turns what today's front can do into a ServerConfig.
+// file or the command line, which describes one virtual host). src/config/serve-plan.ts picks what
+// one process serves of it; the HTTP front (src/http/site/) serves that.
 import type { Source } from "./diagnostics.ts";
 
 export type { Source } from "./diagnostics.ts";
@@ -12,6 +12,25 @@ export interface Listener {
   /** 0 picks a free port when the server starts. */
   port: number;
   protocol: "http" | "https";
+  /** The command line's --https-port: its certificate (a configuration file's come from its virtual hosts). */
+  tls?: TlsFiles;
+  source?: Source;
+}
+
+/** SSLCertificateFile, SSLCertificateKeyFile, SSLCertificateChainFile: absolute paths of PEM files. */
+export interface TlsFiles {
+  certificateFile: string;
+  keyFile: string;
+  chainFile?: string;
+}
+
+/** mod_ssl's settings in a virtual host (or the main server, which virtual hosts inherit). */
+export interface SslSettings {
+  /** SSLEngine on: connections to this host's port speak TLS. */
+  engine?: boolean;
+  certificateFile?: string;
+  keyFile?: string;
+  chainFile?: string;
   source?: Source;
 }
 
@@ -158,6 +177,7 @@ export interface VirtualHost {
   errorLog?: string;
   logLevel?: string;
   customLogs: CustomLog[];
+  ssl?: SslSettings;
   source?: Source;
 }
 

@@ -1,4 +1,4 @@
-// WSGIScriptAlias semantics: which alias a path belongs to, SCRIPT_NAME/PATH_INFO, application groups.
+// mod_wsgi's application group names (which alias a path belongs to: src/http/site/host-runtime.ts).
 import type { AliasConfig } from "../config.ts";
 
 /** mod_wsgi's application group names: %{RESOURCE} is `host[:port]|/alias` (an alias's only). */
@@ -18,10 +18,4 @@ export function applicationGroupName(
     default:
       return alias.applicationGroup;
   }
-}
-
-/** Does the alias cover this (decoded) path? On segment boundaries only: /hello never covers /helloworld. */
-export function aliasCovers(url: string, path: string): boolean {
-  if (url === "/") return true;
-  return path.startsWith(url) && (path.length === url.length || path.charCodeAt(url.length) === 47 /* / */);
 }

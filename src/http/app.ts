@@ -1,35 +1,31 @@
-// Routes each request to its alias (Hono's router) and runs it as a WSGI exchange with a worker:
-// the hot path, top to bottom in dispatch().
-import { RegExpRouter } from "hono/router/reg-exp-router";
-import { SmartRouter } from "hono/router/smart-router";
-import { TrieRouter } from "hono/router/trie-router";
-import type { AliasConfig } from "../config.ts";
+// One listener's requests: the virtual host chosen by Host, then what the path maps to in it (a
+// redirect, a file, or a WSGI route run as an exchange with a worker). The hot path, top to bottom in
+// dispatch(); for a host with nothing but WSGIScriptAlias routes it is a router lookup.
+import { settingsFor } from "../config/resolve.ts";
 import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import { Refusal, type Pool, type WorkerSlot } from "../pool/pool.ts";
 import type { StatusHandler } from "../status/server-status.ts";
-import { aliasCovers } from "./aliases.ts";
 import { writeRequestHead } from "./request-head.ts";
-import { parseTarget } from "./request-target.ts";
+import { accessCheck } from "./site/access.ts";
+import { headEditor } from "./site/header-rules.ts";
+import { parseTarget, type Target } from "./request-target.ts";
+import type { HostRuntime, Match } from "./site/host-runtime.ts";
+import type { HostTable } from "./site/host-table.ts";
+import { sendPage, sendRedirect } from "./site/pages.ts";
+import { findRedirect, type UrlBase } from "./site/redirects.ts";
+import { serveFile } from "./site/static-files.ts";
 import type { TrustedProxies } from "./trusted-proxies.ts";
-import type { Connection } from "./wire/connection.ts";
+import { Connection } from "./wire/connection.ts";
 import type { ParsedHead } from "./wire/head-parser.ts";
 import type { RequestBody } from "./wire/request-body.ts";
-import { WireResponse } from "./wire/response-writer.ts";
+import { type HeadEditor, WireResponse } from "./wire/response-writer.ts";
 import { runExchange, type BodySource, type ResponseSink } from "./wsgi-exchange.ts";
 
-export interface Route {
-  alias: AliasConfig;
-  /** The resolved application group name ("" is the main interpreter). */
-  group: string;
-}
-
 export interface AppContext {
-  routes: Route[];
+  /** The virtual hosts taking this listener's connections. */
+  hosts: HostTable;
   pool: Pool;
-  reload: boolean;
-  serverName: string;
-  port: number;
   scheme: "http" | "https";
   serverSoftware: string;
   errorLog: ErrorLog;
@@ -41,8 +37,10 @@ export interface AppContext {
   trustedProxies: TrustedProxies | null;
   /** Runs for every request taken (process/recycler.ts counts them). */
   onRequest?: () => void;
-  /** --server-status: the page, answered before the aliases, and the counters it shows (null: off). */
+  /** --server-status: the page, answered before the routes, and the counters it shows (null: off). */
   status?: StatusHandler | null;
+  /** The status page's route index of each script (its per-alias figures); absent: not counted per alias. */
+  statRoutes?: Map<string, number>;
   /** Runs for every response, after the access log (the library's onRequest). */
   onAccess?: (peer: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number) => void;
 }
@@ -51,14 +49,19 @@ export interface AppContext {
 export interface Peer {
   readonly peerAddress: string;
   readonly peerPort: number;
+  /** The address the request arrived at (Require local); absent in process. */
+  readonly localAddress?: string;
   /** Give up on the response: the client must see it is incomplete. */
   cut(): void;
   /** The response is over (after cut(), for an internal error). */
   finished(status: number, bytes: number, keepAlive: boolean): void;
 }
 
+/** A response sink that Header rules can edit (the wire's; fetch-front.ts's ignores them). */
+export type EditableSink = ResponseSink & { editHead?: HeadEditor | null };
+
 /** Makes one request's response sink: the wire's WireResponse, or fetch-front.ts's. */
-export type SinkFactory<P extends Peer> = (peer: P, isHead: boolean, http10: boolean, label: string) => ResponseSink;
+export type SinkFactory<P extends Peer> = (peer: P, isHead: boolean, http10: boolean, label: string) => EditableSink;
 
 export interface App {
   dispatch(connection: Connection, head: ParsedHead, body: RequestBody): void;
@@ -67,10 +70,11 @@ export interface App {
   logAccess(connection: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void;
 }
 
+type WsgiMatch = Extract<Match, { kind: "wsgi" }>;
+
 let requestCounter = 0;
 
 export function createApp(context: AppContext): App {
-  const router = aliasRouter(context.routes);
   const { pool, errorLog } = context;
   const requestIdPrefix = `${process.pid.toString(36)}-`;
   const wireSink: SinkFactory<Connection> = (connection, isHead, http10, label) =>
@@ -78,12 +82,10 @@ export function createApp(context: AppContext): App {
   // --server-status counters (status/stats.ts): a few increments per request, nothing allocated.
   const status = context.status ?? null;
   const stats = status?.stats ?? null;
-  const routeIndexes = new Map(context.routes.map((route, index) => [route, index]));
   const workerDone = stats ? (slot: WorkerSlot) => stats.workerDone(slot) : undefined;
 
   async function dispatch<P extends Peer>(connection: P, head: ParsedHead, body: BodySource, makeSink: SinkFactory<P>): Promise<void> {
     context.onRequest?.();
-    const started = stats ? performance.now() : 0;
     const http10 = head.protocol === "HTTP/1.0";
     const isHead = head.method === "HEAD";
     if (head.target === "*" && head.method === "OPTIONS") {
@@ -92,18 +94,57 @@ export function createApp(context: AppContext): App {
     }
     const target = parseTarget(head.target);
     if (typeof target === "number") {
-      return makeSink(connection, isHead, http10, head.target).fail(target);
+      const response = makeSink(connection, isHead, http10, head.target);
+      response.editHead = context.hosts.select(head.host).editHead; // Header always applies to these too
+      return response.fail(target);
     }
     if (status?.covers(target.path)) {
       return status.serve(connection.peerAddress, head.method, target.path, target.query, makeSink(connection, isHead, http10, target.path));
     }
-    const route = router.match(head.method, target.path)[0][0]?.[0];
-    if (!route || !aliasCovers(route.alias.url, target.path)) {
-      return makeSink(connection, isHead, http10, target.raw).fail(404);
+    const requestHost = target.host ?? head.host;
+    const host = context.hosts.select(requestHost);
+    const match = host.match(target.path);
+    if (match?.kind === "wsgi") return runWsgi(connection, head, body, target, host, requestHost, match, makeSink);
+    const response = makeSink(connection, isHead, http10, match?.kind === "file" ? match.file : target.raw);
+    const base: UrlBase = { scheme: context.scheme, host: requestHost, serverName: host.serverName };
+    if (!match) {
+      // Nothing maps the path, but a <Location> may still refuse it or redirect it (Apache checks access first).
+      const settings = settingsFor(host.vhost, target.path);
+      response.editHead = headEditor(settings.headers);
+      const allow = accessCheck(settings.access);
+      if (allow && !allow(connection.peerAddress, connection.localAddress ?? "")) {
+        errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${target.path}`);
+        return sendPage(response, 403);
+      }
+      const hit = settings.redirects?.length ? findRedirect(settings.redirects, target.path, target.query, base) : null;
+      return hit ? sendRedirect(response, hit) : sendPage(response, 404);
     }
-    const { alias } = route;
-    const response = makeSink(connection, isHead, http10, alias.script);
-    const routeIndex = stats ? routeIndexes.get(route)! : -1;
+    if (match.kind === "redirect") {
+      response.editHead = host.editHead;
+      return sendRedirect(response, findRedirect(match.rules, target.path, target.query, base)!);
+    }
+    if (!(connection instanceof Connection) || !(response instanceof WireResponse)) {
+      errorLog.error(`${match.file}: static files are served to socket clients only, not in process (server.fetch()).`);
+      return response.fail(500);
+    }
+    return serveFile({ connection, head, target, host, response, base, errorLog }, match.file, match.root, target.path);
+  }
+
+  async function runWsgi<P extends Peer>(connection: P, head: ParsedHead, body: BodySource, target: Target, host: HostRuntime,
+    requestHost: string | null, match: WsgiMatch, makeSink: SinkFactory<P>): Promise<void> {
+    const settings = match.settings;
+    const started = stats ? performance.now() : 0;
+    const routeIndex = stats ? context.statRoutes?.get(match.script) ?? -1 : -1;
+    const response = makeSink(connection, head.method === "HEAD", head.protocol === "HTTP/1.0", match.script);
+    response.editHead = settings.editHead;
+    if (settings.allow && !settings.allow(connection.peerAddress, connection.localAddress ?? "")) {
+      errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${match.script}`);
+      return sendPage(response, 403);
+    }
+    if (settings.redirects) {
+      const hit = findRedirect(settings.redirects, target.path, target.query, { scheme: context.scheme, host: requestHost, serverName: host.serverName });
+      if (hit) return sendRedirect(response, hit);
+    }
     if (context.limitRequestBody && head.contentLength > context.limitRequestBody) {
       errorLog.error(`Requested content-length of ${head.contentLength} is larger than the configured limit of ${context.limitRequestBody}`);
       response.fail(413);
@@ -112,44 +153,47 @@ export function createApp(context: AppContext): App {
     const asked = stats ? performance.now() : 0;
     const slot = await pool.acquire(context.queueTimeoutMs);
     if (slot instanceof Refusal) {
-      errorLog.error(`${slot.reason} for WSGI request to '${alias.script}': ${slot.detail}.`);
+      errorLog.error(`${slot.reason} for WSGI request to '${match.script}': ${slot.detail}.`);
       response.fail(503);
       return stats?.routed(routeIndex, 503, started, 0, 0);
     }
     const acquired = stats ? performance.now() : 0;
     let remoteAddr = connection.peerAddress;
     let scheme: string = context.scheme;
-    let host = target.host ?? head.host;
-    let serverPort = String(context.port);
+    let hostHeader = requestHost;
     let headers = head.headers;
+    let forwardedPort: string | null = null;
     if (context.trustedProxies) {
       const forwarded = context.trustedProxies.resolve(remoteAddr, scheme, headers);
       ({ remoteAddr, scheme, headers } = forwarded);
       if (forwarded.host) {
-        host = forwarded.host;
+        hostHeader = forwarded.host;
         headers = withHost(headers, forwarded.host);
       }
-      if (forwarded.port) serverPort = forwarded.port;
+      forwardedPort = forwarded.port;
     }
+    // Apache's ap_get_server_port (UseCanonicalName Off): the port Host names, else the scheme's.
+    const serverPort = forwardedPort ?? (hostHeader ? hostPort(hostHeader) : null) ?? (scheme === "https" ? "443" : "80");
     const headLength = writeRequestHead(slot.channel, {
-      group: route.group,
-      script: alias.script,
-      callable: alias.callableObject,
-      reload: context.reload,
-      passAuthorization: alias.passAuthorization,
-      scriptName: alias.url === "/" ? "" : alias.url,
-      pathInfo: alias.url === "/" ? target.path : target.path.slice(alias.url.length),
+      group: settings.group,
+      script: match.script,
+      callable: settings.callable,
+      reload: settings.reload,
+      passAuthorization: settings.passAuthorization,
+      scriptName: match.scriptName,
+      pathInfo: match.pathInfo,
       query: target.query,
       method: head.method,
       protocol: head.protocol,
       requestUri: target.raw,
       remoteAddr,
       remotePort: String(connection.peerPort),
-      serverName: host ? hostName(host) : context.serverName,
+      serverName: hostHeader ? hostName(hostHeader) : host.serverName,
       serverPort,
       scheme,
       bodyLength: head.chunked ? "chunked" : head.contentLength >= 0 ? String(head.contentLength) : "",
       requestId: requestIdPrefix + (++requestCounter).toString(36),
+      env: settings.env,
       headers,
     });
     if (headLength < 0) {
@@ -192,23 +236,16 @@ export function createApp(context: AppContext): App {
   };
 }
 
-/** Registration order is match order: the first declared alias that covers a path wins. */
-function aliasRouter(routes: Route[]): SmartRouter<Route> {
-  const router = new SmartRouter<Route>({ routers: [new RegExpRouter(), new TrieRouter()] });
-  for (const route of routes) {
-    if (route.alias.url === "/") router.add("ALL", "*", route);
-    else {
-      router.add("ALL", route.alias.url, route);
-      router.add("ALL", `${route.alias.url}/*`, route);
-    }
-  }
-  return router;
-}
-
 /** The host part of a Host header: "example.com:8000" -> "example.com", "[::1]:80" -> "[::1]". */
 function hostName(host: string): string {
   const colon = host.lastIndexOf(":");
   return colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
+}
+
+/** The port part of a Host header, or null: "example.com:8000" -> "8000", "[::1]" -> null. */
+function hostPort(host: string): string | null {
+  const colon = host.lastIndexOf(":");
+  return colon > host.lastIndexOf("]") && colon < host.length - 1 ? host.slice(colon + 1) : null;
 }
 
 /** The headers with Host replaced (X-Forwarded-Host from a trusted proxy becomes HTTP_HOST, as in mod_wsgi). */

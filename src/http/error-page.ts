@@ -1,12 +1,21 @@
-// Apache's error documents, so clients and monitoring see what they would see in front of mod_wsgi.
+// Apache's error documents (as Apache 2.4.71 words them), so clients and monitoring see what they
+// would see in front of mod_wsgi: the server's own errors, and mod_alias's and mod_dir's redirects.
 const MESSAGES: Record<number, [string, string]> = {
-  400: ["Bad Request", "Your browser sent a request that this server could not understand."],
+  301: ["Moved Permanently", ""],
+  302: ["Found", ""],
+  303: ["See Other", ""],
+  307: ["Temporary Redirect", ""],
+  308: ["Permanent Redirect", ""],
+  400: ["Bad Request", "Your browser sent a request that this server could not understand.<br />\n"],
   403: ["Forbidden", "You don't have permission to access this resource."],
   404: ["Not Found", "The requested URL was not found on this server."],
-  405: ["Method Not Allowed", "The requested method is not allowed for this URL."],
+  405: ["Method Not Allowed", ""],
   408: ["Request Timeout", "Server timeout waiting for the HTTP request from the client."],
+  410: ["Gone", "The requested resource is no longer available on this server and there is no forwarding address.\nPlease remove all references to this resource."],
+  412: ["Precondition Failed", "The precondition on the request for this URL evaluated to false."],
   413: ["Request Entity Too Large", "The requested resource does not allow request data with this request, or the amount of data provided exceeds the capacity limit."],
   414: ["Request-URI Too Long", "The requested URL's length exceeds the capacity limit for this server."],
+  416: ["Requested Range Not Satisfiable", "None of the range-specifier values in the Range\nrequest-header field overlap the current extent\nof the selected resource."],
   417: ["Expectation Failed", "The expectation given in the Expect request-header field could not be met by this server."],
   431: ["Request Header Fields Too Large", "Your browser sent a request whose header fields exceed this server's limit."],
   500: ["Internal Server Error", "The server encountered an internal error or misconfiguration and was unable to complete your request."],
@@ -21,10 +30,26 @@ export interface ErrorPage {
   body: string;
 }
 
-export function errorPage(status: number): ErrorPage {
+/** What some pages name: a redirect's target (already URL-escaped), the method refused. */
+export interface PageDetail {
+  location?: string;
+  method?: string;
+}
+
+const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+function message(status: number, text: string, detail: PageDetail | undefined): string {
+  const location = escapeHtml(detail?.location ?? "");
+  if (status === 303) return `The answer to your request is located <a href="${location}">here</a>.`;
+  if (status >= 300 && status < 400) return `The document has moved <a href="${location}">here</a>.`;
+  if (status === 405) return `The requested method ${escapeHtml(detail?.method ?? "")} is not allowed for this URL.`;
+  return text;
+}
+
+export function errorPage(status: number, detail?: PageDetail): ErrorPage {
   const [reason, text] = MESSAGES[status] ?? ["Error", "The server could not complete your request."];
-  const body = `<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>${status} ${reason}</title>\n` +
-    `</head><body>\n<h1>${reason}</h1>\n<p>${text}</p>\n</body></html>\n`;
+  const body = `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n<html><head>\n<title>${status} ${reason}</title>\n` +
+    `</head><body>\n<h1>${reason}</h1>\n<p>${message(status, text, detail)}</p>\n</body></html>\n`;
   return { reason, body };
 }
 

@@ -16,7 +16,7 @@ export async function importScripts(pool: Pool, scripts: { script: ImportScript;
       group, script: script.script, callable: "", reload: true, passAuthorization: false,
       scriptName: "", pathInfo: "", query: "", method: "", protocol: "", requestUri: "", remoteAddr: "",
       remotePort: "", serverName: "", serverPort: "", scheme: "", bodyLength: "", requestId: "import",
-      headers: [],
+      env: [], headers: [],
     });
     slot.send(ToWorker.Request, length, REQUEST_IMPORT); // not timed by --request-timeout
     const kind = await slot.receive();

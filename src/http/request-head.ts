@@ -1,5 +1,6 @@
 // The request head as the adapter reads it: fields joined by NUL, latin-1 (PEP 3333's native strings).
-// The field order is twinned in src/python/adapter.py (F_GROUP ... F_HEADERS).
+// The field order is twinned in src/python/adapter.py (F_GROUP ... F_ENV, then the F_ENV pairs, then
+// the headers).
 import type { Channel } from "../pool/channel.ts";
 
 export interface RequestHead {
@@ -23,6 +24,8 @@ export interface RequestHead {
   /** Declared Content-Length, "chunked" for a body of unknown length, "" for none. */
   bodyLength: string;
   requestId: string;
+  /** SetEnv (and HTTPS=on over TLS): name, value, name, value... added to environ under the CGI variables. */
+  env: string[];
   /** name, value, name, value... as received. */
   headers: string[];
 }
@@ -33,8 +36,9 @@ export function writeRequestHead(channel: Channel, head: RequestHead): number {
     head.group, head.script, head.callable, head.reload ? "1" : "0", head.passAuthorization ? "1" : "0",
     head.scriptName, head.pathInfo, head.query, head.method, head.protocol, head.requestUri,
     head.remoteAddr, head.remotePort, head.serverName, head.serverPort, head.scheme, head.bodyLength,
-    head.requestId,
+    head.requestId, head.env.length ? String(head.env.length / 2) : "",
   ];
+  if (head.env.length) parts.push(...head.env);
   const text = head.headers.length ? `${parts.join("\0")}\0${head.headers.join("\0")}` : parts.join("\0");
   if (text.length > channel.dataSize) return -1;
   return channel.buffer.write(text, 0, "latin1");

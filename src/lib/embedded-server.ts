@@ -9,6 +9,8 @@ import { startPython, type PythonRuntime } from "../ffi/runtime.ts";
 import { applicationGroupName } from "../http/aliases.ts";
 import { createApp, type App, type AppContext, type Peer } from "../http/app.ts";
 import { answerFetch } from "../http/fetch-front.ts";
+import { HostRuntime } from "../http/site/host-runtime.ts";
+import { HostTable } from "../http/site/host-table.ts";
 import { TrustedProxies } from "../http/trusted-proxies.ts";
 import type { ParsedHead } from "../http/wire/head-parser.ts";
 import { wireLimits } from "../http/wire/limits.ts";
@@ -86,34 +88,40 @@ export class EmbeddedServer implements WsgiServer {
     this.engine = startEngine(config, runtime, log);
     const routes = this.routes();
     this.statusPage = createServerStatus(config.serverStatus, {
-      routes: routes.map(({ alias, group }) => ({ alias: alias.url, script: alias.script, group })),
+      routes: routes.map(({ url, script, group }) => ({ alias: url, script, group })),
       pool: this.engine.pool, slot: null, supervised: false,
       software: SERVER_SOFTWARE, python: runtime.version, errorLog: log,
       activeRequests: () => this.inFlight + (this.wire?.active ?? 0),
     });
-    this.fetchApp = createApp(this.appContext(GROUP_PORT, "fetch"));
+    this.fetchApp = createApp(this.appContext("fetch"));
 
     const loads: Load[] = [
       ...config.importScripts.map((s) => ({ script: s.script, group: applicationGroupName(s, config.serverName, GROUP_PORT) })),
-      ...(options.preload === false ? [] : routes.map(({ alias, group }) => ({ script: alias.script, group, url: alias.url }))),
+      ...(options.preload === false ? [] : routes.map(({ url, script, group }) => ({ script, group, url }))),
     ];
     this.ready = preload(this.engine.pool, loads, log);
     this.ready.catch(() => {}); // a host that never awaits `ready` must not get an unhandled rejection
   }
 
-  private routes() {
-    return this.config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, this.config.serverName, GROUP_PORT) }));
+  /** The WSGI routes of the one host the options describe, with their application groups. */
+  private routes(): { url: string; script: string; group: string }[] {
+    return this.config.listeners[0]!.hosts.flatMap((host) => host.routes.map((r) => ({
+      url: r.route.url,
+      script: r.route.target,
+      group: applicationGroupName({ applicationGroup: r.applicationGroup, url: r.route.url }, host.serverName, GROUP_PORT),
+    })));
   }
 
-  private appContext(port: number, via: RequestEntry["via"]): AppContext {
+  /** Both fronts (fetch and a listener) name groups with GROUP_PORT, so they share the interpreters. */
+  private appContext(via: RequestEntry["via"]): AppContext {
     const config = this.config;
     const onRequest = this.options.onRequest;
+    const reach = { port: GROUP_PORT, scheme: "http" as const, env: [] as string[] };
+    const statRoutes = new Map(this.routes().map((route, index) => [route.script, index]));
     return {
-      routes: this.routes(),
+      hosts: new HostTable(config.listeners[0]!.hosts.map((host) => new HostRuntime(host, reach))),
       pool: this.engine.pool,
-      reload: config.reload,
-      serverName: config.serverName,
-      port,
+      statRoutes,
       scheme: "http",
       serverSoftware: SERVER_SOFTWARE,
       errorLog: this.errorLog,
@@ -161,7 +169,7 @@ export class EmbeddedServer implements WsgiServer {
       throw new ListenError(`could not listen on ${host}:${requested}: ${(error as Error).message}` +
         (code === "EADDRINUSE" ? " (the port is in use: choose another, or port 0 for a free one)" : ""), { cause: error });
     }
-    app = createApp(this.appContext(this.wire.port, "socket"));
+    app = createApp(this.appContext("socket"));
     const shown = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
     this.url = `http://${shown}:${this.wire.port}/`;
     this.errorLog.notice(`${SERVER_SOFTWARE} (Python ${this.python.version}) listening on http://${host.includes(":") ? `[${host}]` : host}:${this.wire.port}/ with ${config.threads} threads.`);

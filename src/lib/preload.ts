@@ -24,7 +24,7 @@ export async function preload(pool: Pool, loads: Load[], log: ErrorLog): Promise
       group: load.group, script: load.script, callable: "", reload: true, passAuthorization: false,
       scriptName: "", pathInfo: "", query: "", method: "", protocol: "", requestUri: "", remoteAddr: "",
       remotePort: "", serverName: "", serverPort: "", scheme: "", bodyLength: "", requestId: "preload",
-      headers: [],
+      env: [], headers: [],
     });
     slot.send(ToWorker.Request, length, REQUEST_IMPORT);
     const kind = await slot.receive();

@@ -26,10 +26,11 @@ BODY, CONTINUE, CANCEL = 2, 3, 4
 FRAME_CHUNKS = 1  # ARG of the Continue that answers HEAD
 NEED_BODY, COMPLETE, HEAD, CHUNK, END, ABORT, ERROR, FILE = 11, 12, 13, 14, 15, 16, 17, 18
 
-# Twin of the field order in src/http/request-head.ts.
+# Twin of the field order in src/http/request-head.ts. F_ENV counts the name/value pairs (SetEnv)
+# that follow it ("" for none); the request headers come after them.
 (F_GROUP, F_SCRIPT, F_CALLABLE, F_RELOAD, F_PASS_AUTH, F_SCRIPT_NAME, F_PATH_INFO, F_QUERY, F_METHOD,
  F_PROTOCOL, F_REQUEST_URI, F_REMOTE_ADDR, F_REMOTE_PORT, F_SERVER_NAME, F_SERVER_PORT, F_SCHEME,
- F_BODY_LENGTH, F_REQUEST_ID, F_HEADERS) = range(19)
+ F_BODY_LENGTH, F_REQUEST_ID, F_ENV) = range(19)
 
 LEVELS = ["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -467,18 +468,26 @@ class Worker:
         base = self.environs.get(route)
         if base is None:
             base = self.environs[route] = self.interpreter.base_environ(route)
-        environ = base.copy()
+        first_header = F_ENV + 1
+        if fields[F_ENV]:
+            # SetEnv's variables, under what mod_wsgi sets itself (as in its environ: subprocess_env first).
+            first_header += 2 * int(fields[F_ENV])
+            env = fields[F_ENV + 1:first_header]
+            environ = dict(zip(env[::2], env[1::2]))
+            environ.update(base)
+        else:
+            environ = base.copy()
         environ.update(zip(CGI_KEYS, fields[F_SCRIPT_NAME:F_SCHEME]))
         scheme = fields[F_SCHEME]
         environ["wsgi.url_scheme"] = environ["REQUEST_SCHEME"] = scheme
-        if scheme == "https":
-            environ["HTTPS"] = "1"
+        if scheme == "https" and "HTTPS" not in environ:
+            environ["HTTPS"] = "1"  # mod_wsgi's value behind a trusted proxy; mod_ssl's "on" comes as F_ENV
         environ["mod_wsgi.request_id"] = fields[F_REQUEST_ID]
         environ["mod_wsgi.request_start"] = str(int(time.time() * 1e6))
         environ["mod_wsgi.thread_id"] = threading.get_ident()
         pass_authorization = route[F_PASS_AUTH] == "1"
         seen = set()
-        for i in range(F_HEADERS, len(fields) - 1, 2):
+        for i in range(first_header, len(fields) - 1, 2):
             key = header_key(fields[i], pass_authorization)
             if key is None:
                 continue

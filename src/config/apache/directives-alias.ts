@@ -133,6 +133,9 @@ export const ALIAS_DIRECTIVES: DirectiveSpec[] = [
       }
       const name = rest[1]!;
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new ConfigError(source, `Header: '${name}' is not a valid header name`);
+      if (wanted === 2 && /%(?:[tDlis]|\{[^}]*\}[eosC])/.test(rest[2]!)) {
+        walk.diagnostics.warn(source, `Header ${action} ${name}: format specifiers (%t, %D, %{VAR}e...) are not expanded by wsgi-bin: the value is sent as written`);
+      }
       walk.settings.headers.push({ action: action as HeaderAction, name, value: wanted === 2 ? rest[2] : undefined, always, source });
     },
   },

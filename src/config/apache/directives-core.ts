@@ -1,5 +1,7 @@
 // Apache core and MPM directives: listeners, names, DocumentRoot, Options, Require, limits, modules.
 import { existsSync } from "node:fs";
+import { BlockList } from "node:net";
+import { addRange } from "../../http/site/access.ts";
 import { ConfigError, type Source } from "../diagnostics.ts";
 import type { Listener, RequireRule, VhostAddress } from "../site.ts";
 import { ANYWHERE, HOST, integerArg, pathArg, SECTIONS, SERVER, type DirectiveSpec } from "./context.ts";
@@ -71,7 +73,13 @@ function requireRule(args: string[], source: Source): RequireRule {
     case "ip":
       if (rest.length === 0) throw new ConfigError(source, "Require ip needs at least one address or range");
       for (const range of rest) {
-        if (!IP_RANGE.test(range)) throw new ConfigError(source, `Require ip: '${range}' is not an IP address, partial address, or network/mask`);
+        let valid = IP_RANGE.test(range);
+        try {
+          if (valid) addRange(new BlockList(), range);
+        } catch {
+          valid = false;
+        }
+        if (!valid) throw new ConfigError(source, `Require ip: '${range}' is not an IP address, partial address, or network/mask`);
       }
       return { kind: "ip", ranges: rest };
     case "local":

@@ -14,6 +14,7 @@ const MODULES: [file: string, id: string][] = [
   ["mod_env.c", "env_module"],
   ["mod_authz_core.c", "authz_core_module"],
   ["mod_authz_host.c", "authz_host_module"],
+  ["mod_ssl.c", "ssl_module"],
 ];
 
 const NAMES = new Set(MODULES.flat());

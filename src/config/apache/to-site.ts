@@ -10,11 +10,12 @@ import { defaultProcessSettings, pathArg, regexArg, type DirectiveSpec, type Sit
 import { ALIAS_DIRECTIVES } from "./directives-alias.ts";
 import { CORE_DIRECTIVES, parseVhostAddress } from "./directives-core.ts";
 import { LOG_DIRECTIVES, STANDARD_FORMATS } from "./directives-log.ts";
+import { SSL_DIRECTIVES } from "./directives-ssl.ts";
 import { WSGI_DIRECTIVES } from "./directives-wsgi.ts";
 import type { ConfigNode, ParsedConfig, SectionNode } from "./parser.ts";
 
 const DIRECTIVES = new Map<string, DirectiveSpec>(
-  [...CORE_DIRECTIVES, ...ALIAS_DIRECTIVES, ...LOG_DIRECTIVES, ...WSGI_DIRECTIVES].map((spec) => [spec.name.toLowerCase(), spec]),
+  [...CORE_DIRECTIVES, ...ALIAS_DIRECTIVES, ...LOG_DIRECTIVES, ...WSGI_DIRECTIVES, ...SSL_DIRECTIVES].map((spec) => [spec.name.toLowerCase(), spec]),
 );
 /** Read by the parser itself. */
 const PARSER_DIRECTIVES = ["Define", "UnDefine", "Include", "IncludeOptional"];
@@ -138,6 +139,7 @@ function inherit(main: VirtualHost, own: VirtualHost): VirtualHost {
     errorLog: own.errorLog ?? main.errorLog,
     logLevel: own.logLevel ?? main.logLevel,
     customLogs: own.customLogs.length ? own.customLogs : main.customLogs,
+    ssl: main.ssl || own.ssl ? { ...main.ssl, ...own.ssl } : undefined,
     source: own.source,
   };
 }

@@ -61,6 +61,10 @@ export class Connection implements ResponseTarget {
     return this.socket.remotePort;
   }
 
+  get localAddress(): string {
+    return this.socket.localAddress;
+  }
+
   refuse(reason: string): void {
     this.refusal = reason;
   }

@@ -28,6 +28,12 @@ const LENGTH = 1; // the app's Content-Length
 const CHUNKED = 2;
 const CLOSE = 3; // HTTP/1.0 without a length: the end of the connection ends the body
 
+/**
+ * Edits a response's head before it is written (mod_headers' Header rules): `fields` is
+ * [status, name, value, name, value...]; `error` is true for the server's own error pages.
+ */
+export type HeadEditor = (fields: string[], error: boolean) => void;
+
 const CRLF = Buffer.from("\r\n");
 const DROPS_CONNECTION = new Set([400, 408, 411, 413, 414, 500, 501, 503]);
 const LAST_CHUNK = Buffer.from("0\r\n\r\n");
@@ -40,6 +46,8 @@ export class WireResponse implements ResponseSink {
   private declared = -1;
   private bytes = 0;
   private keepAlive = false;
+  /** The Header rules of the host and path answered, if it has any. */
+  editHead: HeadEditor | null = null;
 
   constructor(
     private readonly target: ResponseTarget,
@@ -151,11 +159,17 @@ export class WireResponse implements ResponseSink {
   fail(status: number): void {
     this.status = status;
     const page = errorPage(status);
+    let extra = "";
+    if (this.editHead) {
+      const fields = [String(status)];
+      this.editHead(fields, true);
+      for (let i = 1; i + 1 < fields.length; i += 2) extra += `${fields[i]}: ${fields[i + 1]}\r\n`;
+    }
     const body = this.head ? "" : page.body;
     // Apache's ap_status_drops_connection: after these the connection is not to be trusted.
     this.keepAlive = !DROPS_CONNECTION.has(status) && this.target.keepAliveWanted();
     const text = `HTTP/1.1 ${status} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\n` +
-      `Content-Length: ${page.body.length}\r\nContent-Type: ${ERROR_PAGE_TYPE}\r\n${this.connectionHeader()}\r\n${body}`;
+      `Content-Length: ${page.body.length}\r\nContent-Type: ${ERROR_PAGE_TYPE}\r\n${extra}${this.connectionHeader()}\r\n${body}`;
     this.target.write(Buffer.from(text, "latin1"), true);
     this.bytes = body.length;
     this.target.finished(status, this.bytes, this.keepAlive);
@@ -164,6 +178,7 @@ export class WireResponse implements ResponseSink {
   /** The status line and the app's headers; notes the status, framing and declared length. */
   private headLines(head: string): string {
     const fields = head.split("\0");
+    if (this.editHead) this.editHead(fields, false);
     const status = fields[0]!;
     this.status = parseInt(status, 10);
     this.mode = this.head || this.status < 200 || this.status === 204 || this.status === 304 ? NONE : CHUNKED;

@@ -35,6 +35,10 @@ class NodeSocket {
     return this.raw.remotePort ?? 0;
   }
 
+  get localAddress(): string {
+    return this.raw.localAddress ?? "";
+  }
+
   /**
    * Bun's contract: the bytes written now (the caller keeps the rest), -1 when closed. Node queues
    * whatever it is given and keeps a reference, so the bytes are copied (the caller may reuse them:

@@ -1,0 +1,243 @@
+// One virtual host as the front serves it: what a request path maps to, in Apache's order (mod_alias's
+// Redirect*, then Alias/AliasMatch, then mod_wsgi's WSGIScriptAlias(Match), then DocumentRoot), and
+// the per-request settings of a WSGI route (application group, callable, access, SetEnv, Header),
+// worked out once per route unless <Location>/<Directory> sections apply to part of it only.
+import { statSync } from "node:fs";
+import { RegExpRouter } from "hono/router/reg-exp-router";
+import { SmartRouter } from "hono/router/smart-router";
+import { TrieRouter } from "hono/router/trie-router";
+import { DEFAULTS } from "../../config.ts";
+import { componentMatcher } from "../../config/apache/include.ts";
+import { sectionsInside, settingsFor, vhostNames, type ResolvedRoute } from "../../config/resolve.ts";
+import type { PlannedHost } from "../../config/serve-plan.ts";
+import type { DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
+import { applicationGroupName } from "../aliases.ts";
+import type { HeadEditor } from "../wire/response-writer.ts";
+import { accessCheck, type AccessCheck } from "./access.ts";
+import { headEditor } from "./header-rules.ts";
+import { prefixLength, regex, substitute } from "./url-map.ts";
+
+/** What a WSGI request runs with, besides its script. */
+export interface RouteSettings {
+  /** The resolved application group ("" is the main interpreter). */
+  group: string;
+  callable: string;
+  passAuthorization: boolean;
+  reload: boolean;
+  /** null: everyone may reach it. */
+  allow: AccessCheck | null;
+  /** environ additions: name, value... (HTTPS=on over TLS, then SetEnv). */
+  env: string[];
+  editHead: HeadEditor | null;
+  /** Redirects written inside the sections that apply (mod_alias's fixup), if any. */
+  redirects: Redirect[] | null;
+}
+
+export type Match =
+  | { kind: "redirect"; rules: Redirect[] }
+  | { kind: "wsgi"; script: string; scriptName: string; pathInfo: string; settings: RouteSettings }
+  | { kind: "file"; file: string; root: string };
+
+/** Where the host is reached: the listener's port and scheme, and what that adds to environ. */
+export interface Reach {
+  port: number;
+  scheme: "http" | "https";
+  env: string[];
+}
+
+/** A directory of scripts covers the path but holds no script for it: 404, whatever comes after the route. */
+const OWNED_BUT_MISSING = Symbol("owned but missing");
+
+interface CompiledRoute {
+  resolved: ResolvedRoute;
+  route: WsgiRoute;
+  /** Settings shared by every request to the route; null when they depend on the path. */
+  fixed: RouteSettings | null;
+}
+
+/** A decoded path (latin-1 bytes) as a file system path (UTF-8); null when it is not valid UTF-8. */
+function fsPath(path: string): string | null {
+  if (!/[\x80-\xff]/.test(path)) return path;
+  const text = Buffer.from(path, "latin1").toString("utf8");
+  return text.includes("\ufffd") ? null : text;
+}
+
+export class HostRuntime {
+  readonly vhost: VirtualHost;
+  readonly serverName: string;
+  /** The host's own Header rules, for pages answered before any section applies (404). */
+  readonly editHead: HeadEditor | null;
+  private readonly names: ((name: string) => boolean)[];
+  private readonly routes: CompiledRoute[];
+  /** Prefix routes of one script each, none with per-path settings: Hono's router finds them. */
+  private readonly router: SmartRouter<CompiledRoute> | null;
+  /** Anything before the WSGI routes (Redirect*, Alias*), or a DocumentRoot after them. */
+  private readonly redirects: Redirect[];
+  private readonly statics: StaticMapping[];
+
+  constructor(planned: PlannedHost, private readonly reach: Reach) {
+    const vhost = planned.vhost;
+    this.vhost = vhost;
+    this.serverName = planned.serverName;
+    this.names = vhostNames(vhost).map((name) => componentMatcher(name.toLowerCase()));
+    this.editHead = headEditor(vhost.settings.headers);
+    this.redirects = vhost.redirects;
+    this.statics = vhost.staticMappings;
+    // A <LocationMatch> may apply to any part of any route: then every route works its settings out per request.
+    const anyLocationMatch = vhost.sections.some((section) => section.kind === "location" && section.regex);
+    this.routes = planned.routes.map((resolved) => {
+      const route = resolved.route;
+      const perPath = route.match === "regex" || route.directory || anyLocationMatch || sectionsInside(vhost, route).length > 0;
+      return { resolved, route, fixed: perPath ? null : this.settings(resolved, resolved.settings, route.url) };
+    });
+    const simple = this.routes.every((r) => r.fixed !== null);
+    this.router = simple ? prefixRouter(this.routes) : null;
+  }
+
+  /** Does Host name this host (ServerName or a ServerAlias, wildcards allowed)? `name` is lower-case, without port. */
+  named(name: string): boolean {
+    return this.names.some((matches) => matches(name));
+  }
+
+  /** What a (decoded, normalised) path maps to, or null: 404. */
+  match(path: string): Match | null {
+    if (this.redirects.length && this.redirects.some((rule) => redirectMatches(rule, path))) return { kind: "redirect", rules: this.redirects };
+    if (this.statics.length) {
+      const file = this.staticFile(path);
+      if (file) return file;
+    }
+    const wsgi = this.router ? this.routed(path) : this.scanned(path);
+    if (wsgi === OWNED_BUT_MISSING) return null;
+    if (wsgi) return wsgi;
+    const root = this.vhost.documentRoot;
+    if (root === undefined) return null;
+    const rest = fsPath(path);
+    return rest === null ? null : { kind: "file", file: root === "/" ? rest : root + rest, root };
+  }
+
+  private routed(path: string): Match | null {
+    const compiled = this.router!.match("GET", path)[0][0]?.[0];
+    if (!compiled || prefixLength(compiled.route.url, path) < 0) return null;
+    const url = compiled.route.url;
+    return {
+      kind: "wsgi",
+      script: compiled.route.target,
+      scriptName: url === "/" ? "" : url,
+      pathInfo: url === "/" ? path : path.slice(url.length),
+      settings: compiled.fixed!,
+    };
+  }
+
+  /** Routes in declaration order, for hosts with regex routes, directories of scripts or per-path settings. */
+  private scanned(path: string): Match | typeof OWNED_BUT_MISSING | null {
+    for (const compiled of this.routes) {
+      const { route } = compiled;
+      let script = route.target;
+      let scriptName: string;
+      if (route.match === "regex") {
+        const match = regex(route.url).exec(path);
+        if (!match) continue;
+        script = substitute(route.target, match);
+        scriptName = path.slice(0, match.index + match[0].length);
+      } else {
+        if (prefixLength(route.url, path) < 0) continue;
+        scriptName = route.url === "/" ? "" : route.url;
+      }
+      if (route.directory) {
+        const found = scriptInDirectory(script, scriptName, path);
+        if (!found) return OWNED_BUT_MISSING; // as Apache: the alias owns the path, and there is no such script
+        ({ script, scriptName } = found);
+      }
+      const settings = compiled.fixed ?? this.settings(compiled.resolved, settingsFor(this.vhost, path, script), scriptName || "/");
+      return { kind: "wsgi", script, scriptName, pathInfo: path.slice(scriptName.length), settings };
+    }
+    return null;
+  }
+
+  private staticFile(path: string): Match | null {
+    for (const mapping of this.statics) {
+      let file: string;
+      let root = mapping.target;
+      if (mapping.kind === "alias-match") {
+        const match = regex(mapping.url).exec(path);
+        if (!match) continue;
+        const substituted = fsPath(substitute(mapping.target, match));
+        if (substituted === null) return null;
+        file = substituted;
+        // Symbolic links are checked below the directory no $N can change.
+        const variable = mapping.target.search(/[$&\\]/);
+        const fixed = variable < 0 ? mapping.target : mapping.target.slice(0, variable);
+        root = fixed.slice(0, fixed.lastIndexOf("/") + 1) || "/";
+      } else {
+        const length = prefixLength(mapping.url, path);
+        if (length < 0) continue;
+        const rest = fsPath(path.slice(length));
+        if (rest === null) return null;
+        file = mapping.target + rest;
+      }
+      return { kind: "file", file, root };
+    }
+    return null;
+  }
+
+  /** A route's settings: its own options over the per-directory ones, resolved for this host and port. */
+  private settings(resolved: ResolvedRoute, dir: DirSettings, scriptName: string): RouteSettings {
+    const route = resolved.route;
+    const applicationGroup = route.applicationGroup ?? dir.applicationGroup ?? DEFAULTS.applicationGroup;
+    const env = [...this.reach.env];
+    for (const { name, value } of dir.setEnv) env.push(name, value);
+    return {
+      group: applicationGroupName({ applicationGroup, url: scriptName }, this.serverName, this.reach.port),
+      callable: route.callableObject ?? dir.callableObject ?? DEFAULTS.callableObject,
+      passAuthorization: route.passAuthorization ?? dir.passAuthorization ?? false,
+      reload: dir.scriptReloading ?? true,
+      allow: accessCheck(dir.access),
+      env,
+      editHead: headEditor(dir.headers),
+      redirects: dir.redirects?.length ? dir.redirects : null,
+    };
+  }
+}
+
+function redirectMatches(rule: Redirect, path: string): boolean {
+  return rule.match === "prefix" ? prefixLength(rule.url, path) >= 0 : regex(rule.url).test(path);
+}
+
+/** Registration order is match order: the first declared alias that covers a path wins. */
+function prefixRouter(routes: CompiledRoute[]): SmartRouter<CompiledRoute> {
+  const router = new SmartRouter<CompiledRoute>({ routers: [new RegExpRouter(), new TrieRouter()] });
+  for (const compiled of routes) {
+    const url = compiled.route.url;
+    if (url === "/") router.add("ALL", "*", compiled);
+    else {
+      router.add("ALL", url, compiled);
+      router.add("ALL", `${url}/*`, compiled);
+    }
+  }
+  return router;
+}
+
+/**
+ * WSGIScriptAlias to a directory: the script is the first file met walking down the path below it
+ * (Apache's directory walk); what follows is PATH_INFO. null when there is none.
+ */
+function scriptInDirectory(dir: string, scriptName: string, path: string): { script: string; scriptName: string } | null {
+  const segments = path.slice(scriptName.length).split("/").filter((s) => s !== "");
+  let current = dir.replace(/\/+$/, "");
+  let name = scriptName;
+  for (const segment of segments) {
+    const decoded = fsPath(segment);
+    if (decoded === null) return null;
+    current = `${current}/${decoded}`;
+    name = `${name}/${segment}`;
+    let stats;
+    try {
+      stats = statSync(current);
+    } catch {
+      return null;
+    }
+    if (stats.isFile()) return { script: current, scriptName: name };
+    if (!stats.isDirectory()) return null;
+  }
+  return null;
+}
