@@ -32,7 +32,7 @@ export interface Running {
   ready: Promise<void>;
   /** Stop at once: connections closed, workers ended. */
   stop(): void;
-  /** Stop accepting, let requests in flight finish (up to timeoutMs), then stop. */
+  /** Stop accepting, let requests in flight finish (up to timeoutMs), then close the connections; the caller exits. */
   drain(timeoutMs: number): Promise<void>;
 }
 
@@ -159,7 +159,10 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
       const deadline = Date.now() + timeoutMs;
       while ((activeRequests() > 0 || pool.busy > 0 || pool.queued > 0) && Date.now() < deadline) await Bun.sleep(20);
       if (pool.busy > 0) errorLog.warn(`${pool.busy} requests still running after ${timeoutMs / 1000} s: closing them.`);
-      stop();
+      // The connections close; the worker threads end with the process, which exits next. Terminating
+      // a worker still loading koffi's native module aborts the whole process (seen as SIGABRT when a
+      // SIGTERM came right after start-up).
+      for (const wire of servers) wire.stop();
     },
   };
 }
