@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanupTemps, fixture, freePort, get, getJson, run, start, tempDir } from "./helpers/server.ts";
+import { cleanupTemps, fixture, freePort, get, getJson, rawRequest, run, start, tempDir } from "./helpers/server.ts";
 
 const CONFIGS = fixture("config");
 const config = (name: string) => join(CONFIGS, name);
@@ -423,5 +423,50 @@ describe("--check-config and the command line", () => {
     expect(r.stderr).toMatch(/site\.conf:4: WSGIScriptAlias \/x: process group 'missing' is not defined: not served/);
     expect(r.stderr).toMatch(/error: nothing to serve: .*site\.conf gives no virtual host a WSGI route, static files or a redirect this version can serve \(see the warnings above\)/);
     expect(r.stderr).not.toContain("listening on");
+  });
+});
+
+describe("connection directives (LimitRequestLine, KeepAlive, Timeout, User...)", () => {
+  test("are read from the file and applied; a flag still overrides them", async () => {
+    const site = writeConfig(`Listen 127.0.0.1:0
+LimitRequestLine 200
+LimitRequestFields 5
+KeepAlive Off
+RequestReadTimeout header=1-40,MinRate=500 body=20
+WSGIScriptAlias /wire ${fixture("wire.wsgi")}
+`);
+    const server = await start({ args: ["--config", site, "--port", "0"] });
+    try {
+      const long = await rawRequest(server.port, `GET /wire/${"a".repeat(300)} HTTP/1.1\r\nHost: t\r\n\r\n`);
+      expect(long.toString("latin1")).toStartWith("HTTP/1.1 414 ");
+      const fields = await rawRequest(server.port, `GET /wire/env HTTP/1.1\r\nHost: t\r\n${"X-A: 1\r\n".repeat(6)}\r\n`);
+      expect(fields.toString("latin1")).toStartWith("HTTP/1.1 400 ");
+      const once = (await rawRequest(server.port, `GET /wire/no-read HTTP/1.1\r\nHost: t\r\n\r\n`)).toString("latin1");
+      expect(once).toStartWith("HTTP/1.1 200 ");
+      expect(once).toContain("Connection: close\r\n"); // KeepAlive Off
+      const started = Date.now();
+      const slow = (await rawRequest(server.port, "GET /wire/env HTTP/1.1\r\nHost: t\r\n", 6_000)).toString("latin1");
+      expect(slow).toStartWith("HTTP/1.1 408 "); // RequestReadTimeout header=1
+      expect(Date.now() - started).toBeLessThan(4_000);
+    } finally {
+      await server.stop();
+    }
+    const overridden = await start({ args: ["--config", site, "--port", "0", "--limit-request-line", "1000"] });
+    try {
+      const long = await rawRequest(overridden.port, `GET /wire/${"a".repeat(300)} HTTP/1.1\r\nHost: t\r\n\r\n`);
+      expect(long.toString("latin1")).toStartWith("HTTP/1.1 404 "); // past the line limit now: the app's 404
+    } finally {
+      await overridden.stop();
+    }
+  });
+
+  test("User and Group are read: a user that does not exist stops the start", async () => {
+    const site = writeConfig(`Listen 127.0.0.1:0
+User no-such-user-here
+WSGIScriptAlias /wire ${fixture("wire.wsgi")}
+`);
+    const result = await run(["--config", site, "--port", "0"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("no-such-user-here");
   });
 });

@@ -43,6 +43,7 @@ export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
     daemons: [],
     importScripts: flags.importScripts.map((script) => ({ ...script, processGroup: "%{GLOBAL}" })),
     restrictEmbedded: false,
+    connection: {},
     files: [],
   };
   if (flags.httpsPort !== undefined) {

@@ -39,7 +39,7 @@ export function loadSite(flags: Flags, hostname: string, options: { report: bool
     process.stderr.write(`wsgi-bin: error: nothing to serve: ${flags.config ?? "the command line"} gives no virtual host a WSGI route, static files or a redirect this version can serve${diagnostics.warnings.length ? " (see the warnings above)" : ""}\n`);
     return { exit: 1 };
   }
-  return { config: { ...withConnectionFlags(plan.config, flags), user: flags.user, group: flags.group } };
+  return { config: { ...withConnectionFlags(plan.config, flags), user: flags.user ?? plan.config.user, group: flags.user !== undefined ? flags.group : flags.group ?? plan.config.group } };
 }
 
 /** The connection and queue flags (limits, timeouts, trusted proxies, queue limit, deadlock timeout, status page) over what the plan says. */

@@ -213,6 +213,20 @@ export interface ImportScriptDef {
   source?: Source;
 }
 
+/** The server-wide directives of the HTTP layer and of privileges (src/http/wire/limits.ts names their defaults). */
+export interface ConnectionSettings {
+  limitRequestLine?: number;
+  limitRequestFields?: number;
+  limitRequestFieldSize?: number;
+  timeout?: number;
+  requestReadTimeout?: number;
+  keepAliveTimeout?: number;
+  maxKeepAliveRequests?: number;
+  maxConnections?: number;
+  user?: string;
+  group?: string;
+}
+
 export interface Site {
   listeners: Listener[];
   /** The main server: serves connections no <VirtualHost> claims, and what virtual hosts inherit. */
@@ -226,6 +240,8 @@ export interface Site {
   restrictEmbedded: boolean;
   /** --python: which Python to embed (no directive: mod_wsgi's is fixed when it is built). */
   python?: string;
+  /** Connection limits and the user to run as (LimitRequestLine, Timeout, KeepAliveTimeout, User...); unset: the defaults. */
+  connection: ConnectionSettings;
   /** The configuration files read, the main one first; empty when configured by flags alone. */
   files: string[];
 }

@@ -3,7 +3,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { DEFAULTS } from "../../config.ts";
 import { ConfigError, type Diagnostics, type Source } from "../diagnostics.ts";
-import type { DaemonProcess, DirSettings, ImportScriptDef, Listener, ProcessSettings, Section, VirtualHost } from "../site.ts";
+import type { ConnectionSettings, DaemonProcess, DirSettings, ImportScriptDef, Listener, ProcessSettings, Section, VirtualHost } from "../site.ts";
 
 export type Where = "server" | "vhost" | "directory" | "files" | "location";
 
@@ -16,6 +16,7 @@ export interface SiteDraft {
   daemons: DaemonProcess[];
   importScripts: ImportScriptDef[];
   restrictEmbedded: boolean;
+  connection: ConnectionSettings;
   /** LogFormat nicknames. */
   formats: Map<string, string>;
 }

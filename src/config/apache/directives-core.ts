@@ -4,7 +4,7 @@ import { BlockList } from "node:net";
 import { addRange } from "../../http/site/access.ts";
 import { ConfigError, type Source } from "../diagnostics.ts";
 import type { Listener, RequireRule, VhostAddress } from "../site.ts";
-import { ANYWHERE, HOST, integerArg, pathArg, SECTIONS, SERVER, type DirectiveSpec } from "./context.ts";
+import { ANYWHERE, flagArg, HOST, integerArg, pathArg, SECTIONS, SERVER, type DirectiveSpec } from "./context.ts";
 import { hasModule } from "./modules.ts";
 
 export function parseListen(args: string[], source: Source): Listener {
@@ -135,6 +135,51 @@ export const CORE_DIRECTIVES: DirectiveSpec[] = [
     name: "StartServers", where: SERVER, args: [1, 1], usage: "N",
     apply(walk, args, source) {
       walk.draft.embedded.processes = integerArg("StartServers", args[0]!, source, 1, 64);
+    },
+  },
+  // The HTTP layer's limits and timeouts (src/http/wire/limits.ts), server-wide as wsgi-bin applies them.
+  ...([
+    ["LimitRequestLine", "limitRequestLine", 16, 1 << 20],
+    ["LimitRequestFields", "limitRequestFields", 1, 10_000],
+    ["LimitRequestFieldSize", "limitRequestFieldSize", 16, 1 << 20],
+    ["Timeout", "timeout", 1, 86400],
+    ["KeepAliveTimeout", "keepAliveTimeout", 0, 86400],
+    ["MaxKeepAliveRequests", "maxKeepAliveRequests", 0, Number.MAX_SAFE_INTEGER],
+    ["MaxRequestWorkers", "maxConnections", 0, 1_000_000],
+  ] as const).map(([name, key, min, max]): DirectiveSpec => ({
+    name, where: SERVER, args: [1, 1], usage: "N",
+    apply(walk, args, source) {
+      walk.draft.connection[key] = integerArg(name, args[0]!, source, min, max);
+    },
+  })),
+  {
+    name: "KeepAlive", where: SERVER, args: [1, 1], usage: "On|Off",
+    apply(walk, args, source) {
+      // Off: one request per connection, which is what MaxKeepAliveRequests 1 gives.
+      if (!flagArg("KeepAlive", args[0]!, source)) walk.draft.connection.maxKeepAliveRequests = 1;
+    },
+  },
+  {
+    name: "RequestReadTimeout", where: SERVER, args: [1, 3], usage: "header=SECONDS[-MAX][,MinRate=RATE] [body=...]",
+    apply(walk, args, source) {
+      // mod_reqtimeout: the head's deadline is served (its first number); body= is not (see known limitations).
+      for (const arg of args) {
+        const header = /^header=(\d+)(?:-\d+)?(?:,MinRate=\d+)?$/i.exec(arg);
+        if (header) walk.draft.connection.requestReadTimeout = integerArg("RequestReadTimeout header", header[1]!, source, 1, 86400);
+        else if (!/^(body|handshake)=/i.test(arg)) throw new ConfigError(source, `RequestReadTimeout: cannot read '${arg}' (header=SECONDS[-MAX][,MinRate=RATE])`);
+      }
+    },
+  },
+  {
+    name: "User", where: SERVER, args: [1, 1], usage: "NAME|#UID",
+    apply(walk, args) {
+      walk.draft.connection.user = args[0]!;
+    },
+  },
+  {
+    name: "Group", where: SERVER, args: [1, 1], usage: "NAME|#GID",
+    apply(walk, args) {
+      walk.draft.connection.group = args[0]!;
     },
   },
   {

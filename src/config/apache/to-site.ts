@@ -172,7 +172,7 @@ export function buildSite(parsed: ParsedConfig, diagnostics: Diagnostics): Site 
   const main = emptyVhost();
   const draft: SiteDraft = {
     listeners: [], main, vhosts: [], embedded: defaultProcessSettings(), daemons: [], importScripts: [], restrictEmbedded: false,
-    formats: new Map(STANDARD_FORMATS),
+    connection: {}, formats: new Map(STANDARD_FORMATS),
   };
   const base = (source: Source) => parsed.serverRoot ?? dirname(source.file);
   walkNodes(parsed.nodes, { draft, where: "server", vhost: main, settings: main.settings, diagnostics, base });
@@ -186,6 +186,7 @@ export function buildSite(parsed: ParsedConfig, diagnostics: Diagnostics): Site 
     daemons: draft.daemons,
     importScripts: draft.importScripts,
     restrictEmbedded: draft.restrictEmbedded,
+    connection: draft.connection,
     files: parsed.files,
   };
 }
