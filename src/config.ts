@@ -1,6 +1,7 @@
 // What one server process runs: src/config/serve-plan.ts derives it from the site model (built from
 // the command line or an Apache configuration file).
 import type { PlannedListener } from "./config/serve-plan.ts";
+import type { ConnectionLimits } from "./http/wire/limits.ts";
 
 export interface AliasConfig {
   /** URL prefix, as WSGIScriptAlias's first argument ("/" or "/hello", no trailing slash). */
@@ -22,7 +23,8 @@ export interface ImportScript {
   url?: string;
 }
 
-export interface ServerConfig {
+/** Apache's connection limits and timeouts come from ConnectionLimits (http/wire/limits.ts). */
+export interface ServerConfig extends ConnectionLimits {
   /** Every listener with the virtual hosts (and their routes) it serves: what the HTTP front takes. */
   listeners: PlannedListener[];
   /** The first listener's address (the supervisor shares its port between processes). */
@@ -58,15 +60,6 @@ export interface ServerConfig {
   importScripts: ImportScript[];
   /** WSGITrustedProxies: addresses or CIDR blocks whose X-Forwarded-* headers are believed. */
   trustedProxies: string[];
-  /** Apache's connection limits and timeouts (see http/wire/limits.ts). */
-  limitRequestLine: number;
-  limitRequestFields: number;
-  limitRequestFieldSize: number;
-  timeout: number;
-  requestReadTimeout: number;
-  keepAliveTimeout: number;
-  maxKeepAliveRequests: number;
-  maxConnections: number;
   /** User / Group (--user, --group): who a process started as root becomes once its port is bound. */
   user?: string;
   group?: string;

@@ -5,7 +5,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEFAULTS, type ImportScript } from "../config.ts";
 import { TrustedProxies } from "../http/trusted-proxies.ts";
-import { WIRE_DEFAULTS } from "../http/wire/limits.ts";
+import { WIRE_DEFAULTS, type ConnectionLimits } from "../http/wire/limits.ts";
 import { levelNumber } from "../log/levels.ts";
 import { AllowList, DEFAULT_STATUS_ALLOW } from "../status/allow-list.ts";
 
@@ -21,7 +21,8 @@ export interface AliasFlag {
 }
 
 /** The flags as given; undefined (or empty) when absent. */
-export interface Flags {
+/** The connection limits are in ConnectionLimits (http/wire/limits.ts), each optional here. */
+export interface Flags extends Partial<ConnectionLimits> {
   config?: string;
   strict: boolean;
   checkConfig: boolean;
@@ -51,14 +52,6 @@ export interface Flags {
   callableObject?: string;
   passAuthorization: boolean;
   trustedProxies: string[];
-  limitRequestLine?: number;
-  limitRequestFields?: number;
-  limitRequestFieldSize?: number;
-  timeout?: number;
-  requestReadTimeout?: number;
-  keepAliveTimeout?: number;
-  maxKeepAliveRequests?: number;
-  maxConnections?: number;
   queueLimit?: number;
   deadlockTimeout?: number;
   user?: string;

@@ -1,6 +1,7 @@
 // The site model: what the server should be, however it was described (an Apache configuration
 // file or the command line, which describes one virtual host). src/config/serve-plan.ts picks what
 // one process serves of it; the HTTP front (src/http/site/) serves that.
+import type { ConnectionLimits } from "../http/wire/limits.ts";
 import type { Source } from "./diagnostics.ts";
 
 export type { Source } from "./diagnostics.ts";
@@ -214,15 +215,7 @@ export interface ImportScriptDef {
 }
 
 /** The server-wide directives of the HTTP layer and of privileges (src/http/wire/limits.ts names their defaults). */
-export interface ConnectionSettings {
-  limitRequestLine?: number;
-  limitRequestFields?: number;
-  limitRequestFieldSize?: number;
-  timeout?: number;
-  requestReadTimeout?: number;
-  keepAliveTimeout?: number;
-  maxKeepAliveRequests?: number;
-  maxConnections?: number;
+export interface ConnectionSettings extends Partial<ConnectionLimits> {
   user?: string;
   group?: string;
 }

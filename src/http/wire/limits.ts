@@ -31,16 +31,10 @@ export const WIRE_DEFAULTS = {
   maxConnections: 1024,
 } as const;
 
-export function wireLimits(config: {
-  limitRequestLine: number;
-  limitRequestFields: number;
-  limitRequestFieldSize: number;
-  timeout: number;
-  requestReadTimeout: number;
-  keepAliveTimeout: number;
-  maxKeepAliveRequests: number;
-  maxConnections: number;
-}): WireLimits {
+/** The limits as configured (flags, directives, ServerConfig): one number each, named as WIRE_DEFAULTS. */
+export type ConnectionLimits = { -readonly [K in keyof typeof WIRE_DEFAULTS]: number };
+
+export function wireLimits(config: ConnectionLimits): WireLimits {
   return {
     requestLine: config.limitRequestLine,
     fields: config.limitRequestFields,
