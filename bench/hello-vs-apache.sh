@@ -44,51 +44,17 @@ free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 APACHE_PORT=$(free_port)
 WSGI_BIN_PORT=$(free_port)
 
-# --- Apache: a private ServerRoot in $TMP, nothing from /etc/apache2 ---
-user_lines=""
-if ((EUID == 0)); then user_lines=$'User www-data\nGroup www-data'; fi   # httpd refuses to run children as root
-cat >"$TMP/httpd.conf" <<EOF
-ServerRoot "$TMP"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$APACHE_PORT
-PidFile "$TMP/httpd.pid"
-ErrorLog "$TMP/error.log"
-LogLevel warn
-Mutex file:$TMP
-DefaultRuntimeDir "$TMP"
-$user_lines
-
-# (mod_unixd, for User/Group, is compiled into Debian's httpd.)
-LoadModule mpm_event_module $MODULES/mod_mpm_event.so
-LoadModule authz_core_module $MODULES/mod_authz_core.so
-LoadModule wsgi_module $MODULES/mod_wsgi.so
-
-# 2 children x 25 threads, all started up front so no process spawning happens mid-run.
-StartServers 2
-ServerLimit 2
-ThreadsPerChild 25
-MaxRequestWorkers 50
-MinSpareThreads 50
-MaxSpareThreads 50
-MaxConnectionsPerChild 0
-# wrk keeps connections open; Bun does not cap requests per connection, so neither does Apache here.
-KeepAlive On
-MaxKeepAliveRequests 0
-
-# Embedded mode: no WSGIDaemonProcess, so the app runs inside the Apache children.
-WSGIScriptAlias /hello "$SCRIPT"
-<Directory "$(dirname "$SCRIPT")">
-  Require all granted
-</Directory>
-EOF
-/usr/sbin/apache2 -f "$TMP/httpd.conf" -DFOREGROUND &
+# --- Apache: the peer suite's configuration (bench/peers.ts), a private ServerRoot in $TMP ---
+BUN="$ROOT/node_modules/.bin/bun"
+read -r apache_conf apache_log < <("$BUN" "$ROOT/bench/apache-config.ts" "$SCRIPT" "$TMP")
+/usr/sbin/apache2 -f "$apache_conf" -c "Listen 127.0.0.1:$APACHE_PORT" -DFOREGROUND &
 pids+=($!)
 
 # --- wsgi-bin on the same script and the same Python ---
 if [[ -n ${WSGI_BIN:-} ]]; then
   wsgi_bin=("$WSGI_BIN") wsgi_label="$WSGI_BIN"
 else
-  wsgi_bin=("$ROOT/node_modules/.bin/bun" "$ROOT/src/main.ts") wsgi_label="bun $("$ROOT/node_modules/.bin/bun" --version) src/main.ts"
+  wsgi_bin=("$BUN" "$ROOT/src/main.ts") wsgi_label="bun $("$BUN" --version) src/main.ts"
 fi
 # shellcheck disable=SC2206  # WSGI_BIN_ARGS is meant to be word-split
 "${wsgi_bin[@]}" --alias "/hello=$SCRIPT" --host 127.0.0.1 --port "$WSGI_BIN_PORT" \
@@ -102,10 +68,10 @@ wait_ready() {   # $1 name, $2 url, $3 pid: until it answers Hello World! (30 s)
     sleep 0.1
   done
   echo "$1 did not serve Hello World! at $2" >&2
-  [[ $1 == apache && -f $TMP/error.log ]] && cat "$TMP/error.log" >&2
+  [[ $1 == apache && -f $apache_log ]] && cat "$apache_log" >&2
   exit 1
 }
-declare -A url=([apache]="http://127.0.0.1:$APACHE_PORT/hello" [wsgi-bin]="http://127.0.0.1:$WSGI_BIN_PORT/hello")
+declare -A url=([apache]="http://127.0.0.1:$APACHE_PORT/" [wsgi-bin]="http://127.0.0.1:$WSGI_BIN_PORT/hello")
 wait_ready apache "${url[apache]}" "${pids[0]}"
 wait_ready wsgi-bin "${url[wsgi-bin]}" "${pids[1]}"
 

@@ -37,7 +37,8 @@ export interface Peer {
 const APACHE_MODULES = "/usr/lib/apache2/modules";
 
 /** A private Apache ServerRoot in ctx.tmp: nothing from /etc/apache2. The port comes from `-c Listen`. */
-function apacheConfig(app: string, ctx: PeerContext): { file: string; errorLog: string } {
+/** Apache + mod_wsgi embedded mode for one app at /, in a private ServerRoot (also bench/apache-config.ts). */
+export function apacheConfig(app: string, ctx: PeerContext): { file: string; errorLog: string } {
   const dir = join(ctx.tmp, `apache-${basename(app, ".wsgi")}`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const errorLog = join(dir, "error.log");

@@ -99,3 +99,12 @@ export const DEFAULTS = {
   // --server-status without a path: mod_status's customary location.
   serverStatusPath: "/server-status",
 } as const;
+
+/**
+ * Does this configuration need a supervising parent? Replacing a process needs someone to start its
+ * successor: recycling implies the supervisor, and so do the health checks that end in a replacement
+ * (a request stuck where RequestTimeout cannot reach, a GIL deadlock).
+ */
+export function needsSupervisor(config: Pick<ServerConfig, "processes" | "maximumRequests" | "restartInterval" | "requestTimeout" | "deadlockTimeout">): boolean {
+  return config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0 || config.requestTimeout > 0 || config.deadlockTimeout > 0;
+}

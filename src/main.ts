@@ -2,7 +2,7 @@
 import { openSync } from "node:fs";
 import { hostname } from "node:os";
 import { HELP, parseArgs, UsageError, type Command } from "./cli/args.ts";
-import type { ServerConfig } from "./config.ts";
+import { needsSupervisor, type ServerConfig } from "./config.ts";
 import { loadSite } from "./config/load.ts";
 import { findPython, PythonNotFound } from "./ffi/find-python.ts";
 import { TlsError } from "./http/site/tls.ts";
@@ -40,12 +40,7 @@ function main(argv: string[]): void {
   try {
     // --user without root fails here, before anything is bound (the switch itself follows the bind).
     checkPrivileges(resolveIdentity(config.user, config.group));
-    // Replacing a process needs someone to start its successor: recycling implies the supervisor, and so
-    // do the health checks that end in a replacement (a request stuck where RequestTimeout cannot reach,
-    // a GIL deadlock).
-    const needsSupervisor = config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0 ||
-      config.requestTimeout > 0 || config.deadlockTimeout > 0;
-    if (needsSupervisor && !supervised) supervise(config, argv);
+    if (needsSupervisor(config) && !supervised) supervise(config, argv);
     else serve(config, supervised);
   } catch (error) {
     const message = error instanceof PythonNotFound || error instanceof PrivilegeError || error instanceof TlsError ||

@@ -21,6 +21,7 @@ import { levelNumber } from "./log/levels.ts";
 import type { Pool } from "./pool/pool.ts";
 import { dropPrivileges } from "./process/privileges.ts";
 import type { RecycleReason } from "./process/supervisor.ts";
+import { routeTable } from "./status/route-table.ts";
 import { createServerStatus } from "./status/server-status.ts";
 import { SERVER_SOFTWARE } from "./version.ts";
 
@@ -96,21 +97,9 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const { pool } = engine;
 
   const activeRequests = () => servers.reduce((n, wire) => n + wire.active, 0);
-  // The status page counts per script: each WSGI route of every host, once.
-  const statRoutes = new Map<string, number>();
-  const routeInfo: { alias: string; script: string; group: string }[] = [];
-  config.listeners.forEach((listener, index) => {
-    for (const host of listener.hosts) {
-      for (const route of host.routes) {
-        if (statRoutes.has(route.route.target)) continue;
-        statRoutes.set(route.route.target, routeInfo.length);
-        const group = applicationGroupName({ applicationGroup: route.applicationGroup, url: route.route.url }, host.serverName, servers[index]!.port);
-        routeInfo.push({ alias: route.route.url, script: route.route.target, group });
-      }
-    }
-  });
+  const table = routeTable(config.listeners.map((listener, index) => ({ hosts: listener.hosts, port: servers[index]!.port })));
   const status = createServerStatus(config.serverStatus, {
-    routes: routeInfo, pool, slot: options.supervisedSlot ?? null, supervised: options.supervisedSlot !== undefined,
+    routes: table.routes, pool, slot: options.supervisedSlot ?? null, supervised: options.supervisedSlot !== undefined,
     software: SERVER_SOFTWARE, python: python.version, errorLog, activeRequests,
   });
 
@@ -131,7 +120,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
       trustedProxies,
       onRequest,
       status,
-      statRoutes,
+      statRoutes: table.index,
     });
     for (const host of listener.hosts) {
       for (const route of host.routes) {

@@ -5,7 +5,7 @@
 // thread asks the holder to let go).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { discoverPythons } from "./helpers/pythons.ts";
-import { APACHE_LOG_LINE, fixture, run, start, type RunningServer } from "./helpers/server.ts";
+import { alive, APACHE_LOG_LINE, fixture, run, start, type RunningServer } from "./helpers/server.ts";
 
 const app = fixture("stuck.wsgi");
 const ARGS = ["--deadlock-timeout", "2", "--graceful-timeout", "1", "--log-level", "info",
@@ -17,14 +17,6 @@ async function pid(server: RunningServer, prefix = "/s"): Promise<number> {
   return Number(await response.text());
 }
 
-function alive(processId: number): boolean {
-  try {
-    process.kill(processId, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Holds the GIL in a C call from `prefix`'s interpreter; the old process is replaced and gone. */
 async function deadlockReplaces(server: RunningServer, prefix: string): Promise<string> {

@@ -31,6 +31,13 @@ describe("wsgi.input", () => {
   });
 });
 
+describe("the request's I/O from another thread", () => {
+  test("wsgi.input read from a thread the app started raises RuntimeError instead of hanging", async () => {
+    const response = await post("/p/input-from-thread", "some body");
+    expect(await response.text()).toBe("RuntimeError: wsgi.input and write() belong to the request's own thread");
+  });
+});
+
 describe("start_response with exc_info", () => {
   test("before any output it replaces status and headers", async () => {
     const response = await fetch(`${server.url}/p/exc-info-before`);

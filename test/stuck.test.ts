@@ -5,7 +5,7 @@
 // slow client, are not reasons to replace anything.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
-import { APACHE_LOG_LINE, fixture, start, type RunningServer } from "./helpers/server.ts";
+import { alive, APACHE_LOG_LINE, fixture, start, type RunningServer } from "./helpers/server.ts";
 
 const app = fixture("stuck.wsgi");
 const STUCK_LINE = /Request time limit exceeded: worker thread \d+ has run one request for [\d.]+ s, past --request-timeout 1 s/;
@@ -16,14 +16,6 @@ async function pid(server: RunningServer): Promise<number> {
   return Number(await response.text());
 }
 
-function alive(processId: number): boolean {
-  try {
-    process.kill(processId, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("--request-timeout 1: a request stuck in C", () => {
   let server: RunningServer;

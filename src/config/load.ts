@@ -1,8 +1,9 @@
 // From the flags to what the server runs: the site model (from --config and the flags), its
 // warnings on stderr, --strict, --check-config, and the ServerConfig the server runs.
 import type { Flags } from "../cli/args.ts";
-import type { ServerConfig } from "../config.ts";
+import { needsSupervisor, type ServerConfig } from "../config.ts";
 import { DEFAULT_STATUS_ALLOW } from "../status/allow-list.ts";
+import { connectionLimits } from "../http/wire/limits.ts";
 import { ConfigError, Diagnostics, formatWarning } from "./diagnostics.ts";
 import { explainSite } from "./explain.ts";
 import { siteFromFlags } from "./from-flags.ts";
@@ -39,7 +40,14 @@ export function loadSite(flags: Flags, hostname: string, options: { report: bool
     process.stderr.write(`wsgi-bin: error: nothing to serve: ${flags.config ?? "the command line"} gives no virtual host a WSGI route, static files or a redirect this version can serve${diagnostics.warnings.length ? " (see the warnings above)" : ""}\n`);
     return { exit: 1 };
   }
-  return { config: { ...withConnectionFlags(plan.config, flags), user: flags.user ?? plan.config.user, group: flags.user !== undefined ? flags.group : flags.group ?? plan.config.group } };
+  const config = { ...withConnectionFlags(plan.config, flags), user: flags.user ?? plan.config.user, group: flags.user !== undefined ? flags.group : flags.group ?? plan.config.group };
+  // Supervised processes share each port: the supervisor picks the first listener's when it is 0, no other.
+  const picked = needsSupervisor(config) ? config.listeners.slice(1).find((listener) => listener.port === 0 && listener.source) : undefined;
+  if (picked) {
+    process.stderr.write(`wsgi-bin: error: ${new ConfigError(picked.source, `Listen ${picked.host}:0: with several processes only the first Listen may leave its port to the system`).message}\n`);
+    return { exit: 1 };
+  }
+  return { config };
 }
 
 /** The connection and queue flags (limits, timeouts, trusted proxies, queue limit, deadlock timeout, status page) over what the plan says. */
@@ -47,14 +55,7 @@ export function withConnectionFlags(config: ServerConfig, flags: Flags): ServerC
   return {
     ...config,
     trustedProxies: [...config.trustedProxies, ...flags.trustedProxies],
-    limitRequestLine: flags.limitRequestLine ?? config.limitRequestLine,
-    limitRequestFields: flags.limitRequestFields ?? config.limitRequestFields,
-    limitRequestFieldSize: flags.limitRequestFieldSize ?? config.limitRequestFieldSize,
-    timeout: flags.timeout ?? config.timeout,
-    requestReadTimeout: flags.requestReadTimeout ?? config.requestReadTimeout,
-    keepAliveTimeout: flags.keepAliveTimeout ?? config.keepAliveTimeout,
-    maxKeepAliveRequests: flags.maxKeepAliveRequests ?? config.maxKeepAliveRequests,
-    maxConnections: flags.maxConnections ?? config.maxConnections,
+    ...connectionLimits(flags, config),
     queueLimit: flags.queueLimit ?? config.queueLimit,
     deadlockTimeout: flags.deadlockTimeout ?? config.deadlockTimeout,
     serverStatus: flags.serverStatus === undefined ? undefined : {

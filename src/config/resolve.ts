@@ -2,6 +2,7 @@
 // per-directory settings apply to a URL and file (httpd's merge order), and what a WSGI route resolves to.
 import { basename, dirname } from "node:path";
 import { DEFAULTS } from "../config.ts";
+import { regex } from "../http/site/url-map.ts";
 import { componentMatcher } from "./apache/include.ts";
 import type { Access, DirSettings, OptionsChange, Section, Site, VirtualHost, WsgiRoute } from "./site.ts";
 
@@ -86,23 +87,31 @@ function directoryCovers(pattern: string, dir: string): boolean {
 function sectionMatches(section: Section, url: string, file: string | undefined): boolean {
   switch (section.kind) {
     case "location":
-      return section.regex ? new RegExp(section.pattern).test(url) : locationCovers(section.pattern, url);
+      return section.regex ? regex(section.pattern).test(url) : locationCovers(section.pattern, url);
     case "directory": {
       if (file === undefined) return false;
       const dir = file.endsWith("/") ? file.slice(0, -1) || "/" : dirname(file);
-      return section.regex ? new RegExp(section.pattern).test(dir + "/") : directoryCovers(section.pattern, dir);
+      return section.regex ? regex(section.pattern).test(dir + "/") : directoryCovers(section.pattern, dir);
     }
     case "files": {
       if (file === undefined || file.endsWith("/")) return false;
       if (section.parent && !sectionMatches(section.parent, url, file)) return false;
       const name = basename(file);
-      return section.regex ? new RegExp(section.pattern).test(name) : componentMatcher(section.pattern)(name);
+      return section.regex ? regex(section.pattern).test(name) : componentMatcher(section.pattern)(name);
     }
   }
 }
 
-/** httpd's order: <Directory> shortest path first, then <DirectoryMatch>, then <Files*>, then <Location*>. */
+const ordered = new WeakMap<VirtualHost, Section[]>();
+
+/** httpd's order: <Directory> shortest path first, then <DirectoryMatch>, then <Files*>, then <Location*>; sorted once per host. */
 function orderedSections(vhost: VirtualHost): Section[] {
+  let sections = ordered.get(vhost);
+  if (!sections) ordered.set(vhost, (sections = sortSections(vhost)));
+  return sections;
+}
+
+function sortSections(vhost: VirtualHost): Section[] {
   const depth = (s: Section) => (s.pattern === "/" ? 0 : s.pattern.split("/").filter(Boolean).length);
   const directories = vhost.sections.filter((s) => s.kind === "directory" && !s.regex).sort((a, b) => depth(a) - depth(b));
   return [

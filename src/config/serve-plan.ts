@@ -3,7 +3,7 @@
 // that can run in this process, and the process settings (those of the process group the routes run
 // in). What the site says that this leaves out is reported here, one warning each, never dropped.
 import { DEFAULTS, type ImportScript, type ServerConfig } from "../config.ts";
-import { WIRE_DEFAULTS } from "../http/wire/limits.ts";
+import { connectionLimits } from "../http/wire/limits.ts";
 import { STANDARD_FORMATS } from "./apache/directives-log.ts";
 import { ConfigError, type Diagnostics, type Source } from "./diagnostics.ts";
 import { resolveRoute, vhostsOnPort, type ResolvedRoute } from "./resolve.ts";
@@ -160,11 +160,6 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     if (other !== processGroup) diagnostics.warn(undefined, `process group '${other}': several process groups are ${NOT_YET}: its routes run in '${processGroup}'`);
   }
   const processes = processSettings(site, processGroup);
-  if (processes.processes > 1 || processes.maximumRequests > 0 || processes.restartInterval > 0) {
-    // Supervised processes share each port: the supervisor picks the first listener's when it is 0, no other.
-    const picked = listeners.slice(1).find((listener) => listener.port === 0 && listener.source);
-    if (picked) throw new ConfigError(picked.source, `Listen ${picked.host}:0: with several processes only the first Listen may leave its port to the system`);
-  }
 
   const limits = routes.map((r) => r.settings.limitRequestBody ?? DEFAULTS.limitRequestBody);
   const fallback = defaultHost.vhost.settings.limitRequestBody ?? DEFAULTS.limitRequestBody;
@@ -208,14 +203,7 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     processGroup: processGroup === "%{GLOBAL}" ? "" : processGroup,
     // Connection limits: Apache's defaults; the flags override them (config/load.ts).
     trustedProxies: [],
-    limitRequestLine: site.connection.limitRequestLine ?? WIRE_DEFAULTS.limitRequestLine,
-    limitRequestFields: site.connection.limitRequestFields ?? WIRE_DEFAULTS.limitRequestFields,
-    limitRequestFieldSize: site.connection.limitRequestFieldSize ?? WIRE_DEFAULTS.limitRequestFieldSize,
-    timeout: site.connection.timeout ?? WIRE_DEFAULTS.timeout,
-    requestReadTimeout: site.connection.requestReadTimeout ?? WIRE_DEFAULTS.requestReadTimeout,
-    keepAliveTimeout: site.connection.keepAliveTimeout ?? WIRE_DEFAULTS.keepAliveTimeout,
-    maxKeepAliveRequests: site.connection.maxKeepAliveRequests ?? WIRE_DEFAULTS.maxKeepAliveRequests,
-    maxConnections: site.connection.maxConnections ?? WIRE_DEFAULTS.maxConnections,
+    ...connectionLimits(site.connection),
     user: site.connection.user,
     group: site.connection.group,
     queueLimit: DEFAULTS.queueLimit,

@@ -26,18 +26,17 @@ function bind(path: string) {
     PyThreadState_Swap: f("intptr_t PyThreadState_Swap(intptr_t tstate)") as (tstate: Ptr) => Ptr,
     PyThreadState_GetInterpreter: f("intptr_t PyThreadState_GetInterpreter(intptr_t tstate)") as (tstate: Ptr) => Ptr,
     PyInterpreterState_Main: f("intptr_t PyInterpreterState_Main()") as () => Ptr,
-    Py_IncRef: f("void Py_IncRef(intptr_t o)") as (o: Ptr) => void,
     Py_DecRef: f("void Py_DecRef(intptr_t o)") as (o: Ptr) => void,
     PyErr_Occurred: f("intptr_t PyErr_Occurred()") as () => Ptr,
-    PyErr_Print: f("void PyErr_Print()") as () => void,
+    // PyErr_PrintEx(0), not PyErr_Print(): the latter keeps the error in sys.last_exc/last_value, and
+    // with it the failed request's frames, environ and body, until the next error.
+    PyErr_PrintEx: f("void PyErr_PrintEx(int set_sys_last_vars)") as (setSysLastVars: number) => void,
     PyErr_Clear: f("void PyErr_Clear()") as () => void,
     // --request-timeout (pool/interrupter.ts): a thread's ident (threading.get_ident()) and the call
     // that raises an exception in that thread at its next bytecode; unsigned long is 64-bit here.
     PyThread_get_thread_ident: f("unsigned long PyThread_get_thread_ident()") as () => number,
     PyThreadState_SetAsyncExc: f("int PyThreadState_SetAsyncExc(unsigned long id, intptr_t exc)") as (id: number, exc: Ptr) => number,
     PyUnicode_FromString: f("intptr_t PyUnicode_FromString(const char *s)") as (s: string) => Ptr,
-    PyUnicode_AsUTF8: f("const char *PyUnicode_AsUTF8(intptr_t o)") as (o: Ptr) => string | null,
-    PyObject_Str: f("intptr_t PyObject_Str(intptr_t o)") as (o: Ptr) => Ptr,
     PyLong_FromLongLong: f("intptr_t PyLong_FromLongLong(int64_t v)") as (v: number) => Ptr,
     PyLong_AsLongLong: f("int64_t PyLong_AsLongLong(intptr_t o)") as (o: Ptr) => number,
     PyTuple_New: f("intptr_t PyTuple_New(intptr_t size)") as (size: number) => Ptr,

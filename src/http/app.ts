@@ -17,7 +17,7 @@ import { findRedirect, type UrlBase } from "./site/redirects.ts";
 import { serveFile } from "./site/static-files.ts";
 import type { TrustedProxies } from "./trusted-proxies.ts";
 import { Connection } from "./wire/connection.ts";
-import type { ParsedHead } from "./wire/head-parser.ts";
+import { headerValue, type ParsedHead } from "./wire/head-parser.ts";
 import type { RequestBody } from "./wire/request-body.ts";
 import { type HeadEditor, WireResponse } from "./wire/response-writer.ts";
 import { runExchange, type BodySource, type ResponseSink } from "./wsgi-exchange.ts";
@@ -214,8 +214,8 @@ export function createApp(context: AppContext): App {
       requestLine,
       status,
       bytes,
-      referer: head ? headerValue(head, "referer") : null,
-      userAgent: head ? headerValue(head, "user-agent") : null,
+      referer: headerValue(head, "referer"),
+      userAgent: headerValue(head, "user-agent"),
     });
   }
 
@@ -253,12 +253,4 @@ function withHost(headers: string[], host: string): string[] {
   const out = headers.filter((_, i) => i % 2 === 0 ? headers[i]!.toLowerCase() !== "host" : headers[i - 1]!.toLowerCase() !== "host");
   out.push("Host", host);
   return out;
-}
-
-function headerValue(head: ParsedHead, lowerName: string): string | null {
-  const headers = head.headers;
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i]!.length === lowerName.length && headers[i]!.toLowerCase() === lowerName) return headers[i + 1]!;
-  }
-  return null;
 }

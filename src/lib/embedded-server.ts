@@ -12,13 +12,14 @@ import { answerFetch } from "../http/fetch-front.ts";
 import { HostRuntime } from "../http/site/host-runtime.ts";
 import { HostTable } from "../http/site/host-table.ts";
 import { TrustedProxies } from "../http/trusted-proxies.ts";
-import type { ParsedHead } from "../http/wire/head-parser.ts";
+import { headerValue, type ParsedHead } from "../http/wire/head-parser.ts";
 import { wireLimits } from "../http/wire/limits.ts";
 import { WireServer } from "../http/wire/wire-server.ts";
 import { AccessLog } from "../log/access-log.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { levelNumber } from "../log/levels.ts";
 import type { StatusReport } from "../status/figures.ts";
+import { routeTable, type RouteTable } from "../status/route-table.ts";
 import { createServerStatus, type StatusHandler } from "../status/server-status.ts";
 import { SERVER_SOFTWARE } from "../version.ts";
 import { ConfigurationError, ListenError, PythonNotFoundError, ServerClosedError } from "./errors.ts";
@@ -71,6 +72,7 @@ export class EmbeddedServer implements WsgiServer {
   private readonly accessLog: AccessLog | null;
   private readonly engine: Engine;
   private readonly statusPage: StatusHandler | null;
+  private readonly statusTable: RouteTable;
   private readonly fetchApp: App;
   private wire: WireServer | null = null;
   private inFlight = 0;
@@ -87,8 +89,9 @@ export class EmbeddedServer implements WsgiServer {
     log.notice(`Initializing Python ${runtime.version} (${runtime.install.library}) for an embedded ${SERVER_SOFTWARE}.`);
     this.engine = startEngine(config, runtime, log);
     const routes = this.routes();
+    this.statusTable = routeTable([{ hosts: config.listeners[0]!.hosts, port: GROUP_PORT }]);
     this.statusPage = createServerStatus(config.serverStatus, {
-      routes: routes.map(({ url, script, group }) => ({ alias: url, script, group })),
+      routes: this.statusTable.routes,
       pool: this.engine.pool, slot: null, supervised: false,
       software: SERVER_SOFTWARE, python: runtime.version, errorLog: log,
       activeRequests: () => this.inFlight + (this.wire?.active ?? 0),
@@ -117,11 +120,10 @@ export class EmbeddedServer implements WsgiServer {
     const config = this.config;
     const onRequest = this.options.onRequest;
     const reach = { port: GROUP_PORT, scheme: "http" as const, env: [] as string[] };
-    const statRoutes = new Map(this.routes().map((route, index) => [route.script, index]));
     return {
       hosts: new HostTable(config.listeners[0]!.hosts.map((host) => new HostRuntime(host, reach))),
       pool: this.engine.pool,
-      statRoutes,
+      statRoutes: this.statusTable.index,
       scheme: "http",
       serverSoftware: SERVER_SOFTWARE,
       errorLog: this.errorLog,
@@ -135,7 +137,7 @@ export class EmbeddedServer implements WsgiServer {
           try {
             onRequest({
               via, remoteAddress: peer.peerAddress, method: head?.method ?? "-", target: head?.target ?? requestLine, status, bytes,
-              referer: header(head, "referer"), userAgent: header(head, "user-agent"), time: new Date(),
+              referer: headerValue(head, "referer"), userAgent: headerValue(head, "user-agent"), time: new Date(),
             });
           } catch (error) {
             this.errorLog.error(`onRequest threw: ${(error as Error).stack ?? error}`);
@@ -217,10 +219,3 @@ export class EmbeddedServer implements WsgiServer {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function header(head: ParsedHead | null, lowerName: string): string | null {
-  if (!head) return null;
-  for (let i = 0; i < head.headers.length; i += 2) {
-    if (head.headers[i]!.toLowerCase() === lowerName) return head.headers[i + 1]!;
-  }
-  return null;
-}

@@ -56,7 +56,10 @@ export class Heartbeat {
     }
     if (interpreter === 0) return this.stamp.stamp();
     this.py.PyEval_RestoreThread(this.threadStates.in(interpreter));
-    this.stamp.stamp();
-    this.py.PyEval_SaveThread();
+    try {
+      this.stamp.stamp();
+    } finally {
+      this.py.PyEval_SaveThread();
+    }
   }
 }

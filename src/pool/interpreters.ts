@@ -71,13 +71,18 @@ export class ThreadInterpreters {
     if (!threadState) {
       // Py_NewInterpreter leaves the caller's thread state current on failure.
       this.log.error(`Failed to create interpreter '${group}'.`);
-      if (py.PyErr_Occurred()) py.PyErr_Print();
+      if (py.PyErr_Occurred()) py.PyErr_PrintEx(0);
       return 0;
     }
-    const address = py.PyLong_FromLongLong(py.PyThreadState_GetInterpreter(threadState));
+    // The registry is the main interpreter's: its entry is made there, not in the new interpreter.
     py.PyThreadState_Swap(this.mainState);
-    py.PyDict_SetItemString(this.registry, group, address);
-    py.Py_DecRef(address);
+    const address = py.PyLong_FromLongLong(py.PyThreadState_GetInterpreter(threadState));
+    if (!address || py.PyDict_SetItemString(this.registry, group, address) < 0) {
+      // Not registered: this thread keeps its interpreter, other threads would make their own.
+      this.log.error(`Failed to register interpreter '${group}'.`);
+      py.PyErr_PrintEx(0);
+    }
+    if (address) py.Py_DecRef(address);
     this.log.info(`Create interpreter '${group}'.`);
     return threadState;
   }
@@ -101,12 +106,19 @@ export class ThreadInterpreters {
     if (module) {
       const attach = py.PyObject_GetAttrString(module, "attach");
       if (attach) {
-        const args = py.PyTuple_New(3);
-        py.PyTuple_SetItem(args, 0, py.PyUnicode_FromString(config));
-        py.PyTuple_SetItem(args, 1, py.PyMemoryView_FromMemory(memory, memory.byteLength, PyBUF_WRITE));
-        py.PyTuple_SetItem(args, 2, py.PyCFunction_NewEx(exchangeDef, 0, 0));
-        handle = py.PyObject_CallObject(attach, args);
-        py.Py_DecRef(args);
+        const items = [
+          py.PyUnicode_FromString(config),
+          py.PyMemoryView_FromMemory(memory, memory.byteLength, PyBUF_WRITE),
+          py.PyCFunction_NewEx(exchangeDef, 0, 0),
+        ];
+        const args = items.every(Boolean) ? py.PyTuple_New(items.length) : 0;
+        if (args) {
+          items.forEach((item, index) => py.PyTuple_SetItem(args, index, item)); // steals each item
+          handle = py.PyObject_CallObject(attach, args);
+          py.Py_DecRef(args);
+        } else {
+          for (const item of items) if (item) py.Py_DecRef(item);
+        }
         py.Py_DecRef(attach);
       }
       if (handle) settle = py.PyObject_GetAttrString(module, "settle");
@@ -115,7 +127,7 @@ export class ThreadInterpreters {
     if (handle && settle) return { handle, settle };
     if (handle) py.Py_DecRef(handle);
     this.log.error(`Failed to set up interpreter '${group}' for wsgi-bin.`);
-    if (py.PyErr_Occurred()) py.PyErr_Print();
+    if (py.PyErr_Occurred()) py.PyErr_PrintEx(0);
     return null;
   }
 }

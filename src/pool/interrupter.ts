@@ -48,7 +48,7 @@ export class Interrupter {
         py.Py_DecRef(requestTimeout);
       }
     }
-    if (py.PyErr_Occurred()) py.PyErr_Print();
+    if (py.PyErr_Occurred()) py.PyErr_PrintEx(0);
     return found > 0;
   }
 }

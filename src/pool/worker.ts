@@ -85,7 +85,7 @@ function serve(init: WorkerInit): void {
       if (result) py.Py_DecRef(result);
       else {
         // The adapter catches the app's errors itself; this is a bug in it, logged with its traceback.
-        py.PyErr_Print();
+        py.PyErr_PrintEx(0);
         channel.setMessage(ToMain.Error, 0, 500);
       }
       if (busy.end()) settle(entry.settle);

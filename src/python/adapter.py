@@ -321,6 +321,10 @@ class Interpreter:
 
     def load(self, script, reloading):
         """The script's module, executed on first use and again after its file changed."""
+        if not reloading:
+            module = self.loaded.get(script)
+            if module is not None:
+                return module  # WSGIScriptReloading Off: no stat() per request
         try:
             mtime = os.stat(script).st_mtime
         except OSError:
@@ -378,15 +382,19 @@ class Worker:
         self.exchange = exchange
         self.environs = {}  # the constant part of environ, per route (see base_environ)
         self.response = None  # the request's Response while it runs, for a timeout outside the app
+        self.thread = threading.get_ident()  # a Worker is made on, and belongs to, its worker thread
 
     def send(self, kind, length, arg=0):
         """Hands the channel to the HTTP thread, waits for its reply and returns the reply's kind."""
+        if threading.get_ident() != self.thread:
+            # exchange() from another thread would be queued to the worker's JavaScript event loop,
+            # which never runs: that thread would wait forever, holding the GIL.
+            raise RuntimeError("wsgi.input and write() belong to the request's own thread")
         control = self.control
         control[KIND] = kind
         control[LENGTH] = length
         control[ARG] = arg
-        self.exchange()
-        return control[KIND]
+        return self.exchange()
 
     def finish(self, kind, length=0, arg=0):
         """Leaves the final message in the channel; the worker thread sends it once the GIL is released."""
@@ -402,7 +410,7 @@ class Worker:
                        % (script, self.interpreter.config.get("request_timeout"), traceback.format_exc().rstrip("\n")))
 
     def handle(self):
-        fields = self.data[:self.control[LENGTH]].tobytes().decode("latin-1").split("\0")
+        fields = str(self.data[:self.control[LENGTH]], "latin-1").split("\0")
         script = fields[F_SCRIPT]
         if not fields[F_CALLABLE]:
             return self.import_script(script)
@@ -484,7 +492,7 @@ class Worker:
             environ["HTTPS"] = "1"  # mod_wsgi's value behind a trusted proxy; mod_ssl's "on" comes as F_ENV
         environ["mod_wsgi.request_id"] = fields[F_REQUEST_ID]
         environ["mod_wsgi.request_start"] = str(int(time.time() * 1e6))
-        environ["mod_wsgi.thread_id"] = threading.get_ident()
+        environ["mod_wsgi.thread_id"] = self.thread
         pass_authorization = route[F_PASS_AUTH] == "1"
         seen = set()
         for i in range(first_header, len(fields) - 1, 2):

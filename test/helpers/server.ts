@@ -94,6 +94,16 @@ export function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Is process `pid` still there? */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function start(options: StartOptions): Promise<RunningServer> {
   const args = [...options.args];
   if (options.python) args.push("--python", options.python);

@@ -10,8 +10,16 @@ export function hasWildcard(path: string): boolean {
   return WILDCARD.test(path);
 }
 
-/** fnmatch(3) with FNM_PATHNAME | FNM_PERIOD, for one path component. */
+const matchers = new Map<string, (name: string) => boolean>();
+
+/** fnmatch(3) with FNM_PATHNAME | FNM_PERIOD, for one path component; made once per pattern (requests match them too). */
 export function componentMatcher(pattern: string): (name: string) => boolean {
+  let matcher = matchers.get(pattern);
+  if (!matcher) matchers.set(pattern, (matcher = compileComponent(pattern)));
+  return matcher;
+}
+
+function compileComponent(pattern: string): (name: string) => boolean {
   let source = "";
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;

@@ -30,11 +30,6 @@ export function isKnownSection(name: string): boolean {
   return SECTION_NAMES.some((known) => known.toLowerCase() === name.toLowerCase());
 }
 
-/** Every directive name wsgi-bin implements, for the README's table and --help. */
-export function implementedDirectives(): string[] {
-  return [...[...DIRECTIVES.values()].map((spec) => spec.name), ...PARSER_DIRECTIVES];
-}
-
 const PLACE: Record<Where, string> = {
   server: "at server level (outside any section)",
   vhost: "inside <VirtualHost>",

@@ -8,9 +8,20 @@ export type AccessCheck = (peer: string, local: string) => boolean;
 
 const everyone: AccessCheck = () => true;
 
-/** The check for a section's Require lines; null when everyone is let in (no Require, or all granted). */
+const compiled = new WeakMap<Access, AccessCheck | null>();
+
+/**
+ * The check for a section's Require lines; null when everyone is let in (no Require, or all granted).
+ * Made once per Access (per-request settings pass the sections' own objects through).
+ */
 export function accessCheck(access: Access | undefined): AccessCheck | null {
   if (!access) return null;
+  let check = compiled.get(access);
+  if (check === undefined) compiled.set(access, (check = compileAccess(access)));
+  return check;
+}
+
+function compileAccess(access: Access): AccessCheck | null {
   const checks = access.rules.map(ruleCheck);
   if (checks.includes(everyone)) return null;
   const granting = checks.filter((check): check is AccessCheck => check !== null);

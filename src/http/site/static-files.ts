@@ -12,7 +12,7 @@ import type { DirSettings } from "../../config/site.ts";
 import type { ErrorLog } from "../../log/error-log.ts";
 import type { Target } from "../request-target.ts";
 import type { Connection } from "../wire/connection.ts";
-import type { ParsedHead } from "../wire/head-parser.ts";
+import { headerValue, type ParsedHead } from "../wire/head-parser.ts";
 import type { WireResponse } from "../wire/response-writer.ts";
 import { accessCheck } from "./access.ts";
 import { directoryListing, LISTING_TYPE, type ListingEntry } from "./directory-listing.ts";
@@ -39,12 +39,6 @@ export interface FileRequest {
 const ALLOW = "OPTIONS,HEAD,GET,POST";
 const BLOCK = 1 << 18;
 const EMPTY = new Uint8Array(0);
-
-function header(head: ParsedHead, lower: string): string | null {
-  const headers = head.headers;
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === lower) return headers[i + 1]!;
-  return null;
-}
 
 const client = (request: FileRequest) => `[client ${request.connection.peerAddress}:${request.connection.peerPort}]`;
 const forbidden = (code: string | undefined) => code === "EACCES" || code === "EPERM";
@@ -190,7 +184,7 @@ async function sendFile(request: FileRequest, file: string): Promise<void> {
     if (condition === 412) return response.complete(["412 Precondition Failed", ...validators, "Content-Length", "0", ...typeField].join("\0"), EMPTY);
     if (condition === 304) return response.complete(["304 Not Modified", ...validators].join("\0"), EMPTY);
 
-    const range = method === "GET" || method === "HEAD" ? header(head, "range") : null;
+    const range = method === "GET" || method === "HEAD" ? headerValue(head, "range") : null;
     const ranges = range !== null && ifRange(head, etag, lastModified) ? parseRange(range, size) : null;
     if (ranges === "unsatisfiable") return sendPage(response, 416);
     if (!ranges) {
@@ -240,20 +234,20 @@ async function sendParts(response: WireResponse, handle: FileHandle, head: strin
 /** ap_meets_conditions: 412 when If-Match/If-Unmodified-Since fail, 304 when If-None-Match/If-Modified-Since hold, else 0. */
 function preconditions(head: ParsedHead, etag: string, mtime: number, now: number): 0 | 304 | 412 {
   const safe = head.method === "GET" || head.method === "HEAD";
-  const ifMatch = header(head, "if-match");
+  const ifMatch = headerValue(head, "if-match");
   if (ifMatch !== null) {
     if (ifMatch.trim() !== "*" && !listed(ifMatch, etag, true)) return 412;
   } else {
-    const since = Date.parse(header(head, "if-unmodified-since") ?? "");
+    const since = Date.parse(headerValue(head, "if-unmodified-since") ?? "");
     if (!Number.isNaN(since) && mtime > since / 1000) return 412;
   }
-  const ifNoneMatch = header(head, "if-none-match");
+  const ifNoneMatch = headerValue(head, "if-none-match");
   if (ifNoneMatch !== null) {
     if (ifNoneMatch.trim() === "*" || listed(ifNoneMatch, etag, false)) return safe ? 304 : 412;
     return 0;
   }
   if (!safe) return 0;
-  const since = Date.parse(header(head, "if-modified-since") ?? "") / 1000;
+  const since = Date.parse(headerValue(head, "if-modified-since") ?? "") / 1000;
   return !Number.isNaN(since) && since <= now && mtime <= since ? 304 : 0;
 }
 
@@ -269,7 +263,7 @@ function listed(list: string, etag: string, strong: boolean): boolean {
 
 /** If-Range: the Range counts only if the file is still the one the client has (strong ETag, or exact Last-Modified). */
 function ifRange(head: ParsedHead, etag: string, lastModified: string): boolean {
-  const value = header(head, "if-range");
+  const value = headerValue(head, "if-range");
   if (value === null) return true;
   const trimmed = value.trim();
   if (trimmed.startsWith('"')) return !etag.startsWith("W/") && trimmed === etag;

@@ -19,6 +19,16 @@ export interface ParsedHead {
   expectContinue: boolean;
 }
 
+/** A request header's value (the first of its name), `lowerName` lower-case; null when absent. */
+export function headerValue(head: ParsedHead | null, lowerName: string): string | null {
+  if (!head) return null;
+  const headers = head.headers;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.length === lowerName.length && headers[i]!.toLowerCase() === lowerName) return headers[i + 1]!;
+  }
+  return null;
+}
+
 /** A request the server answers with `status` (and then closes the connection). */
 export class HttpError {
   constructor(readonly status: number, readonly reason: string) {}

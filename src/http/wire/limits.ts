@@ -34,6 +34,16 @@ export const WIRE_DEFAULTS = {
 /** The limits as configured (flags, directives, ServerConfig): one number each, named as WIRE_DEFAULTS. */
 export type ConnectionLimits = { -readonly [K in keyof typeof WIRE_DEFAULTS]: number };
 
+/** Each limit from the first of `sources` that sets it, else Apache's default. */
+export function connectionLimits(...sources: Partial<ConnectionLimits>[]): ConnectionLimits {
+  const limits = { ...WIRE_DEFAULTS } as ConnectionLimits;
+  for (const key of Object.keys(WIRE_DEFAULTS) as (keyof ConnectionLimits)[]) {
+    const given = sources.find((source) => source[key] !== undefined)?.[key];
+    if (given !== undefined) limits[key] = given;
+  }
+  return limits;
+}
+
 export function wireLimits(config: ConnectionLimits): WireLimits {
   return {
     requestLine: config.limitRequestLine,

@@ -107,10 +107,11 @@ export class RequestBody {
   }
 
   /**
-   * Exchange: up to `most` bytes of the body, null at its end, or the problem that stops it.
-   * `onTaken` runs after bytes were taken (the connection may resume reading).
+   * Exchange: waits until some of the body has arrived (answering `Expect: 100-continue` first), then
+   * copies as many queued bytes as fit into `into`: fewer round trips to the worker than one socket
+   * read each. Returns the count, null at the end of the body, or the problem that stops it.
    */
-  async read(most: number): Promise<Uint8Array | null | BodyProblem> {
+  async readInto(into: Uint8Array): Promise<number | null | BodyProblem> {
     if (this.onFirstRead) {
       const first = this.onFirstRead;
       this.onFirstRead = null;
@@ -121,25 +122,12 @@ export class RequestBody {
       await new Promise<void>((resolve) => (this.waiter = resolve));
       this.waitingSince = 0;
     }
-    if (this.queued > 0) return this.take(most);
-    if (this.problem) return this.problem;
-    return null;
-  }
-
-  /**
-   * Exchange: waits for bytes like read(), then copies as many queued bytes as fit into `into`
-   * (fewer round trips to the worker than one socket read each). Returns the count, null at the
-   * end of the body, or the problem that stops it.
-   */
-  async readInto(into: Uint8Array): Promise<number | null | BodyProblem> {
-    const first = await this.read(into.length);
-    if (first === null || typeof first === "number") return first;
-    into.set(first);
-    let filled = first.length;
+    if (this.queued === 0) return this.problem || null;
+    let filled = 0;
     while (this.queued > 0 && filled < into.length) {
-      const more = this.take(into.length - filled);
-      into.set(more, filled);
-      filled += more.length;
+      const piece = this.take(into.length - filled);
+      into.set(piece, filled);
+      filled += piece.length;
     }
     return filled;
   }

@@ -3,6 +3,7 @@
 // and serve a well-behaved request. Shared by test/fuzz.test.ts (bounded) and bench/fuzz.ts (long).
 import { readdirSync } from "node:fs";
 import { connect } from "node:net";
+import { alive } from "../server.ts";
 import { type FuzzCase, makeCase } from "./cases.ts";
 import { judge, type Outcome } from "./judge.ts";
 import { FUZZ_LIMITS, type FuzzLimits } from "./requests.ts";
@@ -117,14 +118,6 @@ function descriptors(pid: number): number {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   const limits = options.limits ?? FUZZ_LIMITS;
