@@ -9,6 +9,8 @@ export interface AliasConfig {
   applicationGroup: string;
   callableObject: string;
   passAuthorization: boolean;
+  /** WSGIProcessGroup: the WSGIDaemonProcess group that runs it; "" or absent: embedded (this process). */
+  processGroup?: string;
 }
 
 /** WSGIImportScript: a script loaded into an interpreter when a process starts. */
@@ -18,6 +20,37 @@ export interface ImportScript {
   applicationGroup: string;
   /** The alias whose %{RESOURCE} group it is (a WSGIScriptAlias naming both its groups preloads). */
   url?: string;
+  /** The WSGIDaemonProcess group whose processes load it; "" or absent: embedded. */
+  processGroup?: string;
+}
+
+/**
+ * A WSGIDaemonProcess group: its own processes (started by the supervisor, each with its own Python),
+ * reached by the front processes over private unix sockets (see src/daemon/).
+ */
+export interface DaemonGroupConfig {
+  name: string;
+  processes: number;
+  /** processes= was given: wsgi.multiprocess is then true even for one process, as in mod_wsgi. */
+  multiprocess: boolean;
+  threads: number;
+  python?: string;
+  pythonHome?: string;
+  pythonPath: string[];
+  /** home=: the working directory of its processes. */
+  home?: string;
+  /** display-name=: what `ps` shows for its processes. */
+  displayName?: string;
+  /** user=, group=: names or #ids its processes switch to when the server starts as root. */
+  user?: string;
+  group?: string;
+  gracefulTimeout: number;
+  requestTimeout: number;
+  maximumRequests: number;
+  restartInterval: number;
+  queueTimeout: number;
+  /** connect-timeout=: seconds a front process waits for one of the group's processes to take a request. */
+  connectTimeout: number;
 }
 
 export interface ServerConfig {
@@ -65,6 +98,10 @@ export interface ServerConfig {
   maxConnections: number;
   /** The WSGIDaemonProcess group this process runs ("" or absent: embedded), for mod_wsgi.process_group. */
   processGroup?: string;
+  /** wsgi.multiprocess when it is not simply processes > 1 (a daemon group given processes=1). */
+  multiprocess?: boolean;
+  /** The WSGIDaemonProcess groups: the routes whose processGroup names one are served by its processes. */
+  daemons: DaemonGroupConfig[];
 }
 
 export const DEFAULTS = {
@@ -86,4 +123,7 @@ export const DEFAULTS = {
   queueTimeout: 0,
   // Apache's ListenBacklog: as many clients may wait for a thread as wait for an Apache worker.
   queueLimit: 511,
+  // mod_wsgi's WSGIDaemonProcess defaults.
+  daemonThreads: 15,
+  connectTimeout: 15,
 } as const;

@@ -28,6 +28,7 @@ function accessText(access: Access | undefined): string {
 
 function processText(settings: ProcessSettings): string {
   const parts = [`processes=${settings.processes}`, `threads=${settings.threads}`];
+  if (settings.python) parts.push(`python=${settings.python}`);
   if (settings.pythonHome) parts.push(`python-home=${settings.pythonHome}`);
   if (settings.pythonPath.length) parts.push(`python-path=${settings.pythonPath.join(":")}`);
   if (settings.requestTimeout) parts.push(`request-timeout=${settings.requestTimeout}`);
@@ -35,6 +36,11 @@ function processText(settings: ProcessSettings): string {
   if (settings.maximumRequests) parts.push(`maximum-requests=${settings.maximumRequests}`);
   if (settings.restartInterval) parts.push(`restart-interval=${settings.restartInterval}`);
   parts.push(`graceful-timeout=${settings.gracefulTimeout}`);
+  if (settings.connectTimeout) parts.push(`connect-timeout=${settings.connectTimeout}`);
+  if (settings.home) parts.push(`home=${settings.home}`);
+  if (settings.displayName) parts.push(`display-name=${settings.displayName}`);
+  if (settings.user) parts.push(`user=${settings.user}`);
+  if (settings.group) parts.push(`group=${settings.group}`);
   return parts.join(" ");
 }
 
@@ -128,8 +134,9 @@ export function explainSite(site: Site, plan: ServePlan, hostname: string): stri
   out.push("");
   const names = vhostNames(plan.vhost);
   out.push(`Served by this version: ${describeVhost(plan.vhost, site)}${names.length ? "" : ` (${plan.config.serverName})`} on ${plan.listener.host}:${plan.listener.port}, ` +
-    `WSGI routes ${plan.routes.map((r) => r.route.url).join(", ") || "(none)"} in process group ${plan.processGroup} ` +
-    `(${plan.config.processes} process${plan.config.processes > 1 ? "es" : ""}, ${plan.config.threads} threads)` +
+    `WSGI routes ${plan.routes.map((r) => `${r.route.url} (${r.processGroup === "%{GLOBAL}" ? "embedded" : `daemon group ${r.processGroup}`})`).join(", ") || "(none)"}; ` +
+    `embedded: ${plan.config.processes} process${plan.config.processes > 1 ? "es" : ""}, ${plan.config.threads} threads` +
+    plan.config.daemons.map((d) => `; daemon group ${d.name}: ${d.processes} process${d.processes > 1 ? "es" : ""}, ${d.threads} threads`).join("") +
     `${plan.listener.protocol === "https" ? " -- but TLS is not served yet" : ""}; see the warnings for the rest.`);
   return out.join("\n") + "\n";
 }

@@ -2,12 +2,13 @@
 // server runs the default virtual host's WSGI routes through today's ServerConfig. Everything the
 // site says that this leaves out is reported here, one warning each, never dropped silently; routes
 // the site restricts (Require other than "all granted") are left out rather than served to anyone.
-import { DEFAULTS, type AliasConfig, type ImportScript, type ServerConfig } from "../config.ts";
+import { DEFAULTS, type AliasConfig, type DaemonGroupConfig, type ImportScript, type ServerConfig } from "../config.ts";
 import { WIRE_DEFAULTS } from "../http/wire/limits.ts";
 import { STANDARD_FORMATS } from "./apache/directives-log.ts";
 import type { Diagnostics, Source } from "./diagnostics.ts";
 import { accessVerdict, defaultVhost, resolveRoute, sectionsInside, type ResolvedRoute } from "./resolve.ts";
-import { hostName, type DirSettings, type Listener, type ProcessSettings, type Site, type VirtualHost } from "./site.ts";
+import { displayName } from "./daemon-options.ts";
+import { hostName, type DaemonProcess, type DirSettings, type Listener, type Site, type VirtualHost } from "./site.ts";
 
 const COMBINED = STANDARD_FORMATS.find(([name]) => name === "combined")![1];
 const NOT_YET = "parsed but not served by this version yet";
@@ -16,8 +17,6 @@ export interface ServePlan {
   config: ServerConfig;
   listener: Listener;
   vhost: VirtualHost;
-  /** The process group whose settings the process runs with. */
-  processGroup: string;
   routes: ResolvedRoute[];
 }
 
@@ -93,11 +92,30 @@ function servableRoutes(site: Site, vhost: VirtualHost, diagnostics: Diagnostics
   return routes;
 }
 
-function processSettings(site: Site, group: string): ProcessSettings {
-  if (group === "%{GLOBAL}") return site.embedded;
-  const daemon = site.daemons.find((d) => d.name === group)!;
-  // WSGIPythonHome sets up Python for the whole server, daemons included; WSGIPythonPath is embedded mode's.
-  return { ...daemon.settings, pythonHome: daemon.settings.pythonHome ?? site.embedded.pythonHome };
+/** A WSGIDaemonProcess as its processes run it. */
+function daemonGroup(site: Site, daemon: DaemonProcess): DaemonGroupConfig {
+  const settings = daemon.settings;
+  return {
+    name: daemon.name,
+    processes: settings.processes,
+    multiprocess: Boolean(settings.processesGiven) || settings.processes > 1,
+    threads: settings.threads,
+    python: settings.python ?? site.python,
+    // WSGIPythonHome sets up Python for the whole server, daemons included (unless the group names its
+    // own interpreter); WSGIPythonPath is embedded mode's.
+    pythonHome: settings.pythonHome ?? (settings.python === undefined ? site.embedded.pythonHome : undefined),
+    pythonPath: settings.pythonPath,
+    home: settings.home,
+    displayName: displayName(daemon.name, settings.displayName),
+    user: settings.user,
+    group: settings.group,
+    gracefulTimeout: settings.gracefulTimeout,
+    requestTimeout: settings.requestTimeout,
+    maximumRequests: settings.maximumRequests,
+    restartInterval: settings.restartInterval,
+    queueTimeout: settings.queueTimeout,
+    connectTimeout: settings.connectTimeout ?? DEFAULTS.connectTimeout,
+  };
 }
 
 function reportStatic(site: Site, vhost: VirtualHost, diagnostics: Diagnostics): void {
@@ -123,12 +141,10 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
   const routes = servableRoutes(site, vhost, diagnostics);
   reportStatic(site, vhost, diagnostics);
 
-  // One process group per process for now: the first route's.
-  const processGroup = routes[0]?.processGroup ?? "%{GLOBAL}";
-  for (const other of new Set(routes.map((r) => r.processGroup))) {
-    if (other !== processGroup) diagnostics.warn(undefined, `process group '${other}': several process groups are ${NOT_YET}: its routes run in '${processGroup}'`);
-  }
-  const processes = processSettings(site, processGroup);
+  // The embedded group's settings are the front processes'; each WSGIDaemonProcess runs processes of its own.
+  const processes = site.embedded;
+  const daemons = site.daemons.map((daemon) => daemonGroup(site, daemon));
+  const groupOf = (group: string) => (group === "%{GLOBAL}" ? undefined : group);
   const serverName = hostName(vhost, site, hostname);
 
   const reload = routes.length ? routes[0]!.reload : true;
@@ -149,16 +165,18 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     applicationGroup: r.applicationGroup,
     callableObject: r.callableObject,
     passAuthorization: r.passAuthorization,
+    processGroup: groupOf(r.processGroup),
   }));
   const importScripts: ImportScript[] = [];
   for (const script of site.importScripts) {
-    if (script.processGroup === processGroup) importScripts.push({ script: script.script, applicationGroup: script.applicationGroup });
-    else diagnostics.warn(script.source, `WSGIImportScript ${script.script}: process group '${script.processGroup}' is not the one served ('${processGroup}'): not imported`);
+    if (script.processGroup === "%{GLOBAL}" || daemons.some((daemon) => daemon.name === script.processGroup)) {
+      importScripts.push({ script: script.script, applicationGroup: script.applicationGroup, processGroup: groupOf(script.processGroup) });
+    } else diagnostics.warn(script.source, `WSGIImportScript ${script.script}: process group '${script.processGroup}' is not defined: not imported`);
   }
   // mod_wsgi preloads a script whose alias names both its process and application group.
   for (const r of routes) {
     if (r.route.processGroup !== undefined && r.route.applicationGroup !== undefined) {
-      importScripts.push({ script: r.route.target, applicationGroup: r.applicationGroup, url: r.route.url });
+      importScripts.push({ script: r.route.target, applicationGroup: r.applicationGroup, url: r.route.url, processGroup: groupOf(r.processGroup) });
     }
   }
 
@@ -183,7 +201,8 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     restartInterval: processes.restartInterval,
     queueTimeout: processes.queueTimeout,
     importScripts,
-    processGroup: processGroup === "%{GLOBAL}" ? "" : processGroup,
+    processGroup: "",
+    daemons,
     // Connection limits: Apache's defaults; the flags override them (config/load.ts).
     trustedProxies: [],
     limitRequestLine: WIRE_DEFAULTS.limitRequestLine,
@@ -197,5 +216,5 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     queueLimit: DEFAULTS.queueLimit,
     deadlockTimeout: DEFAULTS.deadlockTimeout,
   };
-  return { config, listener, vhost, processGroup, routes };
+  return { config, listener, vhost, routes };
 }

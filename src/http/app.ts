@@ -4,6 +4,7 @@ import { RegExpRouter } from "hono/router/reg-exp-router";
 import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
 import type { AliasConfig } from "../config.ts";
+import type { FrontView } from "../daemon/front-headers.ts";
 import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import { Refusal, type Pool } from "../pool/pool.ts";
@@ -25,7 +26,8 @@ export interface Route {
 
 export interface AppContext {
   routes: Route[];
-  pool: Pool;
+  /** Null when every route runs in a daemon process group (this process loads no Python). */
+  pool: Pool | null;
   reload: boolean;
   serverName: string;
   port: number;
@@ -40,6 +42,10 @@ export interface AppContext {
   trustedProxies: TrustedProxies | null;
   /** Runs for every request taken (process/recycler.ts counts them). */
   onRequest?: () => void;
+  /** A front process: runs the routes of daemon process groups (src/daemon/proxy.ts). */
+  daemons?: { forward(connection: Connection, head: ParsedHead, body: RequestBody, alias: AliasConfig, response: WireResponse): Promise<void> } | null;
+  /** A daemon process: the client as the front saw it (src/daemon/front-headers.ts). */
+  fromFront?: (headers: string[], fallback: FrontView) => FrontView;
 }
 
 export interface App {
@@ -51,7 +57,8 @@ let requestCounter = 0;
 
 export function createApp(context: AppContext): App {
   const router = aliasRouter(context.routes);
-  const { pool, errorLog } = context;
+  const { errorLog } = context;
+  const pool = context.pool!; // there when a route runs here (src/daemon/daemon-config.ts)
   const requestIdPrefix = `${process.pid.toString(36)}-`;
 
   async function dispatch(connection: Connection, head: ParsedHead, body: RequestBody): Promise<void> {
@@ -76,16 +83,20 @@ export function createApp(context: AppContext): App {
       errorLog.error(`Requested content-length of ${head.contentLength} is larger than the configured limit of ${context.limitRequestBody}`);
       return response.fail(413);
     }
+    // Daemon mode: the route's process group runs it, in its own processes.
+    if (alias.processGroup && context.daemons) return context.daemons.forward(connection, head, body, alias, response);
     const slot = await pool.acquire(context.queueTimeoutMs);
     if (slot instanceof Refusal) {
       errorLog.error(`${slot.reason} for WSGI request to '${alias.script}': ${slot.detail}.`);
       return response.fail(503);
     }
     let remoteAddr = connection.peerAddress;
+    let remotePort = String(connection.peerPort);
     let scheme: string = context.scheme;
     let host = target.host ?? head.host;
     let serverPort = String(context.port);
     let headers = head.headers;
+    if (context.fromFront) ({ remoteAddr, remotePort, scheme, serverPort, headers } = context.fromFront(headers, { remoteAddr, remotePort, scheme, serverPort, headers }));
     if (context.trustedProxies) {
       const forwarded = context.trustedProxies.resolve(remoteAddr, scheme, headers);
       ({ remoteAddr, scheme, headers } = forwarded);
@@ -108,7 +119,7 @@ export function createApp(context: AppContext): App {
       protocol: head.protocol,
       requestUri: target.raw,
       remoteAddr,
-      remotePort: String(connection.peerPort),
+      remotePort,
       serverName: host ? hostName(host) : context.serverName,
       serverPort,
       scheme,
