@@ -135,6 +135,7 @@ function serve(config: ServerConfig, supervised: boolean, role: string, roleOpti
     if (stopping) return;
     stopping = true;
     running.errorLog.notice(`Caught ${signal}, shutting down gracefully (up to ${config.gracefulTimeout} s).`);
+    roleOptions.daemons?.closing();
     await running.drain(config.gracefulTimeout * 1000);
     running.errorLog.notice(`${role} ${process.pid}${groupWords} exiting after ${signal}.`);
     process.exit(0);

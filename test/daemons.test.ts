@@ -340,6 +340,63 @@ describe("requests through a daemon group keep HTTP's rules", () => {
   });
 });
 
+describe("a daemon group's lifecycle", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await start({
+      python: DEBIAN,
+      args: [
+        "--log-level", "info",
+        "--daemon-process", "g,processes=2,threads=4,maximum-requests=15",
+        "--alias", `/g=${fixture("whoami.wsgi")},process-group=g`,
+        "--alias", `/e=${fixture("whoami.wsgi")}`,
+      ],
+    });
+    await server.waitForLog(/group 'g' \(pid \d+\) ready[\s\S]*group 'g' \(pid \d+\) ready/, 20_000);
+  }, 60_000);
+  afterAll(() => server?.stop());
+
+  test("maximum-requests= recycles the group's processes, successor first, with no failed request", async () => {
+    const from = server.log().length;
+    const before = await pidsOf(`${server.url}/g`, 4);
+    const recycled = server.waitForLog(/group 'g' \(pid \d+\) stopped \(exit code 0\): replaced by pid \d+ \(maximum-requests\)/, 20_000, from);
+    const [g] = await loadUntil([`${server.url}/g`], recycled.then(() => Bun.sleep(300)));
+    expect(g!.failed).toBe(0);
+    expect(server.log().slice(from)).toMatch(/Daemon process \d of group 'g' \(pid \d+\) reached its maximum-requests: replacing it\./);
+    expect([...g!.pids].filter((pid) => !before.has(pid)).length).toBeGreaterThan(0);
+  }, 30_000);
+
+  test("SIGHUP under load: every process, fronts and daemons, is replaced with zero failed requests", async () => {
+    const before = { g: await pidsOf(`${server.url}/g`), e: await whoami(`${server.url}/e`) };
+    const from = server.log().length;
+    const reloaded = Bun.sleep(500).then(async () => {
+      process.kill(server.pid, "SIGHUP");
+      await server.waitForLog(/replacing processes gracefully/, 5000, from);
+      await server.waitForLog(/Process 0 \(pid \d+\) stopped \(exit code 0\): replaced by pid \d+ \(SIGHUP reload\)/, 20_000, from);
+      await server.waitForLog(/group 'g' \(pid \d+\) stopped[^\n]*SIGHUP reload[\s\S]*group 'g' \(pid \d+\) stopped[^\n]*SIGHUP reload/, 20_000, from);
+    });
+    const [g, e] = await loadUntil([`${server.url}/g`, `${server.url}/e`], reloaded.then(() => Bun.sleep(300)));
+    for (const result of [g!, e!]) {
+      expect(result.failed).toBe(0);
+      expect(result.ok).toBeGreaterThan(10);
+    }
+    const after = await pidsOf(`${server.url}/g`);
+    for (const pid of before.g) expect(after.has(pid)).toBe(false);
+    expect((await whoami(`${server.url}/e`)).pid).not.toBe(before.e.pid);
+  }, 60_000);
+
+  test("SIGTERM with a slow request in flight on a daemon: it completes, then every process exits 0", async () => {
+    const slow = fetch(`${server.url}/g?sleep1.5`).then(async (r) => [r.status, (await r.json()).process_group] as const);
+    await Bun.sleep(300);
+    const code = server.stop();
+    expect(await slow).toEqual([200, "g"]);
+    expect(await code).toBe(0);
+    const log = server.log();
+    expect(log).toMatch(/Daemon process \d+ of group 'g' exiting after SIGTERM\./);
+    expect(log).toContain("All processes stopped");
+  }, 60_000);
+});
+
 describe("a group with no process to take requests", () => {
   test("answers 503 after its connect-timeout, and the rest of the server serves on", async () => {
     const server = await start({

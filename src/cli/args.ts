@@ -111,7 +111,9 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                  NAME is %{GLOBAL}, %{SERVER} or a name; repeatable
   --host ADDR                    address to listen on (default ${DEFAULTS.host})
   --port N                       port to listen on (default ${DEFAULTS.port}; 0 picks a free one)
-  --threads N                    worker threads running Python, per process (default ${DEFAULTS.threads})
+  --threads N                    worker threads running Python, per process (default ${DEFAULTS.threads}); this
+                                 and the process flags below are the front processes' (embedded
+                                 group's): a --daemon-process group has its own options
   --request-timeout S            raise RequestTimeout in an app that has run S seconds for one request:
                                  504, or a cut connection once the response started (default 0: off)
   --deadlock-timeout S           replace a process whose Python GIL could not be taken for S seconds

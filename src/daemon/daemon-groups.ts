@@ -14,8 +14,11 @@ const IDLE_MS = 30_000;
 export class DaemonSocket {
   /** Requests sent to it and not finished. */
   outstanding = 0;
-  /** It answered that a script changed: it is being replaced, so it gets no more requests. */
-  stale = false;
+  /**
+   * Until when it gets no request: it answered that a script changed, so it is being replaced. (Should
+   * its successor never come, it is tried again after the group's connect-timeout.)
+   */
+  staleUntil = 0;
   /** No longer listed by the supervisor. */
   removed = false;
   downUntil = 0;
@@ -60,6 +63,7 @@ export class DaemonSocket {
 
 export class DaemonGroup {
   sockets: DaemonSocket[] = [];
+  closing = false;
   private turn = 0;
   private readonly waiters = new Set<() => void>();
 
@@ -77,9 +81,9 @@ export class DaemonGroup {
       let nextUp = Infinity;
       for (let i = 0; i < sockets.length; i++) {
         const socket = sockets[(this.turn + i) % sockets.length]!;
-        if (socket.stale) continue;
-        if (socket.downUntil > now) {
-          nextUp = Math.min(nextUp, socket.downUntil);
+        const until = Math.max(socket.downUntil, socket.staleUntil);
+        if (until > now) {
+          nextUp = Math.min(nextUp, until);
           continue;
         }
         if (!best || socket.outstanding < best.outstanding) best = socket;
@@ -89,7 +93,8 @@ export class DaemonGroup {
         best.outstanding++;
         return best;
       }
-      if (now >= deadline) return null;
+      // A process that is stopping places nothing new: it answers 503 rather than hold its shutdown.
+      if (now >= deadline || this.closing) return null;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(wake, Math.min(deadline, nextUp) - now);
         const waiters = this.waiters;
@@ -139,6 +144,14 @@ export class DaemonGroups {
 
   update(lists: Record<string, string[]>): void {
     for (const [name, group] of this.groups) group.update(lists[name] ?? []);
+  }
+
+  /** This process stops: requests no process can take now get 503 at once. */
+  closing(): void {
+    for (const group of this.groups.values()) {
+      group.closing = true;
+      group.update(group.sockets.map((socket) => socket.path)); // wakes the waiting
+    }
   }
 
   close(): void {

@@ -78,7 +78,7 @@ export class DaemonProxy {
       }
       if (outcome.kind === "done") return;
       if (outcome.kind === "bounced") {
-        socket.stale = true;
+        socket.staleUntil = Date.now() + group.connectTimeoutMs;
         if (!outcome.bodySent) continue;
         log.error(`WSGI script '${alias.script}' changed while its HTTP/1.0 request body was being sent to daemon process group '${group.name}': the request cannot be sent again.`);
         return response.fail(503);
@@ -143,8 +143,9 @@ export class DaemonProxy {
           return { kind: "lost", retry: false, why: result };
         }
         buffered = buffered.subarray(end);
-        if (result.status === 100) startBody();
-        else if (result.status >= 200) parsed = result;
+        // The daemon's "100 Continue" (a bare status line): its app began reading the body.
+        if (result.status === 100 && !result.head.includes("\0")) startBody();
+        else parsed = result;
       }
       if (!parsed && buffered.length > MAX_RESPONSE_HEAD) {
         return { kind: "lost", retry: false, why: "response head too large" };

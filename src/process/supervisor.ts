@@ -93,6 +93,8 @@ export class Supervisor {
   /** Daemon groups restarting one process at a time, and whether another restart is due after. */
   private readonly restarting = new Map<ProcessGroup, { members: Set<Child>; again: boolean }>();
   private stopping = false;
+  /** Stopping: retires the daemons once the fronts have exited. */
+  private afterFronts: (() => void) | null = null;
 
   constructor(
     private readonly config: ServerConfig,
@@ -187,6 +189,11 @@ export class Supervisor {
     const cause = signalCode ? `signal ${signalCode}` : `exit code ${exitCode}`;
     if (child.retiring || this.stopping) {
       this.log.info(`${label(child)} stopped (${cause}): ${child.stopReason || "supervisor stopping"}.`);
+      if (this.stopping && this.afterFronts && ![...this.children].some((other) => !other.group.name)) {
+        const daemons = this.afterFronts;
+        this.afterFronts = null;
+        daemons();
+      }
       if (this.stopping && this.children.size === 0) this.exit();
       return;
     }
@@ -237,7 +244,8 @@ export class Supervisor {
       if (!running.members.has(noticer)) running.again = true;
       return;
     }
-    const members = [...this.children].filter((child) => child.group === group && !child.retiring && !child.replacing);
+    // Processes still starting load the script as it is now; those already being replaced are replaced.
+    const members = [...this.children].filter((child) => child.group === group && child.ready && !child.retiring && !child.replacing);
     const state = { members: new Set(members), again: false };
     this.restarting.set(group, state);
     const started = Date.now();
@@ -323,10 +331,21 @@ export class Supervisor {
     this.stopping = true;
     this.log.notice(`Caught ${signal}, stopping ${this.children.size} processes gracefully.`);
     if (this.children.size === 0) return this.exit();
-    for (const child of this.children) this.retire(child, `supervisor stopping (${signal})`);
-    // Each child is killed past its own deadline (retire); its exit then ends the supervisor. Should
+    // The fronts first: what they still hold for a daemon group reaches it. The daemons once the
+    // fronts are gone (or their graceful timeout is up).
+    const fronts = [...this.children].filter((child) => !child.group.name);
+    for (const child of fronts) this.retire(child, `supervisor stopping (${signal})`);
+    const daemons = () => {
+      for (const child of this.children) this.retire(child, `supervisor stopping (${signal})`);
+    };
+    if (fronts.length === 0) daemons();
+    else {
+      this.afterFronts = daemons;
+      setTimeout(daemons, this.fronts.gracefulTimeout * 1000 + KILL_MARGIN_MS).unref();
+    }
+    // Each child is killed past its own deadline (terminate); its exit then ends the supervisor. Should
     // one not even go then, nothing may hold the supervisor's exit.
-    const longest = Math.max(this.fronts.gracefulTimeout, ...this.daemons.map((group) => group.gracefulTimeout));
+    const longest = this.fronts.gracefulTimeout + Math.max(0, ...this.daemons.map((group) => group.gracefulTimeout));
     setTimeout(() => {
       this.log.error(`${this.children.size} processes did not exit, even killed: supervisor exiting without them.`);
       if (this.runtimeDir) rmSync(this.runtimeDir, { recursive: true, force: true });
