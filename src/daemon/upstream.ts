@@ -2,6 +2,7 @@
 // backpressure (what the socket cannot take waits in an outbox), bytes received queued for the proxy to
 // read, the socket paused while too many wait unread (the client is slower than the daemon).
 import type { Socket } from "bun";
+import { noteGarbage } from "../http/wire/garbage.ts";
 
 /** Unread response bytes past which the socket stops reading. */
 const HIGH_WATER = 1 << 20;
@@ -90,6 +91,7 @@ export class Upstream {
   }
 
   private receive(bytes: Buffer): void {
+    noteGarbage(bytes.length); // a big download's buffers, collected as the HTTP layer's are
     this.queue.push(bytes);
     this.queued += bytes.length;
     if (!this.paused && this.queued >= HIGH_WATER) {

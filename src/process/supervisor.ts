@@ -152,7 +152,7 @@ export class Supervisor {
       if (child.group.name && !child.retiring) {
         child.listed = true;
         this.broadcast();
-      }
+      } else if (!child.group.name && this.daemons.length) this.sendList(child); // again, should the first have been missed
       const onReady = child.onReady;
       child.onReady = undefined;
       onReady?.(child);
