@@ -8,21 +8,20 @@
 // With daemon process groups (WSGIDaemonProcess), it also runs each group's processes, every one on a
 // private unix socket in a directory only this user can enter, and tells the front processes (those
 // on the port) which sockets are live: a daemon is listed once ready and unlisted before it is asked
-// to stop, and it is asked only once every front has said it stopped sending it requests. A daemon
-// that finds a script changed restarts its group, one process at a time (daemon-groups.ts).
+// to stop, and it is asked only once every front has said it stopped sending it requests
+// (daemon-lists.ts). A daemon that finds a script changed restarts its group, one process at a time.
 import type { Subprocess } from "bun";
 import { mkdtempSync, rmSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerConfig } from "../config.ts";
-import { DAEMON_GROUP_ENV, DAEMON_SOCKET_ENV, type DaemonList, type DaemonListAck } from "../daemon/protocol.ts";
+import { DAEMON_GROUP_ENV, DAEMON_SOCKET_ENV, type DaemonListAck } from "../daemon/protocol.ts";
 import type { ErrorLog } from "../log/error-log.ts";
+import { DaemonLists } from "./daemon-lists.ts";
 import { PROCESS_SLOT_ENV, selfCommand } from "./self-command.ts";
 
 const QUICK_DEATH_MS = 5_000; // a child dying sooner than this after its start counts as a start-up failure
 const MAX_BACKOFF_MS = 30_000;
-/** How long a daemon waits, unlisted, for the fronts to confirm before it is asked to stop anyway. */
-const ACK_TIMEOUT_MS = 2_000;
 
 /** The processes of one group: the fronts (the embedded group, on the port) or a daemon group's. */
 export interface ProcessGroup {
@@ -87,9 +86,7 @@ export class Supervisor {
   /** Where the daemons' sockets are: made private (0700) for this run, removed at exit. */
   private readonly runtimeDir: string | null;
   private sockets = 0;
-  private listSeq = 0;
-  /** Retirements waiting for the fronts to confirm a list: the fronts yet to answer each. */
-  private readonly awaitingAcks = new Set<{ seq: number; fronts: Set<Child>; done: () => void; timer: Timer }>();
+  private readonly lists: DaemonLists<Child>;
   /** Daemon groups restarting one process at a time, and whether another restart is due after. */
   private readonly restarting = new Map<ProcessGroup, { members: Set<Child>; again: boolean }>();
   private stopping = false;
@@ -105,6 +102,7 @@ export class Supervisor {
     this.fronts = { name: "", processes: config.processes, gracefulTimeout: config.gracefulTimeout };
     this.daemons = config.daemons.map((d) => ({ name: d.name, processes: d.processes, gracefulTimeout: d.gracefulTimeout, displayName: d.displayName }));
     this.runtimeDir = this.daemons.length ? mkdtempSync(join(tmpdir(), "wsgi-bin-")) : null;
+    this.lists = new DaemonLists(() => this.children, this.daemons.map((group) => group.name));
   }
 
   start(): void {
@@ -140,7 +138,7 @@ export class Supervisor {
     });
     this.children.add(child);
     this.log.info(`Started ${label(child).replace(/^[A-Z]/, (c) => c.toLowerCase())}: ${why}.`);
-    if (!group.name && this.daemons.length) this.sendList(child);
+    if (!group.name) this.lists.send(child);
     return child;
   }
 
@@ -151,8 +149,8 @@ export class Supervisor {
       this.log.info(`${label(child)} ready.`);
       if (child.group.name && !child.retiring) {
         child.listed = true;
-        this.broadcast();
-      } else if (!child.group.name && this.daemons.length) this.sendList(child); // again, should the first have been missed
+        this.lists.broadcast();
+      } else if (!child.group.name) this.lists.send(child); // again, should the first have been missed
       const onReady = child.onReady;
       child.onReady = undefined;
       onReady?.(child);
@@ -163,9 +161,7 @@ export class Supervisor {
     } else if ("scriptChanged" in message) {
       this.restartGroup(child);
     } else if ("ack" in message) {
-      for (const waiting of [...this.awaitingAcks]) {
-        if (message.ack >= waiting.seq && waiting.fronts.delete(child) && waiting.fronts.size === 0) this.settleAcks(waiting);
-      }
+      this.lists.ack(child, message.ack);
     }
   }
 
@@ -181,11 +177,9 @@ export class Supervisor {
     }
     if (child.listed) {
       child.listed = false;
-      this.broadcast();
+      this.lists.broadcast();
     }
-    for (const waiting of [...this.awaitingAcks]) {
-      if (waiting.fronts.delete(child) && waiting.fronts.size === 0) this.settleAcks(waiting);
-    }
+    this.lists.gone(child);
     const cause = signalCode ? `signal ${signalCode}` : `exit code ${exitCode}`;
     if (child.retiring || this.stopping) {
       this.log.info(`${label(child)} stopped (${cause}): ${child.stopReason || "supervisor stopping"}.`);
@@ -273,8 +267,7 @@ export class Supervisor {
     child.stopReason = reason;
     if (child.listed && !this.stopping) {
       child.listed = false;
-      const seq = this.broadcast();
-      this.afterAcks(seq, () => this.terminate(child));
+      this.lists.afterAcks(this.lists.broadcast(), () => this.terminate(child));
     } else this.terminate(child);
   }
 
@@ -286,44 +279,6 @@ export class Supervisor {
         `(${child.group.name ? "graceful-timeout=" : "--graceful-timeout"}) and ${KILL_MARGIN_MS / 1000} s after SIGTERM: killing it (SIGKILL).`);
       child.process.kill("SIGKILL");
     }, child.group.gracefulTimeout * 1000 + KILL_MARGIN_MS);
-  }
-
-  /** The live daemon sockets of each group. */
-  private lists(): DaemonList {
-    const daemons: Record<string, string[]> = {};
-    for (const group of this.daemons) daemons[group.name] = [];
-    for (const child of this.children) if (child.listed) daemons[child.group.name]!.push(child.socket!);
-    return { daemons, seq: this.listSeq };
-  }
-
-  private sendList(front: Child, list = this.lists()): void {
-    try {
-      front.process.send(list);
-    } catch {
-      // it is exiting: its exit is handled on its own
-    }
-  }
-
-  /** Tells every front the current lists; returns their number, for afterAcks. */
-  private broadcast(): number {
-    this.listSeq++;
-    const list = this.lists();
-    for (const child of this.children) if (!child.group.name) this.sendList(child, list);
-    return this.listSeq;
-  }
-
-  /** Runs `done` once every front (ready or not) has confirmed list `seq`, or after ACK_TIMEOUT_MS. */
-  private afterAcks(seq: number, done: () => void): void {
-    const fronts = new Set([...this.children].filter((child) => !child.group.name));
-    if (fronts.size === 0) return done();
-    const waiting = { seq, fronts, done, timer: setTimeout(() => this.settleAcks(waiting), ACK_TIMEOUT_MS) };
-    this.awaitingAcks.add(waiting);
-  }
-
-  private settleAcks(waiting: { fronts: Set<Child>; done: () => void; timer: Timer }): void {
-    if (!this.awaitingAcks.delete(waiting as never)) return;
-    clearTimeout(waiting.timer);
-    waiting.done();
   }
 
   private stop(signal: string): void {
