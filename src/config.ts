@@ -21,6 +21,37 @@ export interface ImportScript {
   applicationGroup: string;
   /** The alias whose %{RESOURCE} group it is (a WSGIScriptAlias naming both its groups preloads). */
   url?: string;
+  /** The WSGIDaemonProcess group whose processes load it; "" or absent: embedded. */
+  processGroup?: string;
+}
+
+/**
+ * A WSGIDaemonProcess group: its own processes (started by the supervisor, each with its own Python),
+ * reached by the front processes over private unix sockets (see src/daemon/).
+ */
+export interface DaemonGroupConfig {
+  name: string;
+  processes: number;
+  /** processes= was given: wsgi.multiprocess is then true even for one process, as in mod_wsgi. */
+  multiprocess: boolean;
+  threads: number;
+  python?: string;
+  pythonHome?: string;
+  pythonPath: string[];
+  /** home=: the working directory of its processes. */
+  home?: string;
+  /** display-name=: what `ps` shows for its processes. */
+  displayName?: string;
+  /** user=, group=: names or #ids its processes switch to when the server starts as root. */
+  user?: string;
+  group?: string;
+  gracefulTimeout: number;
+  requestTimeout: number;
+  maximumRequests: number;
+  restartInterval: number;
+  queueTimeout: number;
+  /** connect-timeout=: seconds a front process waits for one of the group's processes to take a request. */
+  connectTimeout: number;
 }
 
 /** Apache's connection limits and timeouts come from ConnectionLimits (http/wire/limits.ts). */
@@ -67,6 +98,10 @@ export interface ServerConfig extends ConnectionLimits {
   processGroup?: string;
   /** --server-status: where the status page is and who may see it; absent: off. */
   serverStatus?: ServerStatusConfig;
+  /** wsgi.multiprocess when it is not simply processes > 1 (a daemon group given processes=1). */
+  multiprocess?: boolean;
+  /** The WSGIDaemonProcess groups: the routes whose processGroup names one are served by its processes. */
+  daemons: DaemonGroupConfig[];
 }
 
 /** --server-status (mod_status's handler, see src/status/). */
@@ -98,13 +133,18 @@ export const DEFAULTS = {
   queueLimit: 511,
   // --server-status without a path: mod_status's customary location.
   serverStatusPath: "/server-status",
+  // mod_wsgi's WSGIDaemonProcess defaults.
+  daemonThreads: 15,
+  connectTimeout: 15,
 } as const;
 
 /**
  * Does this configuration need a supervising parent? Replacing a process needs someone to start its
  * successor: recycling implies the supervisor, and so do the health checks that end in a replacement
- * (a request stuck where RequestTimeout cannot reach, a GIL deadlock).
+ * (a request stuck where RequestTimeout cannot reach, a GIL deadlock); so do daemon process groups
+ * (processes of their own).
  */
-export function needsSupervisor(config: Pick<ServerConfig, "processes" | "maximumRequests" | "restartInterval" | "requestTimeout" | "deadlockTimeout">): boolean {
-  return config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0 || config.requestTimeout > 0 || config.deadlockTimeout > 0;
+export function needsSupervisor(config: Pick<ServerConfig, "processes" | "maximumRequests" | "restartInterval" | "requestTimeout" | "deadlockTimeout" | "daemons">): boolean {
+  return config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0 || config.requestTimeout > 0 ||
+    config.deadlockTimeout > 0 || config.daemons.length > 0;
 }

@@ -22,6 +22,8 @@ export function startEngine(
   python: PythonRuntime,
   errorLog: ErrorLog,
   onUnhealthy?: (reason: RecycleReason) => void,
+  /** A daemon process does not reload a changed script in place: its group restarts (mod_wsgi's daemon mode). */
+  { restartOnChange = false } = {},
 ): Engine {
   const install = python.install;
   const pool = new Pool({
@@ -38,6 +40,8 @@ export function startEngine(
         log_level: errorLog.level,
         threads: config.threads,
         processes: config.processes,
+        multiprocess: config.multiprocess ?? config.processes > 1,
+        restart_on_change: restartOnChange,
         server_software: SERVER_SOFTWARE,
         executable: install.executable,
         venv: install.venv,

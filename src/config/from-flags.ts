@@ -30,6 +30,7 @@ export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
     applicationGroup: alias.applicationGroup,
     callableObject: alias.callableObject,
     passAuthorization: alias.passAuthorization,
+    processGroup: alias.processGroup,
   }));
   // The defaults an alias's own options override: the directives at server level.
   main.settings.applicationGroup = flags.applicationGroup;
@@ -40,8 +41,8 @@ export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
     main,
     vhosts: [],
     embedded: defaultProcessSettings(),
-    daemons: [],
-    importScripts: flags.importScripts.map((script) => ({ ...script, processGroup: "%{GLOBAL}" })),
+    daemons: flags.daemons.map((daemon) => ({ name: daemon.name, options: daemon.options, settings: daemon.settings, unimplemented: [] })),
+    importScripts: flags.importScripts.map((script) => ({ ...script, processGroup: script.processGroup ?? "%{GLOBAL}" })),
     restrictEmbedded: false,
     connection: {},
     files: [],
@@ -55,11 +56,15 @@ export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
       tls: { certificateFile: flags.sslCertificateFile!, keyFile: flags.sslCertificateKeyFile!, chainFile: flags.sslCertificateChainFile },
     });
   }
-  return overrideSite(site, flags);
+  // On the command line --threads, --processes... describe the embedded group: a --daemon-process says its own.
+  return overrideSite(site, flags, false);
 }
 
-/** The process-wide flags win over what the site says, for every process group and host. */
-function overrideSite(site: Site, flags: Flags): Site {
+/**
+ * The process-wide flags win over what the site says, for every host and, over a configuration file,
+ * for every process group (`daemons`), else for the embedded group only.
+ */
+function overrideSite(site: Site, flags: Flags, daemons = true): Site {
   if (flags.host !== undefined || flags.port !== undefined) {
     const first = site.listeners[0]!;
     const oldPort = first.port;
@@ -72,7 +77,8 @@ function overrideSite(site: Site, flags: Flags): Site {
     }
   }
   if (flags.python !== undefined) site.python = flags.python;
-  for (const settings of [site.embedded, ...site.daemons.map((daemon) => daemon.settings)]) overrideProcess(settings, flags);
+  const groups = daemons ? [site.embedded, ...site.daemons.map((daemon) => daemon.settings)] : [site.embedded];
+  for (const settings of groups) overrideProcess(settings, flags);
   for (const vhost of [site.main, ...site.vhosts]) overrideHost(vhost, flags);
   return site;
 }

@@ -195,6 +195,17 @@ export interface ProcessSettings {
   queueTimeout: number;
   pythonHome?: string;
   pythonPath: string[];
+  /** A daemon group's python= (command line only): the interpreter its processes embed. */
+  python?: string;
+  /** A daemon group's home=: its processes' working directory. */
+  home?: string;
+  /** A daemon group's display-name= as written (%{GROUP} is "(wsgi:NAME)"). */
+  displayName?: string;
+  /** A daemon group's user= and group=: a name or #id. */
+  user?: string;
+  group?: string;
+  /** A daemon group's connect-timeout= in seconds. */
+  connectTimeout?: number;
 }
 
 export interface DaemonProcess {

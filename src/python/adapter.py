@@ -26,6 +26,9 @@ BODY, CONTINUE, CANCEL = 2, 3, 4
 FRAME_CHUNKS = 1  # ARG of the Continue that answers HEAD
 NEED_BODY, COMPLETE, HEAD, CHUNK, END, ABORT, ERROR, FILE = 11, 12, 13, 14, 15, 16, 17, 18
 
+# Twin of SCRIPT_CHANGED_STATUS in src/daemon/protocol.ts: a daemon process's script changed.
+SCRIPT_CHANGED = 1000
+
 # Twin of the field order in src/http/request-head.ts. F_ENV counts the name/value pairs (SetEnv)
 # that follow it ("" for none); the request headers come after them.
 (F_GROUP, F_SCRIPT, F_CALLABLE, F_RELOAD, F_PASS_AUTH, F_SCRIPT_NAME, F_PATH_INFO, F_QUERY, F_METHOD,
@@ -266,6 +269,11 @@ class ScriptNotFound(Exception):
     pass
 
 
+class ScriptChanged(Exception):
+    """In a daemon process: the script changed since it was loaded. mod_wsgi restarts the process rather
+    than reload the script in place; the request goes to a process that loads it fresh."""
+
+
 class Interpreter:
     """What one interpreter holds once, whichever worker thread set it up first."""
 
@@ -274,6 +282,8 @@ class Interpreter:
         self.log = ErrorLog(config["log_fd"], config["log_level"])
         self.load_lock = threading.RLock()
         self.loaded = {}  # script path -> its module, once executed to the end
+        self.restart_on_change = config.get("restart_on_change", False)
+        self.changed = set()  # scripts whose change was logged (a daemon process, until it is replaced)
         sys.argv = ["wsgi-bin"]
         if config.get("executable"):
             sys.executable = config["executable"]
@@ -305,7 +315,7 @@ class Interpreter:
         return {
             "wsgi.version": (1, 0),
             "wsgi.multithread": self.config["threads"] > 1,
-            "wsgi.multiprocess": self.config.get("processes", 1) > 1,
+            "wsgi.multiprocess": self.config.get("multiprocess", self.config.get("processes", 1) > 1),
             "wsgi.run_once": False,
             "wsgi.errors": errors,
             "wsgi.file_wrapper": FileWrapper,
@@ -338,6 +348,12 @@ class Interpreter:
             module = self.loaded.get(script)
             if module is not None and (not reloading or module.__mtime__ == mtime):
                 return module
+            if module is not None and self.restart_on_change:
+                if script not in self.changed:
+                    self.changed.add(script)
+                    self.log.write("notice", "WSGI script '%s' changed since it was loaded: restarting daemon process "
+                                   "group '%s'." % (script, self.config.get("process_group", "")))
+                raise ScriptChanged(script)
             name = module_name(script)
             self.log.write("info", "%s WSGI script '%s'." % ("Reloading" if module else "Loading", script))
             self.loaded.pop(script, None)
@@ -434,6 +450,8 @@ class Worker:
         except ScriptNotFound:
             self.log.write("error", "Target WSGI script not found or unable to stat: %s" % script)
             return self.finish(ERROR, 0, 404)
+        except ScriptChanged:
+            return self.finish(ERROR, 0, SCRIPT_CHANGED)
         except BaseException as error:
             self.log.write("error", "Failed to exec Python script file '%s'." % script)
             self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"

@@ -31,6 +31,8 @@ export interface RouteSettings {
   editHead: HeadEditor | null;
   /** Redirects written inside the sections that apply (mod_alias's fixup), if any. */
   redirects: Redirect[] | null;
+  /** The WSGIDaemonProcess group that runs it; null: the embedded group (this process). */
+  processGroup: string | null;
 }
 
 export type Match =
@@ -43,6 +45,8 @@ export interface Reach {
   port: number;
   scheme: "http" | "https";
   env: string[];
+  /** In a daemon process: requests come relayed by a front, which applies the Header rules to the response itself. */
+  relayed?: boolean;
 }
 
 /** A directory of scripts covers the path but holds no script for it: 404, whatever comes after the route. */
@@ -193,8 +197,9 @@ export class HostRuntime {
       reload: dir.scriptReloading ?? true,
       allow: accessCheck(dir.access),
       env,
-      editHead: headEditor(dir.headers),
+      editHead: this.reach.relayed ? null : headEditor(dir.headers),
       redirects: dir.redirects?.length ? dir.redirects : null,
+      processGroup: resolved.processGroup === "%{GLOBAL}" ? null : resolved.processGroup,
     };
   }
 }
