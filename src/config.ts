@@ -8,9 +8,18 @@ export interface AliasConfig {
   applicationGroup: string;
   callableObject: string;
   passAuthorization: boolean;
+  /**
+   * Interpreters the application group runs in (Python 3.12+): above 1, that many sub-interpreters
+   * each with its own GIL, requests spread over them (see pool/parallel.ts). 1 is one interpreter
+   * sharing the main GIL, as mod_wsgi.
+   */
+  parallelInterpreters: number;
 }
 
 /** WSGIImportScript: a script loaded into an interpreter when a process starts. */
+/** A configuration that cannot run with the Python found (exit status 2, as a usage error). */
+export class ConfigError extends Error {}
+
 export interface ImportScript {
   script: string;
   /** %{GLOBAL}, %{SERVER} or a literal group name (%{RESOURCE} names no alias here). */
@@ -53,6 +62,7 @@ export const DEFAULTS = {
   threads: 8,
   applicationGroup: "%{RESOURCE}",
   callableObject: "application",
+  parallelInterpreters: 1,
   logLevel: "notice",
   limitRequestBody: 1 << 30, // Apache 2.4.54+'s default
   processes: 1,

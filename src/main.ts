@@ -1,8 +1,9 @@
 // The wsgi-bin command: parse flags, then either serve (one process) or supervise N processes.
 import { hostname } from "node:os";
 import { HELP, parseArgs, UsageError, type Command } from "./cli/args.ts";
-import type { ServerConfig } from "./config.ts";
+import { ConfigError, type ServerConfig } from "./config.ts";
 import { findPython, PythonNotFound } from "./ffi/find-python.ts";
+import { checkParallelSupport } from "./pool/parallel.ts";
 import { PROCESS_SLOT_ENV } from "./process/self-command.ts";
 import { Recycler } from "./process/recycler.ts";
 import { reservePort, Supervisor, type ChildMessage } from "./process/supervisor.ts";
@@ -34,6 +35,11 @@ function main(argv: string[]): void {
     if (needsSupervisor && !supervised) supervise(config, argv);
     else serve(config, supervised);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      // A configuration this Python cannot run: as a usage error, status 2.
+      process.stderr.write(`wsgi-bin: ${error.message}\n`);
+      process.exit(2);
+    }
     const message = error instanceof PythonNotFound || (error as { code?: string }).code === "EADDRINUSE"
       ? (error as Error).message
       : (error as Error).stack ?? String(error);
@@ -44,7 +50,8 @@ function main(argv: string[]): void {
 
 function supervise(config: ServerConfig, argv: string[]): void {
   // Fail here, once and clearly, on what would make every child fail: no Python, a port in use.
-  findPython({ python: config.python, pythonHome: config.pythonHome });
+  const install = findPython({ python: config.python, pythonHome: config.pythonHome });
+  checkParallelSupport(config, install.version, install.library);
   const port = reservePort(config.host, config.port);
   new Supervisor(config, argv, port, openLogs(config).errorLog).start();
 }

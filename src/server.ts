@@ -1,16 +1,17 @@
 // Puts the layers together: logs, Python, the worker pool and the HTTP listener.
 import { openSync } from "node:fs";
 import type { Server } from "bun";
-import type { ServerConfig } from "./config.ts";
+import { ConfigError, type ServerConfig } from "./config.ts";
 import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
-import { createApp } from "./http/app.ts";
+import { createApp, type Route } from "./http/app.ts";
 import { importScripts } from "./http/import-scripts.ts";
 import { SlowRequests } from "./http/slow-requests.ts";
 import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
+import { checkParallelSupport, parallelInit } from "./pool/parallel.ts";
 import { Pool } from "./pool/pool.ts";
 import { startWatchdog } from "./pool/watchdog.ts";
 import { watchdogUrl, workerUrl } from "./pool/worker-url.ts";
@@ -49,8 +50,29 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const { onRequest } = options;
   const install = findPython({ python: config.python, pythonHome: config.pythonHome });
   errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
+  checkParallelSupport(config, install.version, install.library);
   const python = startPython(install);
 
+  // The port is part of %{RESOURCE} names, so bind first when asked for any free port.
+  let port = config.port;
+  let server: Server<unknown> | null = null;
+  const serve = (fetch: (request: Request, server: Server<unknown>) => Response | Promise<Response>) =>
+    Bun.serve({
+      hostname: config.host,
+      port,
+      fetch,
+      idleTimeout: IDLE_TIMEOUT, // Apache's Timeout; requests still running an app lift it (http/slow-requests.ts)
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER, // limits are LimitRequestBody's job, not Bun's
+      reusePort: options.reusePort ?? false,
+    });
+  let handler: (request: Request, server: Server<unknown>) => Response | Promise<Response> = () => new Response(null, { status: 503 });
+  server = serve((request, s) => handler(request, s));
+  port = server.port!;
+
+  const routes = config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, config.serverName, port) }));
+  // The workers start once the group names are known (they hold the port): the parallel groups'
+  // table is made before them. No request is handled before `handler` is set below.
+  const parallelGroups = parallelGroupsOf(routes, config.threads, errorLog);
   const pool = new Pool({
     threads: config.threads,
     workerUrl: workerUrl(),
@@ -71,29 +93,13 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
         unset_pythonhome: python.setHome,
         request_timeout: config.requestTimeout,
       }),
+      parallel: parallelInit(parallelGroups),
     },
   });
   const watchdog = startWatchdog(pool.slots, {
     library: install.library, timeoutSeconds: config.requestTimeout, logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(),
   });
 
-  // The port is part of %{RESOURCE} names, so bind first when asked for any free port.
-  let port = config.port;
-  let server: Server<unknown> | null = null;
-  const serve = (fetch: (request: Request, server: Server<unknown>) => Response | Promise<Response>) =>
-    Bun.serve({
-      hostname: config.host,
-      port,
-      fetch,
-      idleTimeout: IDLE_TIMEOUT, // Apache's Timeout; requests still running an app lift it (http/slow-requests.ts)
-      maxRequestBodySize: Number.MAX_SAFE_INTEGER, // limits are LimitRequestBody's job, not Bun's
-      reusePort: options.reusePort ?? false,
-    });
-  let handler: (request: Request, server: Server<unknown>) => Response | Promise<Response> = () => new Response(null, { status: 503 });
-  server = serve((request, s) => handler(request, s));
-  port = server.port!;
-
-  const routes = config.aliases.map((alias) => ({ alias, group: applicationGroupName(alias, config.serverName, port) }));
   const slowRequests = new SlowRequests(() => server, IDLE_TIMEOUT);
   const app = createApp({
     routes, pool, errorLog, accessLog, slowRequests, port,
@@ -119,7 +125,10 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     watchdog?.terminate();
     pool.terminate();
   };
-  const imports = config.importScripts.map((script) => ({ script, group: applicationGroupName(script, config.serverName, port) }));
+  const imports = config.importScripts.map((script) => {
+    const group = applicationGroupName(script, config.serverName, port);
+    return { script, group, interpreters: parallelGroups.get(group) ?? 1 };
+  });
   return {
     server,
     pool,
@@ -134,4 +143,35 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
       stop();
     },
   };
+}
+
+/**
+ * --parallel-interpreters: resolved group name -> K, for the groups with K > 1. Aliases sharing a group
+ * must agree (args.ts checks the names as written; a literal name may still equal %{SERVER}'s).
+ */
+function parallelGroupsOf(routes: Route[], threads: number, log: ErrorLog): Map<string, number> {
+  const counts = new Map<string, { count: number; url: string }>();
+  for (const { alias, group } of routes) {
+    const known = counts.get(group);
+    if (known && known.count !== alias.parallelInterpreters) {
+      throw new ConfigError(
+        `aliases '${known.url}' and '${alias.url}' share application group '${group}' but ask for ` +
+        `${known.count} and ${alias.parallelInterpreters} parallel interpreters: give both the same parallel-interpreters=`,
+      );
+    }
+    if (group === "" && alias.parallelInterpreters > 1) { // application-group= (empty) names the main interpreter too
+      throw new ConfigError(`alias '${alias.url}': its application group is the main interpreter, which cannot be split into parallel interpreters: give it parallel-interpreters=1`);
+    }
+    counts.set(group, { count: alias.parallelInterpreters, url: alias.url });
+  }
+  const parallel = new Map<string, number>();
+  for (const [group, { count }] of counts) {
+    if (count <= 1) continue;
+    parallel.set(group, count);
+    log.info(`Application group '${group}' runs in ${count} interpreters, each with its own GIL.`);
+    if (count > threads) {
+      log.warn(`Application group '${group}' has ${count} parallel interpreters but the process has ${threads} threads: at most ${threads} of them run at once (raise --threads).`);
+    }
+  }
+  return parallel;
 }

@@ -17,6 +17,7 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                    application-group=NAME  %{RESOURCE} %{SERVER} %{GLOBAL} or a name
                                    callable-object=NAME    the callable to call (default application)
                                    pass-authorization=on|off
+                                   parallel-interpreters=K  this alias's group as K interpreters (below)
   --import-script FILE,application-group=NAME
                                  load FILE into that application group's interpreter when a process
                                  starts (WSGIImportScript); NAME is %{GLOBAL}, %{SERVER} or a name;
@@ -24,6 +25,10 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --host ADDR                    address to listen on (default ${DEFAULTS.host})
   --port N                       port to listen on (default ${DEFAULTS.port}; 0 picks a free one)
   --threads N                    worker threads running Python, per process (default ${DEFAULTS.threads})
+  --parallel-interpreters K      run each application group as K sub-interpreters, each with its own GIL
+                                 (Python 3.12+), requests spread over them: one process uses K cores;
+                                 C extensions with single-phase init refuse to load there (default ${DEFAULTS.parallelInterpreters}:
+                                 one interpreter per group, all sharing the main GIL); not for %{GLOBAL}
   --request-timeout S            raise RequestTimeout in an app that has run S seconds for one request:
                                  504, or a cut connection once the response started (default 0: off)
   --processes N                  processes serving the port (SO_REUSEPORT) under a supervisor that
@@ -56,7 +61,7 @@ const VALUE_FLAGS = new Set([
   "alias", "host", "port", "threads", "python", "python-home", "python-path", "application-group",
   "callable-object", "server-name", "error-log", "log-level", "access-log", "limit-request-body",
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
-  "request-timeout",
+  "request-timeout", "parallel-interpreters",
 ]);
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version"]);
 
@@ -95,6 +100,7 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
     applicationGroup: single("application-group") ?? DEFAULTS.applicationGroup,
     callableObject: single("callable-object") ?? DEFAULTS.callableObject,
     passAuthorization: switches.has("pass-authorization"),
+    parallelInterpreters: integer("parallel-interpreters", single("parallel-interpreters"), DEFAULTS.parallelInterpreters, 1, MAX_PARALLEL),
   };
   const aliases = (values.get("alias") ?? []).map((spec) => parseAlias(spec, defaults, cwd));
   if (positional.length > 1) throw new UsageError(`one script at most as an argument, got: ${positional.join(" ")}`);
@@ -105,6 +111,7 @@ export function parseArgs(argv: string[], hostname: string, cwd = process.cwd())
     if (seen.has(alias.url)) throw new UsageError(`alias '${alias.url}' declared twice`);
     seen.add(alias.url);
   }
+  checkParallelGroups(aliases);
 
   const logLevel = single("log-level") ?? DEFAULTS.logLevel;
   try {
@@ -158,11 +165,39 @@ export function parseImportScript(spec: string, cwd: string): ImportScript {
   return { script: resolve(cwd, file), applicationGroup: group };
 }
 
-const ALIAS_OPTIONS = new Set(["application-group", "callable-object", "pass-authorization"]);
+const ALIAS_OPTIONS = new Set(["application-group", "callable-object", "pass-authorization", "parallel-interpreters"]);
+const MAX_PARALLEL = 64;
+
+/**
+ * --parallel-interpreters: %{GLOBAL} is the main interpreter, one interpreter with the main GIL, so it
+ * cannot be K of them; and the aliases sharing a group must agree on its K. %{SERVER} and a literal
+ * name are compared as written (server.ts checks the resolved names again).
+ */
+function checkParallelGroups(aliases: AliasConfig[]): void {
+  const groups = new Map<string, AliasConfig>();
+  for (const alias of aliases) {
+    if (alias.applicationGroup === "%{GLOBAL}" && alias.parallelInterpreters > 1) {
+      throw new UsageError(
+        `--alias '${alias.url}': application-group=%{GLOBAL} is the main interpreter, which cannot be split into ` +
+        `${alias.parallelInterpreters} parallel interpreters (it has the process's one main GIL). Give this alias ` +
+        "parallel-interpreters=1, or another application group",
+      );
+    }
+    if (alias.applicationGroup === "%{RESOURCE}") continue; // one alias per group
+    const other = groups.get(alias.applicationGroup);
+    if (other && other.parallelInterpreters !== alias.parallelInterpreters) {
+      throw new UsageError(
+        `aliases '${other.url}' and '${alias.url}' share application group ${alias.applicationGroup} but ask for ` +
+        `${other.parallelInterpreters} and ${alias.parallelInterpreters} parallel interpreters: give both the same parallel-interpreters=`,
+      );
+    }
+    groups.set(alias.applicationGroup, alias);
+  }
+}
 
 export function parseAlias(
   spec: string,
-  defaults: { applicationGroup: string; callableObject: string; passAuthorization: boolean },
+  defaults: { applicationGroup: string; callableObject: string; passAuthorization: boolean; parallelInterpreters: number },
   cwd: string,
 ): AliasConfig {
   const [target, ...options] = spec.split(",");
@@ -179,15 +214,22 @@ export function parseAlias(
     applicationGroup: defaults.applicationGroup,
     callableObject: defaults.callableObject,
     passAuthorization: defaults.passAuthorization,
+    parallelInterpreters: defaults.parallelInterpreters,
   };
   for (const option of options) {
     const oeq = option.indexOf("=");
     const name = option.slice(0, oeq < 0 ? undefined : oeq);
     const value = oeq < 0 ? "" : option.slice(oeq + 1);
     if (!ALIAS_OPTIONS.has(name) || oeq < 0) {
-      throw new UsageError(`--alias '${url}': unknown option '${option}' (application-group=, callable-object=, pass-authorization=)`);
+      throw new UsageError(`--alias '${url}': unknown option '${option}' (application-group=, callable-object=, pass-authorization=, parallel-interpreters=)`);
     }
     if (name === "application-group") alias.applicationGroup = value;
+    else if (name === "parallel-interpreters") {
+      if (!/^\d+$/.test(value) || +value < 1 || +value > MAX_PARALLEL) {
+        throw new UsageError(`--alias '${url}': parallel-interpreters wants a whole number from 1 to ${MAX_PARALLEL}, got '${value}'`);
+      }
+      alias.parallelInterpreters = +value;
+    }
     else if (name === "callable-object") {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) throw new UsageError(`--alias '${url}': callable-object '${value}' is not a Python name`);
       alias.callableObject = value;

@@ -6,7 +6,8 @@ import { libpython } from "../ffi/libpython.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { BusyState } from "./busy.ts";
 import { Channel, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
-import { ThreadInterpreters } from "./interpreters.ts";
+import { ThreadInterpreters, type Replica } from "./interpreters.ts";
+import { ParallelTable } from "./parallel.ts";
 import { preferBatchScheduling } from "./scheduling.ts";
 import { SharedMutex } from "./shared-mutex.ts";
 import type { WorkerInit } from "./messages.ts";
@@ -42,11 +43,12 @@ function serve(init: WorkerInit): void {
     return py.PyLong_FromLongLong(kind);
   });
 
+  const parallel = new ParallelTable(init.parallel);
   const interpreters = new ThreadInterpreters(py, init.registry, log, {
     config: init.adapterConfig,
     memory: new Uint8Array(init.shared),
     exchangeDef,
-  }, new SharedMutex(init.setupLock));
+  }, new SharedMutex(init.setupLock), parallel);
 
   // Published per request whether or not --request-timeout is on: a few stores cost less than a branch
   // on the option would save, and the worker need not know about the watchdog.
@@ -62,7 +64,17 @@ function serve(init: WorkerInit): void {
       continue;
     }
     const group = channel.buffer.toString("latin1", 0, channel.buffer.indexOf(0));
-    const entry = interpreters.get(group);
+    // A parallel group: the replica the request asks for (ARG = index + 1, import scripts), else one
+    // picked here (see parallel.ts), counted in until the request is over.
+    const parallelGroup = parallel.find(group);
+    let replica: Replica | undefined;
+    if (parallelGroup) {
+      const asked = channel.arg();
+      const index = asked > 0 && asked <= parallelGroup.count ? asked - 1 : parallel.claim(parallelGroup, init.index % parallelGroup.count);
+      if (asked > 0) parallel.enter(parallelGroup, index);
+      replica = { group: parallelGroup, index };
+    }
+    const entry = interpreters.get(group, replica);
     if (!entry) {
       channel.setMessage(ToMain.Error, 0, 500);
     } else {
@@ -79,6 +91,7 @@ function serve(init: WorkerInit): void {
       if (busy.end()) settle(entry.settle);
       py.PyEval_SaveThread();
     }
+    if (replica) parallel.release(replica.group, replica.index);
     channel.notifyMain();
   }
 }
