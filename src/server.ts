@@ -49,8 +49,8 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const { errorLog, accessLog } = openLogs(config);
   const { onRequest } = options;
   const install = findPython({ python: config.python, pythonHome: config.pythonHome });
-  errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
   checkParallelSupport(config, install.version, install.library);
+  errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
   const python = startPython(install);
 
   // The port is part of %{RESOURCE} names, so bind first when asked for any free port.
