@@ -3,11 +3,13 @@ import { openSync } from "node:fs";
 import { hostname } from "node:os";
 import { HELP, parseArgs, UsageError, type Command } from "./cli/args.ts";
 import { needsSupervisor, type ServerConfig } from "./config.ts";
+import { ConfigError } from "./config/diagnostics.ts";
 import { loadSite } from "./config/load.ts";
 import { findPython, PythonNotFound } from "./ffi/find-python.ts";
 import { TlsError } from "./http/site/tls.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
+import { checkParallelSupport } from "./pool/parallel.ts";
 import { checkPrivileges, PrivilegeError, resolveIdentity } from "./process/privileges.ts";
 import { PROCESS_SLOT_ENV } from "./process/self-command.ts";
 import { Recycler } from "./process/recycler.ts";
@@ -43,6 +45,12 @@ function main(argv: string[]): void {
     if (needsSupervisor(config) && !supervised) supervise(config, argv);
     else serve(config, supervised);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      // A configuration that cannot run as given (parallel interpreters on Python < 3.12, aliases of one
+      // application group disagreeing on them): as a usage error, status 2.
+      reportFatal(config, supervised, error.message);
+      process.exit(2);
+    }
     const message = error instanceof PythonNotFound || error instanceof PrivilegeError || error instanceof TlsError ||
       (error as { code?: string }).code === "EADDRINUSE"
       ? (error as Error).message
@@ -70,7 +78,8 @@ function reportFatal(config: ServerConfig, supervised: boolean, message: string)
 
 function supervise(config: ServerConfig, argv: string[]): void {
   // Fail here, once and clearly, on what would make every child fail: no Python, a port in use.
-  findPython({ python: config.python, pythonHome: config.pythonHome });
+  const install = findPython({ python: config.python, pythonHome: config.pythonHome });
+  checkParallelSupport(config, install.version, install.library);
   const port = reservePort(config.host, config.port);
   // The children share every port: one the kernel picks (--https-port 0) is picked here, once.
   const https = config.listeners.find((listener, i) => i > 0 && listener.tls && !listener.source);

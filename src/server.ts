@@ -18,6 +18,7 @@ import { WireServer, type WireServerOptions } from "./http/wire/wire-server.ts";
 import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
+import { checkParallelSupport } from "./pool/parallel.ts";
 import type { Pool } from "./pool/pool.ts";
 import { dropPrivileges } from "./process/privileges.ts";
 import type { RecycleReason } from "./process/supervisor.ts";
@@ -91,9 +92,17 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   dropPrivileges(config, errorLog, port);
 
   const install = findPython({ python: config.python, pythonHome: config.pythonHome });
+  checkParallelSupport(config, install.version, install.library);
   errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
   const python = startPython(install);
-  const engine = startEngine(config, python, errorLog, options.onUnhealthy);
+  // The hosts name their routes' groups with the bound ports; the engine's workers need the parallel ones.
+  const reaches = config.listeners.map((listener, index) => ({
+    port: servers[index]!.port,
+    scheme: listener.tls ? "https" : "http",
+    env: listener.tls ? ["HTTPS", "on"] : [], // mod_ssl's HTTPS=on for every request over TLS
+  } as const));
+  const hostsByListener = config.listeners.map((listener, index) => listener.hosts.map((host) => new HostRuntime(host, reaches[index]!)));
+  const engine = startEngine(config, python, errorLog, options.onUnhealthy, hostsByListener.flat().flatMap((host) => host.routeInterpreters()));
   const { pool } = engine;
 
   const activeRequests = () => servers.reduce((n, wire) => n + wire.active, 0);
@@ -108,12 +117,9 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const trustedProxies = config.trustedProxies.length ? new TrustedProxies(config.trustedProxies) : null;
   config.listeners.forEach((listener, index) => {
     const wire = servers[index]!;
-    const scheme = listener.tls ? "https" : "http";
-    // mod_ssl's HTTPS=on for every request over TLS.
-    const reach = { port: wire.port, scheme, env: listener.tls ? ["HTTPS", "on"] : [] } as const;
-    const hosts = listener.hosts.map((host) => new HostRuntime(host, reach));
+    const { scheme } = reaches[index]!;
     apps[index] = createApp({
-      hosts: new HostTable(hosts), pool, errorLog, accessLog, scheme,
+      hosts: new HostTable(hostsByListener[index]!), pool, errorLog, accessLog, scheme,
       serverSoftware: SERVER_SOFTWARE,
       limitRequestBody: config.limitRequestBody,
       queueTimeoutMs: config.queueTimeout * 1000,
@@ -136,7 +142,10 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     for (const wire of servers) wire.stop();
     engine.stop();
   };
-  const imports = config.importScripts.map((script) => ({ script, group: applicationGroupName(script, config.serverName, port) }));
+  const imports = config.importScripts.map((script) => {
+    const group = applicationGroupName(script, config.serverName, port);
+    return { script, group, interpreters: engine.parallel.get(group) ?? 1 };
+  });
   return {
     port,
     pool,

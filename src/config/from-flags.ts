@@ -30,6 +30,7 @@ export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
     applicationGroup: alias.applicationGroup,
     callableObject: alias.callableObject,
     passAuthorization: alias.passAuthorization,
+    parallelInterpreters: alias.parallelInterpreters ?? flags.parallelInterpreters,
   }));
   // The defaults an alias's own options override: the directives at server level.
   main.settings.applicationGroup = flags.applicationGroup;
