@@ -207,6 +207,33 @@ describe("--import-script into a parallel group", () => {
   });
 });
 
+describe("an import into a parallel group under --request-timeout", () => {
+  // The Request's ARG carries the import flag (1 << 16) and the replica (index + 1, low bits) together:
+  // each replica gets the script, and neither load is timed.
+  const python = modern[0];
+  test.skipIf(!python)("a slow import runs in each of the K interpreters untimed, as in one", async () => {
+    const slow = fixture("slow-import-script.wsgi");
+    const server = await start({
+      python: python!.executable,
+      args: ["--threads", "2", "--log-level", "info", "--request-timeout", "1",
+        "--import-script", `${slow},application-group=slow`,
+        "--alias", `/s=${slow},application-group=slow,parallel-interpreters=2`],
+    });
+    try {
+      const log = await server.waitForLog(/into application group 'slow' \(interpreter 2 of 2\)/, 20_000);
+      expect(log).toMatch(/Imported WSGI script '.*slow-import-script\.wsgi' into application group 'slow' \(interpreter 1 of 2\)/);
+      const requested = Date.now() / 1000;
+      const loaded = await Promise.all([0, 1].map(async () => Number(await (await fetch(`${server.url}/s`)).text())));
+      for (const at of loaded) expect(at).toBeLessThan(requested); // the modules the imports loaded
+      expect(server.log()).not.toContain("Request timeout expired");
+      expect(server.log()).not.toContain("Failed to import");
+      expect(server.log().match(/Loading WSGI script/g)?.length).toBe(2);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("where parallel interpreters are refused", () => {
   test.skipIf(!older)("Python < 3.12: exit 2, naming the Python and what to use instead", async () => {
     for (const args of [
@@ -243,6 +270,8 @@ describe("where parallel interpreters are refused", () => {
     ], /aliases '\/a' and '\/b' share application group shared but ask for 2 and 1 parallel interpreters/],
     ["parallel-interpreters=0", ["--alias", `/h=${hello},parallel-interpreters=0`], /parallel-interpreters wants a whole number from 1 to 64/],
     ["--parallel-interpreters many", ["--parallel-interpreters", "many", hello], /--parallel-interpreters.*'many'/],
+    ["with --config (no directive for it)", ["--config", fixture("config/two-vhosts.conf"), "--parallel-interpreters", "2"],
+      /--parallel-interpreters applies to --alias routes and cannot be combined with --config/],
   ];
   for (const [name, args, message] of bad) {
     test(`${name}: a usage error (exit 2)`, async () => {
