@@ -118,6 +118,7 @@ export const DEFAULTS = {
   threads: 8,
   applicationGroup: "%{RESOURCE}",
   callableObject: "application",
+  parallelInterpreters: 1,
   logLevel: "notice",
   limitRequestBody: 1 << 30, // Apache 2.4.54+'s default
   processes: 1,

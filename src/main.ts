@@ -3,6 +3,7 @@ import { openSync } from "node:fs";
 import { hostname } from "node:os";
 import { HELP, parseArgs, UsageError, type Command } from "./cli/args.ts";
 import { needsSupervisor, type DaemonGroupConfig, type ServerConfig } from "./config.ts";
+import { ConfigError } from "./config/diagnostics.ts";
 import { loadSite } from "./config/load.ts";
 import { daemonServerConfig, frontNeedsPython } from "./daemon/daemon-config.ts";
 import { DaemonGroups } from "./daemon/daemon-groups.ts";
@@ -11,6 +12,7 @@ import { findPython, PythonNotFound } from "./ffi/find-python.ts";
 import { TlsError } from "./http/site/tls.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
+import { checkParallelSupport } from "./pool/parallel.ts";
 import { checkPrivileges, PrivilegeError, resolveIdentity } from "./process/privileges.ts";
 import { PROCESS_SLOT_ENV } from "./process/self-command.ts";
 import { Recycler } from "./process/recycler.ts";
@@ -54,6 +56,12 @@ function main(argv: string[]): void {
     if (needsSupervisor(config) && !supervised) supervise(config, argv);
     else serveFront(config, supervised);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      // A configuration that cannot run as given (parallel interpreters on Python < 3.12, aliases of one
+      // application group disagreeing on them): as a usage error, status 2.
+      reportFatal(config, supervised, error.message);
+      process.exit(2);
+    }
     const message = error instanceof PythonNotFound || error instanceof PrivilegeError || error instanceof TlsError ||
       error instanceof StartupError || (error as { code?: string }).code === "EADDRINUSE"
       ? (error as Error).message
@@ -82,13 +90,18 @@ function reportFatal(config: ServerConfig, supervised: boolean, message: string)
 function supervise(config: ServerConfig, argv: string[]): void {
   // Fail here, once and clearly, on what would make every child fail: no Python, a port in use, an
   // unknown user.
-  if (frontNeedsPython(config)) findPython({ python: config.python, pythonHome: config.pythonHome });
+  if (frontNeedsPython(config)) {
+    const install = findPython({ python: config.python, pythonHome: config.pythonHome });
+    checkParallelSupport(config, install.version, install.library);
+  }
   for (const group of config.daemons) {
     try {
-      findPython({ python: group.python, pythonHome: group.pythonHome });
+      const install = findPython({ python: group.python, pythonHome: group.pythonHome });
       const daemon = daemonServerConfig(config, group);
+      checkParallelSupport(daemon, install.version, install.library);
       resolveIdentity(daemon.user, daemon.group, { user: "user=", group: "group=" });
     } catch (error) {
+      if (error instanceof ConfigError) throw error; // names the alias; a usage error (exit 2)
       throw new StartupError(`daemon process group '${group.name}': ${(error as Error).message}`);
     }
   }

@@ -25,6 +25,7 @@ import { WireServer, type WireServerOptions } from "./http/wire/wire-server.ts";
 import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
+import { checkParallelSupport } from "./pool/parallel.ts";
 import type { Pool } from "./pool/pool.ts";
 import { dropPrivileges } from "./process/privileges.ts";
 import type { RecycleReason } from "./process/supervisor.ts";
@@ -106,13 +107,23 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const identity = dropPrivileges(config, errorLog, daemon ? `unix:${daemon.socket}` : `port ${port}`);
   if (daemon) enterDaemonGroup(daemon.group, identity, errorLog);
 
+  // The hosts name their routes' groups with the ports; the engine's workers need the parallel ones.
+  const hostsByListener = config.listeners.map((listener, index) => {
+    // mod_ssl's HTTPS=on for every request over TLS.
+    const reach = { port: ports[index]!, scheme: listener.tls ? "https" : "http", env: listener.tls ? ["HTTPS", "on"] : [], relayed: Boolean(daemon) } as const;
+    return listener.hosts.map((host) => new HostRuntime(host, reach));
+  });
   let engine: Engine | null = null;
   let pythonVersion = "";
   if (daemon || frontNeedsPython(config)) {
     const install = findPython({ python: config.python, pythonHome: config.pythonHome });
+    checkParallelSupport(config, install.version, install.library);
     errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
     const python = startPython(install);
-    engine = startEngine(config, python, errorLog, options.onUnhealthy, { restartOnChange: Boolean(daemon) });
+    engine = startEngine(config, python, errorLog, options.onUnhealthy, {
+      restartOnChange: Boolean(daemon),
+      routes: hostsByListener.flat().flatMap((host) => host.routeInterpreters()),
+    });
     pythonVersion = python.version;
   }
   const pool = engine?.pool ?? null;
@@ -130,9 +141,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   config.listeners.forEach((listener, index) => {
     const listenerPort = ports[index]!;
     const scheme = listener.tls ? "https" : "http";
-    // mod_ssl's HTTPS=on for every request over TLS.
-    const reach = { port: listenerPort, scheme, env: listener.tls ? ["HTTPS", "on"] : [], relayed: Boolean(daemon) } as const;
-    const hosts = listener.hosts.map((host) => new HostRuntime(host, reach));
+    const hosts = hostsByListener[index]!;
     const daemons = options.daemons ? new DaemonProxy({ groups: options.daemons, listener: index, limits: wireOptions.limits, errorLog }) : null;
     apps[index] = createApp({
       hosts: new HostTable(hosts), pool, daemons, errorLog, accessLog, scheme,
@@ -167,8 +176,10 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     engine?.stop();
   };
   // A daemon group's import scripts load in its processes (daemon/daemon-config.ts), not here.
-  const imports = config.importScripts.filter((script) => !script.processGroup)
-    .map((script) => ({ script, group: applicationGroupName(script, config.serverName, port) }));
+  const imports = config.importScripts.filter((script) => !script.processGroup).map((script) => {
+    const group = applicationGroupName(script, config.serverName, port);
+    return { script, group, interpreters: engine?.parallel.get(group) ?? 1 };
+  });
   return {
     port,
     pool,

@@ -9,7 +9,7 @@ describe("command line", () => {
     const r = await run(["--help"]);
     expect(r.code).toBe(0);
     for (const flag of ["--alias", "--port", "--threads", "--python", "--python-home", "--python-path", "--application-group",
-      "--callable-object", "--no-reload", "--server-name", "--error-log", "--log-level", "--access-log"]) {
+      "--callable-object", "--no-reload", "--server-name", "--error-log", "--log-level", "--access-log", "--parallel-interpreters"]) {
       expect(r.stdout).toContain(flag);
     }
   });

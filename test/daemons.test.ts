@@ -577,6 +577,36 @@ describe("a daemon group behind several virtual hosts and listeners", () => {
   }, 60_000);
 });
 
+describe("parallel interpreters in a daemon group", () => {
+  test("a group on Python 3.12 runs an alias as two own-GIL interpreters, beside a front on Debian's 3.11", async () => {
+    const server = await start({
+      python: DEBIAN,
+      args: [
+        "--daemon-process", `g,threads=2,python=${pyenv312()}`,
+        "--alias", `/p=${fixture("parallel.wsgi")},process-group=g,parallel-interpreters=2`,
+        "--alias", `/e=${fixture("whoami.wsgi")}`,
+        "--log-level", "info",
+      ],
+    });
+    try {
+      await server.waitForLog(/of group 'g' \(Python 3\.12\.\d+\) listening on unix:/, 20_000);
+      const [a, b] = await Promise.all([getJson(`${server.url}/p?sleep=300`), getJson(`${server.url}/p?sleep=300`)]) as { interpreter: number }[];
+      expect(a!.interpreter).not.toBe(b!.interpreter);
+      expect(server.log()).toMatch(/Application group '[^']*\|\/p' runs in 2 interpreters, each with its own GIL/);
+      expect((await whoami(`${server.url}/e`)).version).toStartWith("3.11.");
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+
+  test("a group on Python 3.11 asked for them is refused before anything starts (exit 2)", async () => {
+    const r = await run(["--python", DEBIAN, "--daemon-process", "g", "--alias", `/p=${fixture("parallel.wsgi")},process-group=g,parallel-interpreters=2`, "--port", "0"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("parallel interpreters need Python 3.12 or later");
+    expect(r.stderr).toContain("'/p' (2)");
+  }, 30_000);
+});
+
 describe("bad --daemon-process and process-group= flags", () => {
   const script = fixture("whoami.wsgi");
   for (const [what, args, message] of [

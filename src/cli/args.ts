@@ -22,6 +22,8 @@ export interface AliasFlag {
   passAuthorization?: boolean;
   /** process-group=: a --daemon-process name; "%{GLOBAL}" is embedded. */
   processGroup?: string;
+  /** parallel-interpreters=K: the alias's application group as K interpreters, each with its own GIL (wsgi-bin's own). */
+  parallelInterpreters?: number;
 }
 
 /** --daemon-process NAME[,OPTION=VALUE...]: a WSGIDaemonProcess. */
@@ -63,6 +65,8 @@ export interface Flags extends Partial<ConnectionLimits> {
   applicationGroup?: string;
   callableObject?: string;
   passAuthorization: boolean;
+  /** --parallel-interpreters K: the default for the aliases' parallel-interpreters=. */
+  parallelInterpreters?: number;
   trustedProxies: string[];
   queueLimit?: number;
   deadlockTimeout?: number;
@@ -102,6 +106,7 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                    pass-authorization=on|off
                                    process-group=NAME      run it in that --daemon-process group
                                                            (WSGIProcessGroup; default %{GLOBAL}: embedded)
+                                   parallel-interpreters=K  this alias's group as K interpreters (below)
   --daemon-process NAME[,OPTION=VALUE...]
                                  a daemon process group (WSGIDaemonProcess): its own processes, each
                                  with its own Python, serving the aliases given process-group=NAME;
@@ -127,6 +132,11 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --threads N                    worker threads running Python, per process (default ${DEFAULTS.threads}); this
                                  and the process flags below are the front processes' (embedded
                                  group's): a --daemon-process group has its own options
+  --parallel-interpreters K      run each application group as K sub-interpreters, each with its own GIL
+                                 (Python 3.12+), requests spread over them: one process uses K cores;
+                                 C extensions with single-phase init refuse to load there (default ${DEFAULTS.parallelInterpreters}:
+                                 one interpreter per group, all sharing the main GIL); not for %{GLOBAL};
+                                 --alias routes only (no directive: wsgi-bin's own)
   --request-timeout S            raise RequestTimeout in an app that has run S seconds for one request:
                                  504, or a cut connection once the response started (default 0: off)
   --deadlock-timeout S           replace a process whose Python GIL could not be taken for S seconds
@@ -196,6 +206,7 @@ const VALUE_FLAGS = new Set([
   "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections", "trust-proxy",
   "queue-limit", "deadlock-timeout", "user", "group", "server-status-allow", "daemon-process",
   "https-port", "ssl-certificate-file", "ssl-certificate-key-file", "ssl-certificate-chain-file",
+  "parallel-interpreters",
 ]);
 
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version", "strict", "check-config"]);
@@ -259,6 +270,10 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
     if (hostFlags.length) {
       throw new UsageError(`${hostFlags.map((f) => (f.startsWith("a ") ? f : `--${f}`)).join(", ")} cannot be combined with --config: write them in the file (WSGIScriptAlias, WSGIApplicationGroup, WSGICallableObject, ServerName, WSGIImportScript, WSGIPassAuthorization, WSGIDaemonProcess; Listen N https with SSLEngine on, SSLCertificateFile, SSLCertificateKeyFile)`);
     }
+    // No directive says how many interpreters a configuration file's application groups get.
+    if (values.has("parallel-interpreters")) {
+      throw new UsageError("--parallel-interpreters applies to --alias routes and cannot be combined with --config: a configuration file's application groups run in one interpreter each");
+    }
   } else if (aliases.length === 0 && !switches.has("check-config")) {
     throw new UsageError("nothing to serve: give --alias URL=FILE, a script, or --config FILE (see --help)");
   }
@@ -271,6 +286,8 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
   const importScripts = (values.get("import-script") ?? []).map((spec) => parseImportScript(spec, cwd));
   checkProcessGroups(daemons, aliases, importScripts);
   if (defines.length && config === undefined) throw new UsageError("-D defines a parameter for <IfDefine> in a --config file: give --config too");
+  const parallelInterpreters = integer("parallel-interpreters", single("parallel-interpreters"), 1, MAX_PARALLEL);
+  checkParallelGroups(aliases, single("application-group") ?? DEFAULTS.applicationGroup, parallelInterpreters ?? DEFAULTS.parallelInterpreters);
 
   const logLevel = single("log-level");
   if (logLevel !== undefined) {
@@ -316,6 +333,7 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
     applicationGroup: single("application-group"),
     callableObject,
     passAuthorization: switches.has("pass-authorization"),
+    parallelInterpreters,
     trustedProxies: trustedProxies(values.get("trust-proxy") ?? []),
     limitRequestLine: integer("limit-request-line", single("limit-request-line"), 16, 1 << 20),
     limitRequestFields: integer("limit-request-fields", single("limit-request-fields"), 1, 10_000),
@@ -464,8 +482,39 @@ function checkProcessGroups(daemons: DaemonFlag[], aliases: AliasFlag[], importS
   }
 }
 
-const ALIAS_OPTIONS = new Set(["application-group", "callable-object", "pass-authorization", "process-group"]);
+const ALIAS_OPTIONS = new Set(["application-group", "callable-object", "pass-authorization", "process-group", "parallel-interpreters"]);
 const PYTHON_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The replica index travels in 16 bits of a Request's ARG (pool/channel.ts): far above any core count. */
+const MAX_PARALLEL = 64;
+
+/**
+ * --parallel-interpreters: %{GLOBAL} is the main interpreter, one interpreter with the main GIL, so it
+ * cannot be K of them; and the aliases sharing a group must agree on its K. %{SERVER} and a literal
+ * name are compared as written (engine.ts checks the resolved names again).
+ */
+function checkParallelGroups(aliases: AliasFlag[], defaultGroup: string, defaultCount: number): void {
+  const groups = new Map<string, { url: string; count: number }>();
+  for (const alias of aliases) {
+    const group = alias.applicationGroup ?? defaultGroup;
+    const count = alias.parallelInterpreters ?? defaultCount;
+    if (group === "%{GLOBAL}" && count > 1) {
+      throw new UsageError(
+        `--alias '${alias.url}': application-group=%{GLOBAL} is the main interpreter, which cannot be split into ` +
+        `${count} parallel interpreters (it has the process's one main GIL). Give this alias ` +
+        "parallel-interpreters=1, or another application group",
+      );
+    }
+    if (group === "%{RESOURCE}") continue; // one alias per group
+    const other = groups.get(group);
+    if (other && other.count !== count) {
+      throw new UsageError(
+        `aliases '${other.url}' and '${alias.url}' share application group ${group} but ask for ` +
+        `${other.count} and ${count} parallel interpreters: give both the same parallel-interpreters=`,
+      );
+    }
+    groups.set(group, { url: alias.url, count });
+  }
+}
 
 export function parseAlias(spec: string, cwd: string): AliasFlag {
   const [target, ...options] = spec.split(",");
@@ -482,14 +531,18 @@ export function parseAlias(spec: string, cwd: string): AliasFlag {
     const name = option.slice(0, oeq < 0 ? undefined : oeq);
     const value = oeq < 0 ? "" : option.slice(oeq + 1);
     if (!ALIAS_OPTIONS.has(name) || oeq < 0) {
-      throw new UsageError(`--alias '${url}': unknown option '${option}' (application-group=, callable-object=, pass-authorization=, process-group=)`);
+      throw new UsageError(`--alias '${url}': unknown option '${option}' (application-group=, callable-object=, pass-authorization=, process-group=, parallel-interpreters=)`);
     }
     if (name === "application-group") alias.applicationGroup = value;
     else if (name === "process-group") {
       if (value === "" || value === "%{SERVER}" || value === "%{RESOURCE}") throw new UsageError(`--alias '${url}': process-group wants %{GLOBAL} or a --daemon-process name, got '${value}'`);
       alias.processGroup = value;
-    }
-    else if (name === "callable-object") {
+    } else if (name === "parallel-interpreters") {
+      if (!/^\d+$/.test(value) || +value < 1 || +value > MAX_PARALLEL) {
+        throw new UsageError(`--alias '${url}': parallel-interpreters wants a whole number from 1 to ${MAX_PARALLEL}, got '${value}'`);
+      }
+      alias.parallelInterpreters = +value;
+    } else if (name === "callable-object") {
       if (!PYTHON_NAME.test(value)) throw new UsageError(`--alias '${url}': callable-object '${value}' is not a Python name`);
       alias.callableObject = value;
     } else {

@@ -31,6 +31,7 @@ export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
     callableObject: alias.callableObject,
     passAuthorization: alias.passAuthorization,
     processGroup: alias.processGroup,
+    parallelInterpreters: alias.parallelInterpreters ?? flags.parallelInterpreters,
   }));
   // The defaults an alias's own options override: the directives at server level.
   main.settings.applicationGroup = flags.applicationGroup;

@@ -128,6 +128,12 @@ export interface WsgiRoute {
   applicationGroup?: string;
   callableObject?: string;
   passAuthorization?: boolean;
+  /**
+   * wsgi-bin's own (--alias's parallel-interpreters=, --parallel-interpreters; no directive): the
+   * route's application group as K sub-interpreters each with its own GIL (Python 3.12+, see
+   * pool/parallel.ts). Absent or 1: one interpreter sharing the main GIL, as mod_wsgi.
+   */
+  parallelInterpreters?: number;
   source?: Source;
 }
 

@@ -8,6 +8,7 @@ import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
 import { DEFAULTS } from "../../config.ts";
 import { componentMatcher } from "../../config/apache/include.ts";
+import { ConfigError } from "../../config/diagnostics.ts";
 import { sectionsInside, settingsFor, vhostNames, type ResolvedRoute } from "../../config/resolve.ts";
 import type { PlannedHost } from "../../config/serve-plan.ts";
 import type { DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
@@ -47,6 +48,13 @@ export interface Reach {
   env: string[];
   /** In a daemon process: requests come relayed by a front, which applies the Header rules to the response itself. */
   relayed?: boolean;
+}
+
+/** A route's resolved application group and the interpreters it asks for (K > 1: pool/parallel.ts). */
+export interface RouteInterpreters {
+  url: string;
+  group: string;
+  count: number;
 }
 
 /** A directory of scripts covers the path but holds no script for it: 404, whatever comes after the route. */
@@ -96,6 +104,25 @@ export class HostRuntime {
     });
     const simple = this.routes.every((r) => r.fixed !== null);
     this.router = simple ? prefixRouter(this.routes) : null;
+  }
+
+  /**
+   * The routes' groups as named on this host and port, with the interpreters each asks for: the worker
+   * pool needs every parallel group before it starts (and routes sharing a group must agree). Only a
+   * route whose group is the same for every request can ask for K > 1 (a --alias route always is).
+   */
+  routeInterpreters(): RouteInterpreters[] {
+    const routes: RouteInterpreters[] = [];
+    for (const { resolved, route, fixed } of this.routes) {
+      // A daemon group's routes run in its processes: in those (relayed), not in the fronts.
+      if (resolved.processGroup !== "%{GLOBAL}" && !this.reach.relayed) continue;
+      if (!fixed) {
+        if (resolved.parallelInterpreters <= 1) continue;
+        throw new ConfigError(route.source, `${route.url}: parallel interpreters need an application group known before the first request; this route's depends on the request path`);
+      }
+      routes.push({ url: route.url, group: fixed.group, count: resolved.parallelInterpreters });
+    }
+    return routes;
   }
 
   /** Does Host name this host (ServerName or a ServerAlias, wildcards allowed)? `name` is lower-case, without port. */
