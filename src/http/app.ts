@@ -14,7 +14,7 @@ import { parseTarget, type Target } from "./request-target.ts";
 import type { HostRuntime, Match } from "./site/host-runtime.ts";
 import type { HostTable } from "./site/host-table.ts";
 import { sendPage, sendRedirect } from "./site/pages.ts";
-import { findRedirect, type UrlBase } from "./site/redirects.ts";
+import { findRedirect, redirectHit, type UrlBase } from "./site/redirects.ts";
 import { serveFile } from "./site/static-files.ts";
 import type { TrustedProxies } from "./trusted-proxies.ts";
 import { Connection } from "./wire/connection.ts";
@@ -125,7 +125,7 @@ export function createApp(context: AppContext): App {
     }
     if (match.kind === "redirect") {
       response.editHead = host.editHead;
-      return sendRedirect(response, findRedirect(match.rules, target.path, target.query, base)!);
+      return sendRedirect(response, redirectHit(match.found, target.query, base));
     }
     if (!(connection instanceof Connection) || !(response instanceof WireResponse)) {
       errorLog.error(`${match.file}: static files are served to socket clients only, not in process (server.fetch()).`);

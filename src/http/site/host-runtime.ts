@@ -16,6 +16,7 @@ import { applicationGroupName } from "../aliases.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
 import { accessCheck, type AccessCheck } from "./access.ts";
 import { headEditor } from "./header-rules.ts";
+import { matchRedirect, type RedirectMatch } from "./redirects.ts";
 import { prefixLength, regex, substitute } from "./url-map.ts";
 
 /** What a WSGI request runs with, besides its script. */
@@ -37,7 +38,7 @@ export interface RouteSettings {
 }
 
 export type Match =
-  | { kind: "redirect"; rules: Redirect[] }
+  | { kind: "redirect"; found: RedirectMatch }
   | { kind: "wsgi"; script: string; scriptName: string; pathInfo: string; settings: RouteSettings }
   | { kind: "file"; file: string; root: string };
 
@@ -132,7 +133,10 @@ export class HostRuntime {
 
   /** What a (decoded, normalised) path maps to, or null: 404. */
   match(path: string): Match | null {
-    if (this.redirects.length && this.redirects.some((rule) => redirectMatches(rule, path))) return { kind: "redirect", rules: this.redirects };
+    if (this.redirects.length) {
+      const found = matchRedirect(this.redirects, path);
+      if (found) return { kind: "redirect", found };
+    }
     if (this.statics.length) {
       const file = this.staticFile(path);
       if (file) return file;
@@ -229,10 +233,6 @@ export class HostRuntime {
       processGroup: resolved.processGroup === "%{GLOBAL}" ? null : resolved.processGroup,
     };
   }
-}
-
-function redirectMatches(rule: Redirect, path: string): boolean {
-  return rule.match === "prefix" ? prefixLength(rule.url, path) >= 0 : regex(rule.url).test(path);
 }
 
 /** Registration order is match order: the first declared alias that covers a path wins. */

@@ -18,22 +18,36 @@ export interface UrlBase {
   serverName: string;
 }
 
-export function findRedirect(rules: Redirect[], path: string, query: string, base: UrlBase): RedirectHit | null {
+/** The first rule matching a path: its status and target (before the query and the host are added). */
+export interface RedirectMatch {
+  status: number;
+  /** Absent for statuses that send none (410 Gone and the like). */
+  location?: string;
+}
+
+export function matchRedirect(rules: Redirect[], path: string): RedirectMatch | null {
   for (const rule of rules) {
-    let location: string;
     if (rule.match === "prefix") {
       const length = prefixLength(rule.url, path);
       if (length < 0) continue;
-      location = rule.location === undefined ? "" : rule.location + escapePath(path.slice(length));
-    } else {
-      const match = regex(rule.url).exec(path);
-      if (!match) continue;
-      location = rule.location === undefined ? "" : escapePath(substitute(rule.location, match));
+      return { status: rule.status, location: rule.location === undefined ? undefined : rule.location + escapePath(path.slice(length)) };
     }
-    if (rule.location === undefined) return { status: rule.status };
-    return { status: rule.status, location: withQuery(absoluteUrl(location, base), query) };
+    const match = regex(rule.url).exec(path);
+    if (!match) continue;
+    return { status: rule.status, location: rule.location === undefined ? undefined : escapePath(substitute(rule.location, match)) };
   }
   return null;
+}
+
+/** A matched rule as the response sends it: its Location absolute, with the request's query. */
+export function redirectHit(found: RedirectMatch, query: string, base: UrlBase): RedirectHit {
+  if (found.location === undefined) return { status: found.status };
+  return { status: found.status, location: withQuery(absoluteUrl(found.location, base), query) };
+}
+
+export function findRedirect(rules: Redirect[], path: string, query: string, base: UrlBase): RedirectHit | null {
+  const found = matchRedirect(rules, path);
+  return found && redirectHit(found, query, base);
 }
 
 function withQuery(location: string, query: string): string {
