@@ -12,7 +12,6 @@ import { HostRuntime } from "./http/site/host-runtime.ts";
 import { HostTable } from "./http/site/host-table.ts";
 import { loadMimeTypes } from "./http/site/mime-types.ts";
 import { TlsError, tlsOptions } from "./http/site/tls.ts";
-import { TrustedProxies } from "./http/trusted-proxies.ts";
 import { wireLimits } from "./http/wire/limits.ts";
 import { WireServer, type WireServerOptions } from "./http/wire/wire-server.ts";
 import { AccessLog } from "./log/access-log.ts";
@@ -105,7 +104,6 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
 
   const listening: string[] = [];
   if (config.listeners.some((listener) => listener.hosts.some((host) => host.vhost.staticMappings.length || host.vhost.documentRoot))) loadMimeTypes();
-  const trustedProxies = config.trustedProxies.length ? new TrustedProxies(config.trustedProxies) : null;
   config.listeners.forEach((listener, index) => {
     const wire = servers[index]!;
     const scheme = listener.tls ? "https" : "http";
@@ -117,7 +115,6 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
       serverSoftware: SERVER_SOFTWARE,
       limitRequestBody: config.limitRequestBody,
       queueTimeoutMs: config.queueTimeout * 1000,
-      trustedProxies,
       onRequest,
       status,
       statRoutes: table.index,
@@ -130,7 +127,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     listening.push(`${scheme}://${listener.host}:${wire.port}/`);
   });
   errorLog.notice(`${SERVER_SOFTWARE} (Python ${python.version}) listening on ${listening.join(", ")} with ${config.threads} threads.`);
-  if (config.serverStatus) errorLog.info(`Server status at ${config.serverStatus.path} (and ${config.serverStatus.path}/metrics) for ${config.serverStatus.allow.join(" ")}.`);
+  if (config.serverStatus) errorLog.info(`Server status at ${config.serverStatus.paths.map((path) => `${path} (and ${path}/metrics)`).join(", ")}.`);
 
   const stop = () => {
     for (const wire of servers) wire.stop();

@@ -4,12 +4,13 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEFAULTS, type ImportScript } from "../config.ts";
-import { TrustedProxies } from "../http/trusted-proxies.ts";
+import { lineProblem, statusLines, trustLines, type DirectiveLine } from "../config/flag-directives.ts";
 import { WIRE_DEFAULTS, type ConnectionLimits } from "../http/wire/limits.ts";
 import { levelNumber } from "../log/levels.ts";
-import { AllowList, DEFAULT_STATUS_ALLOW } from "../status/allow-list.ts";
+import { SERVING_DIRECTIVES, SITE_FLAGS, SITE_FLAGS_HELP, siteLines } from "./site-flags.ts";
+import { UsageError } from "./usage-error.ts";
 
-export class UsageError extends Error {}
+export { UsageError } from "./usage-error.ts";
 
 /** --alias URL=FILE[,OPTION=VALUE...]: options not given stay undefined (the flag defaults apply). */
 export interface AliasFlag {
@@ -51,7 +52,12 @@ export interface Flags extends Partial<ConnectionLimits> {
   applicationGroup?: string;
   callableObject?: string;
   passAuthorization: boolean;
+  /** --trust-proxy: WSGITrustedProxies. */
   trustedProxies: string[];
+  /** --trust-proxy-header: WSGITrustedProxyHeaders (none given: X-Forwarded-For, -Proto, -Host, -Port). */
+  trustedProxyHeaders: string[];
+  /** The flags for one host's other routes and settings (site-flags.ts), as their directives, in the order given. */
+  directives: DirectiveLine[];
   queueLimit?: number;
   deadlockTimeout?: number;
   user?: string;
@@ -133,6 +139,11 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --trust-proxy ADDR[/BITS]      believe X-Forwarded-For/-Proto/-Host/-Port from this proxy address or
                                  block (WSGITrustedProxies); from other peers they are removed;
                                  repeatable
+  --trust-proxy-header HEADER    the proxy header to believe (WSGITrustedProxyHeaders): X-Forwarded-For,
+                                 X-Client-IP, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host,
+                                 X-Forwarded-Port, X-Forwarded-Server, X-Script-Name...; repeatable
+                                 (default with --trust-proxy: X-Forwarded-For/-Proto/-Host/-Port;
+                                 without --trust-proxy every client is believed, as in mod_wsgi)
   --limit-request-line BYTES     longest request line (LimitRequestLine; default ${WIRE_DEFAULTS.limitRequestLine}): 414 beyond
   --limit-request-fields N       most request header fields (LimitRequestFields; default ${WIRE_DEFAULTS.limitRequestFields}): 400 beyond
   --limit-request-field-size BYTES
@@ -157,7 +168,8 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                  (Prometheus); every process's figures (mod_status; default off)
   --server-status-allow ADDR[/BITS]
                                  client addresses that may see it; others get 403; repeatable
-                                 (Require ip; default ${DEFAULT_STATUS_ALLOW.join(" and ")})
+                                 (Require ip in its <Location>; default ${DEFAULTS.statusAllow.join(" and ")})
+${SITE_FLAGS_HELP}
   --help, -h                     this text
   --version, -v                  the version
 `;
@@ -168,7 +180,7 @@ const VALUE_FLAGS = new Set([
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
   "request-timeout", "config", "limit-request-line", "limit-request-fields", "limit-request-field-size", "timeout",
   "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections", "trust-proxy",
-  "queue-limit", "deadlock-timeout", "user", "group", "server-status-allow",
+  "queue-limit", "deadlock-timeout", "user", "group", "server-status-allow", "trust-proxy-header",
   "https-port", "ssl-certificate-file", "ssl-certificate-key-file", "ssl-certificate-chain-file",
 ]);
 
@@ -179,6 +191,7 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
   const switches = new Set<string>();
   const positional: string[] = [];
   const defines: string[] = [];
+  const siteFlags: { name: string; value: string }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "-h") return { kind: "help" };
@@ -204,6 +217,16 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
       const next = argv[i + 1];
       const value = eq >= 0 ? arg.slice(eq + 1) : next?.startsWith("/") && !existsSync(next) ? argv[++i]! : DEFAULTS.serverStatusPath;
       values.set(name, [value]);
+    } else if (Object.hasOwn(SITE_FLAGS, name)) {
+      // In command-line order, across flags: Redirects and Aliases match in the order written.
+      if (SITE_FLAGS[name]!.switch) {
+        if (eq >= 0) throw new UsageError(`option '--${name}' takes no value`);
+        siteFlags.push({ name, value: "" });
+      } else {
+        const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+        if (value === undefined) throw new UsageError(`option '--${name}' needs a value`);
+        siteFlags.push({ name, value });
+      }
     } else if (SWITCHES.has(name)) {
       if (eq >= 0) throw new UsageError(`option '--${name}' takes no value`);
       switches.add(name);
@@ -224,18 +247,26 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
   const aliases = (values.get("alias") ?? []).map((spec) => parseAlias(spec, cwd));
   if (positional.length > 1) throw new UsageError(`one script at most as an argument, got: ${positional.join(" ")}`);
   if (positional.length === 1) aliases.push(parseAlias(`/=${positional[0]}`, cwd));
+  const directives = siteLines(siteFlags, cwd);
   if (config !== undefined) {
     // A configuration file describes its virtual hosts itself: flags for one host's routes would be ambiguous.
     const hostFlags = ["alias", "application-group", "callable-object", "server-name", "import-script", "https-port",
       "ssl-certificate-file", "ssl-certificate-key-file", "ssl-certificate-chain-file"].filter((flag) => values.has(flag));
     if (switches.has("pass-authorization")) hostFlags.push("pass-authorization");
+    hostFlags.push(...new Set(siteFlags.map((flag) => flag.name)));
     if (positional.length) hostFlags.push("a SCRIPT argument");
     if (hostFlags.length) {
-      throw new UsageError(`${hostFlags.map((f) => (f.startsWith("a ") ? f : `--${f}`)).join(", ")} cannot be combined with --config: write them in the file (WSGIScriptAlias, WSGIApplicationGroup, WSGICallableObject, ServerName, WSGIImportScript, WSGIPassAuthorization; Listen N https with SSLEngine on, SSLCertificateFile, SSLCertificateKeyFile)`);
+      const inFile = [...new Set(directives.map((line) => line.name))].join(", ");
+      throw new UsageError(`${hostFlags.map((f) => (f.startsWith("a ") ? f : `--${f}`)).join(", ")} cannot be combined with --config: write them in the file (WSGIScriptAlias, WSGIApplicationGroup, WSGICallableObject, ServerName, WSGIImportScript, WSGIPassAuthorization; Listen N https with SSLEngine on, SSLCertificateFile, SSLCertificateKeyFile${inFile ? `; ${inFile}` : ""})`);
     }
-  } else if (aliases.length === 0 && !switches.has("check-config")) {
-    throw new UsageError("nothing to serve: give --alias URL=FILE, a script, or --config FILE (see --help)");
+  } else if (aliases.length === 0 && !directives.some((line) => SERVING_DIRECTIVES.has(line.name)) && !switches.has("check-config")) {
+    throw new UsageError("nothing to serve: give --alias URL=FILE, a script, --document-root, --url-alias, --redirect... or --config FILE (see --help)");
   }
+  if (directives.some((line) => line.name === "ServerAlias") && single("server-name") === undefined) {
+    throw new UsageError("--server-alias needs --server-name: the host's name, of which the aliases are other names");
+  }
+  const problem = lineProblem(directives);
+  if (problem) throw new UsageError(problem);
   const seen = new Set<string>();
   for (const alias of aliases) {
     if (seen.has(alias.url)) throw new UsageError(`alias '${alias.url}' declared twice`);
@@ -286,7 +317,8 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
     applicationGroup: single("application-group"),
     callableObject,
     passAuthorization: switches.has("pass-authorization"),
-    trustedProxies: trustedProxies(values.get("trust-proxy") ?? []),
+    ...trustFlags(values.get("trust-proxy") ?? [], values.get("trust-proxy-header") ?? []),
+    directives,
     limitRequestLine: integer("limit-request-line", single("limit-request-line"), 16, 1 << 20),
     limitRequestFields: integer("limit-request-fields", single("limit-request-fields"), 1, 10_000),
     limitRequestFieldSize: integer("limit-request-field-size", single("limit-request-field-size"), 16, 1 << 20),
@@ -316,12 +348,11 @@ function serverStatus(path: string | undefined, allow: string[]): Pick<Flags, "s
   if (!path.startsWith("/") || path === "/" || /[?#\s]/.test(path)) {
     throw new UsageError(`--server-status wants a URL path like ${DEFAULTS.serverStatusPath} (not '/', no query), got '${path}'`);
   }
-  try {
-    new AllowList(allow);
-  } catch (error) {
-    throw new UsageError(`--server-status-allow: ${(error as Error).message}`);
-  }
-  return { serverStatus: path.replace(/\/+$/, ""), serverStatusAllow: allow };
+  const base = path.replace(/\/+$/, "");
+  // Read as the <Location> with SetHandler server-status and Require ip it stands for.
+  const problem = lineProblem(statusLines(base, allow));
+  if (problem) throw new UsageError(problem);
+  return { serverStatus: base, serverStatusAllow: allow };
 }
 
 /** --https-port and the certificate files it needs (read, as mod_ssl does, at start: missing or empty is an error). */
@@ -352,13 +383,11 @@ function httpsFlags(single: (name: string) => string | undefined, cwd: string): 
   return { httpsPort, ...files };
 }
 
-function trustedProxies(specs: string[]): string[] {
-  try {
-    new TrustedProxies(specs);
-  } catch (error) {
-    throw new UsageError(`--trust-proxy: ${(error as Error).message}`);
-  }
-  return specs;
+/** --trust-proxy and --trust-proxy-header, read as the WSGITrustedProxies and WSGITrustedProxyHeaders they stand for. */
+function trustFlags(proxies: string[], headers: string[]): Pick<Flags, "trustedProxies" | "trustedProxyHeaders"> {
+  const problem = lineProblem(trustLines(proxies, headers));
+  if (problem) throw new UsageError(problem);
+  return { trustedProxies: proxies, trustedProxyHeaders: headers };
 }
 
 function integer(name: string, value: string | undefined, min: number, max: number): number | undefined {
