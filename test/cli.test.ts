@@ -3,7 +3,8 @@
 // serving real requests as the directive it names.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { FIXTURES, fixture, rawRequest, run, start, type RunningServer } from "./helpers/server.ts";
+import { join } from "node:path";
+import { FIXTURES, fixture, rawRequest, ROOT, run, start, type RunningServer } from "./helpers/server.ts";
 
 const hello = fixture("hello.wsgi");
 const wire = fixture("wire.wsgi");
@@ -225,5 +226,29 @@ describe("--server-alias, --require, --trust-proxy-header, --restrict-embedded",
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("WSGIScriptAlias /wire: WSGIRestrictEmbedded On forbids the embedded process group: not served");
     expect(r.stderr).toContain("error: nothing to serve");
+  });
+});
+
+describe("the README documents every flag", () => {
+  /** The flags named in a piece of text: --name, and -D, -h, -v. */
+  const flagsIn = (text: string) => new Set([...text.matchAll(/(?<![\w-])(--[a-z][a-z-]*[a-z]|-[Dhv])\b/g)].map((m) => m[1]!));
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = (heading: string) => {
+    const start = readme.indexOf(`\n${heading}\n`);
+    expect(start).toBeGreaterThan(0);
+    const rows = readme.slice(start).split("\n").slice(1);
+    const table = rows.slice(rows.findIndex((line) => line.startsWith("|")));
+    return table.slice(0, table.findIndex((line) => !line.startsWith("|"))).join("\n");
+  };
+
+  test("--help, the README's Flags table and its Directives and flags table name the same flags", async () => {
+    const help = flagsIn((await run(["--help"])).stdout);
+    // The flags column of each table: the first column of Flags, the second of Directives and flags.
+    const column = (table: string, index: number) => flagsIn(table.split("\n").slice(2).map((row) => row.split(/(?<!\\)\|/)[index + 1] ?? "").join("\n"));
+    const flagsTable = column(section("### Flags"), 0);
+    const directivesTable = column(section("### Directives and flags"), 1);
+    expect(help.size).toBeGreaterThan(60);
+    expect([...flagsTable].sort()).toEqual([...help].sort());
+    expect([...directivesTable].sort()).toEqual([...help].sort());
   });
 });

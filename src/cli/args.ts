@@ -136,9 +136,9 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --access-log FILE|-            access log in Combined Log Format (CustomLog; - is stdout; default off)
   --limit-request-body BYTES     largest request body accepted, 0 for no limit (LimitRequestBody;
                                  default ${DEFAULTS.limitRequestBody}): larger ones get 413
-  --trust-proxy ADDR[/BITS]      believe X-Forwarded-For/-Proto/-Host/-Port from this proxy address or
-                                 block (WSGITrustedProxies); from other peers they are removed;
-                                 repeatable
+  --trust-proxy ADDR[/BITS]      believe X-Forwarded-For/-Proto/-Host/-Port (or the --trust-proxy-header
+                                 ones) from this proxy address or range (WSGITrustedProxies); from
+                                 other peers they are removed; repeatable
   --trust-proxy-header HEADER    the proxy header to believe (WSGITrustedProxyHeaders): X-Forwarded-For,
                                  X-Client-IP, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host,
                                  X-Forwarded-Port, X-Forwarded-Server, X-Script-Name...; repeatable
@@ -163,9 +163,10 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                  before Python starts (User); root without it runs the app as root
   --group NAME                   with --user: the group (or #GID) to run as (Group; default: the
                                  user's primary group)
-  --server-status [PATH]         serve a status page at PATH (default ${DEFAULTS.serverStatusPath}), answered
-                                 before the aliases: HTML refreshing itself, PATH?json, PATH/metrics
-                                 (Prometheus); every process's figures (mod_status; default off)
+  --server-status [PATH]         serve a status page at PATH and below (default ${DEFAULTS.serverStatusPath}), answered
+                                 before the routes: HTML refreshing itself, PATH?json, PATH/metrics
+                                 (Prometheus); every process's figures (mod_status: <Location PATH>
+                                 SetHandler server-status; default off)
   --server-status-allow ADDR[/BITS]
                                  client addresses that may see it; others get 403; repeatable
                                  (Require ip in its <Location>; default ${DEFAULTS.statusAllow.join(" and ")})
