@@ -112,7 +112,8 @@ export const SITE_FLAGS_HELP = `
 One host's other routes and settings (each the directive it names; refused with --config):
   --server-alias NAME            another name of the host (ServerAlias; wildcards * ?); repeatable;
                                  needs --server-name. With it the host answers its names only:
-                                 a request naming another host gets 403 (as mod_wsgi-express)
+                                 a request naming another host gets 403 (mod_wsgi-express does
+                                 so for --server-name alone)
   --document-root DIR            serve DIR's files at / after the aliases (DocumentRoot)
   --url-alias URL-PATH=PATH      serve a file or directory at URL-PATH (Alias); repeatable
   --url-alias-match REGEX=PATH   the same by regular expression, $1... in PATH (AliasMatch); repeatable
