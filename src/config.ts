@@ -21,6 +21,37 @@ export interface ImportScript {
   applicationGroup: string;
   /** The alias whose %{RESOURCE} group it is (a WSGIScriptAlias naming both its groups preloads). */
   url?: string;
+  /** The WSGIDaemonProcess group whose processes load it; "" or absent: embedded. */
+  processGroup?: string;
+}
+
+/**
+ * A WSGIDaemonProcess group: its own processes (started by the supervisor, each with its own Python),
+ * reached by the front processes over private unix sockets (see src/daemon/).
+ */
+export interface DaemonGroupConfig {
+  name: string;
+  processes: number;
+  /** processes= was given: wsgi.multiprocess is then true even for one process, as in mod_wsgi. */
+  multiprocess: boolean;
+  threads: number;
+  python?: string;
+  pythonHome?: string;
+  pythonPath: string[];
+  /** home=: the working directory of its processes. */
+  home?: string;
+  /** display-name=: what `ps` shows for its processes. */
+  displayName?: string;
+  /** user=, group=: names or #ids its processes switch to when the server starts as root. */
+  user?: string;
+  group?: string;
+  gracefulTimeout: number;
+  requestTimeout: number;
+  maximumRequests: number;
+  restartInterval: number;
+  queueTimeout: number;
+  /** connect-timeout=: seconds a front process waits for one of the group's processes to take a request. */
+  connectTimeout: number;
 }
 
 /** Apache's connection limits and timeouts come from ConnectionLimits (http/wire/limits.ts). */
@@ -65,6 +96,10 @@ export interface ServerConfig extends ConnectionLimits {
   processGroup?: string;
   /** --server-status, SetHandler server-status: where status pages are; absent: off. */
   serverStatus?: ServerStatusConfig;
+  /** wsgi.multiprocess when it is not simply processes > 1 (a daemon group given processes=1). */
+  multiprocess?: boolean;
+  /** The WSGIDaemonProcess groups: the routes whose processGroup names one are served by its processes. */
+  daemons: DaemonGroupConfig[];
 }
 
 /** mod_status's handler (see src/status/): on when a served host has a <Location> with SetHandler server-status. */
@@ -79,6 +114,7 @@ export const DEFAULTS = {
   threads: 8,
   applicationGroup: "%{RESOURCE}",
   callableObject: "application",
+  parallelInterpreters: 1,
   logLevel: "notice",
   limitRequestBody: 1 << 30, // Apache 2.4.54+'s default
   processes: 1,
@@ -96,13 +132,18 @@ export const DEFAULTS = {
   serverStatusPath: "/server-status",
   // --server-status without --server-status-allow: the machine itself.
   statusAllow: ["127.0.0.0/8", "::1"],
+  // mod_wsgi's WSGIDaemonProcess defaults.
+  daemonThreads: 15,
+  connectTimeout: 15,
 } as const;
 
 /**
  * Does this configuration need a supervising parent? Replacing a process needs someone to start its
  * successor: recycling implies the supervisor, and so do the health checks that end in a replacement
- * (a request stuck where RequestTimeout cannot reach, a GIL deadlock).
+ * (a request stuck where RequestTimeout cannot reach, a GIL deadlock); so do daemon process groups
+ * (processes of their own).
  */
-export function needsSupervisor(config: Pick<ServerConfig, "processes" | "maximumRequests" | "restartInterval" | "requestTimeout" | "deadlockTimeout">): boolean {
-  return config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0 || config.requestTimeout > 0 || config.deadlockTimeout > 0;
+export function needsSupervisor(config: Pick<ServerConfig, "processes" | "maximumRequests" | "restartInterval" | "requestTimeout" | "deadlockTimeout" | "daemons">): boolean {
+  return config.processes > 1 || config.maximumRequests > 0 || config.restartInterval > 0 || config.requestTimeout > 0 ||
+    config.deadlockTimeout > 0 || config.daemons.length > 0;
 }

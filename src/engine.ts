@@ -3,7 +3,9 @@
 // --request-timeout and --deadlock-timeout need.
 import type { ServerConfig } from "./config.ts";
 import type { PythonRuntime } from "./ffi/runtime.ts";
+import type { RouteInterpreters } from "./http/site/host-runtime.ts";
 import type { ErrorLog } from "./log/error-log.ts";
+import { parallelGroups, parallelInit } from "./pool/parallel.ts";
 import { Pool } from "./pool/pool.ts";
 import { startWatchdog } from "./pool/watchdog.ts";
 import { watchdogUrl, workerUrl } from "./pool/worker-url.ts";
@@ -13,8 +15,17 @@ import { SERVER_SOFTWARE } from "./version.ts";
 
 export interface Engine {
   pool: Pool;
+  /** --parallel-interpreters: resolved group name -> its K interpreters, for the groups with K > 1. */
+  parallel: Map<string, number>;
   /** Ends the worker threads and the watchdog at once. */
   stop(): void;
+}
+
+export interface EngineOptions {
+  /** A daemon process does not reload a changed script in place: its group restarts (mod_wsgi's daemon mode). */
+  restartOnChange?: boolean;
+  /** The routes run here, with their application groups and how many interpreters each asks for. */
+  routes?: RouteInterpreters[];
 }
 
 export function startEngine(
@@ -22,8 +33,13 @@ export function startEngine(
   python: PythonRuntime,
   errorLog: ErrorLog,
   onUnhealthy?: (reason: RecycleReason) => void,
+  options: EngineOptions = {},
 ): Engine {
+  const { restartOnChange = false, routes = [] } = options;
   const install = python.install;
+  // The workers share the parallel groups' replica table from their start: the groups are named by
+  // now (the caller resolved them with the bound ports).
+  const parallel = parallelGroups(routes, config.threads, errorLog);
   const pool = new Pool({
     threads: config.threads,
     queueLimit: config.queueLimit,
@@ -38,6 +54,8 @@ export function startEngine(
         log_level: errorLog.level,
         threads: config.threads,
         processes: config.processes,
+        multiprocess: config.multiprocess ?? config.processes > 1,
+        restart_on_change: restartOnChange,
         server_software: SERVER_SOFTWARE,
         executable: install.executable,
         venv: install.venv,
@@ -46,6 +64,7 @@ export function startEngine(
         request_timeout: config.requestTimeout,
         process_group: config.processGroup ?? "",
       }),
+      parallel: parallelInit(parallel),
     },
   });
   const watchdog = startWatchdog(pool.slots, {
@@ -58,6 +77,7 @@ export function startEngine(
   });
   return {
     pool,
+    parallel,
     stop() {
       health?.stop();
       watchdog?.thread.terminate();

@@ -1,22 +1,30 @@
 // Puts the layers together: logs, Python, the worker pool and the HTTP listeners (one per Listen).
 import { openSync } from "node:fs";
-import type { ServerConfig } from "./config.ts";
+import type { DaemonGroupConfig, ServerConfig } from "./config.ts";
 import type { PlannedListener } from "./config/serve-plan.ts";
-import { startEngine } from "./engine.ts";
+import { frontNeedsPython } from "./daemon/daemon-config.ts";
+import type { DaemonGroups } from "./daemon/daemon-groups.ts";
+import { enterDaemonGroup } from "./daemon/daemon-process.ts";
+import { fromFront, type FrontPeer } from "./daemon/front-peer.ts";
+import { SCRIPT_CHANGED_STATUS } from "./daemon/protocol.ts";
+import { DaemonProxy } from "./daemon/proxy.ts";
+import { startEngine, type Engine } from "./engine.ts";
 import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
-import { type App, createApp } from "./http/app.ts";
+import { type App, createApp, type SinkFactory } from "./http/app.ts";
 import { importScripts } from "./http/import-scripts.ts";
 import { HostRuntime } from "./http/site/host-runtime.ts";
 import { HostTable } from "./http/site/host-table.ts";
 import { loadMimeTypes } from "./http/site/mime-types.ts";
 import { TlsError, tlsOptions } from "./http/site/tls.ts";
 import { wireLimits } from "./http/wire/limits.ts";
+import { WireResponse } from "./http/wire/response-writer.ts";
 import { WireServer, type WireServerOptions } from "./http/wire/wire-server.ts";
 import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
+import { checkParallelSupport } from "./pool/parallel.ts";
 import type { Pool } from "./pool/pool.ts";
 import { dropPrivileges } from "./process/privileges.ts";
 import type { RecycleReason } from "./process/supervisor.ts";
@@ -26,7 +34,8 @@ import { SERVER_SOFTWARE } from "./version.ts";
 
 export interface Running {
   port: number;
-  pool: Pool;
+  /** Null in a front process all of whose routes run in daemon process groups. */
+  pool: Pool | null;
   errorLog: ErrorLog;
   /** Settles once the --import-script scripts are loaded (or failed, logged). */
   ready: Promise<void>;
@@ -64,54 +73,76 @@ export interface StartOptions {
   reusePort?: boolean;
   /** Run by a supervisor (its slot number): the status page gathers every process's figures through it. */
   supervisedSlot?: number;
+  /** A front process: where the daemon process groups' requests go (src/daemon/). */
+  daemons?: DaemonGroups;
+  /** A daemon process: its group, its private socket, and whom to tell when a script changed. */
+  daemon?: { group: DaemonGroupConfig; socket: string; onScriptChanged(): void };
 }
 
 export function startServer(config: ServerConfig, options: StartOptions = {}): Running {
   const { errorLog, accessLog } = openLogs(config);
-  const { onRequest } = options;
+  const { onRequest, daemon } = options;
+  const wireOptions = {
+    reusePort: options.reusePort ?? false,
+    limits: wireLimits(config),
+    limitRequestBody: config.limitRequestBody,
+    serverSoftware: SERVER_SOFTWARE,
+    errorLog,
+  };
 
   // Bound first (a port below 1024 needs root), then --user/--group, then Python: no app code runs as
   // root. One listener per Listen, each with its own app, made below once Python runs: nothing is
-  // served before that, as all of this runs before the event loop turns.
-  const apps: (App | null)[] = [];
-  const servers = config.listeners.map((listener, index) => {
-    apps.push(null);
-    return listen(listener, {
-      reusePort: options.reusePort ?? false,
-      limits: wireLimits(config),
-      limitRequestBody: config.limitRequestBody,
-      serverSoftware: SERVER_SOFTWARE,
-      errorLog,
-      dispatch: (connection, head, body) => apps[index]!.dispatch(connection, head, body),
-      logAccess: (connection, head, line, status, bytes) => apps[index]?.logAccess(connection, head, line, status, bytes),
-    });
-  });
-  const port = servers[0]!.port;
-  dropPrivileges(config, errorLog, port);
+  // served before that, as all of this runs before the event loop turns. A daemon process listens on
+  // its private socket only, and routes what the fronts relay with the app of the listener it came in on.
+  const apps: (App | null)[] = config.listeners.map(() => null);
+  const servers = daemon ? [listenDaemon(daemon, apps, wireOptions)] : config.listeners.map((listener, index) => listen(listener, {
+    ...wireOptions,
+    dispatch: (connection, head, body) => apps[index]!.dispatch(connection, head, body),
+    logAccess: (connection, head, line, status, bytes) => apps[index]?.logAccess(connection, head, line, status, bytes),
+  }));
+  // A daemon's SERVER_PORT and %{RESOURCE} names are the fronts': the ports the supervisor gave every process.
+  const ports = config.listeners.map((listener, index) => (daemon ? listener.port : servers[index]!.port));
+  const port = ports[0]!;
+  const identity = dropPrivileges(config, errorLog, daemon ? `unix:${daemon.socket}` : `port ${port}`);
+  if (daemon) enterDaemonGroup(daemon.group, identity, errorLog);
 
-  const install = findPython({ python: config.python, pythonHome: config.pythonHome });
-  errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
-  const python = startPython(install);
-  const engine = startEngine(config, python, errorLog, options.onUnhealthy);
-  const { pool } = engine;
+  // The hosts name their routes' groups with the ports; the engine's workers need the parallel ones.
+  const hostsByListener = config.listeners.map((listener, index) => {
+    // mod_ssl's HTTPS=on for every request over TLS.
+    const reach = { port: ports[index]!, scheme: listener.tls ? "https" : "http", env: listener.tls ? ["HTTPS", "on"] : [], relayed: Boolean(daemon) } as const;
+    return listener.hosts.map((host) => new HostRuntime(host, reach));
+  });
+  let engine: Engine | null = null;
+  let pythonVersion = "";
+  if (daemon || frontNeedsPython(config)) {
+    const install = findPython({ python: config.python, pythonHome: config.pythonHome });
+    checkParallelSupport(config, install.version, install.library);
+    errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
+    const python = startPython(install);
+    engine = startEngine(config, python, errorLog, options.onUnhealthy, {
+      restartOnChange: Boolean(daemon),
+      routes: hostsByListener.flat().flatMap((host) => host.routeInterpreters()),
+    });
+    pythonVersion = python.version;
+  }
+  const pool = engine?.pool ?? null;
 
   const activeRequests = () => servers.reduce((n, wire) => n + wire.active, 0);
-  const table = routeTable(config.listeners.map((listener, index) => ({ hosts: listener.hosts, port: servers[index]!.port })));
+  const table = routeTable(config.listeners.map((listener, index) => ({ hosts: listener.hosts, port: ports[index]! })));
   const status = createServerStatus(config.serverStatus, {
     routes: table.routes, pool, slot: options.supervisedSlot ?? null, supervised: options.supervisedSlot !== undefined,
-    software: SERVER_SOFTWARE, python: python.version, errorLog, activeRequests,
+    software: SERVER_SOFTWARE, python: pythonVersion || "none (every route runs in a daemon process group)", errorLog, activeRequests,
   });
 
   const listening: string[] = [];
   if (config.listeners.some((listener) => listener.hosts.some((host) => host.vhost.staticMappings.length || host.vhost.documentRoot))) loadMimeTypes();
   config.listeners.forEach((listener, index) => {
-    const wire = servers[index]!;
+    const listenerPort = ports[index]!;
     const scheme = listener.tls ? "https" : "http";
-    // mod_ssl's HTTPS=on for every request over TLS.
-    const reach = { port: wire.port, scheme, env: listener.tls ? ["HTTPS", "on"] : [] } as const;
-    const hosts = listener.hosts.map((host) => new HostRuntime(host, reach));
+    const hosts = hostsByListener[index]!;
+    const daemons = options.daemons ? new DaemonProxy({ groups: options.daemons, listener: index, limits: wireOptions.limits, errorLog }) : null;
     apps[index] = createApp({
-      hosts: new HostTable(hosts), pool, errorLog, accessLog, scheme,
+      hosts: new HostTable(hosts), pool, daemons, errorLog, accessLog, scheme,
       serverSoftware: SERVER_SOFTWARE,
       limitRequestBody: config.limitRequestBody,
       queueTimeoutMs: config.queueTimeout * 1000,
@@ -121,34 +152,78 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     });
     for (const host of listener.hosts) {
       for (const route of host.routes) {
-        errorLog.info(`${scheme}://${host.serverName}:${wire.port}: WSGIScriptAlias${route.route.match === "regex" ? "Match" : ""} ${route.route.url} -> ${route.route.target} (application group '${route.applicationGroup}', callable '${route.callableObject}').`);
+        const where = route.processGroup === "%{GLOBAL}" || daemon ? `application group '${route.applicationGroup}'` : `daemon process group '${route.processGroup}'`;
+        errorLog.info(`${scheme}://${host.serverName}:${listenerPort}: WSGIScriptAlias${route.route.match === "regex" ? "Match" : ""} ${route.route.url} -> ${route.route.target} (${where}, callable '${route.callableObject}').`);
       }
     }
-    listening.push(`${scheme}://${listener.host}:${wire.port}/`);
+    listening.push(`${scheme}://${listener.host}:${listenerPort}/`);
   });
-  errorLog.notice(`${SERVER_SOFTWARE} (Python ${python.version}) listening on ${listening.join(", ")} with ${config.threads} threads.`);
+  if (daemon) {
+    errorLog.notice(`Daemon process ${process.pid} of group '${daemon.group.name}' (Python ${pythonVersion}) listening on unix:${daemon.socket} with ${config.threads} threads.`);
+  } else if (engine) {
+    errorLog.notice(`${SERVER_SOFTWARE} (Python ${pythonVersion}) listening on ${listening.join(", ")} with ${config.threads} threads.`);
+  } else {
+    errorLog.notice(`${SERVER_SOFTWARE} listening on ${listening.join(", ")} (no Python in this process: every route runs in a daemon process group).`);
+  }
   if (config.serverStatus) errorLog.info(`Server status at ${config.serverStatus.paths.map((path) => `${path} (and ${path}/metrics)`).join(", ")}.`);
 
   const stop = () => {
     for (const wire of servers) wire.stop();
-    engine.stop();
+    options.daemons?.close();
+    engine?.stop();
   };
-  const imports = config.importScripts.map((script) => ({ script, group: applicationGroupName(script, config.serverName, port) }));
+  // A daemon group's import scripts load in its processes (daemon/daemon-config.ts), not here.
+  const imports = config.importScripts.filter((script) => !script.processGroup).map((script) => {
+    const group = applicationGroupName(script, config.serverName, port);
+    return { script, group, interpreters: engine?.parallel.get(group) ?? 1 };
+  });
   return {
     port,
     pool,
     errorLog,
-    ready: importScripts(pool, imports, errorLog),
+    ready: pool ? importScripts(pool, imports, errorLog) : Promise.resolve(),
     stop,
     async drain(timeoutMs: number) {
       for (const wire of servers) wire.stopAccepting(); // no new connections; those open finish what they are doing
       const deadline = Date.now() + timeoutMs;
-      while ((activeRequests() > 0 || pool.busy > 0 || pool.queued > 0) && Date.now() < deadline) await Bun.sleep(20);
-      if (pool.busy > 0) errorLog.warn(`${pool.busy} requests still running after ${timeoutMs / 1000} s: closing them.`);
+      const busy = () => (pool ? pool.busy + pool.queued : 0);
+      while ((activeRequests() > 0 || busy() > 0) && Date.now() < deadline) await Bun.sleep(20);
+      if (pool && pool.busy > 0) errorLog.warn(`${pool.busy} requests still running after ${timeoutMs / 1000} s: closing them.`);
       // The connections close; the worker threads end with the process, which exits next. Terminating
       // a worker still loading koffi's native module aborts the whole process (seen as SIGABRT when a
       // SIGTERM came right after start-up).
       for (const wire of servers) wire.stop();
     },
   };
+}
+
+/**
+ * A daemon process's private socket. Each request names the listener it reached (FRONT_HEADER) and is
+ * routed by that listener's app; the response goes back over the front's connection.
+ */
+function listenDaemon(daemon: NonNullable<StartOptions["daemon"]>, apps: (App | null)[],
+  options: Omit<WireServerOptions, "host" | "port" | "dispatch" | "logAccess">): WireServer {
+  const relayedSink: SinkFactory<FrontPeer> = (peer, isHead, http10, label) =>
+    new WireResponse(peer.connection, isHead, http10, options.serverSoftware, options.errorLog, label);
+  return new WireServer({
+    ...options,
+    host: "",
+    port: 0,
+    unix: daemon.socket,
+    reusePort: false,
+    dispatch: (connection, head, body) => {
+      const relayed = fromFront(connection, head);
+      const app = relayed ? apps[relayed.listener] : undefined;
+      if (!relayed || !app) {
+        options.errorLog.error(`Daemon process ${process.pid}: a request without a valid front header on its socket: refused.`);
+        return new WireResponse(connection, head.method === "HEAD", head.protocol === "HTTP/1.0", options.serverSoftware, options.errorLog, head.target).fail(400);
+      }
+      void app.dispatchTo(relayed.peer, relayed.head, body, relayedSink);
+    },
+    // A daemon's answer that a script changed: the front sends the request elsewhere, the group restarts.
+    // The fronts log the access, once, as Apache does.
+    logAccess: (_connection, _head, _line, status) => {
+      if (status === SCRIPT_CHANGED_STATUS) daemon.onScriptChanged();
+    },
+  });
 }

@@ -14,10 +14,10 @@ describe("command line", () => {
     const r = await run(["--help"]);
     expect(r.code).toBe(0);
     for (const flag of ["--alias", "--port", "--threads", "--python", "--python-home", "--python-path", "--application-group",
-      "--callable-object", "--no-reload", "--server-name", "--error-log", "--log-level", "--access-log", "--server-alias",
-      "--document-root", "--url-alias", "--url-alias-match", "--alias-match", "--redirect", "--redirect-match", "--directory-index",
-      "--directory-listing", "--options", "--require", "--setenv", "--header", "--no-chunked-request", "--restrict-embedded",
-      "--trust-proxy-header"]) {
+      "--callable-object", "--no-reload", "--server-name", "--error-log", "--log-level", "--access-log", "--parallel-interpreters",
+      "--server-alias", "--document-root", "--url-alias", "--url-alias-match", "--alias-match", "--redirect", "--redirect-match",
+      "--directory-index", "--directory-listing", "--options", "--require", "--setenv", "--header", "--no-chunked-request",
+      "--restrict-embedded", "--trust-proxy-header"]) {
       expect(r.stdout).toContain(flag);
     }
   });
@@ -216,6 +216,18 @@ describe("--server-alias, --require, --trust-proxy-header, --restrict-embedded",
       expect(env.HTTP_X_REAL_IP).toBe("198.51.100.7");
       expect(env.HTTP_X_FORWARDED_FOR).toBeUndefined();
       expect(env.SERVER_NAME).toBe("front.example");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("in a daemon process group too: the daemon believes the trusted proxy's X-Forwarded-For as the front saw the client", async () => {
+    const server = await start({ args: ["--daemon-process", "d,processes=1,threads=2", "--alias", `/wire=${wire},process-group=d`, "--trust-proxy", "127.0.0.1"] });
+    try {
+      const env = await environ(server.url, { "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https" });
+      expect(env["mod_wsgi.process_group"]).toBe("d");
+      expect(env.REMOTE_ADDR).toBe("203.0.113.9");
+      expect(env["wsgi.url_scheme"]).toBe("https");
     } finally {
       await server.stop();
     }

@@ -92,8 +92,10 @@ describe("a Django-style virtual host (daemon process group, virtualenv, static 
       expect((await fetch(`${server.url}/media/`)).status).toBe(403); // Options -Indexes
       expect((await fetch(`${server.url}/static/missing.css`)).status).toBe(404);
       const errorLog = readFileSync(join(logs, "error.log"), "utf8");
-      expect(errorLog).toContain(`starting 2 processes on port ${port}`);
-      expect(errorLog).toMatch(/listening on http:\/\/0\.0\.0\.0:\d+\/ with 4 threads/);
+      // The front on the port loads no Python (WSGIRestrictEmbedded On); the group's two processes do.
+      expect(errorLog).toContain(`starting 1 process on port ${port}, daemon process group 'example.com' (2 processes)`);
+      expect(errorLog).toMatch(/listening on http:\/\/0\.0\.0\.0:\d+\/ \(no Python in this process: every route runs in a daemon process group\)/);
+      expect(errorLog.match(/Daemon process \d+ of group 'example\.com' \(Python 3\.\d+\.\d+\) listening on unix:\S+ with 4 threads/g)).toHaveLength(2);
       await Bun.sleep(100);
       expect(readFileSync(join(logs, "access.log"), "utf8")).toMatch(/^127\.0\.0\.1 - - \[.*\] "GET \/where\/ HTTP\/1\.1" 200 \d+ "-" ".*"$/m);
     } finally {
@@ -117,7 +119,7 @@ describe("two name-based virtual hosts", () => {
     expect(second.map((line) => line.split(" ->")[0])).toEqual(["wsgi /hello", "wsgi /shared"]);
     expect(second[1]).toContain("'second.example:8080|/shared'");
     expect(r.stderr).toBe("");
-    expect(r.stdout).toMatch(/^Served: http 0\.0\.0\.0:8080 \(first\.example, second\.example\); WSGI routes run in process group %\{GLOBAL\}/m);
+    expect(r.stdout).toMatch(/^Served: http 0\.0\.0\.0:8080 \(first\.example, second\.example\); embedded group: 1 process, 8 threads\.$/m);
   });
 
   test("serves each virtual host by Host, the first to a Host neither names, with its ServerName in %{RESOURCE}", async () => {

@@ -4,7 +4,9 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEFAULTS, type ImportScript } from "../config.ts";
+import { DAEMON_OPTIONS, daemonSettings, IMPLEMENTED_DAEMON_OPTIONS } from "../config/daemon-options.ts";
 import { lineProblem, statusLines, trustLines, type DirectiveLine } from "../config/flag-directives.ts";
+import type { ProcessSettings } from "../config/site.ts";
 import { WIRE_DEFAULTS, type ConnectionLimits } from "../http/wire/limits.ts";
 import { levelNumber } from "../log/levels.ts";
 import { SERVING_DIRECTIVES, SITE_FLAGS, SITE_FLAGS_HELP, siteLines } from "./site-flags.ts";
@@ -19,6 +21,18 @@ export interface AliasFlag {
   applicationGroup?: string;
   callableObject?: string;
   passAuthorization?: boolean;
+  /** process-group=: a --daemon-process name; "%{GLOBAL}" is embedded. */
+  processGroup?: string;
+  /** parallel-interpreters=K: the alias's application group as K interpreters, each with its own GIL (wsgi-bin's own). */
+  parallelInterpreters?: number;
+}
+
+/** --daemon-process NAME[,OPTION=VALUE...]: a WSGIDaemonProcess. */
+export interface DaemonFlag {
+  name: string;
+  /** The options as written. */
+  options: Record<string, string>;
+  settings: ProcessSettings;
 }
 
 /** The flags as given; undefined (or empty) when absent. */
@@ -52,6 +66,8 @@ export interface Flags extends Partial<ConnectionLimits> {
   applicationGroup?: string;
   callableObject?: string;
   passAuthorization: boolean;
+  /** --parallel-interpreters K: the default for the aliases' parallel-interpreters=. */
+  parallelInterpreters?: number;
   /** --trust-proxy: WSGITrustedProxies. */
   trustedProxies: string[];
   /** --trust-proxy-header: WSGITrustedProxyHeaders (none given: X-Forwarded-For, -Proto, -Host, -Port). */
@@ -71,6 +87,7 @@ export interface Flags extends Partial<ConnectionLimits> {
   sslCertificateFile?: string;
   sslCertificateKeyFile?: string;
   sslCertificateChainFile?: string;
+  daemons: DaemonFlag[];
 }
 
 export type Command = { kind: "serve"; flags: Flags } | { kind: "help" } | { kind: "version" };
@@ -93,10 +110,22 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                    application-group=NAME  %{RESOURCE} %{SERVER} %{GLOBAL} or a name
                                    callable-object=NAME    the callable to call (default application)
                                    pass-authorization=on|off
-  --import-script FILE,application-group=NAME
+                                   process-group=NAME      run it in that --daemon-process group
+                                                           (WSGIProcessGroup; default %{GLOBAL}: embedded)
+                                   parallel-interpreters=K  this alias's group as K interpreters (below)
+  --daemon-process NAME[,OPTION=VALUE...]
+                                 a daemon process group (WSGIDaemonProcess): its own processes, each
+                                 with its own Python, serving the aliases given process-group=NAME;
+                                 repeatable. OPTIONs (defaults: mod_wsgi's):
+                                   processes=N threads=N (15) python=PATH python-home=DIR
+                                   python-path=DIR[:DIR] home=DIR display-name=NAME|%{GROUP}
+                                   user=NAME|#UID group=NAME|#GID (when started as root)
+                                   maximum-requests=N restart-interval=S request-timeout=S
+                                   queue-timeout=S graceful-timeout=S connect-timeout=S (15)
+  --import-script FILE,application-group=NAME[,process-group=NAME]
                                  load FILE into that application group's interpreter when a process
-                                 starts (WSGIImportScript); NAME is %{GLOBAL}, %{SERVER} or a name;
-                                 repeatable
+                                 (of that daemon group; default embedded) starts (WSGIImportScript);
+                                 NAME is %{GLOBAL}, %{SERVER} or a name; repeatable
   --host ADDR                    address to listen on (default ${DEFAULTS.host})
   --port N                       port to listen on (default ${DEFAULTS.port}; 0 picks a free one)
   --https-port N                 also listen on port N with TLS, serving the same routes (Listen N https
@@ -106,7 +135,14 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                  its private key, PEM, unencrypted (SSLCertificateKeyFile)
   --ssl-certificate-chain-file FILE
                                  intermediate certificates sent after it, PEM (SSLCertificateChainFile)
-  --threads N                    worker threads running Python, per process (default ${DEFAULTS.threads})
+  --threads N                    worker threads running Python, per process (default ${DEFAULTS.threads}); this
+                                 and the process flags below are the front processes' (embedded
+                                 group's): a --daemon-process group has its own options
+  --parallel-interpreters K      run each application group as K sub-interpreters, each with its own GIL
+                                 (Python 3.12+), requests spread over them: one process uses K cores;
+                                 C extensions with single-phase init refuse to load there (default ${DEFAULTS.parallelInterpreters}:
+                                 one interpreter per group, all sharing the main GIL); not for %{GLOBAL};
+                                 --alias routes only (no directive: wsgi-bin's own)
   --request-timeout S            raise RequestTimeout in an app that has run S seconds for one request:
                                  504, or a cut connection once the response started (default 0: off)
   --deadlock-timeout S           replace a process whose Python GIL could not be taken for S seconds
@@ -181,8 +217,9 @@ const VALUE_FLAGS = new Set([
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
   "request-timeout", "config", "limit-request-line", "limit-request-fields", "limit-request-field-size", "timeout",
   "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections", "trust-proxy",
-  "queue-limit", "deadlock-timeout", "user", "group", "server-status-allow", "trust-proxy-header",
+  "queue-limit", "deadlock-timeout", "user", "group", "server-status-allow", "daemon-process", "trust-proxy-header",
   "https-port", "ssl-certificate-file", "ssl-certificate-key-file", "ssl-certificate-chain-file",
+  "parallel-interpreters",
 ]);
 
 const SWITCHES = new Set(["pass-authorization", "no-reload", "help", "version", "strict", "check-config"]);
@@ -251,14 +288,18 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
   const directives = siteLines(siteFlags, cwd);
   if (config !== undefined) {
     // A configuration file describes its virtual hosts itself: flags for one host's routes would be ambiguous.
-    const hostFlags = ["alias", "application-group", "callable-object", "server-name", "import-script", "https-port",
+    const hostFlags = ["alias", "application-group", "callable-object", "server-name", "import-script", "daemon-process", "https-port",
       "ssl-certificate-file", "ssl-certificate-key-file", "ssl-certificate-chain-file"].filter((flag) => values.has(flag));
     if (switches.has("pass-authorization")) hostFlags.push("pass-authorization");
     hostFlags.push(...new Set(siteFlags.map((flag) => flag.name)));
     if (positional.length) hostFlags.push("a SCRIPT argument");
     if (hostFlags.length) {
       const inFile = [...new Set(directives.map((line) => line.name))].join(", ");
-      throw new UsageError(`${hostFlags.map((f) => (f.startsWith("a ") ? f : `--${f}`)).join(", ")} cannot be combined with --config: write them in the file (WSGIScriptAlias, WSGIApplicationGroup, WSGICallableObject, ServerName, WSGIImportScript, WSGIPassAuthorization; Listen N https with SSLEngine on, SSLCertificateFile, SSLCertificateKeyFile${inFile ? `; ${inFile}` : ""})`);
+      throw new UsageError(`${hostFlags.map((f) => (f.startsWith("a ") ? f : `--${f}`)).join(", ")} cannot be combined with --config: write them in the file (WSGIScriptAlias, WSGIApplicationGroup, WSGICallableObject, ServerName, WSGIImportScript, WSGIPassAuthorization, WSGIDaemonProcess; Listen N https with SSLEngine on, SSLCertificateFile, SSLCertificateKeyFile${inFile ? `; ${inFile}` : ""})`);
+    }
+    // No directive says how many interpreters a configuration file's application groups get.
+    if (values.has("parallel-interpreters")) {
+      throw new UsageError("--parallel-interpreters applies to --alias routes and cannot be combined with --config: a configuration file's application groups run in one interpreter each");
     }
   } else if (aliases.length === 0 && !directives.some((line) => SERVING_DIRECTIVES.has(line.name)) && !switches.has("check-config")) {
     throw new UsageError("nothing to serve: give --alias URL=FILE, a script, --document-root, --url-alias, --redirect... or --config FILE (see --help)");
@@ -273,7 +314,12 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
     if (seen.has(alias.url)) throw new UsageError(`alias '${alias.url}' declared twice`);
     seen.add(alias.url);
   }
+  const daemons = (values.get("daemon-process") ?? []).map((spec) => parseDaemonProcess(spec, cwd));
+  const importScripts = (values.get("import-script") ?? []).map((spec) => parseImportScript(spec, cwd));
+  checkProcessGroups(daemons, aliases, importScripts, directives);
   if (defines.length && config === undefined) throw new UsageError("-D defines a parameter for <IfDefine> in a --config file: give --config too");
+  const parallelInterpreters = integer("parallel-interpreters", single("parallel-interpreters"), 1, MAX_PARALLEL);
+  checkParallelGroups(aliases, single("application-group") ?? DEFAULTS.applicationGroup, parallelInterpreters ?? DEFAULTS.parallelInterpreters);
 
   const logLevel = single("log-level");
   if (logLevel !== undefined) {
@@ -312,12 +358,14 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
     requestTimeout: integer("request-timeout", single("request-timeout"), 0, 86400),
     maximumRequests: integer("maximum-requests", single("maximum-requests"), 0, Number.MAX_SAFE_INTEGER),
     restartInterval: integer("restart-interval", single("restart-interval"), 0, 31_536_000),
-    importScripts: (values.get("import-script") ?? []).map((spec) => parseImportScript(spec, cwd)),
+    importScripts,
+    daemons,
     queueTimeout: integer("queue-timeout", single("queue-timeout"), 0, 86400),
     limitRequestBody: integer("limit-request-body", single("limit-request-body"), 0, Number.MAX_SAFE_INTEGER),
     applicationGroup: single("application-group"),
     callableObject,
     passAuthorization: switches.has("pass-authorization"),
+    parallelInterpreters,
     ...trustFlags(values.get("trust-proxy") ?? [], values.get("trust-proxy-header") ?? []),
     directives,
     limitRequestLine: integer("limit-request-line", single("limit-request-line"), 16, 1 << 20),
@@ -401,19 +449,104 @@ function integer(name: string, value: string | undefined, min: number, max: numb
 
 export function parseImportScript(spec: string, cwd: string): ImportScript {
   const [file, ...options] = spec.split(",");
-  const group = options.find((option) => option.startsWith("application-group="))?.slice("application-group=".length);
-  const unknown = options.filter((option) => !option.startsWith("application-group="));
-  if (!file || unknown.length > 0 || group === undefined) {
-    throw new UsageError(`--import-script wants FILE,application-group=NAME, got '${spec}'`);
+  const option = (name: string) => options.find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1);
+  const group = option("application-group");
+  const processGroup = option("process-group");
+  const unknown = options.filter((o) => !o.startsWith("application-group=") && !o.startsWith("process-group="));
+  if (!file || unknown.length > 0 || group === undefined || processGroup === "") {
+    throw new UsageError(`--import-script wants FILE,application-group=NAME[,process-group=NAME], got '${spec}'`);
   }
   if (group === "%{RESOURCE}") {
     throw new UsageError("--import-script: %{RESOURCE} names no alias here; give the group's name (host:port|/alias), %{SERVER} or %{GLOBAL}");
   }
-  return { script: resolve(cwd, file), applicationGroup: group };
+  const script: ImportScript = { script: resolve(cwd, file), applicationGroup: group };
+  if (processGroup !== undefined && processGroup !== "%{GLOBAL}") script.processGroup = processGroup;
+  return script;
 }
 
-const ALIAS_OPTIONS = new Set(["application-group", "callable-object", "pass-authorization"]);
+/** --daemon-process NAME[,OPTION=VALUE...]: WSGIDaemonProcess's options, plus python= (the interpreter to embed). */
+export function parseDaemonProcess(spec: string, cwd: string): DaemonFlag {
+  const [name = "", ...parts] = spec.split(",");
+  if (!/^[^\s%,=][^\s,=]*$/.test(name)) throw new UsageError(`--daemon-process wants NAME[,OPTION=VALUE...] with a group name first, got '${spec}'`);
+  const options = new Map<string, string>();
+  for (const part of parts) {
+    const eq = part.indexOf("=");
+    const key = part.slice(0, eq < 0 ? undefined : eq).toLowerCase();
+    if (eq <= 0) throw new UsageError(`--daemon-process ${name}: options are OPTION=VALUE, got '${part}'`);
+    if (key !== "python" && !DAEMON_OPTIONS.has(key)) throw new UsageError(`--daemon-process ${name}: unknown option '${key}' (see --help)`);
+    if (key !== "python" && !IMPLEMENTED_DAEMON_OPTIONS.has(key)) throw new UsageError(`--daemon-process ${name}: ${key}= is not implemented by wsgi-bin`);
+    options.set(key, part.slice(eq + 1));
+  }
+  const settings = daemonSettings(name, options, {
+    fail: (message) => {
+      throw new UsageError(message.replace(/^WSGIDaemonProcess /, "--daemon-process "));
+    },
+    path: (value) => resolve(cwd, value),
+    warn: (message) => {
+      throw new UsageError(message.replace(/^WSGIDaemonProcess /, "--daemon-process "));
+    },
+  });
+  const python = options.get("python");
+  if (python !== undefined) {
+    if (python === "") throw new UsageError(`--daemon-process ${name}: python= is empty`);
+    settings.python = python;
+  }
+  return { name, options: Object.fromEntries(options), settings };
+}
+
+/** Every process-group= names a --daemon-process (or %{GLOBAL}); no group is declared twice. */
+function checkProcessGroups(daemons: DaemonFlag[], aliases: AliasFlag[], importScripts: ImportScript[], directives: DirectiveLine[]): void {
+  const names = new Set<string>();
+  for (const daemon of daemons) {
+    if (names.has(daemon.name)) throw new UsageError(`--daemon-process '${daemon.name}' declared twice`);
+    names.add(daemon.name);
+  }
+  const uses = [
+    ...aliases.map((alias) => [alias.processGroup, `--alias '${alias.url}'`] as const),
+    ...importScripts.map((script) => [script.processGroup, `--import-script '${script.script}'`] as const),
+    ...directives.filter((line) => line.name === "WSGIScriptAliasMatch").map((line) =>
+      [line.args.find((arg) => arg.startsWith("process-group="))?.slice("process-group=".length), `--alias-match '${line.args[0]}'`] as const),
+  ];
+  for (const [group, what] of uses) {
+    if (group !== undefined && group !== "%{GLOBAL}" && !names.has(group)) {
+      throw new UsageError(`${what}: process-group '${group}' is not defined (give --daemon-process ${group}[,OPTION=VALUE...])`);
+    }
+  }
+}
+
+const ALIAS_OPTIONS = new Set(["application-group", "callable-object", "pass-authorization", "process-group", "parallel-interpreters"]);
 const PYTHON_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The replica index travels in 16 bits of a Request's ARG (pool/channel.ts): far above any core count. */
+const MAX_PARALLEL = 64;
+
+/**
+ * --parallel-interpreters: %{GLOBAL} is the main interpreter, one interpreter with the main GIL, so it
+ * cannot be K of them; and the aliases sharing a group must agree on its K. %{SERVER} and a literal
+ * name are compared as written (engine.ts checks the resolved names again).
+ */
+function checkParallelGroups(aliases: AliasFlag[], defaultGroup: string, defaultCount: number): void {
+  const groups = new Map<string, { url: string; count: number }>();
+  for (const alias of aliases) {
+    const group = alias.applicationGroup ?? defaultGroup;
+    const count = alias.parallelInterpreters ?? defaultCount;
+    if (group === "%{GLOBAL}" && count > 1) {
+      throw new UsageError(
+        `--alias '${alias.url}': application-group=%{GLOBAL} is the main interpreter, which cannot be split into ` +
+        `${count} parallel interpreters (it has the process's one main GIL). Give this alias ` +
+        "parallel-interpreters=1, or another application group",
+      );
+    }
+    if (group === "%{RESOURCE}") continue; // one alias per group
+    const other = groups.get(group);
+    if (other && other.count !== count) {
+      throw new UsageError(
+        `aliases '${other.url}' and '${alias.url}' share application group ${group} but ask for ` +
+        `${other.count} and ${count} parallel interpreters: give both the same parallel-interpreters=`,
+      );
+    }
+    groups.set(group, { url: alias.url, count });
+  }
+}
 
 export function parseAlias(spec: string, cwd: string): AliasFlag {
   const [target, ...options] = spec.split(",");
@@ -430,10 +563,18 @@ export function parseAlias(spec: string, cwd: string): AliasFlag {
     const name = option.slice(0, oeq < 0 ? undefined : oeq);
     const value = oeq < 0 ? "" : option.slice(oeq + 1);
     if (!ALIAS_OPTIONS.has(name) || oeq < 0) {
-      throw new UsageError(`--alias '${url}': unknown option '${option}' (application-group=, callable-object=, pass-authorization=)`);
+      throw new UsageError(`--alias '${url}': unknown option '${option}' (application-group=, callable-object=, pass-authorization=, process-group=, parallel-interpreters=)`);
     }
     if (name === "application-group") alias.applicationGroup = value;
-    else if (name === "callable-object") {
+    else if (name === "process-group") {
+      if (value === "" || value === "%{SERVER}" || value === "%{RESOURCE}") throw new UsageError(`--alias '${url}': process-group wants %{GLOBAL} or a --daemon-process name, got '${value}'`);
+      alias.processGroup = value;
+    } else if (name === "parallel-interpreters") {
+      if (!/^\d+$/.test(value) || +value < 1 || +value > MAX_PARALLEL) {
+        throw new UsageError(`--alias '${url}': parallel-interpreters wants a whole number from 1 to ${MAX_PARALLEL}, got '${value}'`);
+      }
+      alias.parallelInterpreters = +value;
+    } else if (name === "callable-object") {
       if (!PYTHON_NAME.test(value)) throw new UsageError(`--alias '${url}': callable-object '${value}' is not a Python name`);
       alias.callableObject = value;
     } else {

@@ -39,7 +39,7 @@ function words(value: string, _cwd: string, flag: string): string[] {
   }
 }
 
-const SCRIPT_OPTIONS = new Set(["application-group", "callable-object", "pass-authorization"]);
+const SCRIPT_OPTIONS = new Set(["application-group", "callable-object", "pass-authorization", "process-group"]);
 
 export const SITE_FLAGS: Record<string, SiteFlag> = {
   "server-alias": {
@@ -71,7 +71,7 @@ export const SITE_FLAGS: Record<string, SiteFlag> = {
       const [file, ...options] = rest.split(",");
       for (const option of options) {
         if (!SCRIPT_OPTIONS.has(option.slice(0, option.indexOf("=")))) {
-          throw new UsageError(`--${flag}: unknown option '${option}' (application-group=, callable-object=, pass-authorization=)`);
+          throw new UsageError(`--${flag}: unknown option '${option}' (application-group=, callable-object=, pass-authorization=, process-group=)`);
         }
       }
       return [regex, absolute(file!, cwd), ...options];
@@ -119,7 +119,8 @@ One host's other routes and settings (each the directive it names; refused with 
   --url-alias-match REGEX=PATH   the same by regular expression, $1... in PATH (AliasMatch); repeatable
   --alias-match REGEX=FILE[,OPTION=VALUE...]
                                  mount scripts by regular expression, $1... in FILE
-                                 (WSGIScriptAliasMatch; --alias's OPTIONs); repeatable
+                                 (WSGIScriptAliasMatch; --alias's OPTIONs but parallel-interpreters=);
+                                 repeatable
   --redirect '[STATUS] URL-PATH [URL]'
                                  Redirect's arguments as one value: permanent, temp, seeother, gone
                                  or a number; repeatable

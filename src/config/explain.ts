@@ -29,6 +29,7 @@ function accessText(access: Access | undefined): string {
 
 function processText(settings: ProcessSettings): string {
   const parts = [`processes=${settings.processes}`, `threads=${settings.threads}`];
+  if (settings.python) parts.push(`python=${settings.python}`);
   if (settings.pythonHome) parts.push(`python-home=${settings.pythonHome}`);
   if (settings.pythonPath.length) parts.push(`python-path=${settings.pythonPath.join(":")}`);
   if (settings.requestTimeout) parts.push(`request-timeout=${settings.requestTimeout}`);
@@ -36,6 +37,11 @@ function processText(settings: ProcessSettings): string {
   if (settings.maximumRequests) parts.push(`maximum-requests=${settings.maximumRequests}`);
   if (settings.restartInterval) parts.push(`restart-interval=${settings.restartInterval}`);
   parts.push(`graceful-timeout=${settings.gracefulTimeout}`);
+  if (settings.connectTimeout) parts.push(`connect-timeout=${settings.connectTimeout}`);
+  if (settings.home) parts.push(`home=${settings.home}`);
+  if (settings.displayName) parts.push(`display-name=${settings.displayName}`);
+  if (settings.user) parts.push(`user=${settings.user}`);
+  if (settings.group) parts.push(`group=${settings.group}`);
   return parts.join(" ");
 }
 
@@ -147,7 +153,8 @@ export function explainSite(site: Site, plan: ServePlan, hostname: string): stri
   out.push("");
   const listeners = plan.config.listeners.map((l) => `${l.tls ? "https" : "http"} ${l.host}:${l.port} (${l.hosts.map((h) => (h.vhost === site.main ? `main server ${h.serverName}` : vhostNames(h.vhost)[0] ?? h.serverName)).join(", ")})`);
   const { processes, threads } = plan.config;
-  out.push(`Served: ${listeners.join("; ")}; WSGI routes run in process group ${plan.processGroup} ` +
-    `(${processes} process${processes > 1 ? "es" : ""}, ${threads} threads).`);
+  const count = (n: number) => `${n} process${n > 1 ? "es" : ""}`;
+  out.push(`Served: ${listeners.join("; ")}; embedded group: ${count(processes)}, ${threads} threads` +
+    plan.config.daemons.map((d) => `; daemon group ${d.name}: ${count(d.processes)}, ${d.threads} threads`).join("") + ".");
   return out.join("\n") + "\n";
 }

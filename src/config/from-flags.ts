@@ -34,6 +34,8 @@ export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
     applicationGroup: alias.applicationGroup,
     callableObject: alias.callableObject,
     passAuthorization: alias.passAuthorization,
+    processGroup: alias.processGroup,
+    parallelInterpreters: alias.parallelInterpreters ?? flags.parallelInterpreters,
   }));
   // The defaults an alias's own options override: the directives at server level.
   host.settings.applicationGroup = flags.applicationGroup;
@@ -66,17 +68,21 @@ export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
     main: draft.main,
     vhosts: draft.vhosts,
     embedded: draft.embedded,
-    daemons: [],
-    importScripts: flags.importScripts.map((script) => ({ ...script, processGroup: "%{GLOBAL}" })),
+    daemons: flags.daemons.map((daemon) => ({ name: daemon.name, options: daemon.options, settings: daemon.settings, unimplemented: [] })),
+    importScripts: flags.importScripts.map((script) => ({ ...script, processGroup: script.processGroup ?? "%{GLOBAL}" })),
     restrictEmbedded: draft.restrictEmbedded,
     connection: draft.connection,
     files: [],
   };
-  return overrideSite(site, flags, diagnostics);
+  // On the command line --threads, --processes... describe the embedded group: a --daemon-process says its own.
+  return overrideSite(site, flags, diagnostics, false);
 }
 
-/** The process-wide flags win over what the site says, for every process group and host. */
-function overrideSite(site: Site, flags: Flags, diagnostics: Diagnostics): Site {
+/**
+ * The process-wide flags win over what the site says, for every host and, over a configuration file,
+ * for every process group (`daemons`), else for the embedded group only.
+ */
+function overrideSite(site: Site, flags: Flags, diagnostics: Diagnostics, daemons = true): Site {
   if (flags.host !== undefined || flags.port !== undefined) {
     const first = site.listeners[0]!;
     const oldPort = first.port;
@@ -89,7 +95,8 @@ function overrideSite(site: Site, flags: Flags, diagnostics: Diagnostics): Site 
     }
   }
   if (flags.python !== undefined) site.python = flags.python;
-  for (const settings of [site.embedded, ...site.daemons.map((daemon) => daemon.settings)]) overrideProcess(settings, flags);
+  const groups = daemons ? [site.embedded, ...site.daemons.map((daemon) => daemon.settings)] : [site.embedded];
+  for (const settings of groups) overrideProcess(settings, flags);
   // The directive lines of the flags below apply to every host as a file's would (server-level lines aside).
   const draft: SiteDraft = { ...site, formats: new Map() };
   for (const vhost of [site.main, ...site.vhosts]) overrideHost(draft, vhost, flags, diagnostics);

@@ -162,6 +162,8 @@ export interface ResolvedRoute {
   applicationGroup: string;
   callableObject: string;
   passAuthorization: boolean;
+  /** The application group's interpreters: above 1, each with its own GIL (WsgiRoute.parallelInterpreters). */
+  parallelInterpreters: number;
   reload: boolean;
   settings: DirSettings;
 }
@@ -175,6 +177,7 @@ export function resolveRoute(vhost: VirtualHost, route: WsgiRoute): ResolvedRout
     applicationGroup: route.applicationGroup ?? settings.applicationGroup ?? DEFAULTS.applicationGroup,
     callableObject: route.callableObject ?? settings.callableObject ?? DEFAULTS.callableObject,
     passAuthorization: route.passAuthorization ?? settings.passAuthorization ?? false,
+    parallelInterpreters: route.parallelInterpreters ?? DEFAULTS.parallelInterpreters,
     reload: settings.scriptReloading ?? true,
     settings,
   };

@@ -1,13 +1,15 @@
 // What one server process runs of a site model: every listener (with its certificate when it speaks
 // TLS), the virtual hosts taking each listener's connections (its default first), their WSGI routes
-// that can run in this process, and the process settings (those of the process group the routes run
-// in). What the site says that this leaves out is reported here, one warning each, never dropped.
-import { DEFAULTS, type ImportScript, type ServerConfig } from "../config.ts";
+// (each with the process group that runs it: the embedded one, in the processes on the ports, or a
+// WSGIDaemonProcess group, in processes of its own), and the settings of every process group. What the
+// site says that this leaves out is reported here, one warning each, never dropped.
+import { DEFAULTS, type DaemonGroupConfig, type ImportScript, type ServerConfig } from "../config.ts";
 import { connectionLimits } from "../http/wire/limits.ts";
 import { STANDARD_FORMATS } from "./apache/directives-log.ts";
 import { ConfigError, type Diagnostics } from "./diagnostics.ts";
 import { resolveRoute, statusLocations, vhostsOnPort, type ResolvedRoute } from "./resolve.ts";
-import { hostName, type Listener, type ProcessSettings, type Site, type TlsFiles, type VirtualHost } from "./site.ts";
+import { displayName } from "./daemon-options.ts";
+import { hostName, type DaemonProcess, type Listener, type Site, type TlsFiles, type VirtualHost } from "./site.ts";
 
 const COMBINED = STANDARD_FORMATS.find(([name]) => name === "combined")![1];
 const NOT_YET = "parsed but not served by this version yet";
@@ -32,8 +34,6 @@ export interface ServePlan {
   config: ServerConfig;
   /** Every host some listener serves, once each. */
   hosts: PlannedHost[];
-  /** The process group whose settings the process runs with. */
-  processGroup: string;
 }
 
 export function describeVhost(vhost: VirtualHost, site: Site): string {
@@ -62,11 +62,30 @@ function servableRoutes(site: Site, vhost: VirtualHost, diagnostics: Diagnostics
   return routes;
 }
 
-function processSettings(site: Site, group: string): ProcessSettings {
-  if (group === "%{GLOBAL}") return site.embedded;
-  const daemon = site.daemons.find((d) => d.name === group)!;
-  // WSGIPythonHome sets up Python for the whole server, daemons included; WSGIPythonPath is embedded mode's.
-  return { ...daemon.settings, pythonHome: daemon.settings.pythonHome ?? site.embedded.pythonHome };
+/** A WSGIDaemonProcess as its processes run it. */
+function daemonGroup(site: Site, daemon: DaemonProcess): DaemonGroupConfig {
+  const settings = daemon.settings;
+  return {
+    name: daemon.name,
+    processes: settings.processes,
+    multiprocess: Boolean(settings.processesGiven) || settings.processes > 1,
+    threads: settings.threads,
+    python: settings.python ?? site.python,
+    // WSGIPythonHome sets up Python for the whole server, daemons included (unless the group names its
+    // own interpreter); WSGIPythonPath is embedded mode's.
+    pythonHome: settings.pythonHome ?? (settings.python === undefined ? site.embedded.pythonHome : undefined),
+    pythonPath: settings.pythonPath,
+    home: settings.home,
+    displayName: displayName(daemon.name, settings.displayName),
+    user: settings.user,
+    group: settings.group,
+    gracefulTimeout: settings.gracefulTimeout,
+    requestTimeout: settings.requestTimeout,
+    maximumRequests: settings.maximumRequests,
+    restartInterval: settings.restartInterval,
+    queueTimeout: settings.queueTimeout,
+    connectTimeout: settings.connectTimeout ?? DEFAULTS.connectTimeout,
+  };
 }
 
 /** The certificate a listener presents, from the default host on its port (as mod_ssl decides per address). */
@@ -137,13 +156,11 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
   const hosts = [...planned.values()];
   const defaultHost = listeners[0]!.hosts[0]!;
 
-  // One process group per process for now: the first route's.
+  // The embedded group's settings are the processes on the ports'; each WSGIDaemonProcess runs its own.
   const routes = hosts.flatMap((host) => host.routes);
-  const processGroup = routes[0]?.processGroup ?? "%{GLOBAL}";
-  for (const other of new Set(routes.map((r) => r.processGroup))) {
-    if (other !== processGroup) diagnostics.warn(undefined, `process group '${other}': several process groups are ${NOT_YET}: its routes run in '${processGroup}'`);
-  }
-  const processes = processSettings(site, processGroup);
+  const processes = site.embedded;
+  const daemons = site.daemons.map((daemon) => daemonGroup(site, daemon));
+  const groupOf = (group: string) => (group === "%{GLOBAL}" ? undefined : group);
 
   const limits = routes.map((r) => r.settings.limitRequestBody ?? DEFAULTS.limitRequestBody);
   const fallback = defaultHost.vhost.settings.limitRequestBody ?? DEFAULTS.limitRequestBody;
@@ -153,13 +170,14 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
 
   const importScripts: ImportScript[] = [];
   for (const script of site.importScripts) {
-    if (script.processGroup === processGroup) importScripts.push({ script: script.script, applicationGroup: script.applicationGroup });
-    else diagnostics.warn(script.source, `WSGIImportScript ${script.script}: process group '${script.processGroup}' is not the one served ('${processGroup}'): not imported`);
+    if (script.processGroup === "%{GLOBAL}" || daemons.some((daemon) => daemon.name === script.processGroup)) {
+      importScripts.push({ script: script.script, applicationGroup: script.applicationGroup, processGroup: groupOf(script.processGroup) });
+    } else diagnostics.warn(script.source, `WSGIImportScript ${script.script}: process group '${script.processGroup}' is not defined: not imported`);
   }
   // mod_wsgi preloads a script whose alias names both its process and application group.
   for (const r of defaultHost.routes) {
     if (r.route.match === "prefix" && !r.route.directory && r.route.processGroup !== undefined && r.route.applicationGroup !== undefined) {
-      importScripts.push({ script: r.route.target, applicationGroup: r.applicationGroup, url: r.route.url });
+      importScripts.push({ script: r.route.target, applicationGroup: r.applicationGroup, url: r.route.url, processGroup: groupOf(r.processGroup) });
     }
   }
 
@@ -185,7 +203,8 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     restartInterval: processes.restartInterval,
     queueTimeout: processes.queueTimeout,
     importScripts,
-    processGroup: processGroup === "%{GLOBAL}" ? "" : processGroup,
+    processGroup: "",
+    daemons,
     // Connection limits: Apache's defaults; the flags override them (config/load.ts).
     ...connectionLimits(site.connection),
     user: site.connection.user,
@@ -194,7 +213,7 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     deadlockTimeout: DEFAULTS.deadlockTimeout,
     serverStatus: statusPaths.length ? { paths: statusPaths } : undefined,
   };
-  return { config, hosts, processGroup };
+  return { config, hosts };
 }
 
 /** Does a host serve anything at all (a route, a static mapping, a redirect, a status page)? */

@@ -130,6 +130,12 @@ export interface WsgiRoute {
   applicationGroup?: string;
   callableObject?: string;
   passAuthorization?: boolean;
+  /**
+   * wsgi-bin's own (--alias's parallel-interpreters=, --parallel-interpreters; no directive): the
+   * route's application group as K sub-interpreters each with its own GIL (Python 3.12+, see
+   * pool/parallel.ts). Absent or 1: one interpreter sharing the main GIL, as mod_wsgi.
+   */
+  parallelInterpreters?: number;
   source?: Source;
 }
 
@@ -197,6 +203,17 @@ export interface ProcessSettings {
   queueTimeout: number;
   pythonHome?: string;
   pythonPath: string[];
+  /** A daemon group's python= (command line only): the interpreter its processes embed. */
+  python?: string;
+  /** A daemon group's home=: its processes' working directory. */
+  home?: string;
+  /** A daemon group's display-name= as written (%{GROUP} is "(wsgi:NAME)"). */
+  displayName?: string;
+  /** A daemon group's user= and group=: a name or #id. */
+  user?: string;
+  group?: string;
+  /** A daemon group's connect-timeout= in seconds. */
+  connectTimeout?: number;
 }
 
 export interface DaemonProcess {

@@ -1,5 +1,6 @@
 // The slice of the C library wsgi-bin calls: the environment (PYTHONHOME for Python's start) and the
-// process's identity (--user/--group: user and group lookup through NSS, setgroups, setgid, setuid).
+// process's identity (--user/--group: user and group lookup through NSS, setgroups, setgid, setuid),
+// and the name a daemon process shows in `ps` (display-name=).
 // glibc's set*id calls change every thread of the process, not only the caller.
 import koffi from "./koffi.ts";
 
@@ -12,6 +13,7 @@ export interface PasswdEntry {
   name: string;
   uid: number;
   gid: number;
+  home: string;
 }
 
 export interface GroupEntry {
@@ -31,8 +33,8 @@ function bind() {
   const strerror = f("const char *strerror(int errnum)") as (errnum: number) => string;
   const passwd = (entry: unknown): PasswdEntry | null => {
     if (entry === null) return null;
-    const { pw_name, pw_uid, pw_gid } = koffi.decode(entry, Passwd) as { pw_name: string; pw_uid: number; pw_gid: number };
-    return { name: pw_name, uid: pw_uid, gid: pw_gid };
+    const { pw_name, pw_uid, pw_gid, pw_dir } = koffi.decode(entry, Passwd) as { pw_name: string; pw_uid: number; pw_gid: number; pw_dir: string };
+    return { name: pw_name, uid: pw_uid, gid: pw_gid, home: pw_dir };
   };
   const group = (entry: unknown): GroupEntry | null => {
     if (entry === null) return null;
@@ -61,6 +63,12 @@ function bind() {
     setgroups: f("int setgroups(size_t size, const uint32_t *list)") as (size: number, list: number[]) => number,
     setgid: f("int setgid(uint32_t gid)") as (gid: number) => number,
     setuid: f("int setuid(uint32_t uid)") as (uid: number) => number,
+    /** Sets the name `ps -o comm`, top and /proc/PID/comm show (15 bytes at most). */
+    setProcessName: (() => {
+      const prctl = f("int prctl(int option, const char *name, unsigned long a3, unsigned long a4, unsigned long a5)");
+      const PR_SET_NAME = 15;
+      return (name: string) => prctl(PR_SET_NAME, name.slice(0, 15), 0, 0, 0) as number;
+    })(),
     /** The text of the last failed call's errno. */
     errorText: () => strerror(koffi.errno()),
   };

@@ -9,17 +9,65 @@ export const Py_file_input = 257;
 export const METH_NOARGS = 0x0004;
 export const PyBUF_WRITE = 0x200;
 
+// Python 3.12+ (Include/cpython/pylifecycle.h and initconfig.h; the same layout in 3.12 and 3.13).
+export const PyInterpreterConfig_OWN_GIL = 2;
+const PyInterpreterConfig = koffi.struct("wsgi_bin_PyInterpreterConfig", {
+  use_main_obmalloc: "int",
+  allow_fork: "int",
+  allow_exec: "int",
+  allow_threads: "int",
+  allow_daemon_threads: "int",
+  check_multi_interp_extensions: "int",
+  gil: "int",
+});
+const PyStatus = koffi.struct("wsgi_bin_PyStatus", {
+  type: "int", // _PyStatus_TYPE_OK = 0, _ERROR = 1, _EXIT = 2
+  func: "const char *",
+  err_msg: "const char *",
+  exitcode: "int",
+});
+
+export interface InterpreterConfig {
+  use_main_obmalloc: number;
+  allow_fork: number;
+  allow_exec: number;
+  allow_threads: number;
+  allow_daemon_threads: number;
+  check_multi_interp_extensions: number;
+  gil: number;
+}
+
+export interface Status {
+  type: number;
+  func: string | null;
+  err_msg: string | null;
+  exitcode: number;
+}
+
 function bind(path: string) {
   // RTLD_GLOBAL: C extension modules (pip wheels, Debian's) are not linked against libpython and
   // expect its symbols to be visible globally, as they are in the python executable.
   const lib = koffi.load(path, { global: true });
   const f = (decl: string) => lib.func(decl);
+  /** A function only some versions export: null where the symbol is missing. */
+  const optional = <T>(make: () => T): T | null => {
+    try {
+      return make();
+    } catch {
+      return null;
+    }
+  };
   return {
     path,
     Py_InitializeEx: f("void Py_InitializeEx(int initsigs)") as (initsigs: number) => void,
     Py_IsInitialized: f("int Py_IsInitialized()") as () => number,
     Py_GetVersion: f("const char *Py_GetVersion()") as () => string,
     Py_NewInterpreter: f("intptr_t Py_NewInterpreter()") as () => Ptr,
+    // 3.12+: a sub-interpreter with its own GIL (--parallel-interpreters). The new thread state is
+    // written to the one-element array.
+    Py_NewInterpreterFromConfig: optional(() =>
+      lib.func("Py_NewInterpreterFromConfig", PyStatus, [koffi.out(koffi.pointer("intptr_t")), koffi.pointer(PyInterpreterConfig)])
+    ) as ((tstate: [Ptr], config: InterpreterConfig) => Status) | null,
     PyEval_SaveThread: f("intptr_t PyEval_SaveThread()") as () => Ptr,
     PyEval_RestoreThread: f("void PyEval_RestoreThread(intptr_t tstate)") as (tstate: Ptr) => void,
     PyThreadState_New: f("intptr_t PyThreadState_New(intptr_t interp)") as (interp: Ptr) => Ptr,

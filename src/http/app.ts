@@ -2,6 +2,7 @@
 // redirect, a file, or a WSGI route run as an exchange with a worker). The hot path, top to bottom in
 // dispatch(); for a host with nothing but WSGIScriptAlias routes it is a router lookup.
 import { settingsFor } from "../config/resolve.ts";
+import type { DaemonProxy } from "../daemon/proxy.ts";
 import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import { Refusal, type Pool, type WorkerSlot } from "../pool/pool.ts";
@@ -24,7 +25,10 @@ import { runExchange, type BodySource, type ResponseSink } from "./wsgi-exchange
 export interface AppContext {
   /** The virtual hosts taking this listener's connections. */
   hosts: HostTable;
-  pool: Pool;
+  /** Null in a front process all of whose routes run in daemon process groups (it loads no Python). */
+  pool: Pool | null;
+  /** A front process's way to the daemon process groups (src/daemon/); null when there are none. */
+  daemons?: DaemonProxy | null;
   scheme: "http" | "https";
   serverSoftware: string;
   errorLog: ErrorLog;
@@ -72,7 +76,7 @@ type WsgiMatch = Extract<Match, { kind: "wsgi" }>;
 let requestCounter = 0;
 
 export function createApp(context: AppContext): App {
-  const { pool, errorLog } = context;
+  const { errorLog } = context;
   const requestIdPrefix = `${process.pid.toString(36)}-`;
   const wireSink: SinkFactory<Connection> = (connection, isHead, http10, label) =>
     new WireResponse(connection, isHead, http10, context.serverSoftware, errorLog, label);
@@ -153,7 +157,13 @@ export function createApp(context: AppContext): App {
       response.fail(413);
       return stats?.routed(routeIndex, 413, started, 0, 0);
     }
+    if (settings.processGroup !== null && context.daemons) {
+      // Daemon mode: one of the group's processes runs it (mod_wsgi's WSGIProcessGroup).
+      await context.daemons.forward(connection, head, body, match.script, settings.processGroup, response);
+      return stats?.routed(routeIndex, response.status, started, 0, 0);
+    }
     const asked = stats ? performance.now() : 0;
+    const pool = context.pool!; // there whenever a route runs in this process (daemon/daemon-config.ts)
     const slot = await pool.acquire(context.queueTimeoutMs);
     if (slot instanceof Refusal) {
       errorLog.error(`${slot.reason} for WSGI request to '${match.script}': ${slot.detail}.`);

@@ -81,6 +81,7 @@ export function optionsToFlags(options: ServerOptions, cwd = process.cwd()): Fla
     checkConfig: false,
     defines: [],
     aliases,
+    daemons: [],
     python: options.python,
     pythonHome: options.pythonHome,
     pythonPath: (options.pythonPath ?? []).map((dir) => resolve(cwd, dir)),

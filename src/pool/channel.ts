@@ -29,12 +29,18 @@ export const APP_MS = 15; // ms in the request, less the waits for the GIL and f
 export const DATA_OFFSET = 64;
 export const DEFAULT_DATA_SIZE = 1 << 20;
 
-/** ARG of a ToWorker.Request: a WSGIImportScript load, which mod_wsgi's request-timeout does not cover. */
-export const REQUEST_IMPORT = 1;
+/**
+ * ARG of a ToWorker.Request: flags above bit 16, a replica below. REQUEST_IMPORT: a WSGIImportScript
+ * load, which mod_wsgi's request-timeout does not cover. The low 16 bits (REQUEST_REPLICA_MASK): which
+ * of a parallel group's interpreters to run in, index + 1 (an import script is loaded into each); 0 lets
+ * the worker pick (pool/parallel.ts).
+ */
+export const REQUEST_IMPORT = 1 << 16;
+export const REQUEST_REPLICA_MASK = 0xffff;
 
 /** HTTP thread -> worker. */
 export const enum ToWorker {
-  Request = 1, // payload: the request head, see src/http/request-head.ts; ARG: 0, or REQUEST_IMPORT
+  Request = 1, // payload: the request head, see src/http/request-head.ts; ARG: REQUEST_IMPORT | replica, see above
   Body = 2, // payload: request body bytes; ARG = 1 at the end of the body
   Continue = 3, // the last response message was taken, go on
   Cancel = 4, // the client went away: stop, close the iterable

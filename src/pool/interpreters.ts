@@ -2,12 +2,44 @@
 // uses in it and the adapter's per-request function. As mod_wsgi's wsgi_acquire_interpreter: the
 // interpreter is created by whichever thread needs it first; every other thread adds its own thread
 // state to it. PyGILState_* is never used: it only knows the main interpreter.
-import { PyBUF_WRITE, Py_file_input, type LibPython, type Ptr } from "../ffi/libpython.ts";
+//
+// A group with --parallel-interpreters K > 1 is K interpreters ("replicas"), each with its own GIL
+// (pool/parallel.ts): an entry per replica this thread has used. Moving between interpreters with
+// different GILs is always PyEval_SaveThread / PyEval_RestoreThread, which release and take the right
+// GIL; PyThreadState_Swap only ever moves between the main interpreter and the groups sharing its GIL.
+// Nothing crosses between replicas: each imports the adapter, gets its own exchange() function object
+// and its own log streams (adapter.py's Interpreter); the registry below only holds shared-GIL ones.
+import {
+  PyBUF_WRITE, Py_file_input, PyInterpreterConfig_OWN_GIL, type InterpreterConfig, type LibPython, type Ptr,
+} from "../ffi/libpython.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import adapterSource from "../python/adapter.py" with { type: "text" };
+import type { ParallelGroup, ParallelTable } from "./parallel.ts";
 import type { SharedMutex } from "./shared-mutex.ts";
 
 const ADAPTER_MODULE = "_wsgi_bin_adapter";
+
+/**
+ * A replica: its own GIL, which needs its own allocator (use_main_obmalloc 0) and refusing single-phase
+ * init extensions (check_multi_interp_extensions 1: their state would be shared between GILs). Unlike
+ * CPython's isolated default, threads may be daemons and subprocess may exec (as apps under mod_wsgi
+ * expect); os.fork() stays refused.
+ */
+const OWN_GIL_CONFIG: InterpreterConfig = {
+  use_main_obmalloc: 0,
+  allow_fork: 0,
+  allow_exec: 1,
+  allow_threads: 1,
+  allow_daemon_threads: 1,
+  check_multi_interp_extensions: 1,
+  gil: PyInterpreterConfig_OWN_GIL,
+};
+
+/** Which of a parallel group's interpreters a request runs in. */
+export interface Replica {
+  group: ParallelGroup;
+  index: number;
+}
 
 export interface Entry {
   threadState: Ptr;
@@ -32,12 +64,18 @@ export class ThreadInterpreters {
     private readonly log: ErrorLog,
     private readonly attachArguments: { config: string; memory: Uint8Array; exchangeDef: Ptr },
     private readonly setupLock: SharedMutex,
+    private readonly parallel: ParallelTable,
   ) {
     this.mainState = py.PyThreadState_New(py.PyInterpreterState_Main());
   }
 
   /** The entry for an application group ("" is %{GLOBAL}), creating what is missing; null on failure. */
-  get(group: string): Entry | null {
+  get(group: string, replica?: Replica): Entry | null {
+    if (replica) {
+      // NUL never occurs in a group name (the request head is NUL-separated).
+      const key = `${group}\0${replica.index}`;
+      return this.entries.get(key) ?? this.createReplica(key, replica);
+    }
     return this.entries.get(group) ?? this.create(group);
   }
 
@@ -50,7 +88,7 @@ export class ThreadInterpreters {
       if (!threadState) return null;
       this.threadStates.set(group, threadState);
       py.PyThreadState_Swap(threadState);
-      const attached = this.attachAdapter(group);
+      const attached = this.attachAdapter(`'${group}'`, 0, 1);
       py.PyThreadState_Swap(this.mainState);
       if (!attached) return null;
       const entry = { threadState, ...attached, interpreter: py.PyThreadState_GetInterpreter(threadState) };
@@ -60,6 +98,67 @@ export class ThreadInterpreters {
       py.PyEval_SaveThread();
       this.setupLock.unlock();
     }
+  }
+
+  /**
+   * This thread's entry in one replica of a parallel group, creating the replica when no thread has.
+   * The setup lock is taken without any GIL, then the replica's own GIL (or, to create it, the main
+   * one, which Py_NewInterpreterFromConfig releases as it hands over the new interpreter's).
+   */
+  private createReplica(key: string, replica: Replica): Entry | null {
+    const py = this.py;
+    const { group, index } = replica;
+    const label = `'${group.group}' (${index + 1} of ${group.count})`;
+    this.setupLock.lock();
+    try {
+      let threadState = this.threadStates.get(key);
+      if (threadState) py.PyEval_RestoreThread(threadState);
+      else {
+        const interpreter = this.parallel.interpreter(group, index);
+        if (interpreter) {
+          threadState = py.PyThreadState_New(interpreter);
+          py.PyEval_RestoreThread(threadState);
+        } else {
+          threadState = this.newOwnGilInterpreter(label);
+          if (!threadState) return null;
+          this.parallel.publish(group, index, py.PyThreadState_GetInterpreter(threadState));
+          this.log.info(`Create interpreter ${label} with its own GIL.`);
+        }
+        this.threadStates.set(key, threadState);
+      }
+      // This replica's GIL is held.
+      const attached = this.attachAdapter(label, index, group.count);
+      py.PyEval_SaveThread();
+      if (!attached) return null;
+      const entry = { threadState, ...attached, interpreter: py.PyThreadState_GetInterpreter(threadState) };
+      this.entries.set(key, entry);
+      return entry;
+    } finally {
+      this.setupLock.unlock();
+    }
+  }
+
+  /**
+   * A new interpreter with its own GIL: on success its thread state (this thread's, current, its GIL
+   * held, the main GIL released); on failure 0, logged, no GIL held.
+   */
+  private newOwnGilInterpreter(label: string): Ptr {
+    const py = this.py;
+    if (!py.Py_NewInterpreterFromConfig) {
+      // Refused at start-up (pool/parallel.ts checkParallelSupport): only a Python that changed under us.
+      this.log.error(`Failed to create interpreter ${label}: this Python has no Py_NewInterpreterFromConfig (3.12+).`);
+      return 0;
+    }
+    py.PyEval_RestoreThread(this.mainState);
+    const out: [Ptr] = [0];
+    const status = py.Py_NewInterpreterFromConfig(out, OWN_GIL_CONFIG);
+    if (status.type === 0 && out[0]) return out[0];
+    // On failure the caller's thread state is current again, with the main GIL.
+    const reason = status.type !== 0 ? `${status.func ?? "Py_NewInterpreterFromConfig"}: ${status.err_msg ?? "failed"}` : "no interpreter";
+    this.log.error(`Failed to create interpreter ${label} with its own GIL: ${reason}.`);
+    if (py.PyErr_Occurred()) py.PyErr_PrintEx(0);
+    py.PyEval_SaveThread();
+    return 0;
   }
 
   /** A new thread state for this thread in the group's interpreter, creating the interpreter. GIL held. */
@@ -87,8 +186,11 @@ export class ThreadInterpreters {
     return threadState;
   }
 
-  /** Imports the adapter into the current interpreter (once) and attaches this thread. GIL held. */
-  private attachAdapter(group: string): { handle: Ptr; settle: Ptr } | null {
+  /**
+   * Imports the adapter into the current interpreter (once) and attaches this thread; `replica` of
+   * `replicas` tells the adapter which of a parallel group's interpreters it is in. GIL held.
+   */
+  private attachAdapter(label: string, replica: number, replicas: number): { handle: Ptr; settle: Ptr } | null {
     const py = this.py;
     const { config, memory, exchangeDef } = this.attachArguments;
     const name = py.PyUnicode_FromString(ADAPTER_MODULE);
@@ -110,6 +212,8 @@ export class ThreadInterpreters {
           py.PyUnicode_FromString(config),
           py.PyMemoryView_FromMemory(memory, memory.byteLength, PyBUF_WRITE),
           py.PyCFunction_NewEx(exchangeDef, 0, 0),
+          py.PyLong_FromLongLong(replica),
+          py.PyLong_FromLongLong(replicas),
         ];
         const args = items.every(Boolean) ? py.PyTuple_New(items.length) : 0;
         if (args) {
@@ -126,7 +230,7 @@ export class ThreadInterpreters {
     }
     if (handle && settle) return { handle, settle };
     if (handle) py.Py_DecRef(handle);
-    this.log.error(`Failed to set up interpreter '${group}' for wsgi-bin.`);
+    this.log.error(`Failed to set up interpreter ${label} for wsgi-bin.`);
     if (py.PyErr_Occurred()) py.PyErr_PrintEx(0);
     return null;
   }

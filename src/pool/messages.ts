@@ -1,4 +1,6 @@
 // What the HTTP thread tells a new worker before it starts serving (the only structured-clone message).
+import type { ParallelInit } from "./parallel.ts";
+
 export interface WorkerInit {
   index: number;
   shared: SharedArrayBuffer;
@@ -7,6 +9,8 @@ export interface WorkerInit {
   registry: number;
   /** A SharedMutex's memory: held while any thread sets up an interpreter (see pool/shared-mutex.ts). */
   setupLock: SharedArrayBuffer;
+  /** The --parallel-interpreters groups and their shared replica table (see pool/parallel.ts). */
+  parallel: ParallelInit;
   /** JSON for adapter.attach(): see Interpreter.__init__ in src/python/adapter.py. */
   adapterConfig: string;
   logFd: number;

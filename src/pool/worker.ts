@@ -5,8 +5,9 @@ import { defineNoArgsBuiltin } from "../ffi/builtin.ts";
 import { libpython } from "../ffi/libpython.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { BusyState } from "./busy.ts";
-import { Channel, REQUEST_IMPORT, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
-import { ThreadInterpreters } from "./interpreters.ts";
+import { Channel, REQUEST_IMPORT, REQUEST_REPLICA_MASK, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
+import { ThreadInterpreters, type Replica } from "./interpreters.ts";
+import { ParallelTable } from "./parallel.ts";
 import { RequestClock } from "./request-clock.ts";
 import { preferBatchScheduling } from "./scheduling.ts";
 import { SharedMutex } from "./shared-mutex.ts";
@@ -50,11 +51,12 @@ function serve(init: WorkerInit): void {
     return py.PyLong_FromLongLong(kind);
   });
 
+  const parallel = new ParallelTable(init.parallel);
   const interpreters = new ThreadInterpreters(py, init.registry, log, {
     config: init.adapterConfig,
     memory: new Uint8Array(init.shared),
     exchangeDef,
-  }, new SharedMutex(init.setupLock));
+  }, new SharedMutex(init.setupLock), parallel);
 
   // Published per request whether or not --request-timeout is on: a few stores cost less than a branch
   // on the option would save, and the worker need not know about the watchdog.
@@ -70,9 +72,20 @@ function serve(init: WorkerInit): void {
       continue;
     }
     clock.begin();
-    const untimed = channel.arg() === REQUEST_IMPORT;
+    const arg = channel.arg();
+    const untimed = (arg & REQUEST_IMPORT) !== 0;
     const group = channel.buffer.toString("latin1", 0, channel.buffer.indexOf(0));
-    const entry = interpreters.get(group);
+    // A parallel group: the replica the request asks for (index + 1 in ARG's low bits: import scripts),
+    // else one picked here (see parallel.ts), counted in until the request is over.
+    const parallelGroup = parallel.find(group);
+    let replica: Replica | undefined;
+    if (parallelGroup) {
+      const asked = arg & REQUEST_REPLICA_MASK;
+      const index = asked > 0 && asked <= parallelGroup.count ? asked - 1 : parallel.claim(parallelGroup, init.index % parallelGroup.count);
+      if (asked > 0) parallel.enter(parallelGroup, index);
+      replica = { group: parallelGroup, index };
+    }
+    const entry = interpreters.get(group, replica);
     if (!entry) {
       channel.setMessage(ToMain.Error, 0, 500);
     } else {
@@ -91,6 +104,7 @@ function serve(init: WorkerInit): void {
       if (busy.end()) settle(entry.settle);
       py.PyEval_SaveThread();
     }
+    if (replica) parallel.release(replica.group, replica.index);
     clock.publish();
     channel.notifyMain();
   }

@@ -15,7 +15,17 @@ export interface Identity {
   gid: number;
   /** In the user database: its supplementary groups apply (initgroups); else only `gid`. */
   known: boolean;
+  /** Its home directory, when the user database knows the user. */
+  home?: string;
 }
+
+/** What the user and group were given as, for messages ("--user " or a daemon group's "user="). */
+export interface IdentityNames {
+  user: string;
+  group: string;
+}
+
+const FLAGS: IdentityNames = { user: "--user ", group: "--group " };
 
 /** `#N` is a numeric id, as in Apache's User/Group; anything else a name. */
 function numeric(spec: string): number | null {
@@ -26,26 +36,26 @@ function numeric(spec: string): number | null {
 }
 
 /** --user and --group resolved through the system's user database; null without --user. */
-export function resolveIdentity(user: string | undefined, group: string | undefined): Identity | null {
+export function resolveIdentity(user: string | undefined, group: string | undefined, names = FLAGS): Identity | null {
   if (user === undefined) return null;
   const c = libc();
   const uid = numeric(user);
   const entry: PasswdEntry | null = uid === null ? c.userByName(user) : c.userById(uid);
-  if (!entry && uid === null) throw new PrivilegeError(`--user ${user}: no such user`);
+  if (!entry && uid === null) throw new PrivilegeError(`${names.user}${user}: no such user`);
   let gid: number;
   let groupName: string;
   if (group !== undefined) {
     const id = numeric(group);
     const found = id === null ? c.groupByName(group) : c.groupById(id);
-    if (!found && id === null) throw new PrivilegeError(`--group ${group}: no such group`);
+    if (!found && id === null) throw new PrivilegeError(`${names.group}${group}: no such group`);
     gid = found?.gid ?? id!;
     groupName = found?.name ?? group;
   } else {
-    if (!entry) throw new PrivilegeError(`--user ${user}: no such user in the user database, so no primary group: give --group too`);
+    if (!entry) throw new PrivilegeError(`${names.user}${user}: no such user in the user database, so no primary group: give ${names.group.trim()} too`);
     gid = entry.gid;
     groupName = c.groupById(gid)?.name ?? `#${gid}`;
   }
-  return { user: entry?.name ?? user, uid: entry?.uid ?? uid!, group: groupName, gid, known: entry !== null };
+  return { user: entry?.name ?? user, uid: entry?.uid ?? uid!, group: groupName, gid, known: entry !== null, home: entry?.home };
 }
 
 /**
@@ -90,18 +100,19 @@ function verify(identity: Identity): void {
 
 /**
  * After the port is bound and the logs are open, before Python starts: become the --user and
- * --group. As root without --user, say in the log that the application runs as root.
+ * --group. As root without --user, say in the log that the application runs as root. `bound` names
+ * what was bound ("port 80"). Returns the identity taken, if any.
  */
-export function dropPrivileges(config: { user?: string; group?: string }, log: ErrorLog, port: number): void {
+export function dropPrivileges(config: { user?: string; group?: string }, log: ErrorLog, bound: string): Identity | null {
   const c = libc();
-  if (c.geteuid() !== 0) return; // not root: --user was checked at start-up (nothing to switch)
+  if (c.geteuid() !== 0) return null; // not root: --user was checked at start-up (nothing to switch)
   const identity = resolveIdentity(config.user, config.group);
   if (!identity) {
     log.warn(
       "Running as root without --user: the Python application runs as root (uid 0), and so does anything it is made to do. " +
         "Give --user NAME (and --group NAME), as Apache's User and Group, to run it unprivileged once the port is bound; see docs/security.md.",
     );
-    return;
+    return null;
   }
   const fail = (call: string) => {
     throw new PrivilegeError(`--user ${identity.user}: ${call} failed: ${c.errorText()}`);
@@ -112,13 +123,14 @@ export function dropPrivileges(config: { user?: string; group?: string }, log: E
   if (c.setgid(identity.gid) !== 0) fail(`setgid(${identity.gid})`);
   if (identity.uid === 0) {
     log.warn(`--user ${identity.user}: the Python application runs as root (uid 0), as asked.`);
-    return;
+    return identity;
   }
   if (c.setuid(identity.uid) !== 0) fail(`setuid(${identity.uid})`);
   verify(identity);
   const groups = threadIds()[0]!.groups;
   log.notice(
-    `Dropped root privileges after binding port ${port}: now user '${identity.user}' (uid ${identity.uid}), group '${identity.group}' ` +
+    `Dropped root privileges after binding ${bound}: now user '${identity.user}' (uid ${identity.uid}), group '${identity.group}' ` +
       `(gid ${identity.gid})${groups.length ? `, supplementary groups ${groups.join(",")}` : ""}; Python and the applications run as them.`,
   );
+  return identity;
 }

@@ -26,6 +26,9 @@ BODY, CONTINUE, CANCEL = 2, 3, 4
 FRAME_CHUNKS = 1  # ARG of the Continue that answers HEAD
 NEED_BODY, COMPLETE, HEAD, CHUNK, END, ABORT, ERROR, FILE = 11, 12, 13, 14, 15, 16, 17, 18
 
+# Twin of SCRIPT_CHANGED_STATUS in src/daemon/protocol.ts: a daemon process's script changed.
+SCRIPT_CHANGED = 1000
+
 # Twin of the field order in src/http/request-head.ts. F_ENV counts the name/value pairs (SetEnv)
 # that follow it ("" for none); the request headers come after them.
 (F_GROUP, F_SCRIPT, F_CALLABLE, F_RELOAD, F_PASS_AUTH, F_SCRIPT_NAME, F_PATH_INFO, F_QUERY, F_METHOD,
@@ -41,6 +44,9 @@ TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 STATUS = re.compile(r"^[1-9][0-9][0-9] [^\r\n]*$")
 # How extensions word their refusal of sub-interpreters (numpy, PyO3, CPython's own check).
 SUBINTERPRETER_REFUSAL = re.compile(r"interpreter|more than once per process", re.IGNORECASE)
+# CPython's own refusal (3.12+) of a single-phase init extension in an interpreter that checks for them:
+# every interpreter with its own GIL (--parallel-interpreters).
+SINGLE_PHASE_REFUSAL = re.compile(r"module (\S+) does not support loading in subinterpreters")
 HOP_BY_HOP = frozenset(("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                         "trailer", "trailers", "transfer-encoding", "upgrade"))
 
@@ -266,14 +272,23 @@ class ScriptNotFound(Exception):
     pass
 
 
+class ScriptChanged(Exception):
+    """In a daemon process: the script changed since it was loaded. mod_wsgi restarts the process rather
+    than reload the script in place; the request goes to a process that loads it fresh."""
+
+
 class Interpreter:
     """What one interpreter holds once, whichever worker thread set it up first."""
 
-    def __init__(self, config):
+    def __init__(self, config, replica=0, replicas=1):
         self.config = config
+        self.replica = replica  # which of the group's --parallel-interpreters this is
+        self.replicas = replicas
         self.log = ErrorLog(config["log_fd"], config["log_level"])
         self.load_lock = threading.RLock()
         self.loaded = {}  # script path -> its module, once executed to the end
+        self.restart_on_change = config.get("restart_on_change", False)
+        self.changed = set()  # scripts whose change was logged (a daemon process, until it is replaced)
         sys.argv = ["wsgi-bin"]
         if config.get("executable"):
             sys.executable = config["executable"]
@@ -286,6 +301,16 @@ class Interpreter:
                 site.addsitedir(directory)  # runs its .pth files
         for directory in config.get("python_path", []):
             site.addsitedir(directory)
+        if replicas > 1 and sys.version_info[:2] == (3, 12):
+            # In 3.12, _datetime and _decimal are single-phase init modules that an interpreter with its
+            # own GIL refuses, but only after running their init, which frees their static state: the
+            # second interpreter to try aborts the process ("double free or corruption"; reproduced on
+            # 3.12.1 with _xxsubinterpreters alone). datetime and decimal fall back to their
+            # pure-Python twins when the import fails, and zoneinfo (whose _zoneinfo needs _datetime's
+            # C API) to its own: so fail it early, before any init runs. 3.13 loads all three in such
+            # interpreters.
+            for name in ("_datetime", "_decimal", "_zoneinfo"):
+                sys.modules.setdefault(name, None)
         if config.get("unset_pythonhome"):
             os.environ.pop("PYTHONHOME", None)
         sys.stdout = LogStream(self.log, "<stdout>")
@@ -305,7 +330,7 @@ class Interpreter:
         return {
             "wsgi.version": (1, 0),
             "wsgi.multithread": self.config["threads"] > 1,
-            "wsgi.multiprocess": self.config.get("processes", 1) > 1,
+            "wsgi.multiprocess": self.config.get("multiprocess", self.config.get("processes", 1) > 1),
             "wsgi.run_once": False,
             "wsgi.errors": errors,
             "wsgi.file_wrapper": FileWrapper,
@@ -338,6 +363,12 @@ class Interpreter:
             module = self.loaded.get(script)
             if module is not None and (not reloading or module.__mtime__ == mtime):
                 return module
+            if module is not None and self.restart_on_change:
+                if script not in self.changed:
+                    self.changed.add(script)
+                    self.log.write("notice", "WSGI script '%s' changed since it was loaded: restarting daemon process "
+                                   "group '%s'." % (script, self.config.get("process_group", "")))
+                raise ScriptChanged(script)
             name = module_name(script)
             self.log.write("info", "%s WSGI script '%s'." % ("Reloading" if module else "Loading", script))
             self.loaded.pop(script, None)
@@ -361,13 +392,38 @@ _interpreter = None
 _interpreter_lock = threading.Lock()
 
 
-def attach(config_json, view, exchange):
-    """Called once per worker thread per interpreter: returns the function to call per request."""
+def attach(config_json, view, exchange, replica=0, replicas=1):
+    """Called once per worker thread per interpreter: returns the function to call per request.
+    replica of replicas: which of its group's parallel interpreters this one is (0 of 1: the only one)."""
     global _interpreter
     with _interpreter_lock:
         if _interpreter is None:
-            _interpreter = Interpreter(json.loads(config_json))
+            _interpreter = Interpreter(json.loads(config_json), replica, replicas)
     return Worker(_interpreter, view, exchange).handle
+
+
+def refusal_hint(error, script, replicas):
+    """What to do about an extension refusing this interpreter, or None when `error` is no such refusal.
+    Follows the chain of exceptions: a package may catch the ImportError and raise its own."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, ImportError):
+            message = str(error)
+            refused = SINGLE_PHASE_REFUSAL.search(message)
+            if refused and replicas > 1:
+                return ("The C extension module '%s' (imported by '%s') uses single-phase initialisation and "
+                        "refuses to load in an interpreter with its own GIL: this application group runs in %d "
+                        "parallel interpreters. Serve it from one interpreter sharing the main GIL: "
+                        "parallel-interpreters=1 on its --alias (or --parallel-interpreters 1), with --processes N "
+                        "for more cores." % (refused.group(1), script, replicas))
+            if SUBINTERPRETER_REFUSAL.search(message):
+                return ("A C extension imported by '%s' refuses to run in more than one interpreter (numpy, "
+                        "pydantic-core and PyO3 modules do). Serve every alias that uses it from the main "
+                        "interpreter: application-group=%%{GLOBAL} (WSGIApplicationGroup %%{GLOBAL})%s."
+                        % (script, ", with parallel-interpreters=1" if replicas > 1 else ""))
+        error = error.__cause__ or error.__context__
+    return None
 
 
 class Worker:
@@ -434,15 +490,13 @@ class Worker:
         except ScriptNotFound:
             self.log.write("error", "Target WSGI script not found or unable to stat: %s" % script)
             return self.finish(ERROR, 0, 404)
+        except ScriptChanged:
+            return self.finish(ERROR, 0, SCRIPT_CHANGED)
         except BaseException as error:
             self.log.write("error", "Failed to exec Python script file '%s'." % script)
             self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"
                            % (script, traceback.format_exc()))
-            if isinstance(error, ImportError) and SUBINTERPRETER_REFUSAL.search(str(error)):
-                self.log.write("error", "A C extension imported by '%s' refuses to run in more than one "
-                               "interpreter (numpy, pydantic-core and PyO3 modules do). Serve every alias "
-                               "that uses it from the main interpreter: application-group=%%{GLOBAL} "
-                               "(WSGIApplicationGroup %%{GLOBAL})." % script)
+            self.hint(error, script)
             return self.finish(ERROR, 0, 500)
         application = getattr(module, fields[F_CALLABLE], None)
         if application is None:
@@ -451,6 +505,12 @@ class Worker:
             return self.finish(ERROR, 0, 404)
         self.response = Response(self, fields)
         self.response.run(application, self.environ(fields))
+
+    def hint(self, error, script):
+        """Logs what to do when `error` is an extension refusing this interpreter."""
+        hint = refusal_hint(error, script, self.interpreter.replicas)
+        if hint is not None:
+            self.log.write("error", hint)
 
     def import_script(self, script):
         """WSGIImportScript: load the script into this interpreter now, call nothing (no callable named).
@@ -462,6 +522,7 @@ class Worker:
             return self.finish(ERROR, self.reason("no such file"), 404)
         except BaseException as error:
             self.log.write("error", "Failed to import script '%s'.\n%s" % (script, traceback.format_exc()))
+            self.hint(error, script)
             return self.finish(ERROR, self.reason(traceback.format_exception_only(type(error), error)[-1].strip()), 500)
         self.finish(END)
 
@@ -719,6 +780,7 @@ class Response:
             return self.worker.finish(ERROR, 0, 413)
         self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"
                        % (self.script, traceback.format_exc().rstrip("\n")))
+        self.worker.hint(error, self.script)  # an import inside the app, on its first request
         if self.head_sent:
             self.worker.finish(ABORT)
         else:

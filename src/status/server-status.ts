@@ -69,7 +69,7 @@ export class StatusHandler {
 /** The status page's counters and handler for one process; null when --server-status is off. */
 export function createServerStatus(
   config: ServerStatusConfig | undefined,
-  options: { routes: RouteInfo[]; pool: Pool; slot: number | null } & ConstructorParameters<typeof StatusHandler>[1],
+  options: { routes: RouteInfo[]; pool: Pool | null; slot: number | null } & ConstructorParameters<typeof StatusHandler>[1],
 ): StatusHandler | null {
   if (!config) return null;
   const stats = new Stats(options.routes, options.pool, options.slot);

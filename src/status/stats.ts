@@ -44,10 +44,12 @@ export class Stats {
   private readonly slotRoute: Int32Array;
   private readonly slotFigures: Float32Array[];
 
-  constructor(routes: RouteInfo[], private readonly pool: Pool, private readonly slot: number | null = null) {
+  /** `pool` is null in a front process whose routes all run in daemon process groups: no threads of its own. */
+  constructor(routes: RouteInfo[], private readonly pool: Pool | null, private readonly slot: number | null = null) {
     this.routes = routes.map((info) => new RouteCounters(info));
-    this.slotRoute = new Int32Array(pool.slots.length).fill(-1);
-    this.slotFigures = pool.slots.map((s) => new Float32Array(s.channel.shared, 0, DATA_OFFSET / 4));
+    const slots = pool?.slots ?? [];
+    this.slotRoute = new Int32Array(slots.length).fill(-1);
+    this.slotFigures = slots.map((s) => new Float32Array(s.channel.shared, 0, DATA_OFFSET / 4));
   }
 
   /** Every response this process sent (error pages, status pages and refusals included). */
@@ -117,9 +119,9 @@ export class Stats {
       slot: this.slot,
       startedAt: this.startedAt,
       now,
-      threads: pool.slots.length,
-      busy: pool.busy,
-      queued: pool.queued,
+      threads: pool?.slots.length ?? 0,
+      busy: pool?.busy ?? 0,
+      queued: pool?.queued ?? 0,
       activeRequests,
       responses: this.responses,
       bytes: this.bytes,

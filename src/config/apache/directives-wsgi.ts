@@ -3,27 +3,12 @@ import { existsSync, statSync } from "node:fs";
 import { ipRanges } from "../../http/ip-ranges.ts";
 import { isProxyHeader, PROXY_HEADER_NAMES } from "../../http/trusted-proxies.ts";
 import { ConfigError, type Source } from "../diagnostics.ts";
-import type { ProcessSettings } from "../site.ts";
+import { DAEMON_OPTIONS, daemonSettings, IMPLEMENTED_DAEMON_OPTIONS } from "../daemon-options.ts";
 import {
-  ANYWHERE, defaultProcessSettings, flagArg, HOST, integerArg, keyValueArgs, pathArg, PYTHON_NAME, regexArg, SERVER,
-  type DirectiveSpec, type Walk,
+  ANYWHERE, flagArg, HOST, keyValueArgs, pathArg, PYTHON_NAME, regexArg, SERVER, type DirectiveSpec, type Walk,
 } from "./context.ts";
 
 const ALIAS_OPTIONS = new Set(["process-group", "application-group", "callable-object", "pass-authorization"]);
-
-/** mod_wsgi's default for a daemon process group's threads= (embedded mode has ThreadsPerChild). */
-export const DAEMON_DEFAULT_THREADS = 15;
-
-/** Every WSGIDaemonProcess option mod_wsgi documents; the implemented ones are read into ProcessSettings. */
-const DAEMON_OPTIONS = new Set([
-  "processes", "threads", "display-name", "home", "user", "group", "supplementary-groups", "umask", "lang", "locale",
-  "chroot", "script-user", "script-group", "python-home", "python-path", "python-eggs", "switch-interval",
-  "restart-interval", "maximum-requests", "inactivity-timeout", "request-timeout", "interrupt-timeout",
-  "deadlock-timeout", "startup-timeout", "graceful-timeout", "eviction-timeout", "shutdown-timeout", "connect-timeout",
-  "socket-timeout", "queue-timeout", "listen-backlog", "socket-user", "cpu-time-limit", "cpu-priority", "memory-limit",
-  "virtual-memory-limit", "stack-size", "receive-buffer-size", "send-buffer-size", "header-buffer-size",
-  "response-buffer-size", "response-socket-timeout", "server-metrics",
-]);
 
 /** Group names: %{GLOBAL}, %{SERVER}, %{RESOURCE} or a name; %{ENV:...} needs request variables wsgi-bin lacks. */
 function groupArg(walk: Walk, name: string, value: string, source: Source): string | undefined {
@@ -69,34 +54,6 @@ function scriptAlias(walk: Walk, name: string, args: string[], source: Source, r
   });
 }
 
-function daemonSettings(walk: Walk, name: string, options: Map<string, string>, source: Source): ProcessSettings {
-  const settings = defaultProcessSettings();
-  settings.threads = DAEMON_DEFAULT_THREADS;
-  const number = (key: string, min: number, max: number) => integerArg(`WSGIDaemonProcess ${name} ${key}=`, options.get(key)!, source, min, max);
-  if (options.has("processes")) {
-    settings.processes = number("processes", 1, 64);
-    settings.processesGiven = true;
-  }
-  if (options.has("threads")) {
-    if (options.get("threads") === "0") {
-      walk.diagnostics.warn(source, `WSGIDaemonProcess ${name} threads=0 (a process running only WSGIImportScript) is not implemented by wsgi-bin: ${DAEMON_DEFAULT_THREADS} threads`);
-    } else settings.threads = number("threads", 1, 1024);
-  }
-  if (options.has("request-timeout")) settings.requestTimeout = number("request-timeout", 0, 86400);
-  if (options.has("maximum-requests")) settings.maximumRequests = number("maximum-requests", 0, Number.MAX_SAFE_INTEGER);
-  if (options.has("restart-interval")) settings.restartInterval = number("restart-interval", 0, 31_536_000);
-  if (options.has("queue-timeout")) settings.queueTimeout = number("queue-timeout", 0, 86400);
-  if (options.has("graceful-timeout")) settings.gracefulTimeout = number("graceful-timeout", 0, 86400);
-  if (options.has("python-home")) settings.pythonHome = pathArg(walk, options.get("python-home")!, source);
-  if (options.has("python-path")) settings.pythonPath = splitPythonPath(walk, options.get("python-path")!, source);
-  return settings;
-}
-
-const IMPLEMENTED_DAEMON_OPTIONS = new Set([
-  "processes", "threads", "request-timeout", "maximum-requests", "restart-interval", "queue-timeout", "graceful-timeout",
-  "python-home", "python-path",
-]);
-
 function splitPythonPath(walk: Walk, value: string, source: Source): string[] {
   return value.split(":").filter((dir) => dir !== "").map((dir) => pathArg(walk, dir, source));
 }
@@ -135,9 +92,14 @@ export const WSGI_DIRECTIVES: DirectiveSpec[] = [
       if (unimplemented.length) {
         walk.diagnostics.warn(source, `WSGIDaemonProcess ${name}: ${unimplemented.map((key) => `${key}=`).join(", ")} not implemented by wsgi-bin: ignored`);
       }
-      walk.draft.daemons.push({
-        name, options: Object.fromEntries(options), settings: daemonSettings(walk, name, options, source), unimplemented, source,
+      const settings = daemonSettings(name, options, {
+        fail: (message) => {
+          throw new ConfigError(source, message);
+        },
+        path: (value) => pathArg(walk, value, source),
+        warn: (message) => walk.diagnostics.warn(source, message),
       });
+      walk.draft.daemons.push({ name, options: Object.fromEntries(options), settings, unimplemented, source });
     },
   },
   {

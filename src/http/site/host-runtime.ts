@@ -8,6 +8,7 @@ import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
 import { DEFAULTS } from "../../config.ts";
 import { componentMatcher } from "../../config/apache/include.ts";
+import { ConfigError } from "../../config/diagnostics.ts";
 import { locationCovers, sectionsInside, settingsFor, statusLocations, vhostNames, type ResolvedRoute } from "../../config/resolve.ts";
 import type { PlannedHost } from "../../config/serve-plan.ts";
 import type { DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
@@ -36,6 +37,8 @@ export interface RouteSettings {
   proxies: TrustedProxies | null;
   /** WSGIChunkedRequest: false refuses a chunked request body (411), as mod_wsgi does. */
   chunkedRequest: boolean;
+  /** The WSGIDaemonProcess group that runs it; null: the embedded group (this process). */
+  processGroup: string | null;
 }
 
 export type Match =
@@ -48,6 +51,15 @@ export interface Reach {
   port: number;
   scheme: "http" | "https";
   env: string[];
+  /** In a daemon process: requests come relayed by a front, which applies the Header rules to the response itself. */
+  relayed?: boolean;
+}
+
+/** A route's resolved application group and the interpreters it asks for (K > 1: pool/parallel.ts). */
+export interface RouteInterpreters {
+  url: string;
+  group: string;
+  count: number;
 }
 
 /** A directory of scripts covers the path but holds no script for it: 404, whatever comes after the route. */
@@ -100,6 +112,25 @@ export class HostRuntime {
     });
     const simple = this.routes.every((r) => r.fixed !== null);
     this.router = simple ? prefixRouter(this.routes) : null;
+  }
+
+  /**
+   * The routes' groups as named on this host and port, with the interpreters each asks for: the worker
+   * pool needs every parallel group before it starts (and routes sharing a group must agree). Only a
+   * route whose group is the same for every request can ask for K > 1 (a --alias route always is).
+   */
+  routeInterpreters(): RouteInterpreters[] {
+    const routes: RouteInterpreters[] = [];
+    for (const { resolved, route, fixed } of this.routes) {
+      // A daemon group's routes run in its processes: in those (relayed), not in the fronts.
+      if (resolved.processGroup !== "%{GLOBAL}" && !this.reach.relayed) continue;
+      if (!fixed) {
+        if (resolved.parallelInterpreters <= 1) continue;
+        throw new ConfigError(route.source, `${route.url}: parallel interpreters need an application group known before the first request; this route's depends on the request path`);
+      }
+      routes.push({ url: route.url, group: fixed.group, count: resolved.parallelInterpreters });
+    }
+    return routes;
   }
 
   /** Does Host name this host (ServerName or a ServerAlias, wildcards allowed)? `name` is lower-case, without port. */
@@ -206,10 +237,11 @@ export class HostRuntime {
       reload: dir.scriptReloading ?? true,
       allow: accessCheck(dir.access),
       env,
-      editHead: headEditor(dir.headers),
+      editHead: this.reach.relayed ? null : headEditor(dir.headers),
       redirects: dir.redirects?.length ? dir.redirects : null,
       proxies: trustedProxiesFor(dir.trustedProxies, dir.trustedProxyHeaders),
       chunkedRequest: dir.chunkedRequest ?? true,
+      processGroup: resolved.processGroup === "%{GLOBAL}" ? null : resolved.processGroup,
     };
   }
 }

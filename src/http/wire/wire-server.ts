@@ -1,6 +1,6 @@
 // The HTTP/1.1 listener: Bun.listen sockets, one Connection each, a cap on open connections, and a
 // once-a-second sweep for the timeouts (cheaper than a timer per request).
-import type { Socket, TCPSocketListener, TLSOptions } from "bun";
+import type { Socket, SocketHandler, TCPSocketListener, TLSOptions, UnixSocketListener } from "bun";
 import type { ErrorLog } from "../../log/error-log.ts";
 import { Connection } from "./connection.ts";
 import type { ParsedHead } from "./head-parser.ts";
@@ -10,6 +10,8 @@ import type { RequestBody } from "./request-body.ts";
 export interface WireServerOptions {
   host: string;
   port: number;
+  /** Listen on this unix socket instead of host:port (a daemon process's private socket, see src/daemon/). */
+  unix?: string;
   /** Share the port with other processes (SO_REUSEPORT). */
   reusePort: boolean;
   tls?: TLSOptions;
@@ -35,8 +37,9 @@ export class WireServer {
   readonly logAccess: WireServerOptions["logAccess"];
   /** Stopping gracefully: no new connections, and responses close theirs. */
   draining = false;
+  /** 0 on a unix socket. */
   readonly port: number;
-  private readonly listener: TCPSocketListener<Connection>;
+  private readonly listener: TCPSocketListener<Connection> | UnixSocketListener<Connection>;
   private readonly connections = new Set<Connection>();
   private readonly sweep: Timer;
 
@@ -47,24 +50,32 @@ export class WireServer {
     this.errorLog = options.errorLog;
     this.dispatch = options.dispatch;
     this.logAccess = options.logAccess;
-    this.listener = Bun.listen<Connection>({
-      hostname: options.host,
-      port: options.port,
-      // Bun.listen takes reusePort although its types list it for connect only.
-      ...({ reusePort: options.reusePort } as object),
-      ...(options.tls ? { tls: options.tls } : {}),
-      // A client's FIN is not the end of the connection: its requests are still answered (end below).
-      allowHalfOpen: true,
-      socket: {
-        open: (socket) => this.open(socket),
-        data: (socket, bytes) => socket.data?.receive(bytes),
-        end: (socket) => socket.data?.peerEnded(),
-        drain: (socket) => socket.data?.drain(),
-        close: (socket) => this.close(socket),
-        error: (socket) => this.close(socket),
-      },
-    });
-    this.port = this.listener.port;
+    const socket: SocketHandler<Connection> = {
+      open: (socket) => this.open(socket),
+      data: (socket, bytes) => socket.data?.receive(bytes),
+      end: (socket) => socket.data?.peerEnded(),
+      drain: (socket) => socket.data?.drain(),
+      close: (socket) => this.close(socket),
+      error: (socket) => this.close(socket),
+    };
+    // A client's FIN is not the end of the connection: its requests are still answered (end above).
+    const halfOpen = { allowHalfOpen: true };
+    if (options.unix !== undefined) {
+      this.listener = Bun.listen<Connection>({ unix: options.unix, ...halfOpen, socket });
+      this.port = 0;
+    } else {
+      const listener = Bun.listen<Connection>({
+        hostname: options.host,
+        port: options.port,
+        // Bun.listen takes reusePort although its types list it for connect only.
+        ...({ reusePort: options.reusePort } as object),
+        ...(options.tls ? { tls: options.tls } : {}),
+        ...halfOpen,
+        socket,
+      });
+      this.listener = listener;
+      this.port = listener.port;
+    }
     this.sweep = setInterval(() => {
       const now = Date.now();
       for (const connection of this.connections) connection.checkTimers(now);

@@ -1,0 +1,51 @@
+// Which process runs what, when the site has daemon process groups: a front process serves the HTTP
+// ports and runs the embedded group's routes itself; a daemon process runs its group's routes only,
+// with the group's Python, threads and limits, behind its private socket.
+import type { DaemonGroupConfig, ServerConfig } from "../config.ts";
+
+/** Python is loaded in a front only for the embedded group's routes and import scripts. */
+export function frontNeedsPython(config: ServerConfig): boolean {
+  const embeddedRoute = config.listeners.some((listener) =>
+    listener.hosts.some((host) => host.routes.some((route) => route.processGroup === "%{GLOBAL}")));
+  return embeddedRoute || config.importScripts.some((script) => !script.processGroup);
+}
+
+/** The configuration a process of daemon group `group` serves with. */
+export function daemonServerConfig(config: ServerConfig, group: DaemonGroupConfig): ServerConfig {
+  // It routes as the front does: its group's routes in the same order pick the same route for every
+  // request the front sends it (those of other groups never come).
+  const listeners = config.listeners.map((listener) => ({
+    ...listener,
+    hosts: listener.hosts.map((host) => ({ ...host, routes: host.routes.filter((route) => route.processGroup === group.name) })),
+  }));
+  return {
+    ...config,
+    listeners,
+    importScripts: config.importScripts.filter((script) => script.processGroup === group.name).map((script) => ({ ...script, processGroup: undefined })),
+    processGroup: group.name,
+    daemons: [],
+    threads: group.threads,
+    processes: group.processes,
+    multiprocess: group.multiprocess,
+    python: group.python,
+    pythonHome: group.pythonHome,
+    pythonPath: group.pythonPath,
+    gracefulTimeout: group.gracefulTimeout,
+    requestTimeout: group.requestTimeout,
+    maximumRequests: group.maximumRequests,
+    restartInterval: group.restartInterval,
+    queueTimeout: group.queueTimeout,
+    // mod_wsgi: a daemon group's processes run as its user=/group=, else as Apache's User/Group.
+    user: group.user ?? config.user,
+    group: group.group ?? config.group,
+    // The front logs the access (once, as Apache does) and answers the status page; the daemon has the error log only.
+    accessLog: undefined,
+    serverStatus: undefined,
+    // Only the fronts connect, over connections they pool and close when idle; the front's own head
+    // passed the limits, plus FRONT_HEADER and an Expect it may add.
+    limitRequestFields: config.limitRequestFields + 2,
+    keepAliveTimeout: 3600,
+    maxKeepAliveRequests: 0,
+    maxConnections: 0,
+  };
+}

@@ -1,0 +1,55 @@
+// A daemon process's side of FRONT_HEADER: which listener the request came in on and the client as the
+// front saw it, so the daemon routes and builds environ as the embedded path would. The header (and an
+// `Expect: 100-continue` the front added on its own) never reaches the app.
+import type { Peer } from "../http/app.ts";
+import type { Connection } from "../http/wire/connection.ts";
+import type { ParsedHead } from "../http/wire/head-parser.ts";
+import { FRONT_HEADER_LOWER } from "./protocol.ts";
+
+/** The client of a relayed request, over the front's connection to this daemon. */
+export class FrontPeer implements Peer {
+  constructor(
+    readonly connection: Connection,
+    readonly peerAddress: string,
+    readonly peerPort: number,
+    readonly localAddress: string,
+  ) {}
+
+  cut(): void {
+    this.connection.cut();
+  }
+
+  finished(status: number, bytes: number, keepAlive: boolean): void {
+    this.connection.finished(status, bytes, keepAlive);
+  }
+}
+
+export interface Relayed {
+  /** The index of the listener (in ServerConfig.listeners) the client reached. */
+  listener: number;
+  peer: FrontPeer;
+  /** The request head without FRONT_HEADER (and without the front's own Expect). */
+  head: ParsedHead;
+}
+
+/** Reads FRONT_HEADER; null when it is missing or malformed (a request that did not come through a front). */
+export function fromFront(connection: Connection, head: ParsedHead): Relayed | null {
+  const headers = head.headers;
+  let value: string | null = null;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length === FRONT_HEADER_LOWER.length && name.toLowerCase() === FRONT_HEADER_LOWER) value = headers[i + 1]!;
+  }
+  if (value === null) return null;
+  const [remoteAddr = "", remotePort = "", listener = "", localAddress = "", flag] = value.split(" ");
+  if (!/^\d+$/.test(listener) || !/^\d+$/.test(remotePort)) return null;
+  const expectAdded = flag === "expect";
+  const kept: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    const lower = headers[i]!.toLowerCase();
+    if (lower === FRONT_HEADER_LOWER || (expectAdded && lower === "expect")) continue;
+    kept.push(headers[i]!, headers[i + 1]!);
+  }
+  const peer = new FrontPeer(connection, remoteAddr, Number(remotePort), localAddress === "-" ? "" : localAddress);
+  return { listener: Number(listener), peer, head: { ...head, headers: kept, expectContinue: expectAdded ? false : head.expectContinue } };
+}

@@ -1,0 +1,258 @@
+// The front's side of a request for a daemon process group (WSGIProcessGroup NAME): it is sent as
+// HTTP/1.1 over the private unix socket of one of the group's processes, which runs it as the embedded
+// path would, and the response comes back through the client's WireResponse (so keep-alive,
+// Content-Length and HEAD rules hold as for any response). mod_wsgi's daemon mode does the same over
+// its own socket protocol.
+//
+// The request body is sent only once the daemon's app starts reading it (the front asks with
+// `Expect: 100-continue`), so a request the daemon did not start on can go to another process: one
+// whose script changed (it answers SCRIPT_CHANGED_STATUS and is being restarted), one that refuses
+// connections (dead, draining), or a pooled connection the daemon closed before reading the request.
+import type { Peer } from "../http/app.ts";
+import type { ParsedHead } from "../http/wire/head-parser.ts";
+import type { WireLimits } from "../http/wire/limits.ts";
+import { BodyProblem } from "../http/wire/request-body.ts";
+import type { BodySource, ResponseSink } from "../http/wsgi-exchange.ts";
+import type { ErrorLog } from "../log/error-log.ts";
+import type { DaemonGroup, DaemonGroups } from "./daemon-groups.ts";
+import { FRONT_HEADER, FRONT_HEADER_LOWER, SCRIPT_CHANGED_STATUS } from "./protocol.ts";
+import type { Upstream } from "./upstream.ts";
+import {
+  Framing, framingOf, MAX_RESPONSE_HEAD, parseResponseHead, ResponseBody, responseHeadEnd, type ResponseHead,
+} from "./upstream-response.ts";
+
+const EMPTY = new Uint8Array(0);
+const LAST_CHUNK = Buffer.from("0\r\n\r\n");
+const CRLF = Buffer.from("\r\n");
+/** Body bytes asked of the client per write to the daemon. */
+const BODY_PIECE = 1 << 18;
+/** RFC 9110 9.2.2: requests that may be sent again when the first try may not have been received. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+/** Tries per request on other processes of the group. */
+const MAX_TRIES = 4;
+
+export interface ProxyOptions {
+  groups: DaemonGroups;
+  /** The index of the listener this front's requests arrive on: the daemon routes them as that listener's app would. */
+  listener: number;
+  limits: WireLimits;
+  errorLog: ErrorLog;
+}
+
+/** How one try went. */
+type Outcome =
+  | { kind: "done" }
+  /** The daemon's script changed: another process must take it (if its body was not sent yet). */
+  | { kind: "bounced"; bodySent: boolean }
+  /** The connection closed before a response head: the daemon died, or closed a pooled connection. */
+  | { kind: "lost"; retry: boolean; why: string };
+
+export class DaemonProxy {
+  constructor(private readonly options: ProxyOptions) {}
+
+  /** Runs the request for `script` in daemon process group `groupName`; the response goes to `response`. */
+  async forward(peer: Peer, head: ParsedHead, body: BodySource, script: string, groupName: string, response: ResponseSink): Promise<void> {
+    const log = this.options.errorLog;
+    const group = this.options.groups.get(groupName)!;
+    const hasBody = head.chunked || head.contentLength > 0;
+    // HTTP/1.0 has no 100-continue: its body goes at once, and the request cannot be sent twice.
+    const gated = hasBody && head.protocol === "HTTP/1.1";
+    const request = this.requestHead(peer, head, gated && !head.expectContinue);
+    const deadline = Date.now() + group.connectTimeoutMs;
+    for (let tries = 1; ; tries++) {
+      const socket = await group.pick(deadline);
+      if (!socket) return this.unavailable(group, script, response);
+      const upstream = await socket.connection();
+      if (!upstream) {
+        socket.outstanding--;
+        continue;
+      }
+      const state = { reusable: false };
+      let outcome: Outcome;
+      try {
+        outcome = await this.exchange(upstream, request, head, body, hasBody && !gated, response, state);
+      } finally {
+        if (!state.reusable) upstream.cut();
+        socket.release(upstream, state.reusable);
+      }
+      if (outcome.kind === "done") return;
+      if (outcome.kind === "bounced") {
+        socket.staleUntil = Date.now() + group.connectTimeoutMs;
+        if (!outcome.bodySent) continue;
+        log.error(`WSGI script '${script}' changed while its HTTP/1.0 request body was being sent to daemon process group '${group.name}': the request cannot be sent again.`);
+        return response.fail(503);
+      }
+      if (outcome.retry && tries < MAX_TRIES) continue;
+      // mod_wsgi's words for a daemon that went away in the middle of a request.
+      log.error(`Truncated or oversized response headers received from daemon process '${group.name}': ${outcome.why} (${socket.path}), serving '${script}'.`);
+      return response.fail(500);
+    }
+  }
+
+  private unavailable(group: DaemonGroup, script: string, response: ResponseSink): void {
+    this.options.errorLog.error(`Unable to connect to WSGI daemon process '${group.name}' within its connect-timeout of ` +
+      `${group.connectTimeoutMs / 1000} s: no process of the group is taking requests, serving '${script}'.`);
+    response.fail(503);
+  }
+
+  /** The request as the daemon receives it: as the client sent it, plus FRONT_HEADER (and Expect when `expect`). */
+  private requestHead(peer: Peer, head: ParsedHead, expect: boolean): Buffer {
+    let text = `${head.method} ${head.target} ${head.protocol}\r\n`;
+    const headers = head.headers;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      if (name.length === FRONT_HEADER_LOWER.length && name.toLowerCase() === FRONT_HEADER_LOWER) continue; // a forgery
+      text += `${name}: ${headers[i + 1]}\r\n`;
+    }
+    text += `${FRONT_HEADER}: ${peer.peerAddress} ${peer.peerPort} ${this.options.listener} ${peer.localAddress || "-"}${expect ? " expect" : ""}\r\n`;
+    if (expect) text += "Expect: 100-continue\r\n";
+    return Buffer.from(text + "\r\n", "latin1");
+  }
+
+  /**
+   * One try on one connection: send the request, relay the response. Sets `state.reusable` when the
+   * connection may carry another request (the caller closes it otherwise).
+   */
+  private async exchange(upstream: Upstream, request: Buffer, head: ParsedHead, body: BodySource,
+    bodyAtOnce: boolean, response: ResponseSink, state: { reusable: boolean }): Promise<Outcome> {
+    const reused = upstream.reused;
+    let pump = null as BodyPump | null; // set by startBody, which TypeScript cannot follow
+    const startBody = () => (pump ??= new BodyPump(upstream, body, head.chunked ? -1 : head.contentLength));
+    upstream.write(request);
+    if (bodyAtOnce) startBody();
+
+    // The response head, after any 100 Continue (the daemon's app began reading the body).
+    let buffered: Buffer | null = null;
+    let parsed: ResponseHead | null = null;
+    while (!parsed) {
+      const bytes = await upstream.read();
+      if (bytes === null) {
+        if (pump?.problem) return this.clientBodyFailed(pump.problem, response);
+        const untouched = !buffered && !pump?.sent;
+        return {
+          kind: "lost",
+          retry: untouched && reused && IDEMPOTENT.has(head.method),
+          why: buffered ? "the connection closed in the middle of the response head" : "the process closed the connection before responding",
+        };
+      }
+      buffered = buffered ? Buffer.concat([buffered, bytes]) : bytes;
+      for (let end = responseHeadEnd(buffered); end >= 0 && !parsed; end = responseHeadEnd(buffered)) {
+        const result = parseResponseHead(buffered, end);
+        if (typeof result === "string") {
+          return { kind: "lost", retry: false, why: result };
+        }
+        buffered = buffered.subarray(end);
+        // The daemon's "100 Continue" (a bare status line): its app began reading the body.
+        if (result.status === 100 && !result.head.includes("\0")) startBody();
+        else parsed = result;
+      }
+      if (!parsed && buffered.length > MAX_RESPONSE_HEAD) {
+        return { kind: "lost", retry: false, why: "response head too large" };
+      }
+    }
+    if (parsed.status === SCRIPT_CHANGED_STATUS) {
+      // Its short error page is not worth reading: the connection goes (the caller closes it).
+      return { kind: "bounced", bodySent: Boolean(pump?.sent) };
+    }
+
+    const final = parsed;
+    const reader = new ResponseBody(framingOf(final, head.method), final.length, this.options.limits);
+    let pieces: Uint8Array[] = [];
+    if (buffered!.length && reader.feed(buffered!, pieces)) {
+      response.fail(500);
+      return { kind: "done" };
+    }
+    // Reusable once the response is read to its end, if the daemon keeps the connection and is not
+    // still waiting for body bytes the front will not send.
+    const keeps = () => !final.close && reader.framing !== Framing.Close && reader.done && (pump ? pump.finished : !hasBodyOf(head));
+    if (reader.done) {
+      // The whole response arrived with its head (the common case): one write to the client.
+      response.complete(final.head, pieces.length === 0 ? EMPTY : pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
+      state.reusable = keeps();
+      return { kind: "done" };
+    }
+    let more = await response.start(final.head, pieces.shift() ?? EMPTY);
+    for (;;) {
+      for (const piece of pieces) {
+        if (!more) break;
+        more = await response.send(piece);
+      }
+      pieces = [];
+      if (!more || reader.done) break;
+      const bytes = await upstream.read();
+      if (bytes === null) {
+        if (!reader.closed()) {
+          response.abort(); // the daemon's app failed after its head, or the process died
+          return { kind: "done" };
+        }
+        break;
+      }
+      if (reader.feed(bytes, pieces)) {
+        response.abort();
+        return { kind: "done" };
+      }
+    }
+    // When the client is gone, or the app wrote past its Content-Length, the connection is cut (the
+    // caller does it): the daemon's app is told so, its next write raises and its close() runs.
+    response.end();
+    state.reusable = more && keeps();
+    return { kind: "done" };
+  }
+
+  /** The client's body failed while it went to the daemon: answer as the embedded path would. */
+  private clientBodyFailed(problem: BodyProblem, response: ResponseSink): Outcome {
+    response.fail(problem === BodyProblem.TooLarge ? 413 : 400);
+    return { kind: "done" };
+  }
+}
+
+/** A request body that was announced but not sent leaves the daemon's connection waiting for it. */
+function hasBodyOf(head: ParsedHead): boolean {
+  return head.chunked || head.contentLength > 0;
+}
+
+/** Copies the client's request body to the daemon as the client sends it, chunked again if it came chunked. */
+class BodyPump {
+  /** Some of the body was written to the daemon. */
+  sent = false;
+  finished = false;
+  problem: BodyProblem | null = null;
+
+  /** `length`: the declared Content-Length, or -1 for a chunked body. */
+  constructor(private readonly upstream: Upstream, private readonly body: BodySource, private readonly length: number) {
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    const upstream = this.upstream;
+    const chunked = this.length < 0;
+    let left = this.length;
+    for (;;) {
+      // A buffer per piece: what the socket does not take at once waits in the upstream's outbox.
+      const into = new Uint8Array(chunked ? BODY_PIECE : Math.max(1, Math.min(BODY_PIECE, left)));
+      const count = await this.body.readInto(into);
+      if (upstream.closed) return;
+      if (count === null) {
+        if (chunked) upstream.write(LAST_CHUNK);
+        this.finished = true;
+        return;
+      }
+      if (count < 0) {
+        // Past LimitRequestBody, or the client went away: the daemon's app must not see a whole body.
+        this.problem = count as BodyProblem;
+        upstream.cut();
+        return;
+      }
+      const piece = into.subarray(0, count);
+      left -= count;
+      this.sent = true;
+      let flushed: boolean;
+      if (chunked) {
+        const size = upstream.write(Buffer.from(`${count.toString(16)}\r\n`, "latin1"));
+        const data = upstream.write(piece);
+        flushed = upstream.write(CRLF) && size && data;
+      } else flushed = upstream.write(piece);
+      if (!flushed && !(await upstream.drained())) return;
+    }
+  }
+}
