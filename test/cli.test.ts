@@ -233,11 +233,19 @@ describe("--server-alias, --require, --trust-proxy-header, --restrict-embedded",
     }
   });
 
-  test("--restrict-embedded refuses the routes of the embedded group: nothing left to serve (WSGIRestrictEmbedded On)", async () => {
+  test("--restrict-embedded refuses the routes of the embedded group; a daemon group's are served (WSGIRestrictEmbedded On)", async () => {
     const r = await run(["--alias", `/wire=${wire}`, "--restrict-embedded", "--port", "0"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("WSGIScriptAlias /wire: WSGIRestrictEmbedded On forbids the embedded process group: not served");
     expect(r.stderr).toContain("error: nothing to serve");
+    const server = await start({ args: ["--restrict-embedded", "--daemon-process", "d,processes=1,threads=1", "--alias", `/wire=${wire},process-group=d`, "--alias", `/hello=${hello}`] });
+    try {
+      expect(server.stderr()).toContain("WSGIScriptAlias /hello: WSGIRestrictEmbedded On forbids the embedded process group: not served");
+      expect((await environ(server.url))["mod_wsgi.process_group"]).toBe("d");
+      expect((await fetch(`${server.url}/hello`)).status).toBe(404);
+    } finally {
+      await server.stop();
+    }
   });
 });
 
