@@ -89,14 +89,12 @@ export interface ServerConfig extends ConnectionLimits {
   /** Requests that may wait for a free thread, per process; more are answered 503 at once. */
   queueLimit: number;
   importScripts: ImportScript[];
-  /** WSGITrustedProxies: addresses or CIDR blocks whose X-Forwarded-* headers are believed. */
-  trustedProxies: string[];
   /** User / Group (--user, --group): who a process started as root becomes once its port is bound. */
   user?: string;
   group?: string;
   /** The WSGIDaemonProcess group this process runs ("" or absent: embedded), for mod_wsgi.process_group. */
   processGroup?: string;
-  /** --server-status: where the status page is and who may see it; absent: off. */
+  /** --server-status, SetHandler server-status: where status pages are; absent: off. */
   serverStatus?: ServerStatusConfig;
   /** wsgi.multiprocess when it is not simply processes > 1 (a daemon group given processes=1). */
   multiprocess?: boolean;
@@ -104,12 +102,10 @@ export interface ServerConfig extends ConnectionLimits {
   daemons: DaemonGroupConfig[];
 }
 
-/** --server-status (mod_status's handler, see src/status/). */
+/** mod_status's handler (see src/status/): on when a served host has a <Location> with SetHandler server-status. */
 export interface ServerStatusConfig {
-  /** Where the page is ("/server-status"); PATH/metrics beside it. */
-  path: string;
-  /** Client addresses or CIDR blocks allowed to see it. */
-  allow: string[];
+  /** Where the pages are ("/server-status"; PATH/metrics beside it), every host's; who may see them is the Require that applies. */
+  paths: string[];
 }
 
 export const DEFAULTS = {
@@ -134,6 +130,8 @@ export const DEFAULTS = {
   queueLimit: 511,
   // --server-status without a path: mod_status's customary location.
   serverStatusPath: "/server-status",
+  // --server-status without --server-status-allow: the machine itself.
+  statusAllow: ["127.0.0.0/8", "::1"],
   // mod_wsgi's WSGIDaemonProcess defaults.
   daemonThreads: 15,
   connectTimeout: 15,

@@ -18,7 +18,6 @@ import { HostRuntime } from "./http/site/host-runtime.ts";
 import { HostTable } from "./http/site/host-table.ts";
 import { loadMimeTypes } from "./http/site/mime-types.ts";
 import { TlsError, tlsOptions } from "./http/site/tls.ts";
-import { TrustedProxies } from "./http/trusted-proxies.ts";
 import { wireLimits } from "./http/wire/limits.ts";
 import { WireResponse } from "./http/wire/response-writer.ts";
 import { WireServer, type WireServerOptions } from "./http/wire/wire-server.ts";
@@ -137,7 +136,6 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
 
   const listening: string[] = [];
   if (config.listeners.some((listener) => listener.hosts.some((host) => host.vhost.staticMappings.length || host.vhost.documentRoot))) loadMimeTypes();
-  const trustedProxies = config.trustedProxies.length ? new TrustedProxies(config.trustedProxies) : null;
   config.listeners.forEach((listener, index) => {
     const listenerPort = ports[index]!;
     const scheme = listener.tls ? "https" : "http";
@@ -148,7 +146,6 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
       serverSoftware: SERVER_SOFTWARE,
       limitRequestBody: config.limitRequestBody,
       queueTimeoutMs: config.queueTimeout * 1000,
-      trustedProxies,
       onRequest,
       status,
       statRoutes: table.index,
@@ -168,7 +165,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   } else {
     errorLog.notice(`${SERVER_SOFTWARE} listening on ${listening.join(", ")} (no Python in this process: every route runs in a daemon process group).`);
   }
-  if (config.serverStatus) errorLog.info(`Server status at ${config.serverStatus.path} (and ${config.serverStatus.path}/metrics) for ${config.serverStatus.allow.join(" ")}.`);
+  if (config.serverStatus) errorLog.info(`Server status at ${config.serverStatus.paths.map((path) => `${path} (and ${path}/metrics)`).join(", ")}.`);
 
   const stop = () => {
     for (const wire of servers) wire.stop();

@@ -472,3 +472,189 @@ WSGIScriptAlias /wire ${fixture("wire.wsgi")}
     expect(result.stderr).toContain("no-such-user-here");
   });
 });
+
+describe("directives the flags stand for, served from a file", () => {
+  const wire = fixture("wire.wsgi");
+  /** environ of /PATH/env (wire.wsgi), with extra request headers. */
+  const environ = async (url: string, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${url}/env`, { headers });
+    expect(response.status).toBe(200);
+    return (await response.json()) as Record<string, string>;
+  };
+  const forwarded = { "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https", "X-Real-IP": "198.51.100.7" };
+
+  test("WSGITrustedProxies and WSGITrustedProxyHeaders, per directory: the trusted header of each kind from a trusted peer, the kind's others removed; from other peers all removed", async () => {
+    const site = writeConfig(`Listen 127.0.0.1:0
+WSGIScriptAlias /trusting ${wire}
+WSGIScriptAlias /distrusting ${wire}
+WSGIScriptAlias /real-ip ${wire}
+WSGITrustedProxies 127.0.0.1
+WSGITrustedProxyHeaders X-Forwarded-For X-Forwarded-Proto
+<Location /distrusting>
+    WSGITrustedProxies 10.0.0.0/8
+</Location>
+<Location /real-ip>
+    WSGITrustedProxyHeaders X-Real-IP
+</Location>
+`);
+    const server = await start({ args: ["--config", site, "--port", "0"] });
+    try {
+      expect(warnings(server.stderr())).toEqual([]);
+      const trusting = await environ(`${server.url}/trusting`, forwarded);
+      expect(trusting.REMOTE_ADDR).toBe("203.0.113.9");
+      expect(trusting["wsgi.url_scheme"]).toBe("https");
+      expect(trusting.HTTP_X_FORWARDED_FOR).toBe("203.0.113.9");
+      expect(trusting.HTTP_X_REAL_IP).toBeUndefined(); // X-Forwarded-For is the trusted one of its kind
+      const distrusting = await environ(`${server.url}/distrusting`, forwarded);
+      expect(distrusting.REMOTE_ADDR).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+      expect(distrusting["wsgi.url_scheme"]).toBe("http");
+      expect(distrusting.HTTP_X_FORWARDED_FOR).toBeUndefined();
+      expect(distrusting.HTTP_X_FORWARDED_PROTO).toBeUndefined();
+      // The <Location>'s own headers list replaces the host's: X-Real-IP, from the host's trusted proxy.
+      const realIp = await environ(`${server.url}/real-ip`, forwarded);
+      expect(realIp.REMOTE_ADDR).toBe("198.51.100.7");
+      expect(realIp.HTTP_X_FORWARDED_FOR).toBeUndefined();
+      expect(realIp.HTTP_X_FORWARDED_PROTO).toBe("https"); // not a kind this <Location> trusts: passed on untouched
+      expect(realIp["wsgi.url_scheme"]).toBe("http");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("WSGITrustedProxyHeaders without WSGITrustedProxies believes every client, as mod_wsgi; an unknown header is a warning", async () => {
+    const site = writeConfig(`Listen 127.0.0.1:0
+WSGIScriptAlias /w ${wire}
+WSGITrustedProxyHeaders X-Forwarded-Host X-Bogus
+`);
+    const server = await start({ args: ["--config", site, "--port", "0"] });
+    try {
+      expect(warnings(server.stderr())).toEqual([expect.stringMatching(/site\.conf:3: WSGITrustedProxyHeaders: 'X-Bogus' is not a header mod_wsgi takes from a proxy/)]);
+      const env = await environ(`${server.url}/w`, { "X-Forwarded-Host": "public.example", "X-Host": "other.example" });
+      expect(env.HTTP_HOST).toBe("public.example");
+      expect(env.SERVER_NAME).toBe("public.example");
+      expect(env.HTTP_X_HOST).toBeUndefined();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("WSGIChunkedRequest Off in a <Location>: a chunked body there gets 411, elsewhere it is read", async () => {
+    const site = writeConfig(`Listen 127.0.0.1:0
+WSGIScriptAlias /strict ${wire}
+WSGIScriptAlias /lenient ${wire}
+<Location /strict>
+    WSGIChunkedRequest Off
+</Location>
+`);
+    const server = await start({ args: ["--config", site, "--port", "0"] });
+    try {
+      expect(warnings(server.stderr())).toEqual([]);
+      const chunked = (path: string) => `POST ${path} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n`;
+      expect((await rawRequest(server.port, chunked("/strict/env"))).toString("latin1")).toStartWith("HTTP/1.1 411 Length Required\r\n");
+      expect((await rawRequest(server.port, chunked("/lenient/env"))).toString("latin1")).toStartWith("HTTP/1.1 200 ");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("SetHandler server-status in a <Location>: that host's status page behind its Require; another host has none", async () => {
+    const site = writeConfig(`Listen 127.0.0.1:0
+ExtendedStatus On
+<VirtualHost *:*>
+    ServerName status.example
+    WSGIScriptAlias / ${wire}
+    <Location /server-status>
+        SetHandler server-status
+        Require ip 127.0.0.1 ::1
+    </Location>
+    <Location /hidden-status>
+        SetHandler server-status
+        Require ip 10.0.0.0/8
+    </Location>
+</VirtualHost>
+<VirtualHost *:*>
+    ServerName plain.example
+    WSGIScriptAlias / ${wire}
+</VirtualHost>
+`);
+    const server = await start({ args: ["--config", site, "--port", "0"] });
+    const as = (host: string) => ({ headers: { Host: host } });
+    try {
+      expect(warnings(server.stderr())).toEqual([]);
+      const report = await (await fetch(`${server.url}/server-status?json`, as("status.example"))).json() as { processes: { pid: number }[] };
+      expect(report.processes.map((p) => p.pid)).toEqual([server.pid]);
+      expect(await (await fetch(`${server.url}/server-status/metrics`, as("status.example"))).text()).toContain("wsgi_bin_requests_total");
+      expect((await fetch(`${server.url}/hidden-status`, as("status.example"))).status).toBe(403);
+      await server.waitForLog(/AH01630: client denied by server configuration: \/hidden-status/);
+      // The other host: the path is its WSGI app's (wire.wsgi answers 404 "no such case" to what it does not know).
+      const plain = await fetch(`${server.url}/server-status?json`, as("plain.example"));
+      expect(plain.status).toBe(404);
+      expect(await plain.text()).toBe("no such case");
+      const check = await run(["--config", site, "--check-config"]);
+      expect(check.stdout).toMatch(/1\. status \/server-status \(SetHandler server-status: the page, \?json, \/server-status\/metrics\); access restricted \(Require ip 127\.0\.0\.1 ::1\)/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("SetHandler outside a <Location>, or another handler, is a warning", async () => {
+    const site = writeConfig(`Listen 127.0.0.1:0
+WSGIScriptAlias /w ${wire}
+SetHandler server-status
+<Directory /tmp>
+    SetHandler cgi-script
+</Directory>
+`);
+    const r = await run(["--config", site, "--check-config"]);
+    expect(r.code).toBe(0);
+    expect(warnings(r.stderr)).toEqual([
+      expect.stringMatching(/site\.conf:3: SetHandler server-status is served inside a <Location PATH> only: ignored here/),
+      expect.stringMatching(/site\.conf:5: SetHandler cgi-script: not implemented by wsgi-bin \(only server-status\): ignored/),
+    ]);
+  });
+
+  test("ListenBacklog: at most N requests wait for a thread, more get 503 at once (--queue-limit overrides it)", async () => {
+    const site = writeConfig(`Listen 127.0.0.1:0
+ThreadsPerChild 1
+ListenBacklog 0
+WSGIScriptAlias /sleep ${fixture("sleep.wsgi")}
+`);
+    const status = async (port: number, query: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec((await rawRequest(port, `GET /sleep?${query} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`)).toString("latin1"))?.[1]);
+    for (const [extra, expected] of [[[], 503], [["--queue-limit", "1"], 200]] as const) {
+      const server = await start({ args: ["--config", site, "--port", "0", ...extra] });
+      try {
+        expect(await status(server.port, "0")).toBe(200); // the script loaded
+        const busy = status(server.port, "1.5");
+        await Bun.sleep(300);
+        expect(await status(server.port, "0")).toBe(expected);
+        expect(await busy).toBe(200);
+      } finally {
+        await server.stop();
+      }
+    }
+  });
+
+  test("--server-status and --trust-proxy over a file: every host gets the status <Location> and the trusted proxies", async () => {
+    const site = writeConfig(`Listen 127.0.0.1:0
+<VirtualHost *:*>
+    ServerName one.example
+    WSGIScriptAlias / ${wire}
+</VirtualHost>
+<VirtualHost *:*>
+    ServerName two.example
+    WSGIScriptAlias / ${wire}
+    WSGITrustedProxies 10.0.0.0/8
+</VirtualHost>
+`);
+    const server = await start({ args: ["--config", site, "--port", "0", "--server-status", "--trust-proxy", "127.0.0.1"] });
+    try {
+      for (const host of ["one.example", "two.example"]) {
+        expect((await fetch(`${server.url}/server-status?json`, { headers: { Host: host } })).headers.get("content-type")).toBe("application/json");
+        const env = await environ(server.url, { Host: host, "X-Forwarded-For": "203.0.113.9" });
+        expect(env.REMOTE_ADDR).toBe("203.0.113.9"); // the flag replaced two.example's own WSGITrustedProxies
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});

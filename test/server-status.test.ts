@@ -146,8 +146,10 @@ describe("--server-status", () => {
     expect(post.headers.get("allow")).toBe("GET, HEAD");
   });
 
-  test("a path beside it is not the status page: it goes to the aliases (404 here)", async () => {
-    expect((await get(`${status}/other`)).status).toBe(404);
+  test("a path below it is the status page too, as under mod_status's <Location>; one beside it goes to the aliases (404 here)", async () => {
+    const below = await get(`${status}/other`);
+    expect(below.status).toBe(200);
+    expect(below.text).toContain("<title>wsgi-bin status</title>");
     expect((await get(`${server.url}/server-statusx`)).status).toBe(404);
   });
 });
@@ -171,7 +173,7 @@ describe("--server-status-allow", () => {
       expect(response.text).toContain("Forbidden");
       expect(response.text).not.toContain("wsgi_bin");
     }
-    await denied.waitForLog(/\[client 127\.0\.0\.1\] client denied by server configuration: \/status \(--server-status-allow\)/);
+    await denied.waitForLog(/\[client 127\.0\.0\.1:\d+\] AH01630: client denied by server configuration: \/status\n/);
     expect((await get(`${denied.url}/hello`)).text).toBe("Hello World!");
   });
 
@@ -230,8 +232,8 @@ describe("--server-status flags", () => {
 
   const bad: [string, string[], RegExp][] = [
     ["--server-status-allow without --server-status", ["--server-status-allow", "10.0.0.0/8", hello], /--server-status-allow needs --server-status/],
-    ["a bad address", ["--server-status", "--server-status-allow", "10.0.0/8", hello], /--server-status-allow: '10\.0\.0\/8' is not an IP address/],
-    ["a bad prefix", ["--server-status", "--server-status-allow", "10.0.0.0/33", hello], /bad prefix length/],
+    ["a bad address", ["--server-status", "--server-status-allow", "10.0.0/8", hello], /--server-status-allow: Require ip: '10\.0\.0\/8' is not an IP address/],
+    ["a bad prefix", ["--server-status", "--server-status-allow", "10.0.0.0/33", hello], /--server-status-allow: Require ip: '10\.0\.0\.0\/33' is not an IP address/],
     ["a path without a slash", ["--server-status=status", hello], /--server-status wants a URL path/],
     ["the root as path", ["--server-status=/", hello], /--server-status wants a URL path/],
   ];

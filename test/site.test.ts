@@ -8,7 +8,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { startApache, type RunningApache } from "./helpers/apache.ts";
-import { cleanupTemps, FIXTURES, fixture, freePort, getJson, type RunningServer, start, tempDir } from "./helpers/server.ts";
+import { cleanupTemps, FIXTURES, fixture, freePort, getJson, run, type RunningServer, start, tempDir } from "./helpers/server.ts";
 import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
 
 afterAll(cleanupTemps);
@@ -293,6 +293,32 @@ describe("static files from a configuration (DocumentRoot, Alias)", () => {
   }, 120_000);
 });
 
+/** What must agree: status, body, and the headers that matter (ports and multipart boundaries set aside). */
+function comparable(r: WireResponse, port: number, method: string) {
+  const boundary = /boundary=([0-9a-f]+)/.exec(r.header("content-type") ?? "")?.[1];
+  const norm = (text: string | undefined) => {
+    let out = text?.replaceAll(`:${port}`, ":PORT");
+    if (boundary) out = out?.replaceAll(boundary, "BOUNDARY");
+    return out;
+  };
+  // Apache sends its 416 page chunked and its error pages' HEAD without a length: the length of those is not compared.
+  const lengthCounts = r.status !== 416 && !(method === "HEAD" && r.status >= 300);
+  return {
+    status: r.status,
+    body: norm(r.body.toString("latin1")),
+    "content-type": norm(r.header("content-type")),
+    "content-length": lengthCounts ? r.header("content-length") : "(not compared)",
+    "content-range": r.header("content-range"),
+    etag: r.header("etag"),
+    "last-modified": r.header("last-modified"),
+    "accept-ranges": r.header("accept-ranges"),
+    location: norm(r.header("location")),
+    "x-static": r.header("x-static"),
+    "x-always": r.header("x-always"),
+  };
+}
+
+
 describe("the same static site served by Apache and by wsgi-bin, response by response", () => {
   let site: string;
   let ours: RunningServer;
@@ -324,35 +350,89 @@ describe("the same static site served by Apache and by wsgi-bin, response by res
     ["GET", "/old/x%20y?q=1"], ["GET", "/moved/deep"], ["GET", "/gone"], ["GET", "/match/doc.html"], ["PUT", "/a.txt"],
   ];
 
-  /** What must agree: status, body, and the headers that matter (ports and multipart boundaries set aside). */
-  function comparable(r: WireResponse, port: number, method: string) {
-    const boundary = /boundary=([0-9a-f]+)/.exec(r.header("content-type") ?? "")?.[1];
-    const norm = (text: string | undefined) => {
-      let out = text?.replaceAll(`:${port}`, ":PORT");
-      if (boundary) out = out?.replaceAll(boundary, "BOUNDARY");
-      return out;
-    };
-    // Apache sends its 416 page chunked and its error pages' HEAD without a length: the length of those is not compared.
-    const lengthCounts = r.status !== 416 && !(method === "HEAD" && r.status >= 300);
-    return {
-      status: r.status,
-      body: norm(r.body.toString("latin1")),
-      "content-type": norm(r.header("content-type")),
-      "content-length": lengthCounts ? r.header("content-length") : "(not compared)",
-      "content-range": r.header("content-range"),
-      etag: r.header("etag"),
-      "last-modified": r.header("last-modified"),
-      "accept-ranges": r.header("accept-ranges"),
-      location: norm(r.header("location")),
-      "x-static": r.header("x-static"),
-      "x-always": r.header("x-always"),
-    };
-  }
-
   for (const [method, path, headers] of cases) {
     test(`${method} ${path}${headers ? ` ${JSON.stringify(headers)}` : ""}`, async () => {
       const [theirs, mine] = await Promise.all([ask(apache.port, path, headers, method), ask(ours.port, path, headers, method)]);
       expect(comparable(mine, ours.port, method)).toEqual(comparable(theirs, apache.port, method));
+    });
+  }
+});
+
+describe("the command line's static-site flags serve what their directives serve", () => {
+  let site: string;
+  let flagArgs: string[];
+  let conf: string;
+  let flags: RunningServer;
+  let file: RunningServer;
+  beforeAll(async () => {
+    site = makeSite();
+    // The same host twice: by flags, and by the directives they name in a file.
+    flagArgs = ["--document-root", `${site}/htdocs`, "--url-alias", `/files/=${site}/files/`, "--url-alias-match", `^/match/(.*)\\.text$=${site}/files/$1.txt`,
+        "--directory-listing", "--options", "-FollowSymLinks", "--directory-index", "index.html start.html",
+        "--redirect", "/old /new", "--redirect", "permanent /moved http://elsewhere.example/moved", "--redirect", "gone /gone",
+        "--redirect-match", "^/match/(.*)\\.html$ /files/$1.txt", "--require", "all granted",
+      "--header", 'set X-Static "from the site"', "--header", "always set X-Always yes"];
+    conf = join(tempDir("wsgi-bin-flags-site-"), "site.conf");
+    writeFileSync(conf, `DocumentRoot ${site}/htdocs
+Alias /files/ ${site}/files/
+AliasMatch ^/match/(.*)\\.text$ ${site}/files/$1.txt
+Options +Indexes
+Options -FollowSymLinks
+DirectoryIndex index.html start.html
+Redirect /old /new
+Redirect permanent /moved http://elsewhere.example/moved
+Redirect gone /gone
+RedirectMatch ^/match/(.*)\\.html$ /files/$1.txt
+<Location />
+    Require all granted
+</Location>
+Header set X-Static "from the site"
+Header always set X-Always yes
+`);
+    [flags, file] = await Promise.all([start({ args: flagArgs }), start({ args: ["--config", conf] })]);
+  });
+  afterAll(() => Promise.all([flags?.stop(), file?.stop()]));
+
+  test("--document-root serves a file with Apache's ETag, Last-Modified and the --header rules", async () => {
+    const r = await ask(flags.port, "/a.txt");
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe("hello world\n");
+    expect(r.header("etag")).toBe(ETAG("hello world\n"));
+    expect(r.header("last-modified")).toBe(LAST_MODIFIED);
+    expect(r.header("x-static")).toBe("from the site");
+  });
+
+  test("--directory-listing lists a directory without an index, --directory-index finds start.html, --options -FollowSymLinks refuses a link", async () => {
+    const listing = await ask(flags.port, "/noindex/");
+    expect(listing.status).toBe(200);
+    expect(listing.body.toString()).toContain('<li><a href="f.txt"> f.txt</a></li>');
+    expect((await ask(flags.port, "/custom-index/")).body.toString()).toBe("<p>start</p>\n");
+    expect((await ask(flags.port, "/files/link-in")).status).toBe(403);
+  });
+
+  test("--check-config lists the same routes, with the same access, options and index, for both", async () => {
+    const routes = async (args: string[]) => {
+      const r = await run([...args, "--check-config"]);
+      expect(r.code).toBe(0);
+      const block = r.stdout.slice(r.stdout.indexOf("routes, in match order:"));
+      // Where each was given differs: (--redirect) against (site.conf:7).
+      return block.split("\n").slice(1).filter((line) => /^ {4}\d+\. /.test(line)).map((line) => line.replace(/ {2}\([^)]*\)$/, ""));
+    };
+    const fromFlags = await routes(flagArgs);
+    expect(fromFlags.length).toBe(7);
+    expect(fromFlags).toEqual(await routes(["--config", conf]));
+  });
+
+  const cases: [string, string, Record<string, string>?][] = [
+    ["GET", "/a.txt"], ["HEAD", "/a.txt"], ["GET", "/a.txt", { Range: "bytes=2-4" }], ["GET", "/a.txt", { "If-None-Match": ETAG("hello world\n") }],
+    ["GET", "/"], ["GET", "/sub"], ["GET", "/sub/"], ["GET", "/noindex/"], ["GET", "/custom-index/"], ["GET", "/files/"],
+    ["GET", "/files/doc.txt"], ["GET", "/files/link-in"], ["GET", "/files/link-out"], ["GET", "/link-out/secret.txt"], ["GET", "/match/doc.text"],
+    ["GET", "/old/x%20y?q=1"], ["GET", "/moved/deep"], ["GET", "/gone"], ["GET", "/match/doc.html"], ["GET", "/missing"], ["PUT", "/a.txt"],
+  ];
+  for (const [method, path, headers] of cases) {
+    test(`${method} ${path}${headers ? ` ${JSON.stringify(headers)}` : ""}: the same from flags as from the file`, async () => {
+      const [fromFile, fromFlags] = await Promise.all([ask(file.port, path, headers, method), ask(flags.port, path, headers, method)]);
+      expect(comparable(fromFlags, flags.port, method)).toEqual(comparable(fromFile, file.port, method));
     });
   }
 });

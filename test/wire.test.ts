@@ -313,6 +313,6 @@ describe("--trust-proxy (WSGITrustedProxies)", () => {
   test("a bad address is a usage error", async () => {
     const result = await run(["--alias", `/wire=${fixture("wire.wsgi")}`, "--trust-proxy", "10.0.0.300/8"]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("--trust-proxy: '10.0.0.300/8' is not an IP address");
+    expect(result.stderr).toContain("--trust-proxy: WSGITrustedProxies: '10.0.0.300/8' is not an IP address");
   });
 });

@@ -5,13 +5,14 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEFAULTS, type ImportScript } from "../config.ts";
 import { DAEMON_OPTIONS, daemonSettings, IMPLEMENTED_DAEMON_OPTIONS } from "../config/daemon-options.ts";
+import { lineProblem, statusLines, trustLines, type DirectiveLine } from "../config/flag-directives.ts";
 import type { ProcessSettings } from "../config/site.ts";
-import { TrustedProxies } from "../http/trusted-proxies.ts";
 import { WIRE_DEFAULTS, type ConnectionLimits } from "../http/wire/limits.ts";
 import { levelNumber } from "../log/levels.ts";
-import { AllowList, DEFAULT_STATUS_ALLOW } from "../status/allow-list.ts";
+import { SERVING_DIRECTIVES, SITE_FLAGS, SITE_FLAGS_HELP, siteLines } from "./site-flags.ts";
+import { UsageError } from "./usage-error.ts";
 
-export class UsageError extends Error {}
+export { UsageError } from "./usage-error.ts";
 
 /** --alias URL=FILE[,OPTION=VALUE...]: options not given stay undefined (the flag defaults apply). */
 export interface AliasFlag {
@@ -67,7 +68,12 @@ export interface Flags extends Partial<ConnectionLimits> {
   passAuthorization: boolean;
   /** --parallel-interpreters K: the default for the aliases' parallel-interpreters=. */
   parallelInterpreters?: number;
+  /** --trust-proxy: WSGITrustedProxies. */
   trustedProxies: string[];
+  /** --trust-proxy-header: WSGITrustedProxyHeaders (none given: X-Forwarded-For, -Proto, -Host, -Port). */
+  trustedProxyHeaders: string[];
+  /** The flags for one host's other routes and settings (site-flags.ts), as their directives, in the order given. */
+  directives: DirectiveLine[];
   queueLimit?: number;
   deadlockTimeout?: number;
   user?: string;
@@ -166,9 +172,14 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --access-log FILE|-            access log in Combined Log Format (CustomLog; - is stdout; default off)
   --limit-request-body BYTES     largest request body accepted, 0 for no limit (LimitRequestBody;
                                  default ${DEFAULTS.limitRequestBody}): larger ones get 413
-  --trust-proxy ADDR[/BITS]      believe X-Forwarded-For/-Proto/-Host/-Port from this proxy address or
-                                 block (WSGITrustedProxies); from other peers they are removed;
-                                 repeatable
+  --trust-proxy ADDR[/BITS]      believe X-Forwarded-For/-Proto/-Host/-Port (or the --trust-proxy-header
+                                 ones) from this proxy address or range (WSGITrustedProxies); from
+                                 other peers they are removed; repeatable
+  --trust-proxy-header HEADER    the proxy header to believe (WSGITrustedProxyHeaders): X-Forwarded-For,
+                                 X-Client-IP, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host,
+                                 X-Forwarded-Port, X-Forwarded-Server, X-Script-Name...; repeatable
+                                 (default with --trust-proxy: X-Forwarded-For/-Proto/-Host/-Port;
+                                 without --trust-proxy every client is believed, as in mod_wsgi)
   --limit-request-line BYTES     longest request line (LimitRequestLine; default ${WIRE_DEFAULTS.limitRequestLine}): 414 beyond
   --limit-request-fields N       most request header fields (LimitRequestFields; default ${WIRE_DEFAULTS.limitRequestFields}): 400 beyond
   --limit-request-field-size BYTES
@@ -188,12 +199,14 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                  before Python starts (User); root without it runs the app as root
   --group NAME                   with --user: the group (or #GID) to run as (Group; default: the
                                  user's primary group)
-  --server-status [PATH]         serve a status page at PATH (default ${DEFAULTS.serverStatusPath}), answered
-                                 before the aliases: HTML refreshing itself, PATH?json, PATH/metrics
-                                 (Prometheus); every process's figures (mod_status; default off)
+  --server-status [PATH]         serve a status page at PATH and below (default ${DEFAULTS.serverStatusPath}), answered
+                                 before the routes: HTML refreshing itself, PATH?json, PATH/metrics
+                                 (Prometheus); every process's figures (mod_status: <Location PATH>
+                                 SetHandler server-status; default off)
   --server-status-allow ADDR[/BITS]
                                  client addresses that may see it; others get 403; repeatable
-                                 (Require ip; default ${DEFAULT_STATUS_ALLOW.join(" and ")})
+                                 (Require ip in its <Location>; default ${DEFAULTS.statusAllow.join(" and ")})
+${SITE_FLAGS_HELP}
   --help, -h                     this text
   --version, -v                  the version
 `;
@@ -204,7 +217,7 @@ const VALUE_FLAGS = new Set([
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
   "request-timeout", "config", "limit-request-line", "limit-request-fields", "limit-request-field-size", "timeout",
   "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections", "trust-proxy",
-  "queue-limit", "deadlock-timeout", "user", "group", "server-status-allow", "daemon-process",
+  "queue-limit", "deadlock-timeout", "user", "group", "server-status-allow", "daemon-process", "trust-proxy-header",
   "https-port", "ssl-certificate-file", "ssl-certificate-key-file", "ssl-certificate-chain-file",
   "parallel-interpreters",
 ]);
@@ -216,6 +229,7 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
   const switches = new Set<string>();
   const positional: string[] = [];
   const defines: string[] = [];
+  const siteFlags: { name: string; value: string }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "-h") return { kind: "help" };
@@ -241,6 +255,16 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
       const next = argv[i + 1];
       const value = eq >= 0 ? arg.slice(eq + 1) : next?.startsWith("/") && !existsSync(next) ? argv[++i]! : DEFAULTS.serverStatusPath;
       values.set(name, [value]);
+    } else if (Object.hasOwn(SITE_FLAGS, name)) {
+      // In command-line order, across flags: Redirects and Aliases match in the order written.
+      if (SITE_FLAGS[name]!.switch) {
+        if (eq >= 0) throw new UsageError(`option '--${name}' takes no value`);
+        siteFlags.push({ name, value: "" });
+      } else {
+        const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
+        if (value === undefined) throw new UsageError(`option '--${name}' needs a value`);
+        siteFlags.push({ name, value });
+      }
     } else if (SWITCHES.has(name)) {
       if (eq >= 0) throw new UsageError(`option '--${name}' takes no value`);
       switches.add(name);
@@ -261,22 +285,30 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
   const aliases = (values.get("alias") ?? []).map((spec) => parseAlias(spec, cwd));
   if (positional.length > 1) throw new UsageError(`one script at most as an argument, got: ${positional.join(" ")}`);
   if (positional.length === 1) aliases.push(parseAlias(`/=${positional[0]}`, cwd));
+  const directives = siteLines(siteFlags, cwd);
   if (config !== undefined) {
     // A configuration file describes its virtual hosts itself: flags for one host's routes would be ambiguous.
     const hostFlags = ["alias", "application-group", "callable-object", "server-name", "import-script", "daemon-process", "https-port",
       "ssl-certificate-file", "ssl-certificate-key-file", "ssl-certificate-chain-file"].filter((flag) => values.has(flag));
     if (switches.has("pass-authorization")) hostFlags.push("pass-authorization");
+    hostFlags.push(...new Set(siteFlags.map((flag) => flag.name)));
     if (positional.length) hostFlags.push("a SCRIPT argument");
     if (hostFlags.length) {
-      throw new UsageError(`${hostFlags.map((f) => (f.startsWith("a ") ? f : `--${f}`)).join(", ")} cannot be combined with --config: write them in the file (WSGIScriptAlias, WSGIApplicationGroup, WSGICallableObject, ServerName, WSGIImportScript, WSGIPassAuthorization, WSGIDaemonProcess; Listen N https with SSLEngine on, SSLCertificateFile, SSLCertificateKeyFile)`);
+      const inFile = [...new Set(directives.map((line) => line.name))].join(", ");
+      throw new UsageError(`${hostFlags.map((f) => (f.startsWith("a ") ? f : `--${f}`)).join(", ")} cannot be combined with --config: write them in the file (WSGIScriptAlias, WSGIApplicationGroup, WSGICallableObject, ServerName, WSGIImportScript, WSGIPassAuthorization, WSGIDaemonProcess; Listen N https with SSLEngine on, SSLCertificateFile, SSLCertificateKeyFile${inFile ? `; ${inFile}` : ""})`);
     }
     // No directive says how many interpreters a configuration file's application groups get.
     if (values.has("parallel-interpreters")) {
       throw new UsageError("--parallel-interpreters applies to --alias routes and cannot be combined with --config: a configuration file's application groups run in one interpreter each");
     }
-  } else if (aliases.length === 0 && !switches.has("check-config")) {
-    throw new UsageError("nothing to serve: give --alias URL=FILE, a script, or --config FILE (see --help)");
+  } else if (aliases.length === 0 && !directives.some((line) => SERVING_DIRECTIVES.has(line.name)) && !switches.has("check-config")) {
+    throw new UsageError("nothing to serve: give --alias URL=FILE, a script, --document-root, --url-alias, --redirect... or --config FILE (see --help)");
   }
+  if (directives.some((line) => line.name === "ServerAlias") && single("server-name") === undefined) {
+    throw new UsageError("--server-alias needs --server-name: the host's name, of which the aliases are other names");
+  }
+  const problem = lineProblem(directives);
+  if (problem) throw new UsageError(problem);
   const seen = new Set<string>();
   for (const alias of aliases) {
     if (seen.has(alias.url)) throw new UsageError(`alias '${alias.url}' declared twice`);
@@ -284,7 +316,7 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
   }
   const daemons = (values.get("daemon-process") ?? []).map((spec) => parseDaemonProcess(spec, cwd));
   const importScripts = (values.get("import-script") ?? []).map((spec) => parseImportScript(spec, cwd));
-  checkProcessGroups(daemons, aliases, importScripts);
+  checkProcessGroups(daemons, aliases, importScripts, directives);
   if (defines.length && config === undefined) throw new UsageError("-D defines a parameter for <IfDefine> in a --config file: give --config too");
   const parallelInterpreters = integer("parallel-interpreters", single("parallel-interpreters"), 1, MAX_PARALLEL);
   checkParallelGroups(aliases, single("application-group") ?? DEFAULTS.applicationGroup, parallelInterpreters ?? DEFAULTS.parallelInterpreters);
@@ -334,7 +366,8 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
     callableObject,
     passAuthorization: switches.has("pass-authorization"),
     parallelInterpreters,
-    trustedProxies: trustedProxies(values.get("trust-proxy") ?? []),
+    ...trustFlags(values.get("trust-proxy") ?? [], values.get("trust-proxy-header") ?? []),
+    directives,
     limitRequestLine: integer("limit-request-line", single("limit-request-line"), 16, 1 << 20),
     limitRequestFields: integer("limit-request-fields", single("limit-request-fields"), 1, 10_000),
     limitRequestFieldSize: integer("limit-request-field-size", single("limit-request-field-size"), 16, 1 << 20),
@@ -364,12 +397,11 @@ function serverStatus(path: string | undefined, allow: string[]): Pick<Flags, "s
   if (!path.startsWith("/") || path === "/" || /[?#\s]/.test(path)) {
     throw new UsageError(`--server-status wants a URL path like ${DEFAULTS.serverStatusPath} (not '/', no query), got '${path}'`);
   }
-  try {
-    new AllowList(allow);
-  } catch (error) {
-    throw new UsageError(`--server-status-allow: ${(error as Error).message}`);
-  }
-  return { serverStatus: path.replace(/\/+$/, ""), serverStatusAllow: allow };
+  const base = path.replace(/\/+$/, "");
+  // Read as the <Location> with SetHandler server-status and Require ip it stands for.
+  const problem = lineProblem(statusLines(base, allow));
+  if (problem) throw new UsageError(problem);
+  return { serverStatus: base, serverStatusAllow: allow };
 }
 
 /** --https-port and the certificate files it needs (read, as mod_ssl does, at start: missing or empty is an error). */
@@ -400,13 +432,11 @@ function httpsFlags(single: (name: string) => string | undefined, cwd: string): 
   return { httpsPort, ...files };
 }
 
-function trustedProxies(specs: string[]): string[] {
-  try {
-    new TrustedProxies(specs);
-  } catch (error) {
-    throw new UsageError(`--trust-proxy: ${(error as Error).message}`);
-  }
-  return specs;
+/** --trust-proxy and --trust-proxy-header, read as the WSGITrustedProxies and WSGITrustedProxyHeaders they stand for. */
+function trustFlags(proxies: string[], headers: string[]): Pick<Flags, "trustedProxies" | "trustedProxyHeaders"> {
+  const problem = lineProblem(trustLines(proxies, headers));
+  if (problem) throw new UsageError(problem);
+  return { trustedProxies: proxies, trustedProxyHeaders: headers };
 }
 
 function integer(name: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -465,7 +495,7 @@ export function parseDaemonProcess(spec: string, cwd: string): DaemonFlag {
 }
 
 /** Every process-group= names a --daemon-process (or %{GLOBAL}); no group is declared twice. */
-function checkProcessGroups(daemons: DaemonFlag[], aliases: AliasFlag[], importScripts: ImportScript[]): void {
+function checkProcessGroups(daemons: DaemonFlag[], aliases: AliasFlag[], importScripts: ImportScript[], directives: DirectiveLine[]): void {
   const names = new Set<string>();
   for (const daemon of daemons) {
     if (names.has(daemon.name)) throw new UsageError(`--daemon-process '${daemon.name}' declared twice`);
@@ -474,6 +504,8 @@ function checkProcessGroups(daemons: DaemonFlag[], aliases: AliasFlag[], importS
   const uses = [
     ...aliases.map((alias) => [alias.processGroup, `--alias '${alias.url}'`] as const),
     ...importScripts.map((script) => [script.processGroup, `--import-script '${script.script}'`] as const),
+    ...directives.filter((line) => line.name === "WSGIScriptAliasMatch").map((line) =>
+      [line.args.find((arg) => arg.startsWith("process-group="))?.slice("process-group=".length), `--alias-match '${line.args[0]}'`] as const),
   ];
   for (const [group, what] of uses) {
     if (group !== undefined && group !== "%{GLOBAL}" && !names.has(group)) {

@@ -3,7 +3,7 @@
 // this process serves of it.
 import { applicationGroupName } from "../http/aliases.ts";
 import { describeSource, type Source } from "./diagnostics.ts";
-import { accessVerdict, effectiveOptions, resolveRoute, settingsFor, vhostNames, vhostsOnPort } from "./resolve.ts";
+import { accessVerdict, effectiveOptions, resolveRoute, settingsFor, statusLocations, vhostNames, vhostsOnPort } from "./resolve.ts";
 import { describeVhost, type ServePlan } from "./serve-plan.ts";
 import type { Access, ProcessSettings, RequireRule, Site, VirtualHost } from "./site.ts";
 
@@ -66,9 +66,19 @@ function vhostLines(site: Site, vhost: VirtualHost, port: number, fallbackName: 
   }
   for (const { name, value, source } of vhost.settings.setEnv) lines.push(`  SetEnv ${name} ${JSON.stringify(value)}${at(source)}`);
   for (const rule of vhost.settings.headers) lines.push(`  Header ${rule.always ? "always " : ""}${rule.action} ${rule.name}${rule.value === undefined ? "" : ` ${JSON.stringify(rule.value)}`}${at(rule.source)}`);
+  const { trustedProxies, trustedProxyHeaders, chunkedRequest } = vhost.settings;
+  if (trustedProxyHeaders?.length) {
+    lines.push(`  WSGITrustedProxyHeaders ${trustedProxyHeaders.join(" ")} from ${trustedProxies ? `WSGITrustedProxies ${trustedProxies.join(" ")}` : "any client (no WSGITrustedProxies)"}`);
+  }
+  if (chunkedRequest === false) lines.push("  WSGIChunkedRequest Off (a chunked request body gets 411)");
   lines.push("  routes, in match order:");
   let n = 0;
   const item = (text: string, source?: Source) => lines.push(`    ${++n}. ${text}${at(source)}`);
+  for (const section of vhost.sections) {
+    if (section.kind !== "location" || section.regex || section.settings.handler !== "server-status") continue;
+    const path = statusLocations({ ...vhost, sections: [section] })[0]!;
+    item(`status ${path} (SetHandler server-status: the page, ?json, ${path === "/" ? "" : path}/metrics); access ${accessText(settingsFor(vhost, path).access)}`, section.source);
+  }
   for (const redirect of vhost.redirects) {
     item(`redirect ${redirect.match === "regex" ? `~ ${redirect.url}` : redirect.url} -> ${redirect.status}${redirect.location ? ` ${redirect.location}` : ""}`, redirect.source);
   }

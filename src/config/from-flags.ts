@@ -1,12 +1,15 @@
-// The command line as a site model: alone it describes one host (the main server) with its routes;
-// with --config, the file describes the site and the process-wide flags override it.
+// The command line as a site model: alone it describes one host (the main server, or with
+// --server-alias a name-based virtual host) with its routes; with --config, the file describes the
+// site and the process-wide flags override it. Flags that stand for directives are applied as those
+// directives (flag-directives.ts).
 import { DEFAULTS } from "../config.ts";
 import type { Flags } from "../cli/args.ts";
 import { STANDARD_FORMATS } from "./apache/directives-log.ts";
+import type { SiteDraft } from "./apache/context.ts";
 import { parseConfig } from "./apache/parser.ts";
-import { buildSite, isKnownDirective, isKnownSection } from "./apache/to-site.ts";
+import { buildSite, emptyDraft, isKnownDirective, isKnownSection } from "./apache/to-site.ts";
 import type { Diagnostics } from "./diagnostics.ts";
-import { defaultProcessSettings } from "./apache/context.ts";
+import { applyDirectiveLines, statusLines, trustLines } from "./flag-directives.ts";
 import { emptyVhost, type CustomLog, type ProcessSettings, type Site, type VirtualHost } from "./site.ts";
 
 const COMBINED = STANDARD_FORMATS.find(([name]) => name === "combined")![1];
@@ -19,11 +22,12 @@ function accessLog(target: string): CustomLog {
 export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
   if (flags.config !== undefined) {
     const parsed = parseConfig(flags.config, { defines: flags.defines, diagnostics, isKnownDirective, isKnownSection });
-    return overrideSite(buildSite(parsed, diagnostics), flags);
+    return overrideSite(buildSite(parsed, diagnostics), flags, diagnostics);
   }
-  const main = emptyVhost();
-  main.serverName = flags.serverName;
-  main.wsgiRoutes = flags.aliases.map((alias) => ({
+  const draft = emptyDraft();
+  const host = emptyVhost(); // the one host the command line describes
+  host.serverName = flags.serverName;
+  host.wsgiRoutes = flags.aliases.map((alias) => ({
     match: "prefix" as const,
     url: alias.url,
     target: alias.script,
@@ -34,38 +38,51 @@ export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
     parallelInterpreters: alias.parallelInterpreters ?? flags.parallelInterpreters,
   }));
   // The defaults an alias's own options override: the directives at server level.
-  main.settings.applicationGroup = flags.applicationGroup;
-  main.settings.callableObject = flags.callableObject;
-  if (flags.passAuthorization) main.settings.passAuthorization = true;
-  const site: Site = {
-    listeners: [{ host: DEFAULTS.host, port: DEFAULTS.port, protocol: "http" }],
-    main,
-    vhosts: [],
-    embedded: defaultProcessSettings(),
-    daemons: flags.daemons.map((daemon) => ({ name: daemon.name, options: daemon.options, settings: daemon.settings, unimplemented: [] })),
-    importScripts: flags.importScripts.map((script) => ({ ...script, processGroup: script.processGroup ?? "%{GLOBAL}" })),
-    restrictEmbedded: false,
-    connection: {},
-    files: [],
-  };
+  host.settings.applicationGroup = flags.applicationGroup;
+  host.settings.callableObject = flags.callableObject;
+  if (flags.passAuthorization) host.settings.passAuthorization = true;
+  if (flags.directives.some((line) => line.name === "ServerAlias")) {
+    // Named, the host is mod_wsgi-express's name-based virtual host: a default one before it refuses
+    // the requests that name neither its ServerName nor a ServerAlias.
+    const refusing: VirtualHost = { ...emptyVhost(), addresses: [{ host: "*", port: "*" }] };
+    host.addresses = [{ host: "*", port: "*" }];
+    draft.main.serverName = flags.serverName;
+    draft.vhosts.push(refusing, host);
+    applyDirectiveLines(draft, refusing, [{ flag: "--server-alias", name: "Require", args: ["all", "denied"], place: { location: "/" } }], diagnostics);
+  } else {
+    draft.main = host;
+  }
+  applyDirectiveLines(draft, host, flags.directives, diagnostics);
+  draft.listeners.push({ host: DEFAULTS.host, port: DEFAULTS.port, protocol: "http" });
   if (flags.httpsPort !== undefined) {
-    // `Listen N https` with the certificate on the listener: the main server answers on both ports.
-    site.listeners.push({
+    // `Listen N https` with the certificate on the listener: the host answers on both ports.
+    draft.listeners.push({
       host: flags.host ?? DEFAULTS.host,
       port: flags.httpsPort,
       protocol: "https",
       tls: { certificateFile: flags.sslCertificateFile!, keyFile: flags.sslCertificateKeyFile!, chainFile: flags.sslCertificateChainFile },
     });
   }
+  const site: Site = {
+    listeners: draft.listeners,
+    main: draft.main,
+    vhosts: draft.vhosts,
+    embedded: draft.embedded,
+    daemons: flags.daemons.map((daemon) => ({ name: daemon.name, options: daemon.options, settings: daemon.settings, unimplemented: [] })),
+    importScripts: flags.importScripts.map((script) => ({ ...script, processGroup: script.processGroup ?? "%{GLOBAL}" })),
+    restrictEmbedded: draft.restrictEmbedded,
+    connection: draft.connection,
+    files: [],
+  };
   // On the command line --threads, --processes... describe the embedded group: a --daemon-process says its own.
-  return overrideSite(site, flags, false);
+  return overrideSite(site, flags, diagnostics, false);
 }
 
 /**
  * The process-wide flags win over what the site says, for every host and, over a configuration file,
  * for every process group (`daemons`), else for the embedded group only.
  */
-function overrideSite(site: Site, flags: Flags, daemons = true): Site {
+function overrideSite(site: Site, flags: Flags, diagnostics: Diagnostics, daemons = true): Site {
   if (flags.host !== undefined || flags.port !== undefined) {
     const first = site.listeners[0]!;
     const oldPort = first.port;
@@ -80,7 +97,9 @@ function overrideSite(site: Site, flags: Flags, daemons = true): Site {
   if (flags.python !== undefined) site.python = flags.python;
   const groups = daemons ? [site.embedded, ...site.daemons.map((daemon) => daemon.settings)] : [site.embedded];
   for (const settings of groups) overrideProcess(settings, flags);
-  for (const vhost of [site.main, ...site.vhosts]) overrideHost(vhost, flags);
+  // The directive lines of the flags below apply to every host as a file's would (server-level lines aside).
+  const draft: SiteDraft = { ...site, formats: new Map() };
+  for (const vhost of [site.main, ...site.vhosts]) overrideHost(draft, vhost, flags, diagnostics);
   return site;
 }
 
@@ -96,7 +115,7 @@ function overrideProcess(settings: ProcessSettings, flags: Flags): void {
   settings.pythonPath = [...settings.pythonPath, ...flags.pythonPath];
 }
 
-function overrideHost(vhost: VirtualHost, flags: Flags): void {
+function overrideHost(draft: SiteDraft, vhost: VirtualHost, flags: Flags, diagnostics: Diagnostics): void {
   if (flags.errorLog !== undefined) vhost.errorLog = flags.errorLog;
   if (flags.logLevel !== undefined) vhost.logLevel = flags.logLevel;
   if (flags.accessLog !== undefined) vhost.customLogs = [accessLog(flags.accessLog)];
@@ -110,4 +129,14 @@ function overrideHost(vhost: VirtualHost, flags: Flags): void {
     for (const settings of everywhere) delete settings.scriptReloading;
     vhost.settings.scriptReloading = false;
   }
+  const trust = trustLines(flags.trustedProxies, flags.trustedProxyHeaders);
+  if (trust.length) {
+    for (const settings of everywhere) {
+      delete settings.trustedProxies;
+      delete settings.trustedProxyHeaders;
+    }
+    applyDirectiveLines(draft, vhost, trust, diagnostics);
+  }
+  // mod_status's <Location PATH>, in every host (after the host's own sections: its Require is the one that applies).
+  if (flags.serverStatus !== undefined) applyDirectiveLines(draft, vhost, statusLines(flags.serverStatus, flags.serverStatusAllow), diagnostics);
 }

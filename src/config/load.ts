@@ -2,7 +2,6 @@
 // warnings on stderr, --strict, --check-config, and the ServerConfig the server runs.
 import type { Flags } from "../cli/args.ts";
 import { needsSupervisor, type ServerConfig } from "../config.ts";
-import { DEFAULT_STATUS_ALLOW } from "../status/allow-list.ts";
 import { connectionLimits } from "../http/wire/limits.ts";
 import { ConfigError, Diagnostics, formatWarning } from "./diagnostics.ts";
 import { explainSite } from "./explain.ts";
@@ -50,17 +49,12 @@ export function loadSite(flags: Flags, hostname: string, options: { report: bool
   return { config };
 }
 
-/** The connection and queue flags (limits, timeouts, trusted proxies, queue limit, deadlock timeout, status page) over what the plan says. */
+/** The connection and queue flags (limits, timeouts, queue limit, deadlock timeout) over what the plan says. */
 export function withConnectionFlags(config: ServerConfig, flags: Flags): ServerConfig {
   return {
     ...config,
-    trustedProxies: [...config.trustedProxies, ...flags.trustedProxies],
     ...connectionLimits(flags, config),
     queueLimit: flags.queueLimit ?? config.queueLimit,
     deadlockTimeout: flags.deadlockTimeout ?? config.deadlockTimeout,
-    serverStatus: flags.serverStatus === undefined ? undefined : {
-      path: flags.serverStatus,
-      allow: flags.serverStatusAllow.length ? flags.serverStatusAllow : DEFAULT_STATUS_ALLOW,
-    },
   };
 }

@@ -12,6 +12,7 @@ export function mergeSettings(base: DirSettings, over: DirSettings): DirSettings
     options: mergeOptions(base.options, over.options),
     access: over.access ?? base.access, // AuthMerging Off: a section's Require replaces what it inherits
     directoryIndex: over.directoryIndex ?? base.directoryIndex,
+    handler: over.handler ?? base.handler,
     applicationGroup: over.applicationGroup ?? base.applicationGroup,
     processGroup: over.processGroup ?? base.processGroup,
     callableObject: over.callableObject ?? base.callableObject,
@@ -28,7 +29,8 @@ export function mergeSettings(base: DirSettings, over: DirSettings): DirSettings
   };
 }
 
-function mergeOptions(base: OptionsChange | undefined, over: OptionsChange | undefined): OptionsChange | undefined {
+/** Options edits in order: an absolute list replaces, +X/-X edit what came before. */
+export function mergeOptions(base: OptionsChange | undefined, over: OptionsChange | undefined): OptionsChange | undefined {
   if (!base || !over) return over ?? base;
   if (over.replace) return over;
   const add = [...base.add.filter((o) => !over.remove.includes(o)), ...over.add];
@@ -131,9 +133,18 @@ export function settingsFor(vhost: VirtualHost, url: string, file?: string): Dir
   return settings;
 }
 
+/** mod_status's <Location PATH>s (SetHandler server-status) of a host: PATH without a trailing slash. */
+export function statusLocations(vhost: VirtualHost): string[] {
+  return vhost.sections
+    .filter((section) => section.kind === "location" && !section.regex && section.settings.handler === "server-status")
+    .map((section) => (section.pattern.length > 1 ? section.pattern.replace(/\/+$/, "") || "/" : section.pattern));
+}
+
 /** Sections that apply to part of a route only: a deeper <Location>, any <LocationMatch>, a deeper <Directory>. */
 export function sectionsInside(vhost: VirtualHost, route: WsgiRoute): Section[] {
   return vhost.sections.filter((section) => {
+    // The status page answers every path of its <Location> before any route: none of them reaches the route.
+    if (section.settings.handler === "server-status" && section.kind === "location" && !section.regex) return false;
     if (section.kind === "location") {
       if (section.regex) return route.match === "regex" || new RegExp(section.pattern).test(route.url + "/x") && !new RegExp(section.pattern).test(route.url);
       return route.match === "prefix" && section.pattern !== route.url && locationCovers(route.url, section.pattern) && !locationCovers(section.pattern, route.url);

@@ -6,10 +6,10 @@
 import { DEFAULTS, type DaemonGroupConfig, type ImportScript, type ServerConfig } from "../config.ts";
 import { connectionLimits } from "../http/wire/limits.ts";
 import { STANDARD_FORMATS } from "./apache/directives-log.ts";
-import { ConfigError, type Diagnostics, type Source } from "./diagnostics.ts";
-import { resolveRoute, vhostsOnPort, type ResolvedRoute } from "./resolve.ts";
+import { ConfigError, type Diagnostics } from "./diagnostics.ts";
+import { resolveRoute, statusLocations, vhostsOnPort, type ResolvedRoute } from "./resolve.ts";
 import { displayName } from "./daemon-options.ts";
-import { hostName, type DaemonProcess, type DirSettings, type Listener, type Site, type TlsFiles, type VirtualHost } from "./site.ts";
+import { hostName, type DaemonProcess, type Listener, type Site, type TlsFiles, type VirtualHost } from "./site.ts";
 
 const COMBINED = STANDARD_FORMATS.find(([name]) => name === "combined")![1];
 const NOT_YET = "parsed but not served by this version yet";
@@ -40,17 +40,6 @@ export function describeVhost(vhost: VirtualHost, site: Site): string {
   if (vhost === site.main) return "the main server";
   const addresses = vhost.addresses.map((a) => `${a.host}:${a.port}`).join(" ");
   return `<VirtualHost ${addresses}>${vhost.serverName ? ` ${vhost.serverName}` : ""}`;
-}
-
-/** The settings (of a host or one section) the front does not act on. */
-function unserved(settings: DirSettings): { what: string; source?: Source }[] {
-  const items: { what: string; source?: Source }[] = [];
-  if (settings.trustedProxies) items.push({ what: "WSGITrustedProxies (the --trust-proxy flag is)", source: settings.sources.WSGITrustedProxies });
-  if (settings.trustedProxyHeaders) items.push({ what: "WSGITrustedProxyHeaders", source: settings.sources.WSGITrustedProxyHeaders });
-  if (settings.chunkedRequest === false) {
-    items.push({ what: "WSGIChunkedRequest Off (chunked request bodies are accepted)", source: settings.sources.WSGIChunkedRequest });
-  }
-  return items;
 }
 
 /** Which routes can run: those whose process group exists and may be used. */
@@ -166,11 +155,6 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
   }
   const hosts = [...planned.values()];
   const defaultHost = listeners[0]!.hosts[0]!;
-  for (const host of hosts) {
-    for (const settings of [host.vhost.settings, ...host.vhost.sections.map((section) => section.settings)]) {
-      for (const item of unserved(settings)) diagnostics.warn(item.source, `${item.what} is ${NOT_YET}`);
-    }
-  }
 
   // The embedded group's settings are the processes on the ports'; each WSGIDaemonProcess runs its own.
   const routes = hosts.flatMap((host) => host.routes);
@@ -198,6 +182,7 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
   }
 
   const vhost = defaultHost.vhost;
+  const statusPaths = [...new Set(hosts.flatMap((host) => statusLocations(host.vhost)))];
   const config: ServerConfig = {
     listeners,
     host: listeners[0]!.host,
@@ -221,19 +206,19 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     processGroup: "",
     daemons,
     // Connection limits: Apache's defaults; the flags override them (config/load.ts).
-    trustedProxies: [],
     ...connectionLimits(site.connection),
     user: site.connection.user,
     group: site.connection.group,
-    queueLimit: DEFAULTS.queueLimit,
+    queueLimit: site.connection.queueLimit ?? DEFAULTS.queueLimit,
     deadlockTimeout: DEFAULTS.deadlockTimeout,
+    serverStatus: statusPaths.length ? { paths: statusPaths } : undefined,
   };
   return { config, hosts };
 }
 
-/** Does a host serve anything at all (a route, a static mapping, a redirect)? */
+/** Does a host serve anything at all (a route, a static mapping, a redirect, a status page)? */
 export function servesAnything(host: PlannedHost): boolean {
   const v = host.vhost;
   return host.routes.length > 0 || v.staticMappings.length > 0 || v.redirects.length > 0 || v.documentRoot !== undefined ||
-    v.sections.some((section) => section.settings.redirects?.length);
+    v.sections.some((section) => section.settings.redirects?.length) || statusLocations(v).length > 0;
 }

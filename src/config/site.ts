@@ -84,6 +84,8 @@ export interface DirSettings {
   access?: Access;
   /** DirectoryIndex; [] is `DirectoryIndex disabled`. */
   directoryIndex?: string[];
+  /** SetHandler, lower-case: "server-status" (mod_status) in a <Location>, or "none". */
+  handler?: string;
   applicationGroup?: string;
   processGroup?: string;
   callableObject?: string;
@@ -235,6 +237,8 @@ export interface ImportScriptDef {
 export interface ConnectionSettings extends Partial<ConnectionLimits> {
   user?: string;
   group?: string;
+  /** ListenBacklog: requests that may wait for a free thread, per process (--queue-limit). */
+  queueLimit?: number;
 }
 
 export interface Site {

@@ -16,7 +16,6 @@ import type { HostTable } from "./site/host-table.ts";
 import { sendPage, sendRedirect } from "./site/pages.ts";
 import { findRedirect, redirectHit, type UrlBase } from "./site/redirects.ts";
 import { serveFile } from "./site/static-files.ts";
-import type { TrustedProxies } from "./trusted-proxies.ts";
 import { Connection } from "./wire/connection.ts";
 import { headerValue, type ParsedHead } from "./wire/head-parser.ts";
 import type { RequestBody } from "./wire/request-body.ts";
@@ -37,8 +36,6 @@ export interface AppContext {
   limitRequestBody: number;
   /** --queue-timeout in ms; 0 is none. */
   queueTimeoutMs: number;
-  /** WSGITrustedProxies: whose X-Forwarded-* headers count; null when none is configured. */
-  trustedProxies: TrustedProxies | null;
   /** Runs for every request taken (process/recycler.ts counts them). */
   onRequest?: () => void;
   /** --server-status: the page, answered before the routes, and the counters it shows (null: off). */
@@ -102,17 +99,16 @@ export function createApp(context: AppContext): App {
       response.editHead = context.hosts.select(head.host).editHead; // Header always applies to these too
       return response.fail(target);
     }
-    if (status?.covers(target.path)) {
-      return status.serve(connection.peerAddress, head.method, target.path, target.query, makeSink(connection, isHead, http10, target.path));
-    }
     const requestHost = target.host ?? head.host;
     const host = context.hosts.select(requestHost);
-    const match = host.match(target.path);
+    // mod_status's <Location>: its handler takes the request before any route would.
+    const statusBase = status ? host.statusBase(target.path) : null;
+    const match = statusBase === null ? host.match(target.path) : null;
     if (match?.kind === "wsgi") return runWsgi(connection, head, body, target, host, requestHost, match, makeSink);
     const response = makeSink(connection, isHead, http10, match?.kind === "file" ? match.file : target.raw);
     const base: UrlBase = { scheme: context.scheme, host: requestHost, serverName: host.serverName };
     if (!match) {
-      // Nothing maps the path, but a <Location> may still refuse it or redirect it (Apache checks access first).
+      // No route, but a <Location> may still refuse the path, redirect it or give it to mod_status (Apache checks access first).
       const settings = settingsFor(host.vhost, target.path);
       response.editHead = headEditor(settings.headers);
       const allow = accessCheck(settings.access);
@@ -120,6 +116,7 @@ export function createApp(context: AppContext): App {
         errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${target.path}`);
         return sendPage(response, 403);
       }
+      if (statusBase !== null) return status!.serve(statusBase, head.method, target.path, target.query, response);
       const hit = settings.redirects?.length ? findRedirect(settings.redirects, target.path, target.query, base) : null;
       return hit ? sendRedirect(response, hit) : sendPage(response, 404);
     }
@@ -149,6 +146,12 @@ export function createApp(context: AppContext): App {
       const hit = findRedirect(settings.redirects, target.path, target.query, { scheme: context.scheme, host: requestHost, serverName: host.serverName });
       if (hit) return sendRedirect(response, hit);
     }
+    if (head.chunked && !settings.chunkedRequest) {
+      // WSGIChunkedRequest Off: mod_wsgi's HTTP_LENGTH_REQUIRED.
+      errorLog.error(`Unable to process WSGI request for '${match.script}': chunked transfer encoding is not enabled (WSGIChunkedRequest Off).`);
+      response.fail(411, { method: head.method });
+      return stats?.routed(routeIndex, 411, started, 0, 0);
+    }
     if (context.limitRequestBody && head.contentLength > context.limitRequestBody) {
       errorLog.error(`Requested content-length of ${head.contentLength} is larger than the configured limit of ${context.limitRequestBody}`);
       response.fail(413);
@@ -173,14 +176,19 @@ export function createApp(context: AppContext): App {
     let hostHeader = requestHost;
     let headers = head.headers;
     let forwardedPort: string | null = null;
-    if (context.trustedProxies) {
-      const forwarded = context.trustedProxies.resolve(remoteAddr, scheme, headers);
+    let serverName = hostHeader ? hostName(hostHeader) : host.serverName;
+    let scriptName = match.scriptName;
+    if (settings.proxies) {
+      const forwarded = settings.proxies.resolve(remoteAddr, scheme, headers);
       ({ remoteAddr, scheme, headers } = forwarded);
       if (forwarded.host) {
         hostHeader = forwarded.host;
         headers = withHost(headers, forwarded.host);
+        serverName = hostName(forwarded.host);
       }
       forwardedPort = forwarded.port;
+      serverName = forwarded.serverName ?? serverName;
+      scriptName = forwarded.scriptName ?? scriptName;
     }
     // Apache's ap_get_server_port (UseCanonicalName Off): the port Host names, else the scheme's.
     const serverPort = forwardedPort ?? (hostHeader ? hostPort(hostHeader) : null) ?? (scheme === "https" ? "443" : "80");
@@ -190,7 +198,7 @@ export function createApp(context: AppContext): App {
       callable: settings.callable,
       reload: settings.reload,
       passAuthorization: settings.passAuthorization,
-      scriptName: match.scriptName,
+      scriptName,
       pathInfo: match.pathInfo,
       query: target.query,
       method: head.method,
@@ -198,7 +206,7 @@ export function createApp(context: AppContext): App {
       requestUri: target.raw,
       remoteAddr,
       remotePort: String(connection.peerPort),
-      serverName: hostHeader ? hostName(hostHeader) : host.serverName,
+      serverName,
       serverPort,
       scheme,
       bodyLength: head.chunked ? "chunked" : head.contentLength >= 0 ? String(head.contentLength) : "",

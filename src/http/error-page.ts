@@ -12,6 +12,7 @@ const MESSAGES: Record<number, [string, string]> = {
   405: ["Method Not Allowed", ""],
   408: ["Request Timeout", "Server timeout waiting for the HTTP request from the client."],
   410: ["Gone", "The requested resource is no longer available on this server and there is no forwarding address.\nPlease remove all references to this resource."],
+  411: ["Length Required", ""],
   412: ["Precondition Failed", "The precondition on the request for this URL evaluated to false."],
   413: ["Request Entity Too Large", "The requested resource does not allow request data with this request, or the amount of data provided exceeds the capacity limit."],
   414: ["Request-URI Too Long", "The requested URL's length exceeds the capacity limit for this server."],
@@ -42,6 +43,7 @@ function message(status: number, text: string, detail: PageDetail | undefined): 
   const location = escapeHtml(detail?.location ?? "");
   if (status === 303) return `The answer to your request is located <a href="${location}">here</a>.`;
   if (status >= 300 && status < 400) return `The document has moved <a href="${location}">here</a>.`;
+  if (status === 411) return `A request of the requested method ${escapeHtml(detail?.method ?? "")} requires a valid Content-length.<br />\n`;
   if (status === 405) return `The requested method ${escapeHtml(detail?.method ?? "")} is not allowed for this URL.`;
   return text;
 }

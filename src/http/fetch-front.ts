@@ -3,7 +3,7 @@
 // from request.body as the app reads wsgi.input; the response body is a ReadableStream the worker
 // fills only as fast as the consumer pulls (backpressure, as a slow client gets on the wire).
 import type { App, Peer } from "./app.ts";
-import { errorPage, ERROR_PAGE_TYPE } from "./error-page.ts";
+import { errorPage, ERROR_PAGE_TYPE, type PageDetail } from "./error-page.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import type { ParsedHead } from "./wire/head-parser.ts";
 import { BodyProblem } from "./wire/request-body.ts";
@@ -119,8 +119,8 @@ class FetchPeer implements Peer {
 
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-function errorResponse(status: number, isHead: boolean): Response {
-  const page = errorPage(status);
+function errorResponse(status: number, isHead: boolean, detail?: PageDetail): Response {
+  const page = errorPage(status, detail);
   return new Response(isHead ? null : page.body, { status, statusText: page.reason, headers: { "content-type": ERROR_PAGE_TYPE } });
 }
 
@@ -207,9 +207,9 @@ class FetchSink implements ResponseSink {
     this.peer.finished(this.status, this.bytes);
   }
 
-  fail(status: number): void {
+  fail(status: number, detail?: PageDetail): void {
     this.status = status;
-    this.peer.answer(errorResponse(status, this.isHead));
+    this.peer.answer(errorResponse(status, this.isHead, detail));
     this.peer.finished(status, 0);
   }
 

@@ -5,6 +5,7 @@
 import { read as fsRead } from "node:fs";
 import { ToMain, ToWorker } from "../pool/channel.ts";
 import type { Pool, WorkerSlot } from "../pool/pool.ts";
+import type { PageDetail } from "./error-page.ts";
 import { BodyProblem } from "./wire/request-body.ts";
 
 /** Where the request body comes from. */
@@ -32,8 +33,8 @@ export interface ResponseSink {
   end(): void;
   /** The app failed after the head went out: the client must see an incomplete body. */
   abort(): void;
-  /** No response from the app: send the error page for `status`. */
-  fail(status: number): void;
+  /** No response from the app: send the error page for `status` (with what it names: the method...). */
+  fail(status: number, detail?: PageDetail): void;
 }
 
 /** Body reply flags (ARG of ToWorker.Body), twinned in adapter.py's Input. */

@@ -11,7 +11,6 @@ import { createApp, type App, type AppContext, type Peer } from "../http/app.ts"
 import { answerFetch } from "../http/fetch-front.ts";
 import { HostRuntime } from "../http/site/host-runtime.ts";
 import { HostTable } from "../http/site/host-table.ts";
-import { TrustedProxies } from "../http/trusted-proxies.ts";
 import { headerValue, type ParsedHead } from "../http/wire/head-parser.ts";
 import { wireLimits } from "../http/wire/limits.ts";
 import { WireServer } from "../http/wire/wire-server.ts";
@@ -130,7 +129,6 @@ export class EmbeddedServer implements WsgiServer {
       accessLog: this.accessLog,
       limitRequestBody: config.limitRequestBody,
       queueTimeoutMs: config.queueTimeout * 1000,
-      trustedProxies: config.trustedProxies.length ? new TrustedProxies(config.trustedProxies) : null,
       status: this.statusPage,
       onAccess: onRequest
         ? (peer: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number) => {

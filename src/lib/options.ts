@@ -3,14 +3,13 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { AliasFlag, Flags } from "../cli/args.ts";
-import type { ServerConfig } from "../config.ts";
+import { DEFAULTS, type ServerConfig } from "../config.ts";
 import { ConfigError, Diagnostics, formatWarning } from "../config/diagnostics.ts";
+import { lineProblem, statusLines, trustLines } from "../config/flag-directives.ts";
 import { siteFromFlags } from "../config/from-flags.ts";
 import { withConnectionFlags } from "../config/load.ts";
 import { servePlan } from "../config/serve-plan.ts";
-import { TrustedProxies } from "../http/trusted-proxies.ts";
 import { LEVELS } from "../log/levels.ts";
-import { AllowList } from "../status/allow-list.ts";
 import { ConfigurationError } from "./errors.ts";
 import type { AliasEntry, ServerOptions } from "./types.ts";
 
@@ -63,21 +62,16 @@ export function optionsToFlags(options: ServerOptions, cwd = process.cwd()): Fla
     throw new ConfigurationError(`callableObject '${options.callableObject}' is not a Python name`);
   }
   const trustProxy = options.trustProxy ?? [];
-  try {
-    new TrustedProxies(trustProxy);
-  } catch (error) {
-    throw new ConfigurationError(`trustProxy: ${(error as Error).message}`);
-  }
+  const proxyProblem = lineProblem(trustLines(trustProxy, []));
+  if (proxyProblem) throw new ConfigurationError(`trustProxy: ${proxyProblem}`);
   const status = options.serverStatus === true ? {} : options.serverStatus || undefined;
   if (status) {
     if (status.path !== undefined && (!status.path.startsWith("/") || status.path === "/" || /[?#\s]/.test(status.path))) {
       throw new ConfigurationError(`serverStatus.path wants a URL path like /server-status, got '${status.path}'`);
     }
-    try {
-      new AllowList(status.allow ?? []);
-    } catch (error) {
-      throw new ConfigurationError(`serverStatus.allow: ${(error as Error).message}`);
-    }
+    // The <Location> with Require ip it stands for, read as a configuration file's.
+    const problem = lineProblem(statusLines(status.path ?? DEFAULTS.serverStatusPath, status.allow ?? []));
+    if (problem) throw new ConfigurationError(`serverStatus.allow: ${problem}`);
   }
   for (const script of options.importScripts ?? []) {
     if (!script.script || !script.applicationGroup) throw new ConfigurationError("importScripts entries want { script, applicationGroup }");
@@ -108,6 +102,8 @@ export function optionsToFlags(options: ServerOptions, cwd = process.cwd()): Fla
     callableObject: options.callableObject,
     passAuthorization: options.passAuthorization ?? false,
     trustedProxies: trustProxy,
+    trustedProxyHeaders: [],
+    directives: [],
     serverStatus: status ? (status.path ?? "/server-status").replace(/\/+$/, "") : undefined,
     serverStatusAllow: status?.allow ?? [],
   };

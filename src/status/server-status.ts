@@ -1,5 +1,6 @@
-// --server-status [PATH]: Apache mod_status's page for wsgi-bin, answered by the front before any
-// alias is matched, to allowed client addresses only (--server-status-allow; others get 403):
+// Apache mod_status's page for wsgi-bin: a <Location PATH> with SetHandler server-status (the
+// --server-status flag makes one), answered by the front before any route, to the clients the
+// Require lines that apply there let in (http/app.ts checks them):
 //   PATH            an HTML page that refreshes itself (status/page.html)
 //   PATH?json       the same figures as JSON (figures.ts StatusReport)
 //   PATH/metrics    Prometheus text format
@@ -8,7 +9,6 @@ import type { ServerStatusConfig } from "../config.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { ResponseSink } from "../http/wsgi-exchange.ts";
-import { AllowList } from "./allow-list.ts";
 import { buildReport } from "./figures.ts";
 import pageSource from "./page.html" with { type: "text" };
 import { PROMETHEUS_TYPE, prometheusText } from "./prometheus.ts";
@@ -20,12 +20,9 @@ const PAGE = new TextEncoder().encode(pageSource as unknown as string);
 const NO_STORE = "\0Cache-Control\0no-store";
 
 export class StatusHandler {
-  private readonly allow: AllowList;
-  private readonly metricsPath: string;
   private readonly relay: ChildRelay | null;
 
   constructor(
-    private readonly config: ServerStatusConfig,
     readonly stats: Stats,
     private readonly context: {
       software: string;
@@ -37,28 +34,16 @@ export class StatusHandler {
       supervised: boolean;
     },
   ) {
-    this.allow = new AllowList(config.allow);
-    this.metricsPath = `${config.path}/metrics`;
     this.relay = context.supervised ? new ChildRelay(() => stats.snapshot(context.activeRequests())) : null;
   }
 
-  /** Is this (decoded) path the status page's? */
-  covers(path: string): boolean {
-    const base = this.config.path;
-    return path === base || path === this.metricsPath || (path.length === base.length + 1 && path.startsWith(base) && path.endsWith("/"));
-  }
-
-  async serve(peerAddress: string, method: string, path: string, query: string, sink: ResponseSink): Promise<void> {
-    if (!this.allow.allows(peerAddress)) {
-      // Apache's words for a request its Require refused (AH01630).
-      this.context.errorLog.error(`[client ${peerAddress}] client denied by server configuration: ${path} (--server-status-allow)`);
-      return sink.fail(403);
-    }
+  /** A request to the status <Location> at `base` (its Require already passed): the page, its JSON or its metrics. */
+  async serve(base: string, method: string, path: string, query: string, sink: ResponseSink): Promise<void> {
     if (method !== "GET" && method !== "HEAD") {
       return sink.complete("405 Method Not Allowed\0Allow\0GET, HEAD\0Content-Type\0text/plain; charset=utf-8",
         new TextEncoder().encode("The status page answers GET and HEAD.\n"));
     }
-    if (path === this.metricsPath) {
+    if (path === `${base === "/" ? "" : base}/metrics`) {
       return sink.complete(`200 OK\0Content-Type\0${PROMETHEUS_TYPE}${NO_STORE}`, new TextEncoder().encode(prometheusText(await this.report())));
     }
     if (query.split("&").includes("json")) {
@@ -84,9 +69,9 @@ export class StatusHandler {
 /** The status page's counters and handler for one process; null when --server-status is off. */
 export function createServerStatus(
   config: ServerStatusConfig | undefined,
-  options: { routes: RouteInfo[]; pool: Pool | null; slot: number | null } & ConstructorParameters<typeof StatusHandler>[2],
+  options: { routes: RouteInfo[]; pool: Pool | null; slot: number | null } & ConstructorParameters<typeof StatusHandler>[1],
 ): StatusHandler | null {
   if (!config) return null;
   const stats = new Stats(options.routes, options.pool, options.slot);
-  return new StatusHandler(config, stats, options);
+  return new StatusHandler(stats, options);
 }

@@ -1,8 +1,8 @@
 // Apache core and MPM directives: listeners, names, DocumentRoot, Options, Require, limits, modules.
 import { existsSync } from "node:fs";
-import { BlockList } from "node:net";
-import { addRange } from "../../http/site/access.ts";
+import { ipRanges } from "../../http/ip-ranges.ts";
 import { ConfigError, type Source } from "../diagnostics.ts";
+import { mergeOptions } from "../resolve.ts";
 import type { Listener, RequireRule, VhostAddress } from "../site.ts";
 import { ANYWHERE, flagArg, HOST, integerArg, pathArg, SECTIONS, SERVER, type DirectiveSpec } from "./context.ts";
 import { hasModule } from "./modules.ts";
@@ -60,8 +60,6 @@ const OPTION_NAMES = new Map(
 /** Options that change what wsgi-bin does. ExecCGI is what WSGIScriptAlias already grants. */
 const OPTIONS_ACTED_ON = new Set(["All", "None", "Indexes", "FollowSymLinks", "ExecCGI"]);
 
-const IP_RANGE = /^(\d{1,3}(\.\d{1,3}){0,3}(\/(\d{1,2}|\d{1,3}(\.\d{1,3}){3}))?|[0-9a-fA-F:]*:[0-9a-fA-F:.]*(\/\d{1,3})?)$/;
-
 function requireRule(args: string[], source: Source): RequireRule {
   const [provider, ...rest] = args as [string, ...string[]];
   switch (provider.toLowerCase()) {
@@ -72,14 +70,10 @@ function requireRule(args: string[], source: Source): RequireRule {
       return { kind: "all", granted: rest[0]!.toLowerCase() === "granted" };
     case "ip":
       if (rest.length === 0) throw new ConfigError(source, "Require ip needs at least one address or range");
-      for (const range of rest) {
-        let valid = IP_RANGE.test(range);
-        try {
-          if (valid) addRange(new BlockList(), range);
-        } catch {
-          valid = false;
-        }
-        if (!valid) throw new ConfigError(source, `Require ip: '${range}' is not an IP address, partial address, or network/mask`);
+      try {
+        ipRanges(rest);
+      } catch (error) {
+        throw new ConfigError(source, `Require ip: ${(error as Error).message}`);
       }
       return { kind: "ip", ranges: rest };
     case "local":
@@ -153,6 +147,13 @@ export const CORE_DIRECTIVES: DirectiveSpec[] = [
     },
   })),
   {
+    name: "ListenBacklog", where: SERVER, args: [1, 1], usage: "N",
+    apply(walk, args, source) {
+      // Apache's queue of connections no worker has taken yet: wsgi-bin's queue of requests waiting for a thread (--queue-limit).
+      walk.draft.connection.queueLimit = integerArg("ListenBacklog", args[0]!, source, 0, 1_000_000);
+    },
+  },
+  {
     name: "KeepAlive", where: SERVER, args: [1, 1], usage: "On|Off",
     apply(walk, args, source) {
       // Off: one request per connection, which is what MaxKeepAliveRequests 1 gives.
@@ -211,7 +212,8 @@ export const CORE_DIRECTIVES: DirectiveSpec[] = [
         else if (sign === "+") change.add.push(name);
         else change.replace!.push(name);
       }
-      walk.settings.options = change;
+      // Several Options lines in one context add up, as httpd's (a later absolute one replaces).
+      walk.settings.options = mergeOptions(walk.settings.options, change);
     },
   },
   {
@@ -224,6 +226,24 @@ export const CORE_DIRECTIVES: DirectiveSpec[] = [
       const access = walk.settings.access;
       if (access) access.rules.push(rule);
       else walk.settings.access = { rules: [rule], source };
+    },
+  },
+  {
+    name: "SetHandler", where: ANYWHERE, args: [1, 1], usage: "server-status|None",
+    apply(walk, args, source) {
+      const handler = args[0]!.toLowerCase();
+      if (handler === "none") walk.settings.handler = "none";
+      else if (handler !== "server-status") walk.diagnostics.warn(source, `SetHandler ${args[0]}: not implemented by wsgi-bin (only server-status): ignored`);
+      else if (walk.where !== "location" || walk.section?.regex) {
+        walk.diagnostics.warn(source, "SetHandler server-status is served inside a <Location PATH> only: ignored here");
+      } else walk.settings.handler = handler;
+    },
+  },
+  {
+    name: "ExtendedStatus", where: SERVER, args: [1, 1], usage: "On|Off",
+    apply(walk, args, source) {
+      // The status page's figures are always the extended ones (they cost a few counters per request).
+      if (!flagArg("ExtendedStatus", args[0]!, source)) walk.diagnostics.warn(source, "ExtendedStatus Off is not implemented by wsgi-bin: the status page shows every figure");
     },
   },
   {

@@ -1,5 +1,7 @@
 // mod_wsgi's directives, as its documentation describes them.
 import { existsSync, statSync } from "node:fs";
+import { ipRanges } from "../../http/ip-ranges.ts";
+import { isProxyHeader, PROXY_HEADER_NAMES } from "../../http/trusted-proxies.ts";
 import { ConfigError, type Source } from "../diagnostics.ts";
 import { DAEMON_OPTIONS, daemonSettings, IMPLEMENTED_DAEMON_OPTIONS } from "../daemon-options.ts";
 import {
@@ -164,15 +166,25 @@ export const WSGI_DIRECTIVES: DirectiveSpec[] = [
     },
   },
   {
-    name: "WSGITrustedProxies", where: ANYWHERE, args: [1, Infinity], usage: "ADDRESS...",
-    apply(walk, args) {
-      walk.settings.trustedProxies = [...args];
+    name: "WSGITrustedProxies", where: ANYWHERE, args: [1, Infinity], usage: "ADDRESS[/BITS]...",
+    apply(walk, args, source) {
+      try {
+        ipRanges(args);
+      } catch (error) {
+        throw new ConfigError(source, `WSGITrustedProxies: ${(error as Error).message}`);
+      }
+      // Several lines in one context add up, as mod_wsgi's.
+      walk.settings.trustedProxies = [...(walk.settings.trustedProxies ?? []), ...args];
     },
   },
   {
     name: "WSGITrustedProxyHeaders", where: ANYWHERE, args: [1, Infinity], usage: "HEADER...",
-    apply(walk, args) {
-      walk.settings.trustedProxyHeaders = [...args];
+    apply(walk, args, source) {
+      const known = args.filter((header) => isProxyHeader(header));
+      for (const header of args.filter((h) => !known.includes(h))) {
+        walk.diagnostics.warn(source, `WSGITrustedProxyHeaders: '${header}' is not a header mod_wsgi takes from a proxy (${PROXY_HEADER_NAMES.join(", ")}): ignored`);
+      }
+      walk.settings.trustedProxyHeaders = [...(walk.settings.trustedProxyHeaders ?? []), ...known];
     },
   },
 ];

@@ -15,6 +15,7 @@ const MODULES: [file: string, id: string][] = [
   ["mod_authz_core.c", "authz_core_module"],
   ["mod_authz_host.c", "authz_host_module"],
   ["mod_ssl.c", "ssl_module"],
+  ["mod_status.c", "status_module"],
 ];
 
 const NAMES = new Set(MODULES.flat());

@@ -46,7 +46,8 @@ const HINTS: Record<string, string> = {
   namevirtualhost: "has no effect since Apache 2.4: ignored",
 };
 
-function applyDirective(walk: Walk, name: string, args: string[], source: Source): void {
+/** One directive where it stands: its place and argument count checked, then applied (also for a command-line flag's). */
+export function applyDirective(walk: Walk, name: string, args: string[], source: Source): void {
   const spec = DIRECTIVES.get(name.toLowerCase());
   if (!spec) {
     walk.diagnostics.warn(source, `${name}: ${HINTS[name.toLowerCase()] ?? "not implemented by wsgi-bin: ignored"}`);
@@ -163,12 +164,17 @@ function checkProcessGroups(draft: SiteDraft, diagnostics: Diagnostics): void {
   for (const script of draft.importScripts) check(script.processGroup, script.source, `WSGIImportScript ${script.script}`);
 }
 
-export function buildSite(parsed: ParsedConfig, diagnostics: Diagnostics): Site {
-  const main = emptyVhost();
-  const draft: SiteDraft = {
-    listeners: [], main, vhosts: [], embedded: defaultProcessSettings(), daemons: [], importScripts: [], restrictEmbedded: false,
+/** A site with nothing in it yet, for directives to build. */
+export function emptyDraft(): SiteDraft {
+  return {
+    listeners: [], main: emptyVhost(), vhosts: [], embedded: defaultProcessSettings(), daemons: [], importScripts: [], restrictEmbedded: false,
     connection: {}, formats: new Map(STANDARD_FORMATS),
   };
+}
+
+export function buildSite(parsed: ParsedConfig, diagnostics: Diagnostics): Site {
+  const draft = emptyDraft();
+  const main = draft.main;
   const base = (source: Source) => parsed.serverRoot ?? dirname(source.file);
   walkNodes(parsed.nodes, { draft, where: "server", vhost: main, settings: main.settings, diagnostics, base });
   checkProcessGroups(draft, diagnostics);

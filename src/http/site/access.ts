@@ -1,12 +1,15 @@
 // mod_authz_core and mod_authz_host: Require all granted|denied, Require ip, Require local. Several
 // Require lines in one section grant access if any one does (httpd's implicit <RequireAny>).
-import { BlockList, isIP } from "node:net";
 import type { Access, RequireRule } from "../../config/site.ts";
+import { inRanges, ipRanges, unmapped } from "../ip-ranges.ts";
 
 /** Is a client (its address, and the address it reached us on) let in? */
 export type AccessCheck = (peer: string, local: string) => boolean;
 
 const everyone: AccessCheck = () => true;
+
+/** Require local: the loopback addresses (and the server's own, compared per connection). */
+const LOOPBACK = ["127.0.0.0/8", "::1"];
 
 const compiled = new WeakMap<Access, AccessCheck | null>();
 
@@ -36,48 +39,14 @@ function ruleCheck(rule: RequireRule): AccessCheck | null {
     case "all":
       return rule.granted ? everyone : null;
     case "ip": {
-      const list = new BlockList();
-      for (const range of rule.ranges) addRange(list, range);
-      return (peer) => contains(list, peer);
+      const list = ipRanges(rule.ranges);
+      return (peer) => inRanges(list, peer);
     }
     case "local": {
-      const list = new BlockList();
-      list.addSubnet("127.0.0.0", 8, "ipv4");
-      list.addAddress("::1", "ipv6");
-      return (peer, local) => contains(list, peer) || unmapped(peer) === unmapped(local);
+      const list = ipRanges(LOOPBACK);
+      return (peer, local) => inRanges(list, peer) || unmapped(peer) === unmapped(local);
     }
     default:
       return null; // Require valid-user, host, env...: not evaluated here, so they grant no one
   }
-}
-
-/** `10.1.2.3`, `10.1` (a partial address: its leading bytes), `10.0.0.0/8`, `10.0.0.0/255.0.0.0`, `2001:db8::/32`. Throws on a bad one. */
-export function addRange(list: BlockList, range: string): void {
-  const [address = "", mask] = range.split("/");
-  if (isIP(address) === 6) {
-    if (mask === undefined) list.addAddress(address, "ipv6");
-    else list.addSubnet(address, Number(mask), "ipv6");
-    return;
-  }
-  const bytes = address.split(".").filter((part) => part !== "");
-  if (mask === undefined) {
-    if (bytes.length === 4) list.addAddress(address, "ipv4");
-    else list.addSubnet([...bytes, "0", "0", "0"].slice(0, 4).join("."), bytes.length * 8, "ipv4");
-  } else if (mask.includes(".")) {
-    const bits = mask.split(".").reduce((n, part) => n + (Number(part) >>> 0).toString(2).replace(/0/g, "").length, 0);
-    list.addSubnet(address, bits, "ipv4");
-  } else {
-    list.addSubnet(address, Number(mask), "ipv4");
-  }
-}
-
-/** `::ffff:10.1.2.3` (an IPv4 client on a dual-stack socket) is 10.1.2.3. */
-function unmapped(address: string): string {
-  return address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-}
-
-function contains(list: BlockList, address: string): boolean {
-  const plain = unmapped(address);
-  const family = isIP(plain);
-  return family !== 0 && list.check(plain, family === 4 ? "ipv4" : "ipv6");
 }

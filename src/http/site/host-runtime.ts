@@ -9,10 +9,11 @@ import { TrieRouter } from "hono/router/trie-router";
 import { DEFAULTS } from "../../config.ts";
 import { componentMatcher } from "../../config/apache/include.ts";
 import { ConfigError } from "../../config/diagnostics.ts";
-import { sectionsInside, settingsFor, vhostNames, type ResolvedRoute } from "../../config/resolve.ts";
+import { locationCovers, sectionsInside, settingsFor, statusLocations, vhostNames, type ResolvedRoute } from "../../config/resolve.ts";
 import type { PlannedHost } from "../../config/serve-plan.ts";
 import type { DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
 import { applicationGroupName } from "../aliases.ts";
+import { type TrustedProxies, trustedProxiesFor } from "../trusted-proxies.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
 import { accessCheck, type AccessCheck } from "./access.ts";
 import { headEditor } from "./header-rules.ts";
@@ -33,6 +34,10 @@ export interface RouteSettings {
   editHead: HeadEditor | null;
   /** Redirects written inside the sections that apply (mod_alias's fixup), if any. */
   redirects: Redirect[] | null;
+  /** WSGITrustedProxies/WSGITrustedProxyHeaders: which X-Forwarded-* headers count; null: none is trusted. */
+  proxies: TrustedProxies | null;
+  /** WSGIChunkedRequest: false refuses a chunked request body (411), as mod_wsgi does. */
+  chunkedRequest: boolean;
   /** The WSGIDaemonProcess group that runs it; null: the embedded group (this process). */
   processGroup: string | null;
 }
@@ -87,6 +92,8 @@ export class HostRuntime {
   /** Anything before the WSGI routes (Redirect*, Alias*), or a DocumentRoot after them. */
   private readonly redirects: Redirect[];
   private readonly statics: StaticMapping[];
+  /** mod_status's <Location PATH>s (SetHandler server-status). */
+  private readonly statusPaths: string[];
 
   constructor(planned: PlannedHost, private readonly reach: Reach) {
     const vhost = planned.vhost;
@@ -96,6 +103,7 @@ export class HostRuntime {
     this.editHead = headEditor(vhost.settings.headers);
     this.redirects = vhost.redirects;
     this.statics = vhost.staticMappings;
+    this.statusPaths = statusLocations(vhost);
     // A <LocationMatch> may apply to any part of any route: then every route works its settings out per request.
     const anyLocationMatch = vhost.sections.some((section) => section.kind === "location" && section.regex);
     this.routes = planned.routes.map((resolved) => {
@@ -129,6 +137,11 @@ export class HostRuntime {
   /** Does Host name this host (ServerName or a ServerAlias, wildcards allowed)? `name` is lower-case, without port. */
   named(name: string): boolean {
     return this.names.some((matches) => matches(name));
+  }
+
+  /** The status <Location> covering a path (on segment boundaries, as <Location>), or null. */
+  statusBase(path: string): string | null {
+    return this.statusPaths.length ? this.statusPaths.find((base) => locationCovers(base, path)) ?? null : null;
   }
 
   /** What a (decoded, normalised) path maps to, or null: 404. */
@@ -230,6 +243,8 @@ export class HostRuntime {
       env,
       editHead: this.reach.relayed ? null : headEditor(dir.headers),
       redirects: dir.redirects?.length ? dir.redirects : null,
+      proxies: trustedProxiesFor(dir.trustedProxies, dir.trustedProxyHeaders),
+      chunkedRequest: dir.chunkedRequest ?? true,
       processGroup: resolved.processGroup === "%{GLOBAL}" ? null : resolved.processGroup,
     };
   }

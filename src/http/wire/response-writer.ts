@@ -3,7 +3,7 @@
 // complete body, chunked encoding for a streamed body on HTTP/1.1, or the end of the connection on
 // HTTP/1.0. HEAD, 1xx, 204 and 304 carry no body.
 import type { ErrorLog } from "../../log/error-log.ts";
-import { ERROR_PAGE_TYPE, errorPage } from "../error-page.ts";
+import { ERROR_PAGE_TYPE, errorPage, type PageDetail } from "../error-page.ts";
 import type { ResponseSink } from "../wsgi-exchange.ts";
 import { noteGarbage } from "./garbage.ts";
 import { httpDate } from "./http-date.ts";
@@ -156,9 +156,9 @@ export class WireResponse implements ResponseSink {
     this.target.finished(this.status, this.bytes, false);
   }
 
-  fail(status: number): void {
+  fail(status: number, detail?: PageDetail): void {
     this.status = status;
-    const page = errorPage(status);
+    const page = errorPage(status, detail);
     let extra = "";
     if (this.editHead) {
       const fields = [String(status)];
