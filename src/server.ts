@@ -91,8 +91,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   dropPrivileges(config, errorLog, port);
 
   const install = findPython({ python: config.python, pythonHome: config.pythonHome });
-  errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
-  const python = startPython(install);
+  const python = startPython(install, (version) => errorLog.notice(`Initializing Python ${version} (${install.library}).`));
   const engine = startEngine(config, python, errorLog, options.onUnhealthy);
   const { pool } = engine;
 
