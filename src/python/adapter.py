@@ -6,7 +6,6 @@
 # builtin written in JavaScript: it hands the channel to the HTTP thread and blocks, with the GIL
 # released, until the reply is in the channel.
 
-import hashlib
 import io
 import json
 import os
@@ -16,7 +15,6 @@ import stat
 import sys
 import threading
 import time
-import traceback
 import types
 
 # Twins of src/pool/channel.ts.
@@ -39,8 +37,22 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 STATUS = re.compile(r"^[1-9][0-9][0-9] [^\r\n]*$")
-# How extensions word their refusal of sub-interpreters (numpy, PyO3, CPython's own check).
-SUBINTERPRETER_REFUSAL = re.compile(r"interpreter|more than once per process", re.IGNORECASE)
+# How extensions word their refusal of sub-interpreters (numpy, PyO3, CPython's own check). Compiled
+# (and cached by re) on first use, an error path: as the imports below, kept out of every start.
+SUBINTERPRETER_REFUSAL = r"(?i)interpreter|more than once per process"
+
+try:
+    # The builtin: hashlib would load OpenSSL's _hashlib (~2 ms an interpreter) for one digest of a path.
+    from _md5 import md5
+except ImportError:  # a build without it
+    from hashlib import md5
+
+
+def _traceback():
+    """The traceback module, for error paths only: its import (linecache, tokenize, textwrap) costs
+    ~2 ms an interpreter, on the way to the first response if done up front."""
+    import traceback
+    return traceback
 HOP_BY_HOP = frozenset(("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                         "trailer", "trailers", "transfer-encoding", "upgrade"))
 
@@ -258,7 +270,7 @@ def module_name(script):
     name = _module_names.get(script)
     if name is None:
         name = _module_names[script] = (
-            "_wsgi_bin_" + hashlib.md5(script.encode("utf-8", "surrogateescape")).hexdigest())
+            "_wsgi_bin_" + md5(script.encode("utf-8", "surrogateescape")).hexdigest())
     return name
 
 
@@ -407,7 +419,7 @@ class Worker:
         """Logs a RequestTimeout being handled, with the stack the app was interrupted in."""
         self.log.write("error", "Request timeout expired for WSGI script '%s': it ran longer than %s s "
                        "(--request-timeout) and was interrupted here:\n%s"
-                       % (script, self.interpreter.config.get("request_timeout"), traceback.format_exc().rstrip("\n")))
+                       % (script, self.interpreter.config.get("request_timeout"), _traceback().format_exc().rstrip("\n")))
 
     def handle(self):
         fields = str(self.data[:self.control[LENGTH]], "latin-1").split("\0")
@@ -437,8 +449,8 @@ class Worker:
         except BaseException as error:
             self.log.write("error", "Failed to exec Python script file '%s'." % script)
             self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"
-                           % (script, traceback.format_exc()))
-            if isinstance(error, ImportError) and SUBINTERPRETER_REFUSAL.search(str(error)):
+                           % (script, _traceback().format_exc()))
+            if isinstance(error, ImportError) and re.search(SUBINTERPRETER_REFUSAL, str(error)):
                 self.log.write("error", "A C extension imported by '%s' refuses to run in more than one "
                                "interpreter (numpy, pydantic-core and PyO3 modules do). Serve every alias "
                                "that uses it from the main interpreter: application-group=%%{GLOBAL} "
@@ -461,8 +473,8 @@ class Worker:
             self.log.write("error", "Import script not found or unable to stat: %s" % script)
             return self.finish(ERROR, self.reason("no such file"), 404)
         except BaseException as error:
-            self.log.write("error", "Failed to import script '%s'.\n%s" % (script, traceback.format_exc()))
-            return self.finish(ERROR, self.reason(traceback.format_exception_only(type(error), error)[-1].strip()), 500)
+            self.log.write("error", "Failed to import script '%s'.\n%s" % (script, _traceback().format_exc()))
+            return self.finish(ERROR, self.reason(_traceback().format_exception_only(type(error), error)[-1].strip()), 500)
         self.finish(END)
 
     def reason(self, text):
@@ -718,7 +730,7 @@ class Response:
             self.log.write("error", "%s: %s." % (self.script, error))
             return self.worker.finish(ERROR, 0, 413)
         self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"
-                       % (self.script, traceback.format_exc().rstrip("\n")))
+                       % (self.script, _traceback().format_exc().rstrip("\n")))
         if self.head_sent:
             self.worker.finish(ABORT)
         else:
