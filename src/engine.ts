@@ -17,17 +17,28 @@ export interface Engine {
   stop(): void;
 }
 
+/**
+ * The worker threads' start, which needs no Python: each loads its script and koffi, a few ms of CPU
+ * apiece, then waits for its WorkerInit. Started before Python is initialised, that overlaps with
+ * Py_InitializeEx instead of following it (startEngine hands them to the pool).
+ */
+export function startWorkerThreads(count: number): Worker[] {
+  return Array.from({ length: count }, () => new Worker(workerUrl()));
+}
+
 export function startEngine(
   config: ServerConfig,
   python: PythonRuntime,
   errorLog: ErrorLog,
   onUnhealthy?: (reason: RecycleReason) => void,
+  started?: Worker[],
 ): Engine {
   const install = python.install;
   const pool = new Pool({
     threads: config.threads,
     queueLimit: config.queueLimit,
     workerUrl: workerUrl(),
+    started,
     init: {
       library: install.library,
       registry: python.registry,

@@ -1,8 +1,9 @@
 // Puts the layers together: logs, Python, the worker pool and the HTTP listeners (one per Listen).
 import { openSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import type { ServerConfig } from "./config.ts";
 import type { PlannedListener } from "./config/serve-plan.ts";
-import { startEngine } from "./engine.ts";
+import { startEngine, startWorkerThreads } from "./engine.ts";
 import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
@@ -91,8 +92,12 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   dropPrivileges(config, errorLog, port);
 
   const install = findPython({ python: config.python, pythonHome: config.pythonHome });
+  // After the drop (no thread ever runs as root) and once nothing before Python can fail: a thread
+  // still loading koffi when the process exits aborts it. As many as there are cores beside the one
+  // initialising Python; the rest follow (startEngine), once that core is free again.
+  const threads = startWorkerThreads(Math.min(config.threads, Math.max(availableParallelism() - 1, 1)));
   const python = startPython(install, (version) => errorLog.notice(`Initializing Python ${version} (${install.library}).`));
-  const engine = startEngine(config, python, errorLog, options.onUnhealthy);
+  const engine = startEngine(config, python, errorLog, options.onUnhealthy, threads);
   const { pool } = engine;
 
   const activeRequests = () => servers.reduce((n, wire) => n + wire.active, 0);

@@ -32,6 +32,8 @@ export class WorkerSlot {
 export interface PoolOptions {
   threads: number;
   workerUrl: string | URL;
+  /** Threads already started on workerUrl, loading their scripts while Python initialises (engine.ts): used first. */
+  started?: Worker[];
   init: Omit<WorkerInit, "index" | "shared" | "setupLock">;
   dataSize?: number;
   /** The most requests that may wait for a free worker (--queue-limit); more are refused at once. */
@@ -62,13 +64,15 @@ export class Pool {
     const setupLock = new SharedArrayBuffer(4);
     for (let index = 0; index < options.threads; index++) {
       const channel = Channel.create(options.dataSize);
-      const thread = new Worker(options.workerUrl);
+      const thread = options.started?.[index] ?? new Worker(options.workerUrl);
       const init: WorkerInit = { ...options.init, index, shared: channel.shared, setupLock };
       thread.postMessage(init);
       const slot = new WorkerSlot(index, thread, channel);
       this.slots.push(slot);
       this.idle.push(slot);
     }
+    // acquire() pops: slot 0 goes first, the thread started first and so, at a cold start, ready first.
+    this.idle.reverse();
   }
 
   /**
