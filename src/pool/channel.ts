@@ -1,7 +1,11 @@
 // The shared-memory channel between the HTTP thread and one worker: a SharedArrayBuffer with a few
-// control words and a data area. It is a strict ping-pong: whoever last received a message owns the
-// data area until it sends one back, so no locks are needed. src/python/adapter.py reads and writes
-// the same layout through a memoryview, so every constant here has its twin there.
+// control words and a data area. Messages are a strict ping-pong: whoever last received a message
+// owns the data area until it sends one back, so no locks are needed. One exception, a streamed
+// response body: there the data area is a ring of slices that the worker fills and publishes without
+// waiting for an answer while the HTTP thread sends the oldest and gives it back (see "Streaming"
+// below), so that Python's next pieces and the socket writes of the last ones overlap.
+// src/python/adapter.py reads and writes the same layout through a memoryview, so every constant here
+// has its twin there.
 
 /** Control words (Int32 indexes). */
 export const SEQ_TO_WORKER = 0; // bumped by the HTTP thread when it sends; the worker waits on it
@@ -19,14 +23,34 @@ export const BUSY_SINCE = 4; // Date.now() when the request started
 export const INTERPRETER = 5; // the PyInterpreterState the request runs in
 export const THREAD_IDENT = 6; // the worker's threading.get_ident()
 /**
- * Float32 indexes in the last 8 bytes of the control area: what the worker measured of the request it
+ * Float32 indexes in bytes 56 to 63 of the control area: what the worker measured of the request it
  * just finished (pool/request-clock.ts), read by the HTTP thread before the worker goes back to the
  * pool (status/stats.ts). Not read by adapter.py.
  */
 export const GIL_WAIT_MS = 14; // ms spent waiting for the GIL
 export const APP_MS = 15; // ms in the request, less the waits for the GIL and for the HTTP thread
 
-export const DATA_OFFSET = 64;
+/**
+ * Streaming (after a streamed response's head, until the worker's next message is final): the data
+ * area is SLICES equal slices. The worker puts a piece of the body in slice PUBLISHED % SLICES, sets its
+ * FILL (bytes in it) and PAYLOAD (body bytes among them: fewer when the worker framed the piece as an
+ * HTTP/1.1 chunk) and bumps PUBLISHED; the HTTP thread sends slice RELEASED % SLICES and bumps RELEASED.
+ * With every slice unsent the worker sends ToMain.Full and waits; the answer (Continue) comes once half
+ * of them are sent, so that the worker then fills several in a row for one wake-up. Both counters only
+ * grow (mod 2^32). SLICES is a power of two, at most 8.
+ */
+export const SLICES = 8;
+export const PUBLISHED = 16;
+export const RELEASED = 17;
+/**
+ * Bumped by the worker with every message (after SEQ_TO_MAIN) and every published slice: the one word
+ * the HTTP thread waits on, for either.
+ */
+export const EVENTS = 18;
+export const FILL = 20; // + slice
+export const PAYLOAD = 28; // + slice
+
+export const DATA_OFFSET = 256;
 export const DEFAULT_DATA_SIZE = 1 << 20;
 
 /** ARG of a ToWorker.Request: a WSGIImportScript load, which mod_wsgi's request-timeout does not cover. */
@@ -46,11 +70,11 @@ export const enum ToMain {
   NeedBody = 11, // ARG = the most bytes wanted
   Complete = 12, // the whole response: ARG = head length, payload = head + body; the worker is idle after
   Head = 13, // status and headers, ARG = head length, payload = head + first body bytes; more follows
-  Chunk = 14, // payload = body bytes
   End = 15, // the streamed body is complete; the worker is idle after
   Abort = 16, // the app failed after the head was sent: cut the connection; the worker is idle after
   Error = 17, // no response from the app: ARG = the status of the error page to send; the worker is idle after
   File = 18, // wsgi.file_wrapper over a regular file: ARG = head length, payload = head + "fd offset length"; the worker waits for Continue or Cancel
+  Full = 19, // streaming: every slice is published and unsent; the worker waits for Continue (slices are free) or Cancel
 }
 
 export class Channel {
@@ -100,6 +124,41 @@ export class Channel {
   /** Worker: hand the data area to the HTTP thread (the message header is already set). */
   notifyMain(): void {
     Atomics.add(this.control, SEQ_TO_MAIN, 1);
-    Atomics.notify(this.control, SEQ_TO_MAIN);
+    Atomics.add(this.control, EVENTS, 1);
+    Atomics.notify(this.control, EVENTS);
+  }
+
+  /** Worker, streaming: the slice Python just filled (FILL and PAYLOAD set) goes to the HTTP thread; no answer is awaited. */
+  publish(): void {
+    Atomics.add(this.control, PUBLISHED, 1);
+    Atomics.add(this.control, EVENTS, 1);
+    Atomics.notify(this.control, EVENTS);
+  }
+
+  /** HTTP thread: the value to wait on (with Atomics.waitAsync) for the worker's next message or slice. */
+  events(): number {
+    return Atomics.load(this.control, EVENTS);
+  }
+
+  /** HTTP thread, streaming: slices published and not sent yet (0 to SLICES). */
+  unsent(): number {
+    return (Atomics.load(this.control, PUBLISHED) - this.control[RELEASED]!) | 0;
+  }
+
+  /** HTTP thread, streaming: the oldest unsent slice's bytes, and the body bytes among them. */
+  oldestSlice(): { bytes: Uint8Array; payload: number } {
+    const slice = this.control[RELEASED]! & (SLICES - 1);
+    const start = slice * Math.floor(this.dataSize / SLICES);
+    return { bytes: this.data.subarray(start, start + this.control[FILL + slice]!), payload: this.control[PAYLOAD + slice]! };
+  }
+
+  /** HTTP thread, streaming: the oldest unsent slice was sent: the worker may fill it again. */
+  release(): void {
+    Atomics.add(this.control, RELEASED, 1);
+  }
+
+  /** HTTP thread, once the worker is idle: slices never sent (the client went away) are dropped. */
+  dropUnsent(): void {
+    Atomics.store(this.control, RELEASED, Atomics.load(this.control, PUBLISHED));
   }
 }

@@ -30,7 +30,7 @@ export class ThreadInterpreters {
     private readonly py: LibPython,
     private readonly registry: Ptr,
     private readonly log: ErrorLog,
-    private readonly attachArguments: { config: string; memory: Uint8Array; exchangeDef: Ptr },
+    private readonly attachArguments: { config: string; memory: Uint8Array; exchangeDef: Ptr; publishDef: Ptr },
     private readonly setupLock: SharedMutex,
   ) {
     this.mainState = py.PyThreadState_New(py.PyInterpreterState_Main());
@@ -90,7 +90,7 @@ export class ThreadInterpreters {
   /** Imports the adapter into the current interpreter (once) and attaches this thread. GIL held. */
   private attachAdapter(group: string): { handle: Ptr; settle: Ptr } | null {
     const py = this.py;
-    const { config, memory, exchangeDef } = this.attachArguments;
+    const { config, memory, exchangeDef, publishDef } = this.attachArguments;
     const name = py.PyUnicode_FromString(ADAPTER_MODULE);
     let module = py.PyImport_GetModule(name);
     py.Py_DecRef(name);
@@ -110,6 +110,7 @@ export class ThreadInterpreters {
           py.PyUnicode_FromString(config),
           py.PyMemoryView_FromMemory(memory, memory.byteLength, PyBUF_WRITE),
           py.PyCFunction_NewEx(exchangeDef, 0, 0),
+          py.PyCFunction_NewEx(publishDef, 0, 0),
         ];
         const args = items.every(Boolean) ? py.PyTuple_New(items.length) : 0;
         if (args) {

@@ -1,6 +1,6 @@
 // The HTTP thread's side of the worker threads: who is idle, who waits for one, and the wait for a
 // worker's next message (Atomics.waitAsync: no structured clone, no postMessage on the hot path).
-import { Channel, SEQ_TO_MAIN, type ToWorker } from "./channel.ts";
+import { Channel, EVENTS, SEQ_TO_MAIN, type ToWorker } from "./channel.ts";
 import type { WorkerInit } from "./messages.ts";
 
 export class WorkerSlot {
@@ -18,14 +18,29 @@ export class WorkerSlot {
 
   /** Resolves with the kind of the worker's next message, once it is in the channel. */
   async receive(): Promise<number> {
-    const control = this.channel.control;
-    // waitAsync can settle without a new message (seen under load): only a changed sequence counts.
-    while (Atomics.load(control, SEQ_TO_MAIN) === this.seen) {
-      const wait = Atomics.waitAsync(control, SEQ_TO_MAIN, this.seen);
-      if (wait.async) await wait.value;
+    for (;;) {
+      const events = this.channel.events(); // before poll(): a message sent after it changes EVENTS
+      const kind = this.poll();
+      if (kind !== 0) return kind;
+      await this.nextEvent(events);
     }
-    this.seen = Atomics.load(control, SEQ_TO_MAIN);
+  }
+
+  /** The kind of the worker's next message if it is in the channel, else 0 (at once). */
+  poll(): number {
+    const sent = Atomics.load(this.channel.control, SEQ_TO_MAIN);
+    if (sent === this.seen) return 0;
+    this.seen = sent;
     return this.channel.kind();
+  }
+
+  /**
+   * Settles once the worker has sent a message or published a slice since EVENTS was `events`, or
+   * sooner: waitAsync can settle without one (seen under load), so callers check and wait again.
+   */
+  nextEvent(events: number): Promise<unknown> | void {
+    const wait = Atomics.waitAsync(this.channel.control, EVENTS, events);
+    if (wait.async) return wait.value;
   }
 }
 

@@ -50,10 +50,18 @@ function serve(init: WorkerInit): void {
     return py.PyLong_FromLongLong(kind);
   });
 
+  // publish(): a slice of a streamed response, filled by Python, goes to the HTTP thread (see
+  // channel.ts); Python goes on at once, GIL held, to fill the next.
+  const publishDef = defineNoArgsBuiltin("publish", () => {
+    channel.publish();
+    return py.PyLong_FromLongLong(0);
+  });
+
   const interpreters = new ThreadInterpreters(py, init.registry, log, {
     config: init.adapterConfig,
     memory: new Uint8Array(init.shared),
     exchangeDef,
+    publishDef,
   }, new SharedMutex(init.setupLock));
 
   // Published per request whether or not --request-timeout is on: a few stores cost less than a branch

@@ -19,10 +19,11 @@ import types
 
 # Twins of src/pool/channel.ts.
 KIND, LENGTH, ARG = 2, 3, 4
-DATA_OFFSET = 64
+SLICES, PUBLISHED, RELEASED, FILL, PAYLOAD = 8, 16, 17, 20, 28  # streaming: see Worker.stream
+DATA_OFFSET = 256
 BODY, CONTINUE, CANCEL = 2, 3, 4
 FRAME_CHUNKS = 1  # ARG of the Continue that answers HEAD
-NEED_BODY, COMPLETE, HEAD, CHUNK, END, ABORT, ERROR, FILE = 11, 12, 13, 14, 15, 16, 17, 18
+NEED_BODY, COMPLETE, HEAD, END, ABORT, ERROR, FILE, FULL = 11, 12, 13, 15, 16, 17, 18, 19
 
 # Twin of the field order in src/http/request-head.ts. F_ENV counts the name/value pairs (SetEnv)
 # that follow it ("" for none); the request headers come after them.
@@ -373,25 +374,27 @@ _interpreter = None
 _interpreter_lock = threading.Lock()
 
 
-def attach(config_json, view, exchange):
+def attach(config_json, view, exchange, publish):
     """Called once per worker thread per interpreter: returns the function to call per request."""
     global _interpreter
     with _interpreter_lock:
         if _interpreter is None:
             _interpreter = Interpreter(json.loads(config_json))
-    return Worker(_interpreter, view, exchange).handle
+    return Worker(_interpreter, view, exchange, publish).handle
 
 
 class Worker:
     """One worker thread's view of this interpreter."""
 
-    def __init__(self, interpreter, view, exchange):
+    def __init__(self, interpreter, view, exchange, publish):
         self.interpreter = interpreter
         self.log = interpreter.log
         self.control = view[:DATA_OFFSET].cast("i")
         self.data = view[DATA_OFFSET:]
         self.data_size = len(self.data)
+        self.slice_size = self.data_size // SLICES
         self.exchange = exchange
+        self.publish = publish
         self.environs = {}  # the constant part of environ, per route (see base_environ)
         self.response = None  # the request's Response while it runs, for a timeout outside the app
         self.thread = threading.get_ident()  # a Worker is made on, and belongs to, its worker thread
@@ -407,6 +410,32 @@ class Worker:
         control[LENGTH] = length
         control[ARG] = arg
         return self.exchange()
+
+    def stream(self, data, offset, framed):
+        """Puts the next piece of a streamed body, from data[offset:], in a free slice of the channel
+        and publishes it: the HTTP thread sends it while this thread goes on (see channel.ts). Waits
+        only when every slice is still unsent. Returns the bytes of data taken."""
+        control = self.control
+        # RELEASED is the HTTP thread's to bump: an old value read here only costs a needless Full.
+        if (control[PUBLISHED] - control[RELEASED]) & 0xFFFFFFFF >= SLICES and self.send(FULL, 0) == CANCEL:
+            raise ClientDisconnected("client closed the connection")
+        index = control[PUBLISHED] & (SLICES - 1)
+        view, start, size = self.data, index * self.slice_size, self.slice_size
+        if framed:  # an HTTP/1.1 chunk, framed here so that the HTTP thread sends the slice as it is
+            piece = min(len(data) - offset, size - 16)
+            prefix = b"%x\r\n" % piece
+            body = start + len(prefix)
+            view[start:body] = prefix
+            view[body:body + piece] = data[offset:offset + piece]
+            view[body + piece:body + piece + 2] = b"\r\n"
+            control[FILL + index] = len(prefix) + piece + 2
+        else:
+            piece = min(len(data) - offset, size)
+            view[start:start + piece] = data[offset:offset + piece]
+            control[FILL + index] = piece
+        control[PAYLOAD + index] = piece
+        self.publish()
+        return piece
 
     def finish(self, kind, length=0, arg=0):
         """Leaves the final message in the channel; the worker thread sends it once the GIL is released."""
@@ -617,23 +646,8 @@ class Response:
             # in place, and sent from the channel as it is (no copy, no garbage on the HTTP thread).
             self.framed = worker.control[ARG] & FRAME_CHUNKS
             offset = first
-        framed = self.framed
         while offset < len(data):
-            if framed:
-                piece = min(len(data) - offset, size - 16)
-                prefix = b"%x\r\n" % piece
-                start = len(prefix)
-                view[:start] = prefix
-                view[start:start + piece] = data[offset:offset + piece]
-                view[start + piece:start + piece + 2] = b"\r\n"
-                reply = worker.send(CHUNK, start + piece + 2, piece)
-            else:
-                piece = min(len(data) - offset, size)
-                view[:piece] = data[offset:offset + piece]
-                reply = worker.send(CHUNK, piece)
-            if reply == CANCEL:
-                raise ClientDisconnected("client closed the connection")
-            offset += piece
+            offset += worker.stream(data, offset, self.framed)
 
     def complete(self, body):
         """The whole response in one message when it fits; else the head and chunks."""
