@@ -1,10 +1,11 @@
 // One request's conversation with the worker running it: feed the request body as the app reads it,
 // hand the response to a sink (the socket, see wire/response-writer.ts) and keep backpressure: a
-// streamed body goes through the slices of the channel, the worker filling some while the sink takes
-// others, and the worker waits once every slice is unsent. The worker goes back to the pool when the
-// app is done.
+// streamed body goes through a ring of pieces in the channel, the worker writing some while the sink
+// takes others, and the worker waits once the ring has no room. The worker goes back to the pool when
+// the app is done.
 import { read as fsRead } from "node:fs";
-import { type Channel, SLICES, ToMain, ToWorker } from "../pool/channel.ts";
+import { BodyRing } from "../pool/body-ring.ts";
+import { type Channel, ToMain, ToWorker } from "../pool/channel.ts";
 import type { Pool, WorkerSlot } from "../pool/pool.ts";
 import { BodyProblem } from "./wire/request-body.ts";
 
@@ -73,37 +74,38 @@ export async function runExchange(
 }
 
 /**
- * The body after a streamed head, through the slices of the channel (see channel.ts): the oldest
- * published slice goes to the sink and back to the worker, which meanwhile fills the next. Messages
- * (Full, NeedBody, the final one) are answered once every slice published before them is sent.
+ * The body after a streamed head, through the ring of pieces in the channel (see channel.ts): the
+ * oldest published pieces go to the sink, in as few writes as they allow, and back to the worker,
+ * which meanwhile writes the next. Messages (Full, NeedBody, the final one) are answered once every
+ * piece published before them is sent.
  */
 async function streamBody(slot: WorkerSlot, body: BodySource, sink: ResponseSink): Promise<void> {
   const channel = slot.channel;
+  const ring = new BodyRing(channel);
   const framed = sink.framesChunks;
   slot.send(ToWorker.Continue, 0, framed ? FRAME_CHUNKS : 0);
-  let workerWaits = false; // it sent Full (every slice unsent) and waits until half of them are free
+  let workerWaits = false; // it sent Full (no room for its next piece) and waits until half the ring is free
   for (;;) {
-    const events = channel.events(); // before looking: a slice or message after this changes it
-    // The message first: the slices published before it are then all seen below, and sent before it is answered.
+    const events = channel.events(); // before looking: a piece or message after this changes it
+    // The message first: the pieces published before it are then all seen below, and sent before it is answered.
     const kind = slot.poll();
-    while (channel.unsent() > 0) {
-      const next = channel.oldestSlice();
-      const more = await sink.send(next.bytes, framed ? next.payload : 0);
+    for (let run = ring.nextRun(); run; run = ring.nextRun()) {
+      const more = await sink.send(run.bytes, framed ? run.payload : 0);
       if (!more) {
         // The worker waits for an answer if it sent Full (or a message already taken above that is not its last).
         if (kind === 0 || !isFinal(kind)) await cancel(slot, workerWaits || kind !== 0);
-        else channel.dropUnsent();
+        else ring.dropUnsent();
         return sink.end(); // as after the head: the client may be gone, then it only logs
       }
-      channel.release();
-      if (workerWaits && channel.unsent() <= SLICES / 2) {
+      ring.release(run);
+      if (workerWaits && ring.halfFree()) {
         workerWaits = false;
         slot.send(ToWorker.Continue);
       }
     }
     if (kind === 0) await slot.nextEvent(events);
     else if (kind === ToMain.Full) {
-      if (channel.unsent() <= SLICES / 2) slot.send(ToWorker.Continue); // slices were given back since it looked
+      if (ring.halfFree()) slot.send(ToWorker.Continue); // room was made since it looked
       else workerWaits = true;
     } else if (kind === ToMain.NeedBody) slot.send(...(await bodyReply(channel, body)));
     else if (kind === ToMain.End) return sink.end();
@@ -152,7 +154,7 @@ async function bodyReply(channel: Channel, body: BodySource): Promise<[ToWorker,
 /**
  * The client went away or wants no more: tell the app (its write raises, its close() runs), wait for
  * it. `answerOwed`: the worker waits for an answer already (Full), else its next message gets it.
- * Slices it published meanwhile are never sent.
+ * Pieces it published meanwhile are never sent.
  */
 async function cancel(slot: WorkerSlot, answerOwed = true): Promise<void> {
   if (answerOwed) slot.send(ToWorker.Cancel);
@@ -161,7 +163,7 @@ async function cancel(slot: WorkerSlot, answerOwed = true): Promise<void> {
     if (isFinal(kind)) break;
     slot.send(ToWorker.Cancel);
   }
-  slot.channel.dropUnsent();
+  new BodyRing(slot.channel).dropUnsent();
 }
 
 /** After these the worker is idle: nothing more comes from the request. */

@@ -1,9 +1,9 @@
 // The shared-memory channel between the HTTP thread and one worker: a SharedArrayBuffer with a few
 // control words and a data area. Messages are a strict ping-pong: whoever last received a message
 // owns the data area until it sends one back, so no locks are needed. One exception, a streamed
-// response body: there the data area is a ring of slices that the worker fills and publishes without
-// waiting for an answer while the HTTP thread sends the oldest and gives it back (see "Streaming"
-// below), so that Python's next pieces and the socket writes of the last ones overlap.
+// response body: there the data area is a ring of pieces that the worker fills and publishes without
+// waiting for an answer while the HTTP thread sends the oldest and gives them back (see "Streaming"
+// below and body-ring.ts), so that Python's next pieces and the socket writes of the last overlap.
 // src/python/adapter.py reads and writes the same layout through a memoryview, so every constant here
 // has its twin there.
 
@@ -32,25 +32,28 @@ export const APP_MS = 15; // ms in the request, less the waits for the GIL and f
 
 /**
  * Streaming (after a streamed response's head, until the worker's next message is final): the data
- * area is SLICES equal slices. The worker puts a piece of the body in slice PUBLISHED % SLICES, sets its
- * FILL (bytes in it) and PAYLOAD (body bytes among them: fewer when the worker framed the piece as an
- * HTTP/1.1 chunk) and bumps PUBLISHED; the HTTP thread sends slice RELEASED % SLICES and bumps RELEASED.
- * With every slice unsent the worker sends ToMain.Full and waits; the answer (Continue) comes once half
- * of them are sent, so that the worker then fills several in a row for one wake-up. Both counters only
- * grow (mod 2^32). SLICES is a power of two, at most 8.
+ * area is a ring of pieces of the body, each one contiguous and placed right after the last (or back
+ * at the start of the area when it does not fit there). The worker writes piece PUBLISHED % PIECES
+ * at START, sets its FILL (bytes) and PAYLOAD (body bytes among them: fewer when the worker framed
+ * the piece as an HTTP/1.1 chunk) and bumps PUBLISHED; the HTTP thread sends the oldest unsent ones
+ * (those that follow one another in the area in one write) and bumps RELEASED past them. When the
+ * next piece has no room the worker sends ToMain.Full and waits; the answer (Continue) comes once
+ * half the ring is free, so that it then fills several pieces for one wake-up. Both counters only
+ * grow (mod 2^32); PIECES is a power of two.
  */
-export const SLICES = 8;
+export const PIECES = 16;
 export const PUBLISHED = 16;
 export const RELEASED = 17;
 /**
- * Bumped by the worker with every message (after SEQ_TO_MAIN) and every published slice: the one word
- * the HTTP thread waits on, for either.
+ * Bumped by the worker with every message (after SEQ_TO_MAIN) and every published piece: the one
+ * word the HTTP thread waits on, for either.
  */
 export const EVENTS = 18;
-export const FILL = 20; // + slice
-export const PAYLOAD = 28; // + slice
+export const START = 20; // + piece: 20 to 35
+export const FILL = 36; // + piece: 36 to 51
+export const PAYLOAD = 52; // + piece: 52 to 67
 
-export const DATA_OFFSET = 256;
+export const DATA_OFFSET = 320;
 export const DEFAULT_DATA_SIZE = 1 << 20;
 
 /** ARG of a ToWorker.Request: a WSGIImportScript load, which mod_wsgi's request-timeout does not cover. */
@@ -74,7 +77,7 @@ export const enum ToMain {
   Abort = 16, // the app failed after the head was sent: cut the connection; the worker is idle after
   Error = 17, // no response from the app: ARG = the status of the error page to send; the worker is idle after
   File = 18, // wsgi.file_wrapper over a regular file: ARG = head length, payload = head + "fd offset length"; the worker waits for Continue or Cancel
-  Full = 19, // streaming: every slice is published and unsent; the worker waits for Continue (slices are free) or Cancel
+  Full = 19, // streaming: no room for the worker's next piece; it waits for Continue (room was made) or Cancel
 }
 
 export class Channel {
@@ -128,37 +131,15 @@ export class Channel {
     Atomics.notify(this.control, EVENTS);
   }
 
-  /** Worker, streaming: the slice Python just filled (FILL and PAYLOAD set) goes to the HTTP thread; no answer is awaited. */
+  /** Worker, streaming: the piece Python just wrote (START, FILL and PAYLOAD set) goes to the HTTP thread; no answer is awaited. */
   publish(): void {
     Atomics.add(this.control, PUBLISHED, 1);
     Atomics.add(this.control, EVENTS, 1);
     Atomics.notify(this.control, EVENTS);
   }
 
-  /** HTTP thread: the value to wait on (with Atomics.waitAsync) for the worker's next message or slice. */
+  /** HTTP thread: the value to wait on (with Atomics.waitAsync) for the worker's next message or piece. */
   events(): number {
     return Atomics.load(this.control, EVENTS);
-  }
-
-  /** HTTP thread, streaming: slices published and not sent yet (0 to SLICES). */
-  unsent(): number {
-    return (Atomics.load(this.control, PUBLISHED) - this.control[RELEASED]!) | 0;
-  }
-
-  /** HTTP thread, streaming: the oldest unsent slice's bytes, and the body bytes among them. */
-  oldestSlice(): { bytes: Uint8Array; payload: number } {
-    const slice = this.control[RELEASED]! & (SLICES - 1);
-    const start = slice * Math.floor(this.dataSize / SLICES);
-    return { bytes: this.data.subarray(start, start + this.control[FILL + slice]!), payload: this.control[PAYLOAD + slice]! };
-  }
-
-  /** HTTP thread, streaming: the oldest unsent slice was sent: the worker may fill it again. */
-  release(): void {
-    Atomics.add(this.control, RELEASED, 1);
-  }
-
-  /** HTTP thread, once the worker is idle: slices never sent (the client went away) are dropped. */
-  dropUnsent(): void {
-    Atomics.store(this.control, RELEASED, Atomics.load(this.control, PUBLISHED));
   }
 }

@@ -35,7 +35,7 @@ export class WorkerSlot {
   }
 
   /**
-   * Settles once the worker has sent a message or published a slice since EVENTS was `events`, or
+   * Settles once the worker has sent a message or published a piece since EVENTS was `events`, or
    * sooner: waitAsync can settle without one (seen under load), so callers check and wait again.
    */
   nextEvent(events: number): Promise<unknown> | void {

@@ -50,8 +50,8 @@ function serve(init: WorkerInit): void {
     return py.PyLong_FromLongLong(kind);
   });
 
-  // publish(): a slice of a streamed response, filled by Python, goes to the HTTP thread (see
-  // channel.ts); Python goes on at once, GIL held, to fill the next.
+  // publish(): a piece of a streamed response, written by Python, goes to the HTTP thread (see
+  // channel.ts); Python goes on at once, GIL held, to write the next.
   const publishDef = defineNoArgsBuiltin("publish", () => {
     channel.publish();
     return py.PyLong_FromLongLong(0);

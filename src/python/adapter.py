@@ -19,8 +19,8 @@ import types
 
 # Twins of src/pool/channel.ts.
 KIND, LENGTH, ARG = 2, 3, 4
-SLICES, PUBLISHED, RELEASED, FILL, PAYLOAD = 8, 16, 17, 20, 28  # streaming: see Worker.stream
-DATA_OFFSET = 256
+PIECES, PUBLISHED, RELEASED, START, FILL, PAYLOAD = 16, 16, 17, 20, 36, 52  # streaming: see Worker.stream
+DATA_OFFSET = 320
 BODY, CONTINUE, CANCEL = 2, 3, 4
 FRAME_CHUNKS = 1  # ARG of the Continue that answers HEAD
 NEED_BODY, COMPLETE, HEAD, END, ABORT, ERROR, FILE, FULL = 11, 12, 13, 15, 16, 17, 18, 19
@@ -392,7 +392,7 @@ class Worker:
         self.control = view[:DATA_OFFSET].cast("i")
         self.data = view[DATA_OFFSET:]
         self.data_size = len(self.data)
-        self.slice_size = self.data_size // SLICES
+        self.most_piece = self.data_size // 4 - 16  # so that half the ring free always has room for one
         self.exchange = exchange
         self.publish = publish
         self.environs = {}  # the constant part of environ, per route (see base_environ)
@@ -412,30 +412,49 @@ class Worker:
         return self.exchange()
 
     def stream(self, data, offset, framed):
-        """Puts the next piece of a streamed body, from data[offset:], in a free slice of the channel
-        and publishes it: the HTTP thread sends it while this thread goes on (see channel.ts). Waits
-        only when every slice is still unsent. Returns the bytes of data taken."""
-        control = self.control
-        # RELEASED is the HTTP thread's to bump: an old value read here only costs a needless Full.
-        if (control[PUBLISHED] - control[RELEASED]) & 0xFFFFFFFF >= SLICES and self.send(FULL, 0) == CANCEL:
-            raise ClientDisconnected("client closed the connection")
-        index = control[PUBLISHED] & (SLICES - 1)
-        view, start, size = self.data, index * self.slice_size, self.slice_size
-        if framed:  # an HTTP/1.1 chunk, framed here so that the HTTP thread sends the slice as it is
-            piece = min(len(data) - offset, size - 16)
-            prefix = b"%x\r\n" % piece
-            body = start + len(prefix)
-            view[start:body] = prefix
-            view[body:body + piece] = data[offset:offset + piece]
+        """Puts the next piece of a streamed body, from data[offset:], in the channel's ring and
+        publishes it: the HTTP thread sends it while this thread goes on (see channel.ts). Waits only
+        when the ring has no room for it. Returns the bytes of data taken."""
+        piece = min(len(data) - offset, self.most_piece)
+        prefix = b"%x\r\n" % piece if framed else b""  # an HTTP/1.1 chunk, framed here: sent as it is
+        size = len(prefix) + piece + (2 if framed else 0)
+        start = self.room(size)
+        while start is None:
+            if self.send(FULL, 0) == CANCEL:
+                raise ClientDisconnected("client closed the connection")
+            start = self.room(size)
+        view, control = self.data, self.control
+        body = start + len(prefix)
+        view[start:body] = prefix
+        view[body:body + piece] = data[offset:offset + piece]
+        if framed:
             view[body + piece:body + piece + 2] = b"\r\n"
-            control[FILL + index] = len(prefix) + piece + 2
-        else:
-            piece = min(len(data) - offset, size)
-            view[start:start + piece] = data[offset:offset + piece]
-            control[FILL + index] = piece
+        index = control[PUBLISHED] & (PIECES - 1)
+        control[START + index] = start
+        control[FILL + index] = size
         control[PAYLOAD + index] = piece
         self.publish()
         return piece
+
+    def room(self, size):
+        """Where a piece of `size` bytes goes in the ring now: right after the newest unsent piece, or
+        at the start of the area; None while unsent pieces leave no room. RELEASED is the HTTP
+        thread's to bump: an old value read here only makes the room look smaller."""
+        control = self.control
+        published = control[PUBLISHED]
+        unsent = (published - control[RELEASED]) & 0xFFFFFFFF
+        if unsent == 0:
+            return 0
+        if unsent >= PIECES:
+            return None
+        oldest = control[START + ((published - unsent) & (PIECES - 1))]
+        newest = (published - 1) & (PIECES - 1)
+        end = control[START + newest] + control[FILL + newest]
+        if control[START + newest] >= oldest:  # the unsent pieces lie in [oldest, end)
+            if end + size <= self.data_size:
+                return end
+            return 0 if size <= oldest else None
+        return end if end + size <= oldest else None  # they wrap: [oldest, area end) and [0, end)
 
     def finish(self, kind, length=0, arg=0):
         """Leaves the final message in the channel; the worker thread sends it once the GIL is released."""
