@@ -15,7 +15,11 @@ export interface BodySource {
   readInto(into: Uint8Array): Promise<number | null | BodyProblem>;
 }
 
-/** Where the response goes. Byte arrays are views of the channel: use or copy them before returning. */
+/**
+ * Where the response goes. Byte arrays are views of the channel (or of a file's read buffer): they
+ * stay as they are until the call returns or, if it returns a promise, until that settles; use or
+ * copy them by then.
+ */
 export interface ResponseSink {
   /** The status sent (0 until a head or error page went out): the status page counts it. */
   readonly status: number;
