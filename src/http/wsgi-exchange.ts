@@ -80,8 +80,8 @@ export async function runExchange(
 /**
  * The body after a streamed head, through the ring of pieces in the channel (see channel.ts): the
  * oldest published pieces go to the sink, in as few writes as they allow, and back to the worker,
- * which meanwhile writes the next. Messages (Full, NeedBody, the final one) are answered once every
- * piece published before them is sent.
+ * which meanwhile writes the next. Full is answered as soon as half the ring is free; the other
+ * messages (NeedBody, the final one) once every piece published before them is sent.
  */
 async function streamBody(slot: WorkerSlot, body: BodySource, sink: ResponseSink): Promise<void> {
   const channel = slot.channel;
@@ -89,30 +89,35 @@ async function streamBody(slot: WorkerSlot, body: BodySource, sink: ResponseSink
   const framed = sink.framesChunks;
   slot.send(ToWorker.Continue, 0, framed ? FRAME_CHUNKS : 0);
   let workerWaits = false; // it sent Full (no room for its next piece) and waits until half the ring is free
+  let message = 0; // another message, taken and not answered yet
+  const look = () => {
+    const kind = slot.poll(); // the pieces published before a message are all seen after this
+    if (kind === ToMain.Full) workerWaits = true;
+    else if (kind !== 0) message = kind;
+    if (workerWaits && ring.halfFree()) {
+      workerWaits = false;
+      slot.send(ToWorker.Continue);
+    }
+  };
   for (;;) {
     const events = channel.events(); // before looking: a piece or message after this changes it
-    // The message first: the pieces published before it are then all seen below, and sent before it is answered.
-    const kind = slot.poll();
+    look();
     for (let run = ring.nextRun(); run; run = ring.nextRun()) {
       const more = await sink.send(run.bytes, framed ? run.payload : 0);
       if (!more) {
-        // The worker waits for an answer if it sent Full (or a message already taken above that is not its last).
-        if (kind === 0 || !isFinal(kind)) await cancel(slot, workerWaits || kind !== 0);
+        // The worker waits for an answer if it sent Full, or a message not its last.
+        if (message === 0 || !isFinal(message)) await cancel(slot, workerWaits || message !== 0);
         else ring.dropUnsent();
         return sink.end(); // as after the head: the client may be gone, then it only logs
       }
       ring.release(run);
-      if (workerWaits && ring.halfFree()) {
-        workerWaits = false;
-        slot.send(ToWorker.Continue);
-      }
+      look();
     }
-    if (kind === 0) await slot.nextEvent(events);
-    else if (kind === ToMain.Full) {
-      if (ring.halfFree()) slot.send(ToWorker.Continue); // room was made since it looked
-      else workerWaits = true;
-    } else if (kind === ToMain.NeedBody) slot.send(...(await bodyReply(channel, body)));
-    else if (kind === ToMain.End) return sink.end();
+    if (message === 0) await slot.nextEvent(events);
+    else if (message === ToMain.NeedBody) {
+      message = 0;
+      slot.send(...(await bodyReply(channel, body)));
+    } else if (message === ToMain.End) return sink.end();
     else return sink.abort(); // Abort or Error after the head
   }
 }
