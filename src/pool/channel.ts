@@ -49,6 +49,8 @@ export const RELEASED = 17;
  * word the HTTP thread waits on, for either.
  */
 export const EVENTS = 18;
+/** 1 once the worker thread runs (pool.ts starts the next thread then); not read by adapter.py. */
+export const STARTED = 19;
 export const START = 20; // + piece: 20 to 35
 export const FILL = 36; // + piece: 36 to 51
 export const PAYLOAD = 52; // + piece: 52 to 67
@@ -122,6 +124,12 @@ export class Channel {
     this.setMessage(kind, length, arg);
     Atomics.add(this.control, SEQ_TO_WORKER, 1);
     Atomics.notify(this.control, SEQ_TO_WORKER);
+  }
+
+  /** Worker: its thread runs (its script and koffi are loaded). */
+  announceStarted(): void {
+    Atomics.store(this.control, STARTED, 1);
+    Atomics.notify(this.control, STARTED);
   }
 
   /** Worker: hand the data area to the HTTP thread (the message header is already set). */

@@ -24,6 +24,7 @@ function serve(init: WorkerInit): void {
   const log = new ErrorLog(init.logFd, init.logLevel);
   if (!preferBatchScheduling()) log.debug(`worker ${init.index}: SCHED_BATCH not available, default scheduling`);
   const channel = new Channel(init.shared);
+  channel.announceStarted();
   const control = channel.control;
   // Zero, not a load: the HTTP thread may have sent the first request before this thread started.
   let seen = 0;
