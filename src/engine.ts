@@ -26,6 +26,17 @@ export interface EngineOptions {
   restartOnChange?: boolean;
   /** The routes run here, with their application groups and how many interpreters each asks for. */
   routes?: RouteInterpreters[];
+  /** Worker threads started ahead (startWorkerThreads), handed to the pool. */
+  started?: Worker[];
+}
+
+/**
+ * The worker threads' start, which needs no Python: each loads its script and koffi, a few ms of CPU
+ * apiece, then waits for its WorkerInit. Started before Python is initialised, that overlaps with
+ * Py_InitializeEx instead of following it (startEngine hands them to the pool).
+ */
+export function startWorkerThreads(count: number): Worker[] {
+  return Array.from({ length: count }, () => new Worker(workerUrl()));
 }
 
 export function startEngine(
@@ -35,7 +46,7 @@ export function startEngine(
   onUnhealthy?: (reason: RecycleReason) => void,
   options: EngineOptions = {},
 ): Engine {
-  const { restartOnChange = false, routes = [] } = options;
+  const { restartOnChange = false, routes = [], started } = options;
   const install = python.install;
   // The workers share the parallel groups' replica table from their start: the groups are named by
   // now (the caller resolved them with the bound ports).
@@ -44,6 +55,7 @@ export function startEngine(
     threads: config.threads,
     queueLimit: config.queueLimit,
     workerUrl: workerUrl(),
+    started,
     init: {
       library: install.library,
       registry: python.registry,

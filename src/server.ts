@@ -1,5 +1,6 @@
 // Puts the layers together: logs, Python, the worker pool and the HTTP listeners (one per Listen).
 import { openSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import type { DaemonGroupConfig, ServerConfig } from "./config.ts";
 import type { PlannedListener } from "./config/serve-plan.ts";
 import { frontNeedsPython } from "./daemon/daemon-config.ts";
@@ -8,7 +9,7 @@ import { enterDaemonGroup } from "./daemon/daemon-process.ts";
 import { fromFront, type FrontPeer } from "./daemon/front-peer.ts";
 import { SCRIPT_CHANGED_STATUS } from "./daemon/protocol.ts";
 import { DaemonProxy } from "./daemon/proxy.ts";
-import { startEngine, type Engine } from "./engine.ts";
+import { startEngine, startWorkerThreads, type Engine } from "./engine.ts";
 import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
@@ -117,11 +118,16 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   if (daemon || frontNeedsPython(config)) {
     const install = findPython({ python: config.python, pythonHome: config.pythonHome });
     checkParallelSupport(config, install.version, install.library);
-    errorLog.notice(`Initializing Python ${install.version} (${install.library}).`);
-    const python = startPython(install);
+    const routes = hostsByListener.flat().flatMap((host) => host.routeInterpreters());
+    // After the drop (no thread ever runs as root) and once nothing before Python can fail: a thread
+    // still loading koffi when the process exits aborts it. As many as there are cores beside the one
+    // initialising Python; the rest follow (startEngine), once that core is free again.
+    const started = startWorkerThreads(Math.min(config.threads, Math.max(availableParallelism() - 1, 1)));
+    const python = startPython(install, (version) => errorLog.notice(`Initializing Python ${version} (${install.library}).`));
     engine = startEngine(config, python, errorLog, options.onUnhealthy, {
       restartOnChange: Boolean(daemon),
-      routes: hostsByListener.flat().flatMap((host) => host.routeInterpreters()),
+      routes,
+      started,
     });
     pythonVersion = python.version;
   }

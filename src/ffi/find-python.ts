@@ -1,12 +1,15 @@
 // Finds the Python to embed: --python (an interpreter or a libpython .so), else $WSGI_BIN_PYTHON,
-// else python3 on PATH, asking the interpreter itself through sysconfig where its shared library is.
+// else python3 on PATH. A plain installation is recognised by its layout (install-layout.ts); any
+// other interpreter is asked itself, through sysconfig, where its shared library is.
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import probeSource from "../python/probe.py" with { type: "text" };
+import { fromInstallLayout } from "./install-layout.ts";
 
 export interface PythonInstall {
   /** The shared libpython to dlopen. */
   library: string;
+  /** X.Y.Z from the probe, X.Y from the layout (the library's own Py_GetVersion() says the rest). */
   version: string;
   /** The interpreter executable; becomes sys.executable inside wsgi-bin. */
   executable: string | null;
@@ -49,7 +52,7 @@ export function findPython(options: { python?: string; pythonHome?: string }): P
   const request = requests[0]!;
   const found = isSharedLibrary(request.what)
     ? fromLibrary(resolve(request.what), tried)
-    : fromInterpreter(request.what, tried);
+    : fromInstallLayout(request.what) ?? fromInterpreter(request.what, tried);
   if (found) {
     checkVersion(found.version, found.library);
     return found;
@@ -74,7 +77,7 @@ function isSharedLibrary(path: string): boolean {
   return /\.so(\.\d+)*$/.test(basename(path)) || /\.dylib$/.test(path);
 }
 
-function fromInterpreter(python: string, tried: string[]): PythonInstall | null {
+export function fromInterpreter(python: string, tried: string[]): PythonInstall | null {
   let probe: Probe;
   try {
     const run = Bun.spawnSync([python, "-I", "-c", probeSource], { stdout: "pipe", stderr: "pipe" });

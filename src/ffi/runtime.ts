@@ -13,17 +13,22 @@ export interface PythonRuntime {
   setHome: boolean;
 }
 
-export function startPython(install: PythonInstall): PythonRuntime {
+/**
+ * `announce` hears the library's own full version before it is initialised (Py_GetVersion is one of
+ * the calls allowed that early), so that a start that dies inside Python has said which one it was.
+ */
+export function startPython(install: PythonInstall, announce?: (version: string) => void): PythonRuntime {
   const { setenv, unsetenv } = libc();
   // The executable is wsgi-bin, not python: tell Python where its standard library is.
   const setHome = Boolean(install.home) && !process.env.PYTHONHOME;
   if (setHome) setenv("PYTHONHOME", install.home!, 1);
 
   const py = libpython(install.library);
+  const version = py.Py_GetVersion().split(" ")[0]!;
+  announce?.(version);
   py.Py_InitializeEx(0);
   if (setHome) unsetenv("PYTHONHOME");
   const registry = py.PyDict_New();
-  const version = py.Py_GetVersion().split(" ")[0]!;
   py.PyEval_SaveThread();
   return { install, version, registry, setHome };
 }

@@ -1,9 +1,11 @@
 // One request's conversation with the worker running it: feed the request body as the app reads it,
-// hand the response to a sink (the socket, see wire/response-writer.ts) and keep backpressure: the
-// worker produces its next chunk only once the sink has taken the last one. The worker goes back to
-// the pool when the app is done.
+// hand the response to a sink (the socket, see wire/response-writer.ts) and keep backpressure: a
+// streamed body goes through a ring of pieces in the channel, the worker writing some while the sink
+// takes others, and the worker waits once the ring has no room. The worker goes back to the pool when
+// the app is done.
 import { read as fsRead } from "node:fs";
-import { ToMain, ToWorker } from "../pool/channel.ts";
+import { BodyRing } from "../pool/body-ring.ts";
+import { type Channel, ToMain, ToWorker } from "../pool/channel.ts";
 import type { Pool, WorkerSlot } from "../pool/pool.ts";
 import type { PageDetail } from "./error-page.ts";
 import { BodyProblem } from "./wire/request-body.ts";
@@ -14,7 +16,11 @@ export interface BodySource {
   readInto(into: Uint8Array): Promise<number | null | BodyProblem>;
 }
 
-/** Where the response goes. Byte arrays are views of the channel: use or copy them before returning. */
+/**
+ * Where the response goes. Byte arrays are views of the channel (or of a file's read buffer): they
+ * stay as they are until the call returns or, if it returns a promise, until that settles; use or
+ * copy them by then.
+ */
 export interface ResponseSink {
   /** The status sent (0 until a head or error page went out): the status page counts it. */
   readonly status: number;
@@ -60,23 +66,60 @@ export async function runExchange(
     if (kind === ToMain.File) return await sendFile(slot, sink);
     if (kind !== ToMain.Head) return sink.fail(kind === ToMain.Error ? channel.arg() : 500);
     const length = channel.arg();
-    let more = await sink.start(channel.buffer.toString("latin1", 0, length), channel.data.subarray(length, channel.length()));
-    const frame = sink.framesChunks ? FRAME_CHUNKS : 0;
-    for (;;) {
-      if (!more) {
-        await cancel(slot);
-        return sink.end(); // the framing's end (the client may be gone: then it only logs)
-      }
-      slot.send(ToWorker.Continue, 0, frame);
-      kind = await slot.receive();
-      while (kind === ToMain.NeedBody) kind = await feedBody(slot, body);
-      if (kind === ToMain.Chunk) more = await sink.send(channel.data.subarray(0, channel.length()), channel.arg());
-      else if (kind === ToMain.End) return sink.end();
-      else return sink.abort(); // Abort or Error after the head
+    const more = await sink.start(channel.buffer.toString("latin1", 0, length), channel.data.subarray(length, channel.length()));
+    if (!more) {
+      await cancel(slot);
+      return sink.end(); // the framing's end (the client may be gone: then it only logs)
     }
+    await streamBody(slot, body, sink);
   } finally {
     workerDone?.(slot);
     pool.release(slot);
+  }
+}
+
+/**
+ * The body after a streamed head, through the ring of pieces in the channel (see channel.ts): the
+ * oldest published pieces go to the sink, in as few writes as they allow, and back to the worker,
+ * which meanwhile writes the next. Full is answered as soon as half the ring is free; the other
+ * messages (NeedBody, the final one) once every piece published before them is sent.
+ */
+async function streamBody(slot: WorkerSlot, body: BodySource, sink: ResponseSink): Promise<void> {
+  const channel = slot.channel;
+  const ring = new BodyRing(channel);
+  const framed = sink.framesChunks;
+  slot.send(ToWorker.Continue, 0, framed ? FRAME_CHUNKS : 0);
+  let workerWaits = false; // it sent Full (no room for its next piece) and waits until half the ring is free
+  let message = 0; // another message, taken and not answered yet
+  const look = () => {
+    const kind = slot.poll(); // the pieces published before a message are all seen after this
+    if (kind === ToMain.Full) workerWaits = true;
+    else if (kind !== 0) message = kind;
+    if (workerWaits && ring.halfFree()) {
+      workerWaits = false;
+      slot.send(ToWorker.Continue);
+    }
+  };
+  for (;;) {
+    const events = channel.events(); // before looking: a piece or message after this changes it
+    look();
+    for (let run = ring.nextRun(); run; run = ring.nextRun()) {
+      const more = await sink.send(run.bytes, framed ? run.payload : 0);
+      if (!more) {
+        // The worker waits for an answer if it sent Full, or a message not its last.
+        if (message === 0 || !isFinal(message)) await cancel(slot, workerWaits || message !== 0);
+        else ring.dropUnsent();
+        return sink.end(); // as after the head: the client may be gone, then it only logs
+      }
+      ring.release(run);
+      look();
+    }
+    if (message === 0) await slot.nextEvent(events);
+    else if (message === ToMain.NeedBody) {
+      message = 0;
+      slot.send(...(await bodyReply(channel, body)));
+    } else if (message === ToMain.End) return sink.end();
+    else return sink.abort(); // Abort or Error after the head
   }
 }
 
@@ -104,22 +147,36 @@ async function sendFile(slot: WorkerSlot, sink: ResponseSink): Promise<void> {
 
 /** Answers NeedBody with the next bytes of the request body; returns the worker's next message. */
 async function feedBody(slot: WorkerSlot, body: BodySource): Promise<number> {
-  const channel = slot.channel;
-  const most = Math.min(channel.arg() || channel.dataSize, channel.dataSize);
-  const count = await body.readInto(channel.data.subarray(0, most));
-  if (count === null) slot.send(ToWorker.Body, 0, BODY_END);
-  else if (count === BodyProblem.TooLarge) slot.send(ToWorker.Body, 0, BODY_TOO_LARGE);
-  else if (count === BodyProblem.Gone) slot.send(ToWorker.Cancel); // the app's read raises
-  else slot.send(ToWorker.Body, count);
+  slot.send(...(await bodyReply(slot.channel, body)));
   return slot.receive();
 }
 
-/** The client went away or wants no more: tell the app (its write raises, its close() runs), wait for it. */
-async function cancel(slot: WorkerSlot): Promise<void> {
-  slot.send(ToWorker.Cancel);
+/** The reply to NeedBody: the next bytes of the request body, put in the channel. */
+async function bodyReply(channel: Channel, body: BodySource): Promise<[ToWorker, number?, number?]> {
+  const most = Math.min(channel.arg() || channel.dataSize, channel.dataSize);
+  const count = await body.readInto(channel.data.subarray(0, most));
+  if (count === null) return [ToWorker.Body, 0, BODY_END];
+  if (count === BodyProblem.TooLarge) return [ToWorker.Body, 0, BODY_TOO_LARGE];
+  if (count === BodyProblem.Gone) return [ToWorker.Cancel]; // the app's read raises
+  return [ToWorker.Body, count];
+}
+
+/**
+ * The client went away or wants no more: tell the app (its write raises, its close() runs), wait for
+ * it. `answerOwed`: the worker waits for an answer already (Full), else its next message gets it.
+ * Pieces it published meanwhile are never sent.
+ */
+async function cancel(slot: WorkerSlot, answerOwed = true): Promise<void> {
+  if (answerOwed) slot.send(ToWorker.Cancel);
   for (;;) {
     const kind = await slot.receive();
-    if (kind === ToMain.Complete || kind === ToMain.End || kind === ToMain.Abort || kind === ToMain.Error) return;
+    if (isFinal(kind)) break;
     slot.send(ToWorker.Cancel);
   }
+  new BodyRing(slot.channel).dropUnsent();
+}
+
+/** After these the worker is idle: nothing more comes from the request. */
+function isFinal(kind: number): boolean {
+  return kind === ToMain.Complete || kind === ToMain.End || kind === ToMain.Abort || kind === ToMain.Error;
 }

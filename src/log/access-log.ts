@@ -1,17 +1,23 @@
 // The access log in Combined Log Format:
 //   %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"
 import { writeSync } from "node:fs";
+import { localTime } from "./local-time.ts";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const pad = (n: number) => String(n).padStart(2, "0");
 
-/** `[23/Nov/2026:20:38:53 +0000]`, local time with its offset. */
-function clfTime(date: Date): string {
-  const offset = -date.getTimezoneOffset();
-  const sign = offset >= 0 ? "+" : "-";
-  const zone = `${sign}${pad(Math.floor(Math.abs(offset) / 60))}${pad(Math.abs(offset) % 60)}`;
-  return `[${pad(date.getDate())}/${MONTHS[date.getMonth()]}/${date.getFullYear()}:` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())} ${zone}]`;
+/** `[23/Nov/2026:20:38:53 +0000]`, local time with its offset; formatted once a second. */
+let second = -1;
+let formatted = "";
+function clfTime(ms: number): string {
+  const current = Math.floor(ms / 1000);
+  if (current === second) return formatted;
+  const t = localTime(ms);
+  const offset = t.offsetMinutes;
+  const zone = `${offset >= 0 ? "+" : "-"}${pad(Math.floor(Math.abs(offset) / 60))}${pad(Math.abs(offset) % 60)}`;
+  second = current;
+  formatted = `[${pad(t.day)}/${MONTHS[t.month]}/${t.year}:${pad(t.hours)}:${pad(t.minutes)}:${pad(t.seconds)} ${zone}]`;
+  return formatted;
 }
 
 const quote = (value: string | null) => (value ?? "-").replace(/["\\]/g, (c) => "\\" + c).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
@@ -28,7 +34,7 @@ export interface AccessEntry {
 export class AccessLog {
   constructor(private readonly fd: number) {}
 
-  write(entry: AccessEntry, time = new Date()): void {
+  write(entry: AccessEntry, time = Date.now()): void {
     const line = `${entry.remoteAddr} - - ${clfTime(time)} "${quote(entry.requestLine)}" ${entry.status} ` +
       `${entry.bytes > 0 ? entry.bytes : "-"} "${quote(entry.referer)}" "${quote(entry.userAgent)}"\n`;
     try {

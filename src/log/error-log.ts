@@ -4,16 +4,18 @@
 import { writeSync } from "node:fs";
 import koffi from "../ffi/koffi.ts";
 import { LEVELS, type LevelName } from "./levels.ts";
+import { localTime, wallClock } from "./local-time.ts";
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 
 /** `Mon Nov 23 20:38:53.123456 2026`, as Apache 2.4 writes it (local time). */
-export function apacheTime(date = new Date()): string {
-  const micros = pad(date.getMilliseconds() * 1000, 6);
-  return `${DAYS[date.getDay()]} ${MONTHS[date.getMonth()]} ${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${micros} ${date.getFullYear()}`;
+export function apacheTime(): string {
+  const clock = wallClock();
+  const t = localTime(clock.seconds * 1000);
+  const micros = pad(clock.micros, 6);
+  return `${DAYS[t.weekday]} ${MONTHS[t.month]} ${pad(t.day)} ${pad(t.hours)}:${pad(t.minutes)}:${pad(t.seconds)}.${micros} ${t.year}`;
 }
 
 let threadId: number | null = null;

@@ -1,7 +1,11 @@
 // The shared-memory channel between the HTTP thread and one worker: a SharedArrayBuffer with a few
-// control words and a data area. It is a strict ping-pong: whoever last received a message owns the
-// data area until it sends one back, so no locks are needed. src/python/adapter.py reads and writes
-// the same layout through a memoryview, so every constant here has its twin there.
+// control words and a data area. Messages are a strict ping-pong: whoever last received a message
+// owns the data area until it sends one back, so no locks are needed. One exception, a streamed
+// response body: there the data area is a ring of pieces that the worker fills and publishes without
+// waiting for an answer while the HTTP thread sends the oldest and gives them back (see "Streaming"
+// below and body-ring.ts), so that Python's next pieces and the socket writes of the last overlap.
+// src/python/adapter.py reads and writes the same layout through a memoryview, so every constant here
+// has its twin there.
 
 /** Control words (Int32 indexes). */
 export const SEQ_TO_WORKER = 0; // bumped by the HTTP thread when it sends; the worker waits on it
@@ -19,14 +23,39 @@ export const BUSY_SINCE = 4; // Date.now() when the request started
 export const INTERPRETER = 5; // the PyInterpreterState the request runs in
 export const THREAD_IDENT = 6; // the worker's threading.get_ident()
 /**
- * Float32 indexes in the last 8 bytes of the control area: what the worker measured of the request it
+ * Float32 indexes in bytes 56 to 63 of the control area: what the worker measured of the request it
  * just finished (pool/request-clock.ts), read by the HTTP thread before the worker goes back to the
  * pool (status/stats.ts). Not read by adapter.py.
  */
 export const GIL_WAIT_MS = 14; // ms spent waiting for the GIL
 export const APP_MS = 15; // ms in the request, less the waits for the GIL and for the HTTP thread
 
-export const DATA_OFFSET = 64;
+/**
+ * Streaming (after a streamed response's head, until the worker's next message is final): the data
+ * area is a ring of pieces of the body, each one contiguous and placed right after the last (or back
+ * at the start of the area when it does not fit there). The worker writes piece PUBLISHED % PIECES
+ * at START, sets its FILL (bytes) and PAYLOAD (body bytes among them: fewer when the worker framed
+ * the piece as an HTTP/1.1 chunk) and bumps PUBLISHED; the HTTP thread sends the oldest unsent ones
+ * (those that follow one another in the area in one write) and bumps RELEASED past them. When the
+ * next piece has no room the worker sends ToMain.Full and waits; the answer (Continue) comes once
+ * half the ring is free, so that it then fills several pieces for one wake-up. Both counters only
+ * grow (mod 2^32); PIECES is a power of two.
+ */
+export const PIECES = 16;
+export const PUBLISHED = 16;
+export const RELEASED = 17;
+/**
+ * Bumped by the worker with every message (after SEQ_TO_MAIN) and every published piece: the one
+ * word the HTTP thread waits on, for either.
+ */
+export const EVENTS = 18;
+/** 1 once the worker thread runs (pool.ts starts the next thread then); not read by adapter.py. */
+export const STARTED = 19;
+export const START = 20; // + piece: 20 to 35
+export const FILL = 36; // + piece: 36 to 51
+export const PAYLOAD = 52; // + piece: 52 to 67
+
+export const DATA_OFFSET = 320;
 export const DEFAULT_DATA_SIZE = 1 << 20;
 
 /**
@@ -52,11 +81,11 @@ export const enum ToMain {
   NeedBody = 11, // ARG = the most bytes wanted
   Complete = 12, // the whole response: ARG = head length, payload = head + body; the worker is idle after
   Head = 13, // status and headers, ARG = head length, payload = head + first body bytes; more follows
-  Chunk = 14, // payload = body bytes
   End = 15, // the streamed body is complete; the worker is idle after
   Abort = 16, // the app failed after the head was sent: cut the connection; the worker is idle after
   Error = 17, // no response from the app: ARG = the status of the error page to send; the worker is idle after
   File = 18, // wsgi.file_wrapper over a regular file: ARG = head length, payload = head + "fd offset length"; the worker waits for Continue or Cancel
+  Full = 19, // streaming: no room for the worker's next piece; it waits for Continue (room was made) or Cancel
 }
 
 export class Channel {
@@ -103,9 +132,28 @@ export class Channel {
     Atomics.notify(this.control, SEQ_TO_WORKER);
   }
 
+  /** Worker: its thread runs (its script and koffi are loaded). */
+  announceStarted(): void {
+    Atomics.store(this.control, STARTED, 1);
+    Atomics.notify(this.control, STARTED);
+  }
+
   /** Worker: hand the data area to the HTTP thread (the message header is already set). */
   notifyMain(): void {
     Atomics.add(this.control, SEQ_TO_MAIN, 1);
-    Atomics.notify(this.control, SEQ_TO_MAIN);
+    Atomics.add(this.control, EVENTS, 1);
+    Atomics.notify(this.control, EVENTS);
+  }
+
+  /** Worker, streaming: the piece Python just wrote (START, FILL and PAYLOAD set) goes to the HTTP thread; no answer is awaited. */
+  publish(): void {
+    Atomics.add(this.control, PUBLISHED, 1);
+    Atomics.add(this.control, EVENTS, 1);
+    Atomics.notify(this.control, EVENTS);
+  }
+
+  /** HTTP thread: the value to wait on (with Atomics.waitAsync) for the worker's next message or piece. */
+  events(): number {
+    return Atomics.load(this.control, EVENTS);
   }
 }

@@ -62,7 +62,7 @@ export class ThreadInterpreters {
     private readonly py: LibPython,
     private readonly registry: Ptr,
     private readonly log: ErrorLog,
-    private readonly attachArguments: { config: string; memory: Uint8Array; exchangeDef: Ptr },
+    private readonly attachArguments: { config: string; memory: Uint8Array; exchangeDef: Ptr; publishDef: Ptr },
     private readonly setupLock: SharedMutex,
     private readonly parallel: ParallelTable,
   ) {
@@ -192,7 +192,7 @@ export class ThreadInterpreters {
    */
   private attachAdapter(label: string, replica: number, replicas: number): { handle: Ptr; settle: Ptr } | null {
     const py = this.py;
-    const { config, memory, exchangeDef } = this.attachArguments;
+    const { config, memory, exchangeDef, publishDef } = this.attachArguments;
     const name = py.PyUnicode_FromString(ADAPTER_MODULE);
     let module = py.PyImport_GetModule(name);
     py.Py_DecRef(name);
@@ -212,6 +212,7 @@ export class ThreadInterpreters {
           py.PyUnicode_FromString(config),
           py.PyMemoryView_FromMemory(memory, memory.byteLength, PyBUF_WRITE),
           py.PyCFunction_NewEx(exchangeDef, 0, 0),
+          py.PyCFunction_NewEx(publishDef, 0, 0),
           py.PyLong_FromLongLong(replica),
           py.PyLong_FromLongLong(replicas),
         ];

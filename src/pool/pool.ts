@@ -1,13 +1,16 @@
 // The HTTP thread's side of the worker threads: who is idle, who waits for one, and the wait for a
 // worker's next message (Atomics.waitAsync: no structured clone, no postMessage on the hot path).
-import { Channel, SEQ_TO_MAIN, type ToWorker } from "./channel.ts";
+import { Channel, EVENTS, SEQ_TO_MAIN, STARTED, type ToWorker } from "./channel.ts";
 import type { WorkerInit } from "./messages.ts";
 
 export class WorkerSlot {
   readonly channel: Channel;
   private seen: number;
 
-  constructor(readonly index: number, readonly thread: Worker, channel: Channel) {
+  /** Null until its turn to start (see Pool): a request sent meanwhile waits in the channel. */
+  thread: Worker | null = null;
+
+  constructor(readonly index: number, channel: Channel) {
     this.channel = channel;
     this.seen = 0; // a new channel: the worker has sent nothing yet
   }
@@ -18,20 +21,37 @@ export class WorkerSlot {
 
   /** Resolves with the kind of the worker's next message, once it is in the channel. */
   async receive(): Promise<number> {
-    const control = this.channel.control;
-    // waitAsync can settle without a new message (seen under load): only a changed sequence counts.
-    while (Atomics.load(control, SEQ_TO_MAIN) === this.seen) {
-      const wait = Atomics.waitAsync(control, SEQ_TO_MAIN, this.seen);
-      if (wait.async) await wait.value;
+    for (;;) {
+      const events = this.channel.events(); // before poll(): a message sent after it changes EVENTS
+      const kind = this.poll();
+      if (kind !== 0) return kind;
+      await this.nextEvent(events);
     }
-    this.seen = Atomics.load(control, SEQ_TO_MAIN);
+  }
+
+  /** The kind of the worker's next message if it is in the channel, else 0 (at once). */
+  poll(): number {
+    const sent = Atomics.load(this.channel.control, SEQ_TO_MAIN);
+    if (sent === this.seen) return 0;
+    this.seen = sent;
     return this.channel.kind();
+  }
+
+  /**
+   * Settles once the worker has sent a message or published a piece since EVENTS was `events`, or
+   * sooner: waitAsync can settle without one (seen under load), so callers check and wait again.
+   */
+  nextEvent(events: number): Promise<unknown> | void {
+    const wait = Atomics.waitAsync(this.channel.control, EVENTS, events);
+    if (wait.async) return wait.value;
   }
 }
 
 export interface PoolOptions {
   threads: number;
   workerUrl: string | URL;
+  /** Threads already started on workerUrl, loading their scripts while Python initialises (engine.ts): used first. */
+  started?: Worker[];
   init: Omit<WorkerInit, "index" | "shared" | "setupLock">;
   dataSize?: number;
   /** The most requests that may wait for a free worker (--queue-limit); more are refused at once. */
@@ -56,19 +76,38 @@ export class Pool {
   /** Made once: under overload it is the answer to most requests. */
   private readonly queueFull: Refusal;
 
+  private terminated = false;
+
   constructor(options: PoolOptions) {
     this.queueLimit = options.queueLimit ?? Number.POSITIVE_INFINITY;
     this.queueFull = new Refusal("Request queue full", `${this.queueLimit} requests already wait for a thread (--queue-limit)`);
     const setupLock = new SharedArrayBuffer(4);
+    const start = (slot: WorkerSlot, thread: Worker) => {
+      slot.thread = thread;
+      thread.postMessage({ ...options.init, index: slot.index, shared: slot.channel.shared, setupLock } satisfies WorkerInit);
+    };
     for (let index = 0; index < options.threads; index++) {
-      const channel = Channel.create(options.dataSize);
-      const thread = new Worker(options.workerUrl);
-      const init: WorkerInit = { ...options.init, index, shared: channel.shared, setupLock };
-      thread.postMessage(init);
-      const slot = new WorkerSlot(index, thread, channel);
+      const slot = new WorkerSlot(index, Channel.create(options.dataSize));
+      const started = options.started?.[index];
+      if (started) start(slot, started);
       this.slots.push(slot);
       this.idle.push(slot);
     }
+    // acquire() pops: slot 0 goes first, the thread started first and so, at a cold start, ready first.
+    this.idle.reverse();
+    // The others one at a time, each once the last one runs (or after a second): started all at once,
+    // their start-up (a JavaScript context and koffi each, a few ms of CPU) would take a small
+    // machine's cores from the first requests, which the threads started first are serving.
+    const rest = this.slots.filter((slot) => !slot.thread);
+    const startNext = (): void => {
+      const slot = rest.shift();
+      if (!slot || this.terminated) return;
+      start(slot, new Worker(options.workerUrl));
+      const running = Atomics.waitAsync(slot.channel.control, STARTED, 0, 1000);
+      if (running.async) void running.value.then(startNext);
+      else startNext();
+    };
+    startNext();
   }
 
   /**
@@ -109,6 +148,7 @@ export class Pool {
   }
 
   terminate(): void {
-    for (const slot of this.slots) slot.thread.terminate();
+    this.terminated = true;
+    for (const slot of this.slots) slot.thread?.terminate();
   }
 }

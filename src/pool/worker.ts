@@ -25,6 +25,7 @@ function serve(init: WorkerInit): void {
   const log = new ErrorLog(init.logFd, init.logLevel);
   if (!preferBatchScheduling()) log.debug(`worker ${init.index}: SCHED_BATCH not available, default scheduling`);
   const channel = new Channel(init.shared);
+  channel.announceStarted();
   const control = channel.control;
   // Zero, not a load: the HTTP thread may have sent the first request before this thread started.
   let seen = 0;
@@ -52,10 +53,18 @@ function serve(init: WorkerInit): void {
   });
 
   const parallel = new ParallelTable(init.parallel);
+  // publish(): a piece of a streamed response, written by Python, goes to the HTTP thread (see
+  // channel.ts); Python goes on at once, GIL held, to write the next.
+  const publishDef = defineNoArgsBuiltin("publish", () => {
+    channel.publish();
+    return py.PyLong_FromLongLong(0);
+  });
+
   const interpreters = new ThreadInterpreters(py, init.registry, log, {
     config: init.adapterConfig,
     memory: new Uint8Array(init.shared),
     exchangeDef,
+    publishDef,
   }, new SharedMutex(init.setupLock), parallel);
 
   // Published per request whether or not --request-timeout is on: a few stores cost less than a branch

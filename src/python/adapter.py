@@ -6,7 +6,6 @@
 # builtin written in JavaScript: it hands the channel to the HTTP thread and blocks, with the GIL
 # released, until the reply is in the channel.
 
-import hashlib
 import io
 import json
 import os
@@ -16,15 +15,15 @@ import stat
 import sys
 import threading
 import time
-import traceback
 import types
 
 # Twins of src/pool/channel.ts.
 KIND, LENGTH, ARG = 2, 3, 4
-DATA_OFFSET = 64
+PIECES, PUBLISHED, RELEASED, START, FILL, PAYLOAD = 16, 16, 17, 20, 36, 52  # streaming: see Worker.stream
+DATA_OFFSET = 320
 BODY, CONTINUE, CANCEL = 2, 3, 4
 FRAME_CHUNKS = 1  # ARG of the Continue that answers HEAD
-NEED_BODY, COMPLETE, HEAD, CHUNK, END, ABORT, ERROR, FILE = 11, 12, 13, 14, 15, 16, 17, 18
+NEED_BODY, COMPLETE, HEAD, END, ABORT, ERROR, FILE, FULL = 11, 12, 13, 15, 16, 17, 18, 19
 
 # Twin of SCRIPT_CHANGED_STATUS in src/daemon/protocol.ts: a daemon process's script changed.
 SCRIPT_CHANGED = 1000
@@ -47,6 +46,19 @@ SUBINTERPRETER_REFUSAL = re.compile(r"interpreter|more than once per process", r
 # CPython's own refusal (3.12+) of a single-phase init extension in an interpreter that checks for them:
 # every interpreter with its own GIL (--parallel-interpreters).
 SINGLE_PHASE_REFUSAL = re.compile(r"module (\S+) does not support loading in subinterpreters")
+
+try:
+    # The builtin: hashlib would load OpenSSL's _hashlib (~2 ms an interpreter) for one digest of a path.
+    from _md5 import md5
+except ImportError:  # a build without it
+    from hashlib import md5
+
+
+def _traceback():
+    """The traceback module, for error paths only: its import (linecache, tokenize, textwrap) costs
+    ~2 ms an interpreter, on the way to the first response if done up front."""
+    import traceback
+    return traceback
 HOP_BY_HOP = frozenset(("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                         "trailer", "trailers", "transfer-encoding", "upgrade"))
 
@@ -264,7 +276,7 @@ def module_name(script):
     name = _module_names.get(script)
     if name is None:
         name = _module_names[script] = (
-            "_wsgi_bin_" + hashlib.md5(script.encode("utf-8", "surrogateescape")).hexdigest())
+            "_wsgi_bin_" + md5(script.encode("utf-8", "surrogateescape")).hexdigest())
     return name
 
 
@@ -392,14 +404,14 @@ _interpreter = None
 _interpreter_lock = threading.Lock()
 
 
-def attach(config_json, view, exchange, replica=0, replicas=1):
+def attach(config_json, view, exchange, publish, replica=0, replicas=1):
     """Called once per worker thread per interpreter: returns the function to call per request.
     replica of replicas: which of its group's parallel interpreters this one is (0 of 1: the only one)."""
     global _interpreter
     with _interpreter_lock:
         if _interpreter is None:
             _interpreter = Interpreter(json.loads(config_json), replica, replicas)
-    return Worker(_interpreter, view, exchange).handle
+    return Worker(_interpreter, view, exchange, publish).handle
 
 
 def refusal_hint(error, script, replicas):
@@ -429,13 +441,15 @@ def refusal_hint(error, script, replicas):
 class Worker:
     """One worker thread's view of this interpreter."""
 
-    def __init__(self, interpreter, view, exchange):
+    def __init__(self, interpreter, view, exchange, publish):
         self.interpreter = interpreter
         self.log = interpreter.log
         self.control = view[:DATA_OFFSET].cast("i")
         self.data = view[DATA_OFFSET:]
         self.data_size = len(self.data)
+        self.most_piece = self.data_size // 4 - 16  # so that half the ring free always has room for one
         self.exchange = exchange
+        self.publish = publish
         self.environs = {}  # the constant part of environ, per route (see base_environ)
         self.response = None  # the request's Response while it runs, for a timeout outside the app
         self.thread = threading.get_ident()  # a Worker is made on, and belongs to, its worker thread
@@ -452,6 +466,51 @@ class Worker:
         control[ARG] = arg
         return self.exchange()
 
+    def stream(self, data, offset, framed):
+        """Puts the next piece of a streamed body, from data[offset:], in the channel's ring and
+        publishes it: the HTTP thread sends it while this thread goes on (see channel.ts). Waits only
+        when the ring has no room for it. Returns the bytes of data taken."""
+        piece = min(len(data) - offset, self.most_piece)
+        prefix = b"%x\r\n" % piece if framed else b""  # an HTTP/1.1 chunk, framed here: sent as it is
+        size = len(prefix) + piece + (2 if framed else 0)
+        start = self.room(size)
+        while start is None:
+            if self.send(FULL, 0) == CANCEL:
+                raise ClientDisconnected("client closed the connection")
+            start = self.room(size)
+        view, control = self.data, self.control
+        body = start + len(prefix)
+        view[start:body] = prefix
+        view[body:body + piece] = data[offset:offset + piece]
+        if framed:
+            view[body + piece:body + piece + 2] = b"\r\n"
+        index = control[PUBLISHED] & (PIECES - 1)
+        control[START + index] = start
+        control[FILL + index] = size
+        control[PAYLOAD + index] = piece
+        self.publish()
+        return piece
+
+    def room(self, size):
+        """Where a piece of `size` bytes goes in the ring now: right after the newest unsent piece, or
+        at the start of the area; None while unsent pieces leave no room. RELEASED is the HTTP
+        thread's to bump: an old value read here only makes the room look smaller."""
+        control = self.control
+        published = control[PUBLISHED]
+        unsent = (published - control[RELEASED]) & 0xFFFFFFFF
+        if unsent == 0:
+            return 0
+        if unsent >= PIECES:
+            return None
+        oldest = control[START + ((published - unsent) & (PIECES - 1))]
+        newest = (published - 1) & (PIECES - 1)
+        end = control[START + newest] + control[FILL + newest]
+        if control[START + newest] >= oldest:  # the unsent pieces lie in [oldest, end)
+            if end + size <= self.data_size:
+                return end
+            return 0 if size <= oldest else None
+        return end if end + size <= oldest else None  # they wrap: [oldest, area end) and [0, end)
+
     def finish(self, kind, length=0, arg=0):
         """Leaves the final message in the channel; the worker thread sends it once the GIL is released."""
         control = self.control
@@ -463,7 +522,7 @@ class Worker:
         """Logs a RequestTimeout being handled, with the stack the app was interrupted in."""
         self.log.write("error", "Request timeout expired for WSGI script '%s': it ran longer than %s s "
                        "(--request-timeout) and was interrupted here:\n%s"
-                       % (script, self.interpreter.config.get("request_timeout"), traceback.format_exc().rstrip("\n")))
+                       % (script, self.interpreter.config.get("request_timeout"), _traceback().format_exc().rstrip("\n")))
 
     def handle(self):
         fields = str(self.data[:self.control[LENGTH]], "latin-1").split("\0")
@@ -495,7 +554,7 @@ class Worker:
         except BaseException as error:
             self.log.write("error", "Failed to exec Python script file '%s'." % script)
             self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"
-                           % (script, traceback.format_exc()))
+                           % (script, _traceback().format_exc()))
             self.hint(error, script)
             return self.finish(ERROR, 0, 500)
         application = getattr(module, fields[F_CALLABLE], None)
@@ -521,9 +580,9 @@ class Worker:
             self.log.write("error", "Import script not found or unable to stat: %s" % script)
             return self.finish(ERROR, self.reason("no such file"), 404)
         except BaseException as error:
-            self.log.write("error", "Failed to import script '%s'.\n%s" % (script, traceback.format_exc()))
+            self.log.write("error", "Failed to import script '%s'.\n%s" % (script, _traceback().format_exc()))
             self.hint(error, script)
-            return self.finish(ERROR, self.reason(traceback.format_exception_only(type(error), error)[-1].strip()), 500)
+            return self.finish(ERROR, self.reason(_traceback().format_exception_only(type(error), error)[-1].strip()), 500)
         self.finish(END)
 
     def reason(self, text):
@@ -666,23 +725,8 @@ class Response:
             # in place, and sent from the channel as it is (no copy, no garbage on the HTTP thread).
             self.framed = worker.control[ARG] & FRAME_CHUNKS
             offset = first
-        framed = self.framed
         while offset < len(data):
-            if framed:
-                piece = min(len(data) - offset, size - 16)
-                prefix = b"%x\r\n" % piece
-                start = len(prefix)
-                view[:start] = prefix
-                view[start:start + piece] = data[offset:offset + piece]
-                view[start + piece:start + piece + 2] = b"\r\n"
-                reply = worker.send(CHUNK, start + piece + 2, piece)
-            else:
-                piece = min(len(data) - offset, size)
-                view[:piece] = data[offset:offset + piece]
-                reply = worker.send(CHUNK, piece)
-            if reply == CANCEL:
-                raise ClientDisconnected("client closed the connection")
-            offset += piece
+            offset += worker.stream(data, offset, self.framed)
 
     def complete(self, body):
         """The whole response in one message when it fits; else the head and chunks."""
@@ -779,7 +823,7 @@ class Response:
             self.log.write("error", "%s: %s." % (self.script, error))
             return self.worker.finish(ERROR, 0, 413)
         self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"
-                       % (self.script, traceback.format_exc().rstrip("\n")))
+                       % (self.script, _traceback().format_exc().rstrip("\n")))
         self.worker.hint(error, self.script)  # an import inside the app, on its first request
         if self.head_sent:
             self.worker.finish(ABORT)

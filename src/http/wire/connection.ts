@@ -168,13 +168,13 @@ export class Connection implements ResponseTarget {
   private sendError(status: number): void {
     const page = errorPage(status);
     this.write(Buffer.from(`HTTP/1.1 ${status} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.server.serverSoftware}\r\n` +
-      `Content-Length: ${page.body.length}\r\nContent-Type: ${ERROR_PAGE_TYPE}\r\nConnection: close\r\n\r\n${page.body}`, "latin1"), true);
+      `Content-Length: ${page.body.length}\r\nContent-Type: ${ERROR_PAGE_TYPE}\r\nConnection: close\r\n\r\n${page.body}`, "latin1"));
     this.server.logAccess(this, null, "-", status, page.body.length);
   }
 
   // ResponseTarget: what the response writer uses.
 
-  write(bytes: Uint8Array, owned: boolean): boolean {
+  write(bytes: Uint8Array): boolean {
     if (this.closed) return false;
     this.wroteResponse = true;
     if (this.outbox.length === 0) {
@@ -183,8 +183,8 @@ export class Connection implements ResponseTarget {
       if (written < 0) return false;
       bytes = bytes.subarray(written);
     }
-    // What the socket could not take now: kept (copied unless ours) until it drains.
-    this.outbox.push(owned ? bytes : Uint8Array.prototype.slice.call(bytes));
+    // What the socket could not take now: kept until it drains (the writer leaves it untouched until then).
+    this.outbox.push(bytes);
     if (!this.writeSince) this.writeSince = Date.now();
     return false;
   }

@@ -11,8 +11,11 @@ import { httpDate } from "./http-date.ts";
 /** What the response writer needs from the connection. */
 export interface ResponseTarget {
   readonly closed: boolean;
-  /** Writes bytes (copied if they cannot all go now and `owned` is false); true if all went out. */
-  write(bytes: Uint8Array, owned: boolean): boolean;
+  /**
+   * Writes bytes; true if all went out. What cannot go now is kept, not copied, until drained()
+   * settles: the caller leaves the bytes untouched until then.
+   */
+  write(bytes: Uint8Array): boolean;
   /** Settles true once everything written has gone out, false if the connection closed first. */
   drained(): Promise<boolean>;
   /** Would the connection stay open after this response (client's wish, limits, unread body)? */
@@ -75,7 +78,7 @@ export class WireResponse implements ResponseSink {
     const out = Buffer.allocUnsafe(text.length + payload.length);
     out.write(text, 0, "latin1");
     out.set(payload, text.length);
-    this.target.write(out, true);
+    this.target.write(out);
     this.bytes = payload.length;
     if (short) this.shortBody();
     if (this.mode !== NONE && payload.length < body.length) this.tooLong();
@@ -93,7 +96,7 @@ export class WireResponse implements ResponseSink {
     }
     this.keepAlive = this.mode !== CLOSE && this.target.keepAliveWanted();
     text += this.connectionHeader() + "\r\n";
-    this.target.write(Buffer.from(text, "latin1"), true);
+    this.target.write(Buffer.from(text, "latin1"));
     return this.send(first);
   }
 
@@ -104,10 +107,12 @@ export class WireResponse implements ResponseSink {
   send(chunk: Uint8Array, framed = 0): boolean | Promise<boolean> {
     if (this.target.closed) return false;
     if (chunk.length === 0) return true;
+    // The chunk's bytes stay untouched until the promise returned here settles (see ResponseSink), so
+    // what the socket cannot take now is kept without a copy: a long download makes no garbage here.
     if (framed > 0 && this.mode === CHUNKED) {
-      // Framed by the worker in the channel: written as it is (copied only if the socket is full).
+      // Framed by the worker in the channel: written as it is.
       this.bytes += framed;
-      return this.target.write(chunk, false) || this.target.drained();
+      return this.target.write(chunk) || this.target.drained();
     }
     let flushed = true;
     switch (this.mode) {
@@ -115,12 +120,13 @@ export class WireResponse implements ResponseSink {
         return true; // 204/304 from a generator: iterate on, send nothing
       case LENGTH: {
         const take = Math.min(this.left, chunk.length);
-        if (take > 0) flushed = this.target.write(chunk.subarray(0, take), false);
+        if (take > 0) flushed = this.target.write(chunk.subarray(0, take));
         this.left -= take;
         this.bytes += take;
         if (take < chunk.length) {
           this.tooLong();
-          return false;
+          // No more is wanted, but what went to the socket must leave the chunk's memory first.
+          return flushed ? false : this.target.drained().then(() => false);
         }
         break;
       }
@@ -130,20 +136,20 @@ export class WireResponse implements ResponseSink {
         out.write(size, 0, "latin1");
         out.set(chunk, size.length);
         out.set(CRLF, size.length + chunk.length);
-        flushed = this.target.write(out, true);
+        flushed = this.target.write(out);
         this.bytes += chunk.length;
         noteGarbage(out.length);
         break;
       }
       default: // CLOSE
-        flushed = this.target.write(chunk, false);
+        flushed = this.target.write(chunk);
         this.bytes += chunk.length;
     }
     return flushed || this.target.drained();
   }
 
   end(): void {
-    if (this.mode === CHUNKED) this.target.write(LAST_CHUNK, true);
+    if (this.mode === CHUNKED) this.target.write(LAST_CHUNK);
     if (this.mode === LENGTH && this.left > 0) {
       this.shortBody();
       this.keepAlive = false;
@@ -170,7 +176,7 @@ export class WireResponse implements ResponseSink {
     this.keepAlive = !DROPS_CONNECTION.has(status) && this.target.keepAliveWanted();
     const text = `HTTP/1.1 ${status} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\n` +
       `Content-Length: ${page.body.length}\r\nContent-Type: ${ERROR_PAGE_TYPE}\r\n${extra}${this.connectionHeader()}\r\n${body}`;
-    this.target.write(Buffer.from(text, "latin1"), true);
+    this.target.write(Buffer.from(text, "latin1"));
     this.bytes = body.length;
     this.target.finished(status, this.bytes, this.keepAlive);
   }
