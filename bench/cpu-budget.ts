@@ -3,7 +3,7 @@
 // (/proc/PID/task/TID/comm) across the server's whole process tree.
 //
 //   node_modules/.bin/bun bench/cpu-budget.ts [--app bench/apps/hello.wsgi] [--threads 8] [--duration 5s]
-//         [--connections 32] [--wsgi-bin ./wsgi-bin] [--python /usr/bin/python3]
+//         [--connections 32] [--wsgi-bin ./wsgi-bin] [--python /usr/bin/python3] [--alias-match REGEX]
 import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { wrk } from "./measure.ts";
@@ -45,7 +45,10 @@ function cpuByName(root: number): Map<string, number> {
   return byName;
 }
 
-const command = [resolve(args.get("wsgi-bin") ?? "wsgi-bin"), "--alias", `/=${app}`, "--host", "127.0.0.1", "--port", String(port),
+// --alias-match REGEX serves the app through WSGIScriptAliasMatch: a route whose settings are worked
+// out per path (host-runtime.ts), where --alias's are made once.
+const route = args.has("alias-match") ? ["--alias-match", `${args.get("alias-match")}=${app}`] : ["--alias", `/=${app}`];
+const command = [resolve(args.get("wsgi-bin") ?? "wsgi-bin"), ...route, "--host", "127.0.0.1", "--port", String(port),
   "--threads", args.get("threads") ?? "8", "--python", args.get("python") ?? "/usr/bin/python3", "--log-level", "warn"];
 const server = Bun.spawn(command, { stdout: "inherit", stderr: "inherit" });
 try {

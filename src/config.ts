@@ -3,17 +3,6 @@
 import type { PlannedListener } from "./config/serve-plan.ts";
 import type { ConnectionLimits } from "./http/wire/limits.ts";
 
-export interface AliasConfig {
-  /** URL prefix, as WSGIScriptAlias's first argument ("/" or "/hello", no trailing slash). */
-  url: string;
-  /** Absolute path of the WSGI script. */
-  script: string;
-  /** Application group: %{RESOURCE}, %{SERVER}, %{GLOBAL} or a literal name. */
-  applicationGroup: string;
-  callableObject: string;
-  passAuthorization: boolean;
-}
-
 /** WSGIImportScript: a script loaded into an interpreter when a process starts. */
 export interface ImportScript {
   script: string;

@@ -65,7 +65,6 @@ export function startEngine(
         log_fd: errorLog.fd,
         log_level: errorLog.level,
         threads: config.threads,
-        processes: config.processes,
         multiprocess: config.multiprocess ?? config.processes > 1,
         restart_on_change: restartOnChange,
         server_software: SERVER_SOFTWARE,
@@ -96,4 +95,15 @@ export function startEngine(
       pool.terminate();
     },
   };
+}
+
+/**
+ * A graceful stop's wait: until the requests on the connections (`active`) and those the pool runs or
+ * queues are done, up to `timeoutMs`; the ones still running then are logged (the caller closes them).
+ */
+export async function awaitRequests(active: () => number, pool: Pool | null, timeoutMs: number, log: ErrorLog,
+  deadline = Date.now() + timeoutMs): Promise<void> {
+  const busy = () => (pool ? pool.busy + pool.queued : 0);
+  while ((active() > 0 || busy() > 0) && Date.now() < deadline) await Bun.sleep(20);
+  if (pool && pool.busy > 0) log.warn(`${pool.busy} requests still running after ${timeoutMs / 1000} s: closing them.`);
 }

@@ -1,5 +1,4 @@
 // The wsgi-bin command: parse flags, then either serve (one process) or supervise N processes.
-import { openSync } from "node:fs";
 import { hostname } from "node:os";
 import { HELP, parseArgs, UsageError, type Command } from "./cli/args.ts";
 import { needsSupervisor, type DaemonGroupConfig, type ServerConfig } from "./config.ts";
@@ -10,15 +9,13 @@ import { DaemonGroups } from "./daemon/daemon-groups.ts";
 import { DAEMON_GROUP_ENV, DAEMON_SOCKET_ENV, type DaemonList, type DaemonListAck } from "./daemon/protocol.ts";
 import { findPython, PythonNotFound } from "./ffi/find-python.ts";
 import { TlsError } from "./http/site/tls.ts";
-import { ErrorLog } from "./log/error-log.ts";
-import { levelNumber } from "./log/levels.ts";
 import { checkParallelSupport } from "./pool/parallel.ts";
 import { checkPrivileges, PrivilegeError, resolveIdentity } from "./process/privileges.ts";
 import { PROCESS_SLOT_ENV } from "./process/self-command.ts";
 import { Recycler } from "./process/recycler.ts";
 import { StartupError } from "./process/startup-error.ts";
 import { reservePort, Supervisor, type ChildMessage } from "./process/supervisor.ts";
-import { openLogs, startServer, type Running, type StartOptions } from "./server.ts";
+import { openErrorLog, startServer, type Running, type StartOptions } from "./server.ts";
 import { VERSION } from "./version.ts";
 
 function main(argv: string[]): void {
@@ -80,7 +77,7 @@ function reportFatal(config: ServerConfig, supervised: boolean, message: string)
   if (config.errorLog || !supervised) process.stderr.write(`wsgi-bin: ${message}\n`);
   if (!config.errorLog && !supervised) return;
   try {
-    new ErrorLog(config.errorLog ? openSync(config.errorLog, "a") : 2, levelNumber(config.logLevel))
+    openErrorLog(config)
       .write("emerg", `wsgi-bin (pid ${process.pid}) could not start: ${message}`);
   } catch {
     // The error log itself may be what failed: stderr has the message.
@@ -109,7 +106,7 @@ function supervise(config: ServerConfig, argv: string[]): void {
   // The children share every port: one the kernel picks (--https-port 0) is picked here, once.
   const https = config.listeners.find((listener, i) => i > 0 && listener.tls && !listener.source);
   const extra = https?.port === 0 ? ["--https-port", String(reservePort(https.host, 0))] : [];
-  new Supervisor(config, [...argv, ...extra], port, openLogs(config).errorLog).start();
+  new Supervisor(config, [...argv, ...extra], port, openErrorLog(config)).start();
 }
 
 /** A process on the HTTP ports: the embedded group's routes here, the daemon groups' through their sockets. */

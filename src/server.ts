@@ -9,7 +9,7 @@ import { enterDaemonGroup } from "./daemon/daemon-process.ts";
 import { fromFront, type FrontPeer } from "./daemon/front-peer.ts";
 import { SCRIPT_CHANGED_STATUS } from "./daemon/protocol.ts";
 import { DaemonProxy } from "./daemon/proxy.ts";
-import { startEngine, startWorkerThreads, type Engine } from "./engine.ts";
+import { awaitRequests, startEngine, startWorkerThreads, type Engine } from "./engine.ts";
 import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
@@ -47,10 +47,14 @@ export interface Running {
 }
 
 export function openLogs(config: ServerConfig): { errorLog: ErrorLog; accessLog: AccessLog | null } {
-  const errorFd = config.errorLog ? openSync(config.errorLog, "a") : 2;
-  const errorLog = new ErrorLog(errorFd, levelNumber(config.logLevel));
+  const errorLog = openErrorLog(config);
   const accessFd = config.accessLog === undefined ? null : config.accessLog === "-" ? 1 : openSync(config.accessLog, "a");
   return { errorLog, accessLog: accessFd === null ? null : new AccessLog(accessFd) };
+}
+
+/** The error log: its file (appended to), else stderr. */
+export function openErrorLog(config: Pick<ServerConfig, "errorLog" | "logLevel">): ErrorLog {
+  return new ErrorLog(config.errorLog ? openSync(config.errorLog, "a") : 2, levelNumber(config.logLevel));
 }
 
 /** A listener's WireServer; a certificate Bun refuses (a key that is not its own, bad PEM) is said so. */
@@ -191,10 +195,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     stop,
     async drain(timeoutMs: number) {
       for (const wire of servers) wire.stopAccepting(); // no new connections; those open finish what they are doing
-      const deadline = Date.now() + timeoutMs;
-      const busy = () => (pool ? pool.busy + pool.queued : 0);
-      while ((activeRequests() > 0 || busy() > 0) && Date.now() < deadline) await Bun.sleep(20);
-      if (pool && pool.busy > 0) errorLog.warn(`${pool.busy} requests still running after ${timeoutMs / 1000} s: closing them.`);
+      await awaitRequests(activeRequests, pool, timeoutMs, errorLog);
       // The connections close; the worker threads end with the process, which exits next. Terminating
       // a worker still loading koffi's native module aborts the whole process (seen as SIGABRT when a
       // SIGTERM came right after start-up).

@@ -1,12 +1,15 @@
 // Command-line flags. Each names the Apache/mod_wsgi directive it stands for in --help and the README.
 // Parsing only reads them (a flag not given stays undefined); src/config/from-flags.ts turns them
 // into the site model, alone or over a --config file.
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEFAULTS, type ImportScript } from "../config.ts";
+import { PYTHON_NAME } from "../config/apache/context.ts";
+import { pemFileProblem } from "../config/apache/directives-ssl.ts";
 import { DAEMON_OPTIONS, daemonSettings, IMPLEMENTED_DAEMON_OPTIONS } from "../config/daemon-options.ts";
 import { lineProblem, statusLines, trustLines, type DirectiveLine } from "../config/flag-directives.ts";
 import type { ProcessSettings } from "../config/site.ts";
+import { wholeNumber } from "../config/whole-number.ts";
 import { WIRE_DEFAULTS, type ConnectionLimits } from "../http/wire/limits.ts";
 import { levelNumber } from "../log/levels.ts";
 import { SERVING_DIRECTIVES, SITE_FLAGS, SITE_FLAGS_HELP, siteLines } from "./site-flags.ts";
@@ -411,11 +414,8 @@ function httpsFlags(single: (name: string) => string | undefined, cwd: string): 
     const value = single(name);
     if (value === undefined) return undefined;
     const path = resolve(cwd, value);
-    let size = 0;
-    try {
-      size = statSync(path).size;
-    } catch {}
-    if (size === 0) throw new UsageError(`--${name}: file '${path}' does not exist or is empty`);
+    const problem = pemFileProblem(`--${name}`, path);
+    if (problem) throw new UsageError(problem);
     return path;
   };
   const files = {
@@ -441,10 +441,11 @@ function trustFlags(proxies: string[], headers: string[]): Pick<Flags, "trustedP
 
 function integer(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || +value < min || +value > max) {
-    throw new UsageError(`option '--${name}' wants a whole number from ${min} to ${max}, got '${value}'`);
-  }
-  return +value;
+  return wholeNumber(`option '--${name}'`, value, min, max, usageError);
+}
+
+function usageError(message: string): never {
+  throw new UsageError(message);
 }
 
 export function parseImportScript(spec: string, cwd: string): ImportScript {
@@ -515,7 +516,6 @@ function checkProcessGroups(daemons: DaemonFlag[], aliases: AliasFlag[], importS
 }
 
 const ALIAS_OPTIONS = new Set(["application-group", "callable-object", "pass-authorization", "process-group", "parallel-interpreters"]);
-const PYTHON_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** The replica index travels in 16 bits of a Request's ARG (pool/channel.ts): far above any core count. */
 const MAX_PARALLEL = 64;
 
@@ -570,10 +570,7 @@ export function parseAlias(spec: string, cwd: string): AliasFlag {
       if (value === "" || value === "%{SERVER}" || value === "%{RESOURCE}") throw new UsageError(`--alias '${url}': process-group wants %{GLOBAL} or a --daemon-process name, got '${value}'`);
       alias.processGroup = value;
     } else if (name === "parallel-interpreters") {
-      if (!/^\d+$/.test(value) || +value < 1 || +value > MAX_PARALLEL) {
-        throw new UsageError(`--alias '${url}': parallel-interpreters wants a whole number from 1 to ${MAX_PARALLEL}, got '${value}'`);
-      }
-      alias.parallelInterpreters = +value;
+      alias.parallelInterpreters = wholeNumber(`--alias '${url}': parallel-interpreters`, value, 1, MAX_PARALLEL, usageError);
     } else if (name === "callable-object") {
       if (!PYTHON_NAME.test(value)) throw new UsageError(`--alias '${url}': callable-object '${value}' is not a Python name`);
       alias.callableObject = value;

@@ -3,6 +3,7 @@
 import { DEFAULTS } from "../config.ts";
 import { defaultProcessSettings } from "./apache/context.ts";
 import type { ProcessSettings } from "./site.ts";
+import { wholeNumber } from "./whole-number.ts";
 
 /** Every WSGIDaemonProcess option mod_wsgi documents. */
 export const DAEMON_OPTIONS = new Set([
@@ -35,11 +36,7 @@ export function daemonSettings(name: string, options: Map<string, string>, conte
   const settings = defaultProcessSettings();
   settings.threads = DEFAULTS.daemonThreads;
   const what = (key: string) => `WSGIDaemonProcess ${name} ${key}=`;
-  const number = (key: string, min: number, max: number) => {
-    const value = options.get(key)!;
-    if (!/^\d+$/.test(value) || +value < min || +value > max) context.fail(`${what(key)} wants a whole number from ${min} to ${max}, got '${value}'`);
-    return +value;
-  };
+  const number = (key: string, min: number, max: number) => wholeNumber(what(key), options.get(key)!, min, max, context.fail);
   if (options.has("processes")) {
     settings.processes = number("processes", 1, 64);
     settings.processesGiven = true;
@@ -56,7 +53,7 @@ export function daemonSettings(name: string, options: Map<string, string>, conte
   if (options.has("graceful-timeout")) settings.gracefulTimeout = number("graceful-timeout", 0, 86400);
   if (options.has("connect-timeout")) settings.connectTimeout = number("connect-timeout", 1, 86400);
   if (options.has("python-home")) settings.pythonHome = context.path(options.get("python-home")!);
-  if (options.has("python-path")) settings.pythonPath = options.get("python-path")!.split(":").filter((dir) => dir !== "").map(context.path);
+  if (options.has("python-path")) settings.pythonPath = splitPythonPath(options.get("python-path")!, context.path);
   if (options.has("home")) settings.home = context.path(options.get("home")!);
   if (options.has("display-name")) {
     const display = options.get("display-name")!;
@@ -77,4 +74,9 @@ export function daemonSettings(name: string, options: Map<string, string>, conte
 /** What `ps` shows for the group's processes: display-name=%{GROUP} is mod_wsgi's "(wsgi:NAME)". */
 export function displayName(group: string, value: string | undefined): string | undefined {
   return value?.replaceAll("%{GROUP}", `(wsgi:${group})`);
+}
+
+/** python-path= and WSGIPythonPath: DIR[:DIR...], each resolved by the caller. */
+export function splitPythonPath(value: string, path: (dir: string) => string): string[] {
+  return value.split(":").filter((dir) => dir !== "").map(path);
 }

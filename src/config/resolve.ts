@@ -124,12 +124,28 @@ function sortSections(vhost: VirtualHost): Section[] {
   ];
 }
 
-/** The settings for a request: the host's defaults edited by every section that applies, in order. */
+/** Per host, the merged settings of each set of sections met so far (keyed by their indices). */
+const merged = new WeakMap<VirtualHost, Map<string, DirSettings>>();
+/** Requests choose which sets are met: past this many, merges are made and not kept. */
+const MERGED_LIMIT = 256;
+
+/**
+ * The settings for a request: the host's defaults edited by every section that applies, in order.
+ * The same sections give the same object (not to be edited), so what is compiled from it once
+ * (access checks, Header rules, a route's settings) is found again by identity.
+ */
 export function settingsFor(vhost: VirtualHost, url: string, file?: string): DirSettings {
-  let settings = vhost.settings;
-  for (const section of orderedSections(vhost)) {
-    if (sectionMatches(section, url, file)) settings = mergeSettings(settings, section.settings);
-  }
+  const sections = orderedSections(vhost);
+  let key = "";
+  for (let i = 0; i < sections.length; i++) if (sectionMatches(sections[i]!, url, file)) key += `${i},`;
+  if (key === "") return vhost.settings;
+  let cache = merged.get(vhost);
+  if (!cache) merged.set(vhost, (cache = new Map()));
+  let settings = cache.get(key);
+  if (settings) return settings;
+  settings = vhost.settings;
+  for (const index of key.split(",")) if (index !== "") settings = mergeSettings(settings, sections[Number(index)]!.settings);
+  if (cache.size < MERGED_LIMIT) cache.set(key, settings);
   return settings;
 }
 

@@ -34,22 +34,26 @@ export interface Relayed {
 
 /** Reads FRONT_HEADER; null when it is missing or malformed (a request that did not come through a front). */
 export function fromFront(connection: Connection, head: ParsedHead): Relayed | null {
+  // One pass: the header found and dropped, an Expect noted (dropped below if the front added it; a
+  // client's own Expect was answered by the front, which relays none then: see proxy.ts).
   const headers = head.headers;
   let value: string | null = null;
+  let expectAt = -1;
+  const kept: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
-    if (name.length === FRONT_HEADER_LOWER.length && name.toLowerCase() === FRONT_HEADER_LOWER) value = headers[i + 1]!;
+    if (name.length === FRONT_HEADER_LOWER.length && name.toLowerCase() === FRONT_HEADER_LOWER) {
+      value = headers[i + 1]!;
+      continue;
+    }
+    if (name.length === 6 && name.toLowerCase() === "expect") expectAt = kept.length;
+    kept.push(name, headers[i + 1]!);
   }
   if (value === null) return null;
   const [remoteAddr = "", remotePort = "", listener = "", localAddress = "", flag] = value.split(" ");
   if (!/^\d+$/.test(listener) || !/^\d+$/.test(remotePort)) return null;
   const expectAdded = flag === "expect";
-  const kept: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    const lower = headers[i]!.toLowerCase();
-    if (lower === FRONT_HEADER_LOWER || (expectAdded && lower === "expect")) continue;
-    kept.push(headers[i]!, headers[i + 1]!);
-  }
+  if (expectAdded && expectAt >= 0) kept.splice(expectAt, 2);
   const peer = new FrontPeer(connection, remoteAddr, Number(remotePort), localAddress === "-" ? "" : localAddress);
   return { listener: Number(listener), peer, head: { ...head, headers: kept, expectContinue: expectAdded ? false : head.expectContinue } };
 }

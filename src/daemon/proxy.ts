@@ -12,6 +12,7 @@ import type { Peer } from "../http/app.ts";
 import type { ParsedHead } from "../http/wire/head-parser.ts";
 import type { WireLimits } from "../http/wire/limits.ts";
 import { BodyProblem } from "../http/wire/request-body.ts";
+import { CRLF, LAST_CHUNK } from "../http/wire/response-writer.ts";
 import type { BodySource, ResponseSink } from "../http/wsgi-exchange.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import type { DaemonGroup, DaemonGroups } from "./daemon-groups.ts";
@@ -22,8 +23,6 @@ import {
 } from "./upstream-response.ts";
 
 const EMPTY = new Uint8Array(0);
-const LAST_CHUNK = Buffer.from("0\r\n\r\n");
-const CRLF = Buffer.from("\r\n");
 /** Body bytes asked of the client per write to the daemon. */
 const BODY_PIECE = 1 << 18;
 /** RFC 9110 9.2.2: requests that may be sent again when the first try may not have been received. */
@@ -54,7 +53,7 @@ export class DaemonProxy {
   async forward(peer: Peer, head: ParsedHead, body: BodySource, script: string, groupName: string, response: ResponseSink): Promise<void> {
     const log = this.options.errorLog;
     const group = this.options.groups.get(groupName)!;
-    const hasBody = head.chunked || head.contentLength > 0;
+    const hasBody = hasBodyOf(head);
     // HTTP/1.0 has no 100-continue: its body goes at once, and the request cannot be sent twice.
     const gated = hasBody && head.protocol === "HTTP/1.1";
     const request = this.requestHead(peer, head, gated && !head.expectContinue);
@@ -227,9 +226,11 @@ class BodyPump {
     const upstream = this.upstream;
     const chunked = this.length < 0;
     let left = this.length;
+    // One buffer for the whole body: a piece the socket does not take at once waits in the outbox as a
+    // view of it, and the next read comes only once the outbox has drained.
+    const buffer = new Uint8Array(chunked ? BODY_PIECE : Math.max(1, Math.min(BODY_PIECE, left)));
     for (;;) {
-      // A buffer per piece: what the socket does not take at once waits in the upstream's outbox.
-      const into = new Uint8Array(chunked ? BODY_PIECE : Math.max(1, Math.min(BODY_PIECE, left)));
+      const into = chunked ? buffer : buffer.subarray(0, Math.max(1, Math.min(buffer.length, left)));
       const count = await this.body.readInto(into);
       if (upstream.closed) return;
       if (count === null) {

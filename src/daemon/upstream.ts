@@ -1,7 +1,8 @@
 // One connection from a front process to a daemon process's unix socket: bytes written with
-// backpressure (what the socket cannot take waits in an outbox), bytes received queued for the proxy to
+// backpressure (what the socket cannot take waits in the outbox, http/wire/outbox.ts), bytes received queued for the proxy to
 // read, the socket paused while too many wait unread (the client is slower than the daemon).
 import type { Socket } from "bun";
+import { Outbox } from "../http/wire/outbox.ts";
 import { noteGarbage } from "../http/wire/garbage.ts";
 
 /** Unread response bytes past which the socket stops reading. */
@@ -12,15 +13,16 @@ export class Upstream {
   private queued = 0;
   private paused = false;
   private waiter: (() => void) | null = null;
-  private readonly outbox: Uint8Array[] = [];
-  private drainWaiters: ((flushed: boolean) => void)[] = [];
+  private readonly outbox: Outbox;
   closed = false;
   /** It served a request before this one (a pooled connection): see proxy.ts on retrying. */
   reused = false;
   /** When it was last put back in the idle pool. */
   idleSince = 0;
 
-  private constructor(private readonly socket: Socket<Upstream>) {}
+  private constructor(private readonly socket: Socket<Upstream>) {
+    this.outbox = new Outbox(socket);
+  }
 
   /** Connects to a daemon's socket; the error when nobody listens there (dead, not started, draining). */
   static connect(path: string): Promise<Upstream | Error> {
@@ -57,22 +59,12 @@ export class Upstream {
 
   /** Writes now what the socket takes, keeps the rest; false when the caller should wait for drained(). */
   write(bytes: Uint8Array): boolean {
-    if (this.closed) return false;
-    if (this.outbox.length === 0) {
-      const written = this.socket.write(bytes);
-      if (written === bytes.length) return true;
-      if (written < 0) return false;
-      bytes = bytes.subarray(written);
-    }
-    this.outbox.push(Uint8Array.prototype.slice.call(bytes));
-    return false;
+    return !this.closed && this.outbox.write(bytes);
   }
 
   /** Settles once the outbox is empty: true, or false if the connection closed first. */
   drained(): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false);
-    if (this.outbox.length === 0) return Promise.resolve(true);
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return this.outbox.drained(this.closed);
   }
 
   /** Done with it: closed once what is written has gone. */
@@ -102,30 +94,13 @@ export class Upstream {
   }
 
   private drain(): void {
-    while (this.outbox.length) {
-      const bytes = this.outbox[0]!;
-      const written = this.socket.write(bytes);
-      if (written < 0) return;
-      if (written < bytes.length) {
-        this.outbox[0] = bytes.subarray(written);
-        return;
-      }
-      this.outbox.shift();
-    }
-    this.settleDrain(true);
+    this.outbox.flush();
   }
 
   private onClose(): void {
     this.closed = true;
-    this.outbox.length = 0;
-    this.settleDrain(false);
+    this.outbox.close();
     this.wake();
-  }
-
-  private settleDrain(flushed: boolean): void {
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const resolve of waiters) resolve(flushed);
   }
 
   private wake(): void {

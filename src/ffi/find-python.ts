@@ -52,7 +52,7 @@ export function findPython(options: { python?: string; pythonHome?: string }): P
   const request = requests[0]!;
   const found = isSharedLibrary(request.what)
     ? fromLibrary(resolve(request.what), tried)
-    : fromInstallLayout(request.what) ?? fromInterpreter(request.what, tried);
+    : fromPython(request.what, tried);
   if (found) {
     checkVersion(found.version, found.library);
     return found;
@@ -75,6 +75,11 @@ function interpreterInHome(home: string): string {
 
 function isSharedLibrary(path: string): boolean {
   return /\.so(\.\d+)*$/.test(basename(path)) || /\.dylib$/.test(path);
+}
+
+/** A python3: a plain installation known by its layout, else what the interpreter says of itself. */
+function fromPython(python: string, tried: string[]): PythonInstall | null {
+  return fromInstallLayout(python) ?? fromInterpreter(python, tried);
 }
 
 export function fromInterpreter(python: string, tried: string[]): PythonInstall | null {
@@ -117,7 +122,7 @@ function fromLibrary(library: string, tried: string[]): PythonInstall | null {
   const prefix = dirname(dirname(library));
   const interpreter = [join(prefix, "bin", `python${version}`), `/usr/bin/python${version}`].find(existsSync);
   if (interpreter) {
-    const viaInterpreter = fromInterpreter(interpreter, []);
+    const viaInterpreter = fromPython(interpreter, []);
     if (viaInterpreter) return { ...viaInterpreter, library };
   }
   return { library, version, executable: null, home: null, venv: null };

@@ -1,9 +1,8 @@
 // mod_wsgi's application group names (which alias a path belongs to: src/http/site/host-runtime.ts).
-import type { AliasConfig } from "../config.ts";
 
 /** mod_wsgi's application group names: %{RESOURCE} is `host[:port]|/alias` (an alias's only). */
 export function applicationGroupName(
-  alias: Pick<AliasConfig, "applicationGroup"> & { url?: string },
+  alias: { applicationGroup: string; url?: string },
   serverName: string,
   port: number,
 ): string {

@@ -7,6 +7,7 @@ import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import { Refusal, type Pool, type WorkerSlot } from "../pool/pool.ts";
 import type { StatusHandler } from "../status/server-status.ts";
+import { hostName, hostPort } from "./host-header.ts";
 import { writeRequestHead } from "./request-head.ts";
 import { accessCheck } from "./site/access.ts";
 import { headEditor } from "./site/header-rules.ts";
@@ -252,18 +253,6 @@ export function createApp(context: AppContext): App {
     dispatchTo,
     logAccess,
   };
-}
-
-/** The host part of a Host header: "example.com:8000" -> "example.com", "[::1]:80" -> "[::1]". */
-function hostName(host: string): string {
-  const colon = host.lastIndexOf(":");
-  return colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
-}
-
-/** The port part of a Host header, or null: "example.com:8000" -> "8000", "[::1]" -> null. */
-function hostPort(host: string): string | null {
-  const colon = host.lastIndexOf(":");
-  return colon > host.lastIndexOf("]") && colon < host.length - 1 ? host.slice(colon + 1) : null;
 }
 
 /** The headers with Host replaced (X-Forwarded-Host from a trusted proxy becomes HTTP_HOST, as in mod_wsgi). */

@@ -30,17 +30,31 @@ export async function importScripts(pool: Pool, scripts: ScheduledImport[], log:
 
 /** Loads the script into the group's interpreter; `replica` (index + 1) picks one of a parallel group's. */
 async function importOne(pool: Pool, script: ImportScript, group: string, replica: number, log: ErrorLog, which: string): Promise<void> {
+  const failed = await loadScript(pool, script.script, group, replica, "import");
+  if (failed === null) log.info(`Imported WSGI script '${script.script}' into application group '${group}'${which}.`);
+  // On failure the adapter has logged why; the process serves on, as mod_wsgi's does.
+}
+
+/**
+ * Loads `script` into application group `group` on one worker thread, untimed; `replica` (index + 1,
+ * or 0) picks one of a parallel group's interpreters. Resolves to null, or to why it failed (the
+ * exception's last line, "no such file"...), which the adapter has logged in full.
+ */
+export async function loadScript(pool: Pool, script: string, group: string, replica: number, requestId: string): Promise<string | null> {
   const slot = await pool.acquire(0, false); // not a client's request: never refused for a full queue
-  if (slot instanceof Refusal) return; // unbounded and without a timeout: cannot happen
+  if (slot instanceof Refusal) return "no worker thread"; // unbounded and without a timeout: cannot happen
   const length = writeRequestHead(slot.channel, {
-    group, script: script.script, callable: "", reload: true, passAuthorization: false,
+    group, script, callable: "", reload: true, passAuthorization: false,
     scriptName: "", pathInfo: "", query: "", method: "", protocol: "", requestUri: "", remoteAddr: "",
-    remotePort: "", serverName: "", serverPort: "", scheme: "", bodyLength: "", requestId: "import",
+    remotePort: "", serverName: "", serverPort: "", scheme: "", bodyLength: "", requestId,
     env: [], headers: [],
   });
   slot.send(ToWorker.Request, length, REQUEST_IMPORT | replica); // not timed by --request-timeout
   const kind = await slot.receive();
+  const channel = slot.channel;
+  const failed = kind === ToMain.End ? null
+    : channel.length() > 0 ? new TextDecoder().decode(channel.data.subarray(0, channel.length()))
+    : "its interpreter could not be set up";
   pool.release(slot);
-  if (kind === ToMain.End) log.info(`Imported WSGI script '${script.script}' into application group '${group}'${which}.`);
-  // On failure the adapter has logged why; the process serves on, as mod_wsgi's does.
+  return failed;
 }

@@ -107,7 +107,7 @@ async function streamBody(slot: WorkerSlot, body: BodySource, sink: ResponseSink
       const more = await sink.send(run.bytes, framed ? run.payload : 0);
       if (!more) {
         // The worker waits for an answer if it sent Full, or a message not its last.
-        if (message === 0 || !isFinal(message)) await cancel(slot, workerWaits || message !== 0);
+        if (message === 0 || !isFinal(message)) await cancel(slot, workerWaits || message !== 0, ring);
         else ring.dropUnsent();
         return sink.end(); // as after the head: the client may be gone, then it only logs
       }
@@ -166,14 +166,14 @@ async function bodyReply(channel: Channel, body: BodySource): Promise<[ToWorker,
  * it. `answerOwed`: the worker waits for an answer already (Full), else its next message gets it.
  * Pieces it published meanwhile are never sent.
  */
-async function cancel(slot: WorkerSlot, answerOwed = true): Promise<void> {
+async function cancel(slot: WorkerSlot, answerOwed = true, ring = new BodyRing(slot.channel)): Promise<void> {
   if (answerOwed) slot.send(ToWorker.Cancel);
   for (;;) {
     const kind = await slot.receive();
     if (isFinal(kind)) break;
     slot.send(ToWorker.Cancel);
   }
-  new BodyRing(slot.channel).dropUnsent();
+  ring.dropUnsent();
 }
 
 /** After these the worker is idle: nothing more comes from the request. */

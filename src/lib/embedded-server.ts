@@ -3,7 +3,7 @@
 // socket. One Python per process: servers created one after another (or side by side) share it.
 import { openSync } from "node:fs";
 import type { ServerConfig } from "../config.ts";
-import { startEngine, type Engine } from "../engine.ts";
+import { awaitRequests, startEngine, type Engine } from "../engine.ts";
 import { findPython, PythonNotFound } from "../ffi/find-python.ts";
 import { startPython, type PythonRuntime } from "../ffi/runtime.ts";
 import { applicationGroupName } from "../http/aliases.ts";
@@ -206,14 +206,11 @@ export class EmbeddedServer implements WsgiServer {
     const timeoutMs = this.config.gracefulTimeout * 1000;
     const deadline = Date.now() + timeoutMs;
     await this.ready.catch(() => {});
-    while (((wire?.active ?? 0) > 0 || pool.busy > 0 || pool.queued > 0) && Date.now() < deadline) await sleep(20);
-    if (pool.busy > 0) this.errorLog.warn(`${pool.busy} requests still running after ${timeoutMs / 1000} s: closing them.`);
+    await awaitRequests(() => wire?.active ?? 0, pool, timeoutMs, this.errorLog, deadline);
     wire?.stop();
     this.engine.stop();
     this.errorLog.notice(`Embedded ${SERVER_SOFTWARE} closed.`);
     await this.logPipe?.close();
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { AliasFlag, Flags } from "../cli/args.ts";
 import { DEFAULTS, type ServerConfig } from "../config.ts";
+import { PYTHON_NAME } from "../config/apache/context.ts";
 import { ConfigError, Diagnostics, formatWarning } from "../config/diagnostics.ts";
 import { lineProblem, statusLines, trustLines } from "../config/flag-directives.ts";
 import { siteFromFlags } from "../config/from-flags.ts";
@@ -13,7 +14,6 @@ import { LEVELS } from "../log/levels.ts";
 import { ConfigurationError } from "./errors.ts";
 import type { AliasEntry, ServerOptions } from "./types.ts";
 
-const PYTHON_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function integer(name: string, value: number | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;

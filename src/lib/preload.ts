@@ -2,9 +2,8 @@
 // way WSGIImportScript loads a script (http/import-scripts.ts, on one worker thread, untimed), so a
 // script that cannot load is a ScriptLoadError for the host rather than a 500 for its first user.
 import type { ErrorLog } from "../log/error-log.ts";
-import { REQUEST_IMPORT, ToMain, ToWorker } from "../pool/channel.ts";
-import { Refusal, type Pool } from "../pool/pool.ts";
-import { writeRequestHead } from "../http/request-head.ts";
+import { loadScript } from "../http/import-scripts.ts";
+import type { Pool } from "../pool/pool.ts";
 import { ScriptLoadError } from "./errors.ts";
 
 export interface Load {
@@ -18,21 +17,7 @@ export interface Load {
 export async function preload(pool: Pool, loads: Load[], log: ErrorLog): Promise<void> {
   let first: ScriptLoadError | null = null;
   for (const load of loads) {
-    const slot = await pool.acquire(0, false);
-    if (slot instanceof Refusal) continue; // unbounded, no timeout: cannot happen
-    const length = writeRequestHead(slot.channel, {
-      group: load.group, script: load.script, callable: "", reload: true, passAuthorization: false,
-      scriptName: "", pathInfo: "", query: "", method: "", protocol: "", requestUri: "", remoteAddr: "",
-      remotePort: "", serverName: "", serverPort: "", scheme: "", bodyLength: "", requestId: "preload",
-      env: [], headers: [],
-    });
-    slot.send(ToWorker.Request, length, REQUEST_IMPORT);
-    const kind = await slot.receive();
-    const channel = slot.channel;
-    const reason = kind === ToMain.End ? null
-      : channel.length() > 0 ? new TextDecoder().decode(channel.data.subarray(0, channel.length()))
-      : "its interpreter could not be set up";
-    pool.release(slot);
+    const reason = await loadScript(pool, load.script, load.group, 0, "preload");
     if (reason === null) {
       log.info(`Loaded WSGI script '${load.script}' into application group '${load.group}'.`);
       continue;

@@ -88,7 +88,7 @@ export class ThreadInterpreters {
       if (!threadState) return null;
       this.threadStates.set(group, threadState);
       py.PyThreadState_Swap(threadState);
-      const attached = this.attachAdapter(`'${group}'`, 0, 1);
+      const attached = this.attachAdapter(`'${group}'`, 1);
       py.PyThreadState_Swap(this.mainState);
       if (!attached) return null;
       const entry = { threadState, ...attached, interpreter: py.PyThreadState_GetInterpreter(threadState) };
@@ -127,7 +127,7 @@ export class ThreadInterpreters {
         this.threadStates.set(key, threadState);
       }
       // This replica's GIL is held.
-      const attached = this.attachAdapter(label, index, group.count);
+      const attached = this.attachAdapter(label, group.count);
       py.PyEval_SaveThread();
       if (!attached) return null;
       const entry = { threadState, ...attached, interpreter: py.PyThreadState_GetInterpreter(threadState) };
@@ -187,10 +187,10 @@ export class ThreadInterpreters {
   }
 
   /**
-   * Imports the adapter into the current interpreter (once) and attaches this thread; `replica` of
-   * `replicas` tells the adapter which of a parallel group's interpreters it is in. GIL held.
+   * Imports the adapter into the current interpreter (once) and attaches this thread; `replicas` tells
+   * the adapter how many interpreters its group has (its refusal hints and 3.12's stdlib fallbacks). GIL held.
    */
-  private attachAdapter(label: string, replica: number, replicas: number): { handle: Ptr; settle: Ptr } | null {
+  private attachAdapter(label: string, replicas: number): { handle: Ptr; settle: Ptr } | null {
     const py = this.py;
     const { config, memory, exchangeDef, publishDef } = this.attachArguments;
     const name = py.PyUnicode_FromString(ADAPTER_MODULE);
@@ -213,7 +213,6 @@ export class ThreadInterpreters {
           py.PyMemoryView_FromMemory(memory, memory.byteLength, PyBUF_WRITE),
           py.PyCFunction_NewEx(exchangeDef, 0, 0),
           py.PyCFunction_NewEx(publishDef, 0, 0),
-          py.PyLong_FromLongLong(replica),
           py.PyLong_FromLongLong(replicas),
         ];
         const args = items.every(Boolean) ? py.PyTuple_New(items.length) : 0;

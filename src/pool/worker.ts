@@ -90,8 +90,10 @@ function serve(init: WorkerInit): void {
     let replica: Replica | undefined;
     if (parallelGroup) {
       const asked = arg & REQUEST_REPLICA_MASK;
-      const index = asked > 0 && asked <= parallelGroup.count ? asked - 1 : parallel.claim(parallelGroup, init.index % parallelGroup.count);
-      if (asked > 0) parallel.enter(parallelGroup, index);
+      // An import names its replica (entered here); a request claims the least busy (claim() enters it).
+      const named = asked > 0 && asked <= parallelGroup.count;
+      const index = named ? asked - 1 : parallel.claim(parallelGroup, init.index % parallelGroup.count);
+      if (named) parallel.enter(parallelGroup, index);
       replica = { group: parallelGroup, index };
     }
     const entry = interpreters.get(group, replica);

@@ -292,9 +292,8 @@ class ScriptChanged(Exception):
 class Interpreter:
     """What one interpreter holds once, whichever worker thread set it up first."""
 
-    def __init__(self, config, replica=0, replicas=1):
+    def __init__(self, config, replicas=1):
         self.config = config
-        self.replica = replica  # which of the group's --parallel-interpreters this is
         self.replicas = replicas
         self.log = ErrorLog(config["log_fd"], config["log_level"])
         self.load_lock = threading.RLock()
@@ -342,7 +341,7 @@ class Interpreter:
         return {
             "wsgi.version": (1, 0),
             "wsgi.multithread": self.config["threads"] > 1,
-            "wsgi.multiprocess": self.config.get("multiprocess", self.config.get("processes", 1) > 1),
+            "wsgi.multiprocess": self.config["multiprocess"],
             "wsgi.run_once": False,
             "wsgi.errors": errors,
             "wsgi.file_wrapper": FileWrapper,
@@ -404,13 +403,13 @@ _interpreter = None
 _interpreter_lock = threading.Lock()
 
 
-def attach(config_json, view, exchange, publish, replica=0, replicas=1):
+def attach(config_json, view, exchange, publish, replicas=1):
     """Called once per worker thread per interpreter: returns the function to call per request.
-    replica of replicas: which of its group's parallel interpreters this one is (0 of 1: the only one)."""
+    replicas: how many interpreters its group has (--parallel-interpreters; 1: this one only)."""
     global _interpreter
     with _interpreter_lock:
         if _interpreter is None:
-            _interpreter = Interpreter(json.loads(config_json), replica, replicas)
+            _interpreter = Interpreter(json.loads(config_json), replicas)
     return Worker(_interpreter, view, exchange, publish).handle
 
 
@@ -454,12 +453,15 @@ class Worker:
         self.response = None  # the request's Response while it runs, for a timeout outside the app
         self.thread = threading.get_ident()  # a Worker is made on, and belongs to, its worker thread
 
+    def owned(self):
+        """exchange() and publish() from another thread would be queued to the worker's JavaScript
+        event loop, which never runs: that thread would wait forever, holding the GIL."""
+        if threading.get_ident() != self.thread:
+            raise RuntimeError("wsgi.input and write() belong to the request's own thread")
+
     def send(self, kind, length, arg=0):
         """Hands the channel to the HTTP thread, waits for its reply and returns the reply's kind."""
-        if threading.get_ident() != self.thread:
-            # exchange() from another thread would be queued to the worker's JavaScript event loop,
-            # which never runs: that thread would wait forever, holding the GIL.
-            raise RuntimeError("wsgi.input and write() belong to the request's own thread")
+        self.owned()
         control = self.control
         control[KIND] = kind
         control[LENGTH] = length
@@ -470,6 +472,7 @@ class Worker:
         """Puts the next piece of a streamed body, from data[offset:], in the channel's ring and
         publishes it: the HTTP thread sends it while this thread goes on (see channel.ts). Waits only
         when the ring has no room for it. Returns the bytes of data taken."""
+        self.owned()
         piece = min(len(data) - offset, self.most_piece)
         prefix = b"%x\r\n" % piece if framed else b""  # an HTTP/1.1 chunk, framed here: sent as it is
         size = len(prefix) + piece + (2 if framed else 0)
@@ -710,6 +713,8 @@ class Response:
             return
         worker = self.worker
         view, size = worker.data, worker.data_size
+        if len(data) > worker.most_piece:
+            data = memoryview(data)  # its pieces are copied into the channel once, not sliced first
         offset = 0
         if not self.head_sent:
             head = self.head_bytes()

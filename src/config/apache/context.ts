@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from "node:path";
 import { DEFAULTS } from "../../config.ts";
 import { ConfigError, type Diagnostics, type Source } from "../diagnostics.ts";
 import type { ConnectionSettings, DaemonProcess, DirSettings, ImportScriptDef, Listener, ProcessSettings, Section, VirtualHost } from "../site.ts";
+import { wholeNumber } from "../whole-number.ts";
 
 export type Where = "server" | "vhost" | "directory" | "files" | "location";
 
@@ -62,10 +63,9 @@ export function flagArg(name: string, value: string, source: Source): boolean {
 }
 
 export function integerArg(name: string, value: string, source: Source, min: number, max: number): number {
-  if (!/^\d+$/.test(value) || +value < min || +value > max) {
-    throw new ConfigError(source, `${name} wants a whole number from ${min} to ${max}, got '${value}'`);
-  }
-  return +value;
+  return wholeNumber(name, value, min, max, (message) => {
+    throw new ConfigError(source, message);
+  });
 }
 
 /** A regular expression argument (PCRE in httpd; JavaScript's syntax covers the common subset). */

@@ -13,12 +13,18 @@ function ssl(walk: Walk, source: Source): SslSettings {
 /** As mod_ssl, a certificate or key file that is missing or empty stops the configuration. */
 function pemFile(walk: Walk, name: string, value: string, source: Source): string {
   const path = pathArg(walk, value, source);
+  const problem = pemFileProblem(name, path);
+  if (problem) throw new ConfigError(source, problem);
+  return path;
+}
+
+/** Why a certificate or key file cannot be used (missing or empty), or null; also for the --ssl-* flags. */
+export function pemFileProblem(name: string, path: string): string | null {
   let size = 0;
   try {
     size = statSync(path).size;
   } catch {}
-  if (size === 0) throw new ConfigError(source, `${name}: file '${path}' does not exist or is empty`);
-  return path;
+  return size === 0 ? `${name}: file '${path}' does not exist or is empty` : null;
 }
 
 export const SSL_DIRECTIVES: DirectiveSpec[] = [

@@ -3,7 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { ipRanges } from "../../http/ip-ranges.ts";
 import { isProxyHeader, PROXY_HEADER_NAMES } from "../../http/trusted-proxies.ts";
 import { ConfigError, type Source } from "../diagnostics.ts";
-import { DAEMON_OPTIONS, daemonSettings, IMPLEMENTED_DAEMON_OPTIONS } from "../daemon-options.ts";
+import { DAEMON_OPTIONS, daemonSettings, IMPLEMENTED_DAEMON_OPTIONS, splitPythonPath } from "../daemon-options.ts";
 import {
   ANYWHERE, flagArg, HOST, keyValueArgs, pathArg, PYTHON_NAME, regexArg, SERVER, type DirectiveSpec, type Walk,
 } from "./context.ts";
@@ -54,9 +54,6 @@ function scriptAlias(walk: Walk, name: string, args: string[], source: Source, r
   });
 }
 
-function splitPythonPath(walk: Walk, value: string, source: Source): string[] {
-  return value.split(":").filter((dir) => dir !== "").map((dir) => pathArg(walk, dir, source));
-}
 
 function setting<K extends "scriptReloading" | "passAuthorization" | "chunkedRequest">(key: K, name: string): DirectiveSpec {
   return {
@@ -153,7 +150,7 @@ export const WSGI_DIRECTIVES: DirectiveSpec[] = [
   {
     name: "WSGIPythonPath", where: SERVER, args: [1, 1], usage: "DIRECTORY[:DIRECTORY]...",
     apply(walk, args, source) {
-      walk.draft.embedded.pythonPath.push(...splitPythonPath(walk, args[0]!, source));
+      walk.draft.embedded.pythonPath.push(...splitPythonPath(args[0]!, (dir) => pathArg(walk, dir, source)));
     },
   },
   setting("passAuthorization", "WSGIPassAuthorization"),

@@ -48,7 +48,16 @@ function apply(fields: string[], rule: HeaderRule): void {
 }
 
 /** The editor for a list of rules, or null when there are none. */
+/** Made once per list of rules (a host's, or a merge of sections': settingsFor keeps those). */
+const editors = new WeakMap<HeaderRule[], HeadEditor | null>();
+
 export function headEditor(rules: HeaderRule[]): HeadEditor | null {
+  let editor = editors.get(rules);
+  if (editor === undefined) editors.set(rules, (editor = compileRules(rules)));
+  return editor;
+}
+
+function compileRules(rules: HeaderRule[]): HeadEditor | null {
   if (rules.length === 0) return null;
   const always = rules.filter((rule) => rule.always);
   return (fields, error) => {

@@ -71,7 +71,12 @@ interface CompiledRoute {
   route: WsgiRoute;
   /** Settings shared by every request to the route; null when they depend on the path. */
   fixed: RouteSettings | null;
+  /** When they depend on it: those made so far, by the sections' merged settings and SCRIPT_NAME. */
+  perPath: WeakMap<DirSettings, Map<string, RouteSettings>> | null;
 }
+
+/** Paths choose SCRIPT_NAME (regex routes): past this many per merged settings, made and not kept. */
+const PER_PATH_LIMIT = 256;
 
 /** A decoded path (latin-1 bytes) as a file system path (UTF-8); null when it is not valid UTF-8. */
 function fsPath(path: string): string | null {
@@ -109,7 +114,7 @@ export class HostRuntime {
     this.routes = planned.routes.map((resolved) => {
       const route = resolved.route;
       const perPath = route.match === "regex" || route.directory || anyLocationMatch || sectionsInside(vhost, route).length > 0;
-      return { resolved, route, fixed: perPath ? null : this.settings(resolved, resolved.settings, route.url) };
+      return { resolved, route, fixed: perPath ? null : this.settings(resolved, resolved.settings, route.url), perPath: perPath ? new WeakMap() : null };
     });
     const simple = this.routes.every((r) => r.fixed !== null);
     this.router = simple ? prefixRouter(this.routes) : null;
@@ -196,7 +201,7 @@ export class HostRuntime {
         if (!found) return OWNED_BUT_MISSING; // as Apache: the alias owns the path, and there is no such script
         ({ script, scriptName } = found);
       }
-      const settings = compiled.fixed ?? this.settings(compiled.resolved, settingsFor(this.vhost, path, script), scriptName || "/");
+      const settings = compiled.fixed ?? this.pathSettings(compiled, settingsFor(this.vhost, path, script), scriptName || "/");
       return { kind: "wsgi", script, scriptName, pathInfo: path.slice(scriptName.length), settings };
     }
     return null;
@@ -226,6 +231,19 @@ export class HostRuntime {
       return { kind: "file", file, root };
     }
     return null;
+  }
+
+  /** A per-path route's settings, made once for each merged settings object and SCRIPT_NAME. */
+  private pathSettings(compiled: CompiledRoute, dir: DirSettings, scriptName: string): RouteSettings {
+    const cache = compiled.perPath!;
+    let byName = cache.get(dir);
+    if (!byName) cache.set(dir, (byName = new Map()));
+    let settings = byName.get(scriptName);
+    if (!settings) {
+      settings = this.settings(compiled.resolved, dir, scriptName);
+      if (byName.size < PER_PATH_LIMIT) byName.set(scriptName, settings);
+    }
+    return settings;
   }
 
   /** A route's settings: its own options over the per-directory ones, resolved for this host and port. */

@@ -1,5 +1,6 @@
 // Name-based virtual hosts on one listener: the first host whose ServerName or ServerAlias matches the
 // request's Host takes it; a Host no host names (or none) goes to the first, the port's default.
+import { hostName } from "../host-header.ts";
 import type { HostRuntime } from "./host-runtime.ts";
 
 const CACHE_LIMIT = 256;
@@ -25,7 +26,5 @@ export class HostTable {
 
 /** "WWW.Example.com.:8080" -> "www.example.com"; "[::1]:80" -> "[::1]". */
 function hostOnly(host: string): string {
-  const colon = host.lastIndexOf(":");
-  const name = colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
-  return name.toLowerCase().replace(/\.$/, "");
+  return hostName(host).toLowerCase().replace(/\.$/, "");
 }

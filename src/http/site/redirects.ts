@@ -3,6 +3,7 @@
 // absolute from the Host the client asked for, and the query string carried over unless the target
 // has its own.
 import type { Redirect } from "../../config/site.ts";
+import { hostName, hostPort } from "../host-header.ts";
 import { escapePath, prefixLength, regex, substitute } from "./url-map.ts";
 
 export interface RedirectHit {
@@ -63,11 +64,8 @@ export function absoluteUrl(location: string, base: UrlBase): string {
   let host = base.serverName;
   let port = "";
   if (base.host) {
-    const colon = base.host.lastIndexOf(":");
-    if (colon > base.host.lastIndexOf("]")) {
-      host = base.host.slice(0, colon);
-      port = base.host.slice(colon + 1);
-    } else host = base.host;
+    host = hostName(base.host);
+    port = hostPort(base.host) ?? "";
   }
   const standard = port === "" || (base.scheme === "https" && port === "443") || (base.scheme === "http" && port === "80");
   return `${base.scheme}://${host}${standard ? "" : `:${port}`}${location}`;

@@ -2,6 +2,7 @@
 // time (pipelined requests wait their turn in the buffer), writes responses with backpressure, keeps
 // the connection alive between requests, and enforces Apache's limits and timeouts.
 import type { Socket } from "bun";
+import { Outbox } from "./outbox.ts";
 import { ERROR_PAGE_TYPE, errorPage } from "../error-page.ts";
 import { BLANK_LINES, emptyLinesBefore, findHeadEnd, HttpError, type ParsedHead, parseHead } from "./head-parser.ts";
 import { httpDate } from "./http-date.ts";
@@ -33,8 +34,7 @@ export class Connection implements ResponseTarget {
   private paused = false;
   /** The client shut its sending side (FIN): answer what it sent in full, then close. */
   private peerDone = false;
-  private readonly outbox: Uint8Array[] = [];
-  private drainWaiters: ((flushed: boolean) => void)[] = [];
+  private readonly outbox: Outbox;
   private endWhenFlushed = false;
   /** When our side was shut (the lingering close began); 0 while open. */
   private lingerSince = 0;
@@ -50,6 +50,7 @@ export class Connection implements ResponseTarget {
   private writeSince = 0;
 
   constructor(readonly socket: Socket<Connection>, private readonly server: WireServer) {
+    this.outbox = new Outbox(socket);
     this.idleLimit = server.limits.headTimeoutMs;
   }
 
@@ -177,22 +178,13 @@ export class Connection implements ResponseTarget {
   write(bytes: Uint8Array): boolean {
     if (this.closed) return false;
     this.wroteResponse = true;
-    if (this.outbox.length === 0) {
-      const written = this.socket.write(bytes);
-      if (written === bytes.length) return true;
-      if (written < 0) return false;
-      bytes = bytes.subarray(written);
-    }
-    // What the socket could not take now: kept until it drains (the writer leaves it untouched until then).
-    this.outbox.push(bytes);
+    if (this.outbox.write(bytes)) return true;
     if (!this.writeSince) this.writeSince = Date.now();
     return false;
   }
 
   drained(): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false);
-    if (this.outbox.length === 0) return Promise.resolve(true);
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return this.outbox.drained(this.closed);
   }
 
   keepAliveWanted(): boolean {
@@ -230,21 +222,11 @@ export class Connection implements ResponseTarget {
   // Socket events.
 
   drain(): void {
-    while (this.outbox.length) {
-      const bytes = this.outbox[0]!;
-      const written = this.socket.write(bytes);
-      if (written < 0) return;
-      this.writeSince = Date.now();
-      if (written < bytes.length) {
-        this.outbox[0] = bytes.subarray(written);
-        return;
-      }
-      this.outbox.shift();
+    if (!this.outbox.flush()) {
+      this.writeSince = Date.now(); // it moves: the write timeout counts from here
+      return;
     }
     this.writeSince = 0;
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const resolve of waiters) resolve(true);
     if (this.endWhenFlushed) this.linger();
   }
 
@@ -271,9 +253,7 @@ export class Connection implements ResponseTarget {
     if (this.closed) return;
     this.closed = true;
     this.body?.fail(BodyProblem.Gone);
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const resolve of waiters) resolve(false);
+    this.outbox.close();
   }
 
   /** The dropped remainder of a body arrived in full: go on with whatever follows it. */
@@ -284,7 +264,7 @@ export class Connection implements ResponseTarget {
 
   private closeWhenFlushed(): void {
     if (this.closed) return;
-    if (this.outbox.length === 0) this.linger();
+    if (this.outbox.empty) this.linger();
     else this.endWhenFlushed = true;
   }
 

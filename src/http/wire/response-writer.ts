@@ -37,9 +37,10 @@ const CLOSE = 3; // HTTP/1.0 without a length: the end of the connection ends th
  */
 export type HeadEditor = (fields: string[], error: boolean) => void;
 
-const CRLF = Buffer.from("\r\n");
+/** Chunked framing, shared with the daemon proxy's request bodies. */
+export const CRLF = Buffer.from("\r\n");
 const DROPS_CONNECTION = new Set([400, 408, 411, 413, 414, 500, 501, 503]);
-const LAST_CHUNK = Buffer.from("0\r\n\r\n");
+export const LAST_CHUNK = Buffer.from("0\r\n\r\n");
 
 export class WireResponse implements ResponseSink {
   status = 0;
