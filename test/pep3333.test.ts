@@ -36,6 +36,11 @@ describe("the request's I/O from another thread", () => {
     const response = await post("/p/input-from-thread", "some body");
     expect(await response.text()).toBe("RuntimeError: wsgi.input and write() belong to the request's own thread");
   });
+
+  test("write() from such a thread once the head is out (a streamed piece) raises too, instead of hanging", async () => {
+    const response = await fetch(`${server.url}/p/write-from-thread`);
+    expect(await response.text()).toBe("head-out;RuntimeError: wsgi.input and write() belong to the request's own thread");
+  });
 });
 
 describe("start_response with exc_info", () => {
