@@ -1,6 +1,7 @@
 // The slice of the C library wsgi-bin calls: the environment (PYTHONHOME for Python's start) and the
 // process's identity (--user/--group: user and group lookup through NSS, setgroups, setgid, setuid),
-// and the name a daemon process shows in `ps` (display-name=).
+// the name a daemon process shows in `ps` (display-name=), and a socket's duplicate descriptor for a
+// worker reading a request body itself.
 // glibc's set*id calls change every thread of the process, not only the caller.
 import koffi from "./koffi.ts";
 
@@ -68,6 +69,12 @@ function bind() {
       const prctl = f("int prctl(int option, const char *name, unsigned long a3, unsigned long a4, unsigned long a5)");
       const PR_SET_NAME = 15;
       return (name: string) => prctl(PR_SET_NAME, name.slice(0, 15), 0, 0, 0) as number;
+    })(),
+    /** A duplicate of a descriptor, closed on exec (fcntl F_DUPFD_CLOEXEC); -1 on failure. */
+    duplicate: (() => {
+      const fcntl = f("int fcntl(int fd, int cmd, int arg)");
+      const F_DUPFD_CLOEXEC = 1030;
+      return (fd: number) => fcntl(fd, F_DUPFD_CLOEXEC, 0) as number;
     })(),
     /** The text of the last failed call's errno. */
     errorText: () => strerror(koffi.errno()),

@@ -5,15 +5,21 @@
 // the app is done.
 import { read as fsRead } from "node:fs";
 import { BodyRing } from "../pool/body-ring.ts";
-import { type Channel, ToMain, ToWorker } from "../pool/channel.ts";
+import { type Channel, DIRECT_FD, DIRECT_GONE, DIRECT_TAKEN, DIRECT_TIMEOUT_MS, ToMain, ToWorker } from "../pool/channel.ts";
 import type { Pool, WorkerSlot } from "../pool/pool.ts";
 import type { PageDetail } from "./error-page.ts";
-import { BodyProblem } from "./wire/request-body.ts";
+import { BodyProblem, type DirectProgress } from "./wire/request-body.ts";
 
 /** Where the request body comes from. */
 export interface BodySource {
   /** Fills `into` with what has arrived (waiting for at least a byte): the count, null at the end, or a problem. */
   readInto(into: Uint8Array): Promise<number | null | BodyProblem>;
+  /** The rest of the body as a socket the worker reads itself (see RequestBody.handOver); null: use readInto. */
+  handOver?(progress: DirectProgress, room: number): { fd: number; timeoutMs: number } | null;
+  /** With handOver: the bytes that came before, without waiting. */
+  drainInto?(into: Uint8Array): number;
+  /** The app is about to run: stop reading a body that handOver will lend. */
+  hold?(): void;
 }
 
 /**
@@ -48,12 +54,15 @@ const BODY_END = 1;
 /** ARG of the Continue after a streamed head: frame chunks in place (twinned in adapter.py). */
 const FRAME_CHUNKS = 1;
 const BODY_TOO_LARGE = 2;
+/** The rest of the body is read by the worker from the socket in DIRECT_FD (see channel.ts). */
+const BODY_DIRECT = 4;
 
 /** `workerDone` runs once the worker is done, before it goes back to the pool (status/stats.ts reads what it measured). */
 export async function runExchange(
   pool: Pool, slot: WorkerSlot, headLength: number, body: BodySource, sink: ResponseSink, workerDone?: (slot: WorkerSlot) => void,
 ): Promise<void> {
   const channel = slot.channel;
+  body.hold?.();
   slot.send(ToWorker.Request, headLength);
   try {
     let kind = await slot.receive();
@@ -153,6 +162,16 @@ async function feedBody(slot: WorkerSlot, body: BodySource): Promise<number> {
 
 /** The reply to NeedBody: the next bytes of the request body, put in the channel. */
 async function bodyReply(channel: Channel, body: BodySource): Promise<[ToWorker, number?, number?]> {
+  const { control, wide } = channel;
+  const progress = { taken: () => wide[DIRECT_TAKEN]!, gone: () => Atomics.load(control, DIRECT_GONE) !== 0 };
+  const direct = body.handOver?.(progress, channel.dataSize);
+  if (direct) {
+    control[DIRECT_FD] = direct.fd;
+    control[DIRECT_TIMEOUT_MS] = direct.timeoutMs;
+    control[DIRECT_GONE] = 0;
+    wide[DIRECT_TAKEN] = 0;
+    return [ToWorker.Body, body.drainInto!(channel.data), BODY_DIRECT]; // what came before, then the socket
+  }
   const most = Math.min(channel.arg() || channel.dataSize, channel.dataSize);
   const count = await body.readInto(channel.data.subarray(0, most));
   if (count === null) return [ToWorker.Body, 0, BODY_END];

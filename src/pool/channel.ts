@@ -54,6 +54,17 @@ export const STARTED = 19;
 export const START = 20; // + piece: 20 to 35
 export const FILL = 36; // + piece: 36 to 51
 export const PAYLOAD = 52; // + piece: 52 to 67
+/**
+ * A request body read by the worker itself (see RequestBody.handOver): the HTTP thread answers a
+ * NeedBody with ARG BODY_DIRECT, a duplicate of the socket's descriptor in DIRECT_FD and Timeout in
+ * DIRECT_TIMEOUT_MS; the worker reads the rest of the body from it and keeps DIRECT_TAKEN (bytes read
+ * so far: a Float64 index, as bodies pass 2 GiB) and DIRECT_GONE (1: the client went away or timed
+ * out) up to date for the HTTP thread.
+ */
+export const DIRECT_FD = 68;
+export const DIRECT_TIMEOUT_MS = 69;
+export const DIRECT_GONE = 70;
+export const DIRECT_TAKEN = 36; // Float64 index: bytes 288 to 295
 
 export const DATA_OFFSET = 320;
 export const DEFAULT_DATA_SIZE = 1 << 20;
@@ -90,12 +101,15 @@ export const enum ToMain {
 
 export class Channel {
   readonly control: Int32Array;
+  /** The control area as Float64s (DIRECT_TAKEN). */
+  readonly wide: Float64Array;
   readonly data: Uint8Array;
   /** A Buffer view of the data area, for fast latin-1 encoding and decoding. */
   readonly buffer: Buffer;
 
   constructor(readonly shared: SharedArrayBuffer) {
     this.control = new Int32Array(shared, 0, DATA_OFFSET / 4);
+    this.wide = new Float64Array(shared, 0, DATA_OFFSET / 8);
     this.data = new Uint8Array(shared, DATA_OFFSET);
     this.buffer = Buffer.from(shared, DATA_OFFSET);
   }

@@ -21,8 +21,11 @@ import types
 KIND, LENGTH, ARG = 2, 3, 4
 PIECES, PUBLISHED, RELEASED, START, FILL, PAYLOAD = 16, 16, 17, 20, 36, 52  # streaming: see Worker.stream
 DATA_OFFSET = 320
+DIRECT_FD, DIRECT_TIMEOUT_MS, DIRECT_GONE = 68, 69, 70  # a body read here: see Input.recv
+DIRECT_TAKEN = 36  # in the control area as doubles (Worker.wide)
 BODY, CONTINUE, CANCEL = 2, 3, 4
 FRAME_CHUNKS = 1  # ARG of the Continue that answers HEAD
+BODY_DIRECT = 4  # ARG of a Body: the rest of the body is read from the socket in DIRECT_FD
 NEED_BODY, COMPLETE, HEAD, END, ABORT, ERROR, FILE, FULL = 11, 12, 13, 15, 16, 17, 18, 19
 
 # Twin of SCRIPT_CHANGED_STATUS in src/daemon/protocol.ts: a daemon process's script changed.
@@ -161,17 +164,26 @@ def settle():
 
 
 class Input:
-    """wsgi.input: the request body, pulled from the HTTP thread as the app reads it."""
+    """wsgi.input: the request body, pulled from the HTTP thread as the app reads it. The rest of a
+    large body may come as the socket itself (BODY_DIRECT): then it is read here, straight into
+    Python, as Apache's request thread reads it."""
 
-    def __init__(self, worker, length):
+    def __init__(self, worker, length, client):
         self.worker = worker
         self.remaining = length  # bytes still to come, None when unknown (chunked)
         self.buffer = bytearray()  # appends are amortised O(1), and so are deletes from the front
         self.eof = length == 0
+        self.client = client  # "ADDR:PORT", for the error log
+        self.fd = -1  # the lent socket (a duplicate, ours to close), once BODY_DIRECT came
+        self.taken = 0  # bytes read from it
 
     def _fill(self, want):
         if self.eof:
             return False
+        if self.fd >= 0:
+            # No more than wanted: once the buffer is used up, read() takes bytes straight from the socket.
+            self.buffer += self.recv(want)
+            return True
         # Ask for at least 256 KiB: a 64 KiB read() then costs a quarter of a round trip.
         want = min(max(want, 1 << 18), self.worker.data_size)
         if self.remaining is not None:
@@ -184,12 +196,64 @@ class Input:
             self.buffer += self.worker.data[:length]
             if self.remaining is not None:
                 self.remaining -= length
+        if control[ARG] & BODY_DIRECT:
+            self.fd = control[DIRECT_FD]
+            self.timeout = control[DIRECT_TIMEOUT_MS] / 1000
+            return True
         if control[ARG] & 2:
             self.eof = True
             raise RequestBodyTooLarge("request body exceeds the server's LimitRequestBody")
         if control[ARG] & 1 or self.remaining == 0:
             self.eof = True
         return length > 0 or not self.eof
+
+    def recv(self, most):
+        """From the lent socket: at least one byte and at most `most` (never past the body), waiting up
+        to Timeout for them. The waits are a second at most each, so that a --request-timeout
+        interrupt lands; the GIL is released meanwhile."""
+        self.worker.owned()
+        most = min(most, self.remaining)
+        deadline = 0
+        while True:
+            try:
+                data = os.read(self.fd, most)
+            except BlockingIOError:
+                data = None
+            except OSError as error:
+                self.gone()
+                raise ClientDisconnected("client connection failed while the request body was read: %s" % error.strerror)
+            if data:
+                self.taken += len(data)
+                self.remaining -= len(data)
+                self.worker.wide[DIRECT_TAKEN] = self.taken
+                if self.remaining == 0:
+                    self.eof = True
+                return data
+            if data is not None:
+                self.gone()
+                raise ClientDisconnected("client closed the connection while the request body was read")
+            now = time.monotonic()
+            if not deadline:
+                deadline = now + self.timeout
+                import select  # here: only bodies read from the socket need it
+                self.poller = select.poll()
+                self.poller.register(self.fd, select.POLLIN)
+            elif now >= deadline:
+                self.gone()
+                self.worker.log.write("warn", "[client %s] Timeout (%g s) reading the request body." % (self.client, self.timeout))
+                raise ClientDisconnected("timed out reading the request body")
+            self.poller.poll(min(deadline - now, 1.0) * 1000)
+
+    def gone(self):
+        self.eof = True
+        self.worker.control[DIRECT_GONE] = 1
+
+    def release(self):
+        """The request is over: the lent socket's duplicate is closed before the HTTP thread hears so."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+            self.eof = True
 
     def read(self, size=-1):
         if size is None or size < 0:
@@ -198,6 +262,17 @@ class Input:
             data = bytes(self.buffer)
             self.buffer.clear()
             return data
+        if self.fd >= 0 and not self.buffer and not self.eof and size > 0:
+            # Straight from the socket: no copy when one read gives it all, one join when it takes several.
+            data = self.recv(size)
+            if len(data) == size or self.eof:
+                return data
+            pieces, got = [data], len(data)
+            while got < size and not self.eof:
+                data = self.recv(size - got)
+                pieces.append(data)
+                got += len(data)
+            return b"".join(pieces)
         while len(self.buffer) < size and self._fill(size - len(self.buffer)):
             pass
         return self._take(size)
@@ -444,6 +519,7 @@ class Worker:
         self.interpreter = interpreter
         self.log = interpreter.log
         self.control = view[:DATA_OFFSET].cast("i")
+        self.wide = view[:DATA_OFFSET].cast("d")
         self.data = view[DATA_OFFSET:]
         self.data_size = len(self.data)
         self.most_piece = self.data_size // 4 - 16  # so that half the ring free always has room for one
@@ -451,6 +527,7 @@ class Worker:
         self.publish = publish
         self.environs = {}  # the constant part of environ, per route (see base_environ)
         self.response = None  # the request's Response while it runs, for a timeout outside the app
+        self.input = None  # the request's wsgi.input while it runs (its lent socket is closed after)
         self.thread = threading.get_ident()  # a Worker is made on, and belongs to, its worker thread
 
     def owned(self):
@@ -543,6 +620,9 @@ class Worker:
                 self.finish(ERROR, 0, 504)
         finally:
             self.response = None
+            if self.input is not None:
+                self.input.release()
+                self.input = None
 
     def serve(self, fields, script):
         try:
@@ -628,7 +708,8 @@ class Worker:
                 seen.add(key)
                 environ[key] = fields[i + 1]
         body_length = fields[F_BODY_LENGTH]
-        environ["wsgi.input"] = Input(self, None if body_length == "chunked" else int(body_length or 0))
+        environ["wsgi.input"] = self.input = Input(self, None if body_length == "chunked" else int(body_length or 0),
+                                                   "%s:%s" % (fields[F_REMOTE_ADDR], fields[F_REMOTE_PORT]))
         return environ
 
 

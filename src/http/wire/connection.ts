@@ -6,7 +6,8 @@ import { Outbox } from "./outbox.ts";
 import { ERROR_PAGE_TYPE, errorPage } from "../error-page.ts";
 import { BLANK_LINES, emptyLinesBefore, findHeadEnd, HttpError, type ParsedHead, parseHead } from "./head-parser.ts";
 import { httpDate } from "./http-date.ts";
-import { BodyProblem, RequestBody } from "./request-body.ts";
+import { libc } from "../../ffi/libc.ts";
+import { BodyProblem, RequestBody, type SocketLender } from "./request-body.ts";
 import type { ResponseTarget } from "./response-writer.ts";
 import type { WireServer } from "./wire-server.ts";
 
@@ -21,7 +22,7 @@ const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
 const LINGER_IDLE_MS = 2_000;
 const LINGER_MOST_MS = 30_000;
 
-export class Connection implements ResponseTarget {
+export class Connection implements ResponseTarget, SocketLender {
   /** Bytes received that belong to no request yet: a head in progress, or pipelined requests. */
   private buffered: Buffer | null = null;
   /** The body of the request being served (kept after its response while the rest is dropped). */
@@ -32,6 +33,8 @@ export class Connection implements ResponseTarget {
   /** After a framing error mid-request nothing more can be read: close after the response. */
   private broken = false;
   private paused = false;
+  /** The socket is lent to a worker reading the request body (RequestBody.handOver): it stays paused. */
+  private lent = false;
   /** The client shut its sending side (FIN): answer what it sent in full, then close. */
   private peerDone = false;
   private readonly outbox: Outbox;
@@ -136,6 +139,7 @@ export class Connection implements ResponseTarget {
     const body = new RequestBody(head.contentLength, head.chunked, server.limits, server.limitRequestBody,
       head.expectContinue ? () => this.sendContinue() : null);
     body.onRoom = () => this.resume();
+    if (server.lendsSockets) body.lender = this;
     this.body = body;
     if (this.buffered && !body.ended) {
       const used = body.offer(this.buffered);
@@ -197,6 +201,7 @@ export class Connection implements ResponseTarget {
   }
 
   finished(status: number, bytes: number, keepAlive: boolean): void {
+    this.body?.settle(); // a body the worker read itself: the socket comes back, its count with it
     const head = this.current;
     if (!head) return;
     this.server.logAccess(this, head, `${head.method} ${head.target} ${head.protocol}`, status, bytes);
@@ -217,6 +222,34 @@ export class Connection implements ResponseTarget {
 
   cut(): void {
     this.closeWhenFlushed();
+  }
+
+  // SocketLender: a large request body read by the worker itself.
+
+  hold(): boolean {
+    const fd = (this.socket as { fd?: unknown }).fd;
+    if (this.closed || this.broken || this.lingerSince || typeof fd !== "number" || fd < 0) return false;
+    this.pause();
+    this.lent = true;
+    return true;
+  }
+
+  lend(): number {
+    if (this.closed) return -1;
+    // A duplicate: if the socket closes meanwhile, its number cannot be reused under the worker.
+    return libc().duplicate((this.socket as unknown as { fd: number }).fd);
+  }
+
+  giveBack(gone: boolean): void {
+    this.lent = false;
+    this.lastData = Date.now(); // Timeout for the body's dropped rest counts from here
+    if (gone) this.broken = true;
+    if (this.lingerSince && this.paused && !this.closed) {
+      this.paused = false;
+      this.socket.resume(); // a close began meanwhile: what still arrives is read and dropped
+    } else if (this.body && !this.body.ended) {
+      this.resume(); // the rest is read here: by the app (no duplicate could be made), or dropped
+    }
   }
 
   // Socket events.
@@ -274,7 +307,7 @@ export class Connection implements ResponseTarget {
     this.lingerSince = Date.now();
     if (this.peerDone) this.socket.end(); // its FIN came already: nothing is left to read
     else this.socket.shutdown();
-    if (this.paused && !this.closed) {
+    if (this.paused && !this.closed && !this.lent) {
       this.paused = false;
       this.socket.resume();
     }
@@ -287,7 +320,7 @@ export class Connection implements ResponseTarget {
   }
 
   private resume(): void {
-    if (!this.paused || this.broken) return;
+    if (!this.paused || this.broken || this.lent) return;
     this.paused = false;
     this.socket.resume();
   }

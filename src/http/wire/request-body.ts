@@ -1,6 +1,7 @@
 // One request's body between the socket and the app: the connection offers bytes as they arrive,
 // the WSGI exchange takes them as the app reads. Bytes queue only up to a bound; past it the
 // connection stops reading the socket until the app has taken some (backpressure both ways).
+// The rest of a large body can instead be lent to the worker to read from the socket itself (handOver).
 import { ChunkedDecoder } from "./chunked-decoder.ts";
 import { noteGarbage } from "./garbage.ts";
 import { HttpError } from "./head-parser.ts";
@@ -20,11 +21,33 @@ export const enum BodyProblem {
 /** Queue at most this much unread body before the socket is paused. */
 export const BODY_HIGH_WATER = 1 << 20;
 
+/** A declared body with at least this much still to come is read by the worker itself (see handOver). */
+export const DIRECT_MIN = 1 << 18;
+
+/** The connection's side of a body the worker reads from the socket itself. */
+export interface SocketLender {
+  /** Stops reading the socket until giveBack(); false when it cannot be lent now. */
+  hold(): boolean;
+  /** A duplicate of the held socket's descriptor for the worker to read and close; -1 on failure. */
+  lend(): number;
+  /** The worker is done with the socket (`gone`: it found the client gone or timed out). */
+  giveBack(gone: boolean): void;
+}
+
+/** What the worker reports while it reads a lent socket (words of its channel). */
+export interface DirectProgress {
+  /** Body bytes it has read from the socket so far. */
+  taken(): number;
+  /** It found the client gone, or waited longer than Timeout. */
+  gone(): boolean;
+}
+
 export class RequestBody {
   /** Bytes received but not yet taken by the app. */
   private readonly queue: Uint8Array[] = [];
   private queued = 0;
   private remaining: number;
+  private readonly timeoutMs: number;
   private readonly decoder: ChunkedDecoder | null;
   private waiter: (() => void) | null = null;
   /** The whole body has arrived. */
@@ -37,6 +60,12 @@ export class RequestBody {
   waitingSince = 0;
   /** Runs when the app has taken bytes and the queue is below its bound again (resume the socket). */
   onRoom: (() => void) | null = null;
+  /** Set by the connection when its socket can be read by a worker (a plain socket, on Bun). */
+  lender: SocketLender | null = null;
+  /** The socket is held for the worker to read the rest of the body (see hold). */
+  private held = false;
+  /** While the worker reads the socket itself: what it has read (see handOver and settle). */
+  private lent: DirectProgress | null = null;
 
   constructor(
     contentLength: number,
@@ -47,6 +76,7 @@ export class RequestBody {
     /** Runs on the first read, before waiting: `Expect: 100-continue` is answered there. */
     private onFirstRead: (() => void) | null,
   ) {
+    this.timeoutMs = limits.timeoutMs;
     this.decoder = chunked ? new ChunkedDecoder(limits) : null;
     this.remaining = chunked ? Infinity : Math.max(contentLength, 0);
     this.ended = !chunked && this.remaining === 0;
@@ -57,9 +87,67 @@ export class RequestBody {
     return this.queued >= BODY_HIGH_WATER;
   }
 
-  /** The bytes the client still owes (Infinity for chunked). */
+  /** The bytes the client still owes (Infinity for chunked); while lent, as far as the worker has read. */
   get outstanding(): number {
-    return this.ended ? 0 : this.remaining;
+    if (this.ended) return 0;
+    return this.lent ? this.remaining - this.lent.taken() : this.remaining;
+  }
+
+  /**
+   * A worker is about to run the app: the rest of a large declared body will be read by it from the
+   * socket itself (handOver), so the socket stops being read here now, and what came with the head is
+   * all that goes through the channel. Chunked and small bodies, and sockets that cannot be lent,
+   * stay on the channel.
+   */
+  hold(): void {
+    if (!this.lender || this.decoder || this.ended || this.problem || this.discarding || this.remaining < DIRECT_MIN) return;
+    this.held = this.lender.hold();
+  }
+
+  /**
+   * The app reads the held body: the socket is lent to the worker, which reads the bytes into Python
+   * itself, with no copy and no round trip on the HTTP thread (as Apache's and uWSGI's request
+   * threads read theirs). The bytes queued already (at most `room`) go first, through drainInto().
+   * Returns the descriptor to read and the Timeout to wait for each read, or null when the body goes
+   * through the channel (not held, more queued than `room`, or no duplicate descriptor).
+   */
+  handOver(progress: DirectProgress, room: number): { fd: number; timeoutMs: number } | null {
+    if (!this.held || this.lent || this.queued > room || this.ended || this.problem) return null;
+    this.answerExpect();
+    const fd = this.lender!.lend();
+    if (fd < 0) {
+      this.release(false); // read here after all
+      return null;
+    }
+    this.lent = progress;
+    return { fd, timeoutMs: this.timeoutMs };
+  }
+
+  /** The worker's request is over (its final message came): count what it read, give the socket back. */
+  settle(): void {
+    const lent = this.lent;
+    this.lent = null;
+    if (lent) {
+      const taken = lent.taken();
+      this.received += taken;
+      this.remaining -= taken;
+      if (this.remaining <= 0) this.ended = true;
+      if (lent.gone()) this.fail(BodyProblem.Gone);
+    }
+    if (this.held) this.release(this.problem === BodyProblem.Gone);
+  }
+
+  private release(gone: boolean): void {
+    this.held = false;
+    this.lender!.giveBack(gone);
+  }
+
+  /** `Expect: 100-continue` is answered on the first read, when nothing of the body has come yet. */
+  private answerExpect(): void {
+    const first = this.onFirstRead;
+    if (!first) return;
+    this.onFirstRead = null;
+    if (!this.ended && this.queued === 0) first();
   }
 
   /**
@@ -112,17 +200,18 @@ export class RequestBody {
    * read each. Returns the count, null at the end of the body, or the problem that stops it.
    */
   async readInto(into: Uint8Array): Promise<number | null | BodyProblem> {
-    if (this.onFirstRead) {
-      const first = this.onFirstRead;
-      this.onFirstRead = null;
-      if (!this.ended && this.queued === 0) first();
-    }
+    this.answerExpect();
     while (this.queued === 0 && !this.ended && !this.problem) {
       this.waitingSince = Date.now();
       await new Promise<void>((resolve) => (this.waiter = resolve));
       this.waitingSince = 0;
     }
     if (this.queued === 0) return this.problem || null;
+    return this.drainInto(into);
+  }
+
+  /** Copies as many queued bytes as fit into `into`, without waiting; returns the count. */
+  drainInto(into: Uint8Array): number {
     let filled = 0;
     while (this.queued > 0 && filled < into.length) {
       const piece = this.take(into.length - filled);

@@ -39,6 +39,11 @@ export class WireServer {
   draining = false;
   /** 0 on a unix socket. */
   readonly port: number;
+  /**
+   * A worker may read a large request body from the socket itself (RequestBody.handOver): a plain
+   * socket whose descriptor Bun shows. Not under TLS, where the bytes on the socket are encrypted.
+   */
+  readonly lendsSockets: boolean;
   private readonly listener: TCPSocketListener<Connection> | UnixSocketListener<Connection>;
   private readonly connections = new Set<Connection>();
   private readonly sweep: Timer;
@@ -50,6 +55,7 @@ export class WireServer {
     this.errorLog = options.errorLog;
     this.dispatch = options.dispatch;
     this.logAccess = options.logAccess;
+    this.lendsSockets = !options.tls;
     const socket: SocketHandler<Connection> = {
       open: (socket) => this.open(socket),
       data: (socket, bytes) => socket.data?.receive(bytes),
