@@ -64,6 +64,53 @@ describe("start_response with exc_info", () => {
   });
 });
 
+describe("an iterable whose first chunk is its whole Content-Length (sent with the head in one message)", () => {
+  const state = async () => (await fetch(`${server.url}/p/declared-state`)).json();
+
+  test("nothing follows: the response is whole, the code after the last yield runs, close() once", async () => {
+    const before = await state();
+    const client = new WireClient(server.port);
+    await client.send(request("/p/declared?end"));
+    const response = await client.response();
+    expect([response.status, response.body.toString(), response.framing, response.incomplete]).toEqual([200, "12345", "length", false]);
+    expect(await client.closed(300)).toBe(false); // kept alive
+    client.close();
+    expect(await state()).toEqual({ after_last_yield: before.after_last_yield + 1, closed: before.closed + 1 });
+  });
+
+  test("more bytes follow: the declared five are sent and the rest is not, logged, as for any iterable", async () => {
+    const before = await state();
+    const from = server.log().length;
+    const client = new WireClient(server.port);
+    await client.send(request("/p/declared?extra"));
+    const response = await client.response();
+    expect([response.status, response.body.toString(), response.incomplete]).toEqual([200, "12345", false]);
+    await server.waitForLog(/returned more than its Content-Length of 5 bytes: the rest was not sent/, 5_000, from);
+    client.close();
+    expect((await state()).closed).toBe(before.closed + 1);
+  });
+
+  test("an exception after the body: the body still goes out whole, the error is logged", async () => {
+    const from = server.log().length;
+    const client = new WireClient(server.port);
+    await client.send(request("/p/declared?raise"));
+    const response = await client.response();
+    expect([response.status, response.body.toString(), response.incomplete]).toEqual([200, "12345", false]);
+    client.close();
+    await server.waitForLog(/ValueError: raised after the whole body/, 5_000, from);
+  });
+
+  test("a chunk that is not bytes after the body (None is no end): a TypeError, logged", async () => {
+    const from = server.log().length;
+    const client = new WireClient(server.port);
+    await client.send(request("/p/declared?none"));
+    const response = await client.response();
+    expect([response.status, response.body.toString()]).toEqual([200, "12345"]);
+    client.close();
+    await server.waitForLog(/TypeError: a WSGI body chunk must be bytes, not NoneType/, 5_000, from);
+  });
+});
+
 describe("request headers mod_wsgi keeps from the app", () => {
   test("Proxy (httpoxy) never becomes HTTP_PROXY", async () => {
     const environ = await (await fetch(`${server.url}/p/environ`, { headers: { Proxy: "http://evil.example:3128" } })).json();

@@ -837,10 +837,7 @@ class Response:
                 self.worker.finish(END)
             elif type(result) in (list, tuple) and not self.head_sent:
                 self.complete(joined(result))
-            else:
-                for data in result:
-                    if data or not isinstance(data, bytes):
-                        self.write(data)
+            elif not self.iterate(result):
                 if self.head_sent:
                     self.worker.finish(END)
                 else:
@@ -857,6 +854,35 @@ class Response:
                     close()
                 except BaseException:
                     self.failed()
+
+    def iterate(self, result):
+        """Writes an iterable's chunks as they come. One that holds the whole declared Content-Length
+        and is the last (a framework's response object, Flask's among them) is sent with its head in
+        one message, as a list is: the next chunk is asked for first, which only a body already
+        complete waits for. True when the response went out that way."""
+        chunks = iter(result)
+        for data in chunks:
+            if not self.head_sent and type(data) is bytes and len(data) == self.declared_length() > 0:
+                try:
+                    following = next(chunks, _END)
+                except BaseException:
+                    self.write(data)  # the whole body goes out, as it would have, before the error is handled
+                    raise
+                if following is _END:
+                    self.complete(data)
+                    return True
+                self.write(data)
+                data = following
+            if data or not isinstance(data, bytes):
+                self.write(data)
+        return False
+
+    def declared_length(self):
+        """The app's Content-Length as a number; -1 when it gives none (or not a number)."""
+        for name, value in self.headers or ():
+            if len(name) == 14 and name.lower() == "content-length":
+                return int(value) if value.isdigit() else -1
+        return -1
 
     def send_file(self, wrapper):
         """wsgi.file_wrapper over a regular file: the HTTP thread sends it from the descriptor, from the
@@ -915,6 +941,9 @@ class Response:
             self.worker.finish(ABORT)
         else:
             self.worker.finish(ERROR, 0, 500)
+
+
+_END = object()  # no more chunks (Response.iterate)
 
 
 def joined(chunks):
