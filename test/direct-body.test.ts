@@ -16,8 +16,8 @@ const APP = fixture("direct-body.wsgi");
 const md5 = (bytes: Uint8Array) => createHash("md5").update(bytes).digest("hex");
 
 /** Random bytes with a few newlines, so that readline() has lines to find. */
-function body(size: number): Buffer {
-  const bytes = randomBytes(size);
+function body(size: number): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(randomBytes(size));
   for (let i = 1000; i < size; i += 7919) bytes[i] = 0x0a;
   return bytes;
 }
