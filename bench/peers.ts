@@ -152,13 +152,17 @@ function waitress(): Peer {
   };
 }
 
-function wsgiBin(): Peer {
+/** wsgi-bin with its defaults, or with `--processes N` as a user of a GIL-bound app on N cores would pass. */
+function wsgiBin(processes = 1): Peer {
+  const flags = processes > 1 ? ["--processes", String(processes)] : [];
   return {
-    name: "wsgi-bin",
-    settings: "wsgi-bin with its defaults: ./wsgi-bin --alias /=APP --host 127.0.0.1 --port PORT --python /usr/bin/python3 (8 threads, log level notice, no access log)",
+    name: processes > 1 ? `wsgi-bin-p${processes}` : "wsgi-bin",
+    settings: processes > 1
+      ? `wsgi-bin with --processes ${processes} (the documented flag; every peer here runs 2 processes): ./wsgi-bin --alias /=APP --host 127.0.0.1 --port PORT --python /usr/bin/python3 --processes ${processes} (8 threads each)`
+      : "wsgi-bin with its defaults: ./wsgi-bin --alias /=APP --host 127.0.0.1 --port PORT --python /usr/bin/python3 (one process, 8 threads, log level notice, no access log)",
     packages: [],
     command(app, ctx) {
-      return { argv: [ctx.wsgiBin, "--alias", `/=${app}`, "--host", "127.0.0.1", "--port", "{port}", "--python", ctx.python] };
+      return { argv: [ctx.wsgiBin, "--alias", `/=${app}`, "--host", "127.0.0.1", "--port", "{port}", "--python", ctx.python, ...flags] };
     },
     async version(ctx) {
       return await firstLine([ctx.wsgiBin, "--version"]);
@@ -166,7 +170,7 @@ function wsgiBin(): Peer {
   };
 }
 
-export const PEERS: Peer[] = [apache(), uwsgi(), gunicorn(), waitress(), wsgiBin()];
+export const PEERS: Peer[] = [apache(), uwsgi(), gunicorn(), waitress(), wsgiBin(), wsgiBin(2)];
 
 async function firstLine(argv: string[]): Promise<string> {
   const child = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });

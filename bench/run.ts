@@ -190,7 +190,7 @@ async function main(): Promise<number> {
   process.chdir(ROOT);
   const peers = PEERS.filter((p) => options.peers.includes(p.name));
   const scenarios = SCENARIOS.filter((s) => options.only.includes(s.name));
-  if (peers.some((p) => p.name === "wsgi-bin") && !existsSync(options.wsgiBin)) {
+  if (peers.some((p) => p.name.startsWith("wsgi-bin")) && !existsSync(options.wsgiBin)) {
     throw new Error(`${options.wsgiBin} not found: run \`npm run build\` first (npm run bench does)`);
   }
   if (options.install) await ensurePackages(peers, scenarios);
@@ -231,6 +231,8 @@ async function main(): Promise<number> {
 
     const names = peers.map((p) => p.name);
     console.log(`\n${table(results, names)}\n`);
+    // The same runs with each wsgi-bin variant (--processes 2) as the reference of the ratios.
+    for (const variant of names.filter((n) => n.startsWith("wsgi-bin-"))) console.log(`${table(results, names, variant)}\n`);
     mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
     const file = join(ROOT, "bench", "results", `suite-${started.toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "")}.json`);
     const doc = {
