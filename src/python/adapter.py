@@ -168,12 +168,12 @@ class Input:
     large body may come as the socket itself (BODY_DIRECT): then it is read here, straight into
     Python, as Apache's request thread reads it."""
 
-    def __init__(self, worker, length, client):
+    def __init__(self, worker, length, fields):
         self.worker = worker
         self.remaining = length  # bytes still to come, None when unknown (chunked)
         self.buffer = bytearray()  # appends are amortised O(1), and so are deletes from the front
         self.eof = length == 0
-        self.client = client  # "ADDR:PORT", for the error log
+        self.fields = fields  # the request head's, for the client's address in the error log
         self.fd = -1  # the lent socket (a duplicate, ours to close), once BODY_DIRECT came
         self.taken = 0  # bytes read from it
 
@@ -240,7 +240,8 @@ class Input:
                 self.poller.register(self.fd, select.POLLIN)
             elif now >= deadline:
                 self.gone()
-                self.worker.log.write("warn", "[client %s] Timeout (%g s) reading the request body." % (self.client, self.timeout))
+                self.worker.log.write("warn", "[client %s:%s] Timeout (%g s) reading the request body."
+                                      % (self.fields[F_REMOTE_ADDR], self.fields[F_REMOTE_PORT], self.timeout))
                 raise ClientDisconnected("timed out reading the request body")
             self.poller.poll(min(deadline - now, 1.0) * 1000)
 
@@ -708,8 +709,7 @@ class Worker:
                 seen.add(key)
                 environ[key] = fields[i + 1]
         body_length = fields[F_BODY_LENGTH]
-        environ["wsgi.input"] = self.input = Input(self, None if body_length == "chunked" else int(body_length or 0),
-                                                   "%s:%s" % (fields[F_REMOTE_ADDR], fields[F_REMOTE_PORT]))
+        environ["wsgi.input"] = self.input = Input(self, None if body_length == "chunked" else int(body_length or 0), fields)
         return environ
 
 
@@ -881,7 +881,7 @@ class Response:
         """The app's Content-Length as a number; -1 when it gives none (or not a number)."""
         for name, value in self.headers or ():
             if len(name) == 14 and name.lower() == "content-length":
-                return int(value) if value.isdigit() else -1
+                return int(value) if value.isascii() and value.isdigit() else -1
         return -1
 
     def send_file(self, wrapper):
