@@ -41,6 +41,10 @@ export interface DaemonGroupConfig {
   queueTimeout: number;
   /** connect-timeout=: seconds a front process waits for one of the group's processes to take a request. */
   connectTimeout: number;
+  /** deadlock-timeout=: seconds a process's GIL may stay out of reach before it is replaced (0: not watched). */
+  deadlockTimeout: number;
+  /** listen-backlog=: requests that may wait for a free thread in each process; more get 503 at once. */
+  queueLimit: number;
 }
 
 /** Apache's connection limits and timeouts come from ConnectionLimits (http/wire/limits.ts). */
@@ -124,6 +128,9 @@ export const DEFAULTS = {
   // mod_wsgi's WSGIDaemonProcess defaults.
   daemonThreads: 15,
   connectTimeout: 15,
+  daemonDeadlockTimeout: 300,
+  // listen-backlog=: the depth of mod_wsgi's daemon socket queue, here the requests waiting for a thread.
+  daemonListenBacklog: 100,
 } as const;
 
 /**
