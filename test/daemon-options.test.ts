@@ -110,17 +110,21 @@ async function siteWith(lines: string[]): Promise<string> {
   return conf;
 }
 
-describe("WSGIDaemonProcess ... deadlock-timeout=0 and ... listen-backlog=1 (--config)", () => {
+describe("WSGIDaemonProcess ... deadlock-timeout=0, one without it, and ... listen-backlog=1 (--config)", () => {
   let server: RunningServer;
   beforeAll(async () => {
     const conf = await siteWith([
       "WSGIDaemonProcess off threads=2 deadlock-timeout=0 graceful-timeout=1",
+      "WSGIDaemonProcess unset threads=2 graceful-timeout=1",
       "WSGIDaemonProcess q threads=1 listen-backlog=1",
       `WSGIScriptAlias /off ${stuck} process-group=off`,
+      `WSGIScriptAlias /unset ${stuck} process-group=unset`,
       `WSGIScriptAlias /q ${pidApp} process-group=q`,
     ]);
-    server = await start({ python: DEBIAN, args: ["--config", conf, "--log-level", "info"] });
+    // The front's --deadlock-timeout 2 is the front's own: the groups keep theirs.
+    server = await start({ python: DEBIAN, args: ["--config", conf, "--log-level", "info", "--deadlock-timeout", "2"] });
     await server.waitForLog(/group 'off' \(pid \d+\) ready/, 20_000);
+    await server.waitForLog(/group 'unset' \(pid \d+\) ready/, 20_000);
     await server.waitForLog(/group 'q' \(pid \d+\) ready/, 20_000);
   }, 60_000);
   afterAll(() => server?.stop());
@@ -133,22 +137,22 @@ describe("WSGIDaemonProcess ... deadlock-timeout=0 and ... listen-backlog=1 (--c
     await backlogOfOne(server, "/q");
   }, 30_000);
 
-  // Last: the C call keeps that process's GIL for 30 s (it exits with the server, after graceful-timeout=1).
-  test("deadlock-timeout=0: a C call keeping the GIL for longer than 2 s does not get the process replaced", async () => {
-    const pid = await daemonPid(`${server.url}/off/`);
+  // Last: the C calls keep those processes' GIL for 30 s (they exit with the server, after graceful-timeout=1).
+  test("deadlock-timeout=0, and no deadlock-timeout= (off by default, whatever --deadlock-timeout says): a C call keeping the GIL past 2 s does not get the process replaced", async () => {
+    const pids = [await daemonPid(`${server.url}/off/`), await daemonPid(`${server.url}/unset/`)];
     const mark = server.log().length;
     const held = new AbortController();
-    const holding = fetch(`${server.url}/off/gil`, { signal: held.signal }).catch(() => null);
-    await Bun.sleep(4500); // past 2 s and its 0.25 s tick, as the group above was replaced by then
+    const holding = ["/off/gil", "/unset/gil"].map((path) => fetch(`${server.url}${path}`, { signal: held.signal }).catch(() => null));
+    await Bun.sleep(4500); // past 2 s and its 0.25 s tick, when the deadlock-timeout=2 group above was replaced
     expect(server.log().slice(mark)).not.toContain("deadlock");
-    expect(server.log().slice(mark)).not.toMatch(/Started daemon process \d of group 'off'/);
-    expect(alive(pid)).toBe(true);
+    expect(server.log().slice(mark)).not.toMatch(/Started daemon process/);
+    for (const pid of pids) expect(alive(pid)).toBe(true);
     held.abort();
-    await holding;
+    await Promise.all(holding);
   }, 30_000);
 });
 
-describe("both ways of writing a group give the same settings; the defaults are mod_wsgi's", () => {
+describe("both ways of writing a group give the same settings; the defaults", () => {
   test("--check-config shows deadlock-timeout= and listen-backlog= alike from --daemon-process and WSGIDaemonProcess", async () => {
     const flags = await run(["--python", DEBIAN, "--daemon-process", "g,threads=3,deadlock-timeout=7,listen-backlog=9",
       "--alias", `/g=${pidApp},process-group=g`, "--check-config"]);
@@ -162,11 +166,11 @@ describe("both ways of writing a group give the same settings; the defaults are 
     }
   });
 
-  test("a group that does not say: listen-backlog=100 and deadlock-timeout=300 (mod_wsgi's), whatever the front's flags", async () => {
+  test("a group that does not say: listen-backlog=100 (mod_wsgi's) and deadlock-timeout off, whatever the front's flags", async () => {
     const r = await run(["--python", DEBIAN, "--queue-limit", "5", "--deadlock-timeout", "9", "--daemon-process", "g",
       "--alias", `/g=${pidApp},process-group=g`, "--check-config"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("daemon group g: 1 process, 15 threads, listen-backlog=100, deadlock-timeout=300.");
+    expect(r.stdout).toContain("daemon group g: 1 process, 15 threads, listen-backlog=100, deadlock-timeout=0 (off).");
   });
 
   test("a value that is not a whole number in range: a usage error (flag), a configuration error with its line (file)", async () => {

@@ -125,8 +125,9 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                    user=NAME|#UID group=NAME|#GID (when started as root)
                                    maximum-requests=N restart-interval=S request-timeout=S
                                    queue-timeout=S graceful-timeout=S connect-timeout=S (15)
-                                   deadlock-timeout=S (${DEFAULTS.daemonDeadlockTimeout}; 0: off) listen-backlog=N (${DEFAULTS.daemonListenBacklog}: requests
-                                   that may wait for a thread per process, 503 beyond)
+                                   deadlock-timeout=S (default 0: off; mod_wsgi's is 300)
+                                   listen-backlog=N (${DEFAULTS.daemonListenBacklog}: requests that may wait for a
+                                   thread, per process; 503 beyond)
   --import-script FILE,application-group=NAME[,process-group=NAME]
                                  load FILE into that application group's interpreter when a process
                                  (of that daemon group; default embedded) starts (WSGIImportScript);
