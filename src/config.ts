@@ -41,6 +41,10 @@ export interface DaemonGroupConfig {
   queueTimeout: number;
   /** connect-timeout=: seconds a front process waits for one of the group's processes to take a request. */
   connectTimeout: number;
+  /** deadlock-timeout=: seconds a process's GIL may stay out of reach before it is replaced (0: not watched). */
+  deadlockTimeout: number;
+  /** listen-backlog=: requests that may wait for a free thread in each process; more get 503 at once. */
+  queueLimit: number;
 }
 
 /** Apache's connection limits and timeouts come from ConnectionLimits (http/wire/limits.ts). */
@@ -124,6 +128,14 @@ export const DEFAULTS = {
   // mod_wsgi's WSGIDaemonProcess defaults.
   daemonThreads: 15,
   connectTimeout: 15,
+  // deadlock-timeout=: mod_wsgi's daemons watch the GIL (300 s). Here the watch is a thread per daemon
+  // process taking the GIL four times a second under load; measured on hello.wsgi it could not be shown
+  // to cost nothing (bench/daemon-deadlock-cost.ts: 9 of 12 paired runs spent more CPU per request with
+  // it, +4% on average, within the runs' spread), so, as for the front's --deadlock-timeout, it is
+  // asked for, not imposed.
+  daemonDeadlockTimeout: 0,
+  // listen-backlog=: the depth of mod_wsgi's daemon socket queue, here the requests waiting for a thread.
+  daemonListenBacklog: 100,
 } as const;
 
 /**

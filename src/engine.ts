@@ -9,7 +9,7 @@ import { parallelGroups, parallelInit } from "./pool/parallel.ts";
 import { Pool } from "./pool/pool.ts";
 import { startWatchdog } from "./pool/watchdog.ts";
 import { watchdogUrl, workerUrl } from "./pool/worker-url.ts";
-import { startHealthChecks } from "./process/health.ts";
+import { settingNames, startHealthChecks } from "./process/health.ts";
 import type { RecycleReason } from "./process/supervisor.ts";
 import { SERVER_SOFTWARE } from "./version.ts";
 
@@ -51,9 +51,12 @@ export function startEngine(
   // The workers share the parallel groups' replica table from their start: the groups are named by
   // now (the caller resolved them with the bound ports).
   const parallel = parallelGroups(routes, config.threads, errorLog);
+  // A daemon process's limits are its group's WSGIDaemonProcess options: its log says so.
+  const daemon = Boolean(config.processGroup);
   const pool = new Pool({
     threads: config.threads,
     queueLimit: config.queueLimit,
+    queueLimitName: daemon ? "listen-backlog=" : "--queue-limit",
     workerUrl: workerUrl(),
     started,
     init: {
@@ -84,7 +87,7 @@ export function startEngine(
   });
   const health = startHealthChecks(pool.slots, {
     requestTimeout: config.requestTimeout, deadlockTimeout: config.deadlockTimeout, heartbeat: watchdog?.heartbeat ?? null,
-    log: errorLog, onUnhealthy,
+    log: errorLog, onUnhealthy, names: settingNames(daemon),
   });
   return {
     pool,

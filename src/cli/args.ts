@@ -125,6 +125,9 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                    user=NAME|#UID group=NAME|#GID (when started as root)
                                    maximum-requests=N restart-interval=S request-timeout=S
                                    queue-timeout=S graceful-timeout=S connect-timeout=S (15)
+                                   deadlock-timeout=S (default 0: off; mod_wsgi's is 300)
+                                   listen-backlog=N (${DEFAULTS.daemonListenBacklog}: requests that may wait for a
+                                   thread, per process; 503 beyond)
   --import-script FILE,application-group=NAME[,process-group=NAME]
                                  load FILE into that application group's interpreter when a process
                                  (of that daemon group; default embedded) starts (WSGIImportScript);
@@ -150,7 +153,7 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
                                  504, or a cut connection once the response started (default 0: off)
   --deadlock-timeout S           replace a process whose Python GIL could not be taken for S seconds
                                  (a C call keeping it), logging "deadlock detected" (implies the
-                                 supervisor; default 0: off)
+                                 supervisor; default 0: off; a daemon group has deadlock-timeout=)
   --processes N                  processes serving the port (SO_REUSEPORT) under a supervisor that
                                  replaces any that die (default ${DEFAULTS.processes}: one process, no supervisor)
   --graceful-timeout S           on SIGTERM/SIGINT/SIGHUP, seconds requests in flight get to finish
@@ -160,7 +163,8 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --queue-timeout S              answer 503 to a request that waited S seconds for a free thread
                                  (default off)
   --queue-limit N                at most N requests wait for a free thread, per process; more are
-                                 answered 503 at once (ListenBacklog; default ${DEFAULTS.queueLimit})
+                                 answered 503 at once (ListenBacklog; default ${DEFAULTS.queueLimit}; a daemon
+                                 group has listen-backlog=)
   --python PATH                  python3 interpreter or libpython .so to embed
                                  (default: $WSGI_BIN_PYTHON, else python3 on PATH)
   --python-home DIR              a virtualenv or Python prefix to use (WSGIPythonHome)

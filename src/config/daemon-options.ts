@@ -19,7 +19,8 @@ export const DAEMON_OPTIONS = new Set([
 /** The ones wsgi-bin acts on; the others are kept in the model and warned about. */
 export const IMPLEMENTED_DAEMON_OPTIONS = new Set([
   "processes", "threads", "request-timeout", "maximum-requests", "restart-interval", "queue-timeout", "graceful-timeout",
-  "python-home", "python-path", "home", "display-name", "user", "group", "connect-timeout",
+  "python-home", "python-path", "home", "display-name", "user", "group", "connect-timeout", "deadlock-timeout",
+  "listen-backlog",
 ]);
 
 /** How the caller reports a bad value, resolves a relative path and warns. */
@@ -52,6 +53,9 @@ export function daemonSettings(name: string, options: Map<string, string>, conte
   if (options.has("queue-timeout")) settings.queueTimeout = number("queue-timeout", 0, 86400);
   if (options.has("graceful-timeout")) settings.gracefulTimeout = number("graceful-timeout", 0, 86400);
   if (options.has("connect-timeout")) settings.connectTimeout = number("connect-timeout", 1, 86400);
+  // The bounds of the flags they match, --deadlock-timeout and --queue-limit.
+  if (options.has("deadlock-timeout")) settings.deadlockTimeout = number("deadlock-timeout", 0, 86400);
+  if (options.has("listen-backlog")) settings.listenBacklog = number("listen-backlog", 0, 1_000_000);
   if (options.has("python-home")) settings.pythonHome = context.path(options.get("python-home")!);
   if (options.has("python-path")) settings.pythonPath = splitPythonPath(options.get("python-path")!, context.path);
   if (options.has("home")) settings.home = context.path(options.get("home")!);

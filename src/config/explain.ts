@@ -38,6 +38,8 @@ function processText(settings: ProcessSettings): string {
   if (settings.restartInterval) parts.push(`restart-interval=${settings.restartInterval}`);
   parts.push(`graceful-timeout=${settings.gracefulTimeout}`);
   if (settings.connectTimeout) parts.push(`connect-timeout=${settings.connectTimeout}`);
+  if (settings.deadlockTimeout !== undefined) parts.push(`deadlock-timeout=${settings.deadlockTimeout}`);
+  if (settings.listenBacklog !== undefined) parts.push(`listen-backlog=${settings.listenBacklog}`);
   if (settings.home) parts.push(`home=${settings.home}`);
   if (settings.displayName) parts.push(`display-name=${settings.displayName}`);
   if (settings.user) parts.push(`user=${settings.user}`);
@@ -155,6 +157,7 @@ export function explainSite(site: Site, plan: ServePlan, hostname: string): stri
   const { processes, threads } = plan.config;
   const count = (n: number) => `${n} process${n > 1 ? "es" : ""}`;
   out.push(`Served: ${listeners.join("; ")}; embedded group: ${count(processes)}, ${threads} threads` +
-    plan.config.daemons.map((d) => `; daemon group ${d.name}: ${count(d.processes)}, ${d.threads} threads`).join("") + ".");
+    plan.config.daemons.map((d) => `; daemon group ${d.name}: ${count(d.processes)}, ${d.threads} threads, ` +
+      `listen-backlog=${d.queueLimit}, deadlock-timeout=${d.deadlockTimeout || "0 (off)"}`).join("") + ".");
   return out.join("\n") + "\n";
 }

@@ -85,6 +85,10 @@ function daemonGroup(site: Site, daemon: DaemonProcess): DaemonGroupConfig {
     restartInterval: settings.restartInterval,
     queueTimeout: settings.queueTimeout,
     connectTimeout: settings.connectTimeout ?? DEFAULTS.connectTimeout,
+    // A group's own, else the defaults (listen-backlog= mod_wsgi's; deadlock-timeout= off, see DEFAULTS):
+    // the front's --deadlock-timeout and --queue-limit (ListenBacklog) are the embedded group's.
+    deadlockTimeout: settings.deadlockTimeout ?? DEFAULTS.daemonDeadlockTimeout,
+    queueLimit: settings.listenBacklog ?? DEFAULTS.daemonListenBacklog,
   };
 }
 

@@ -214,6 +214,10 @@ export interface ProcessSettings {
   group?: string;
   /** A daemon group's connect-timeout= in seconds. */
   connectTimeout?: number;
+  /** A daemon group's deadlock-timeout= in seconds (0: the GIL not watched). */
+  deadlockTimeout?: number;
+  /** A daemon group's listen-backlog=: requests that may wait for a free thread, per process. */
+  listenBacklog?: number;
 }
 
 export interface DaemonProcess {

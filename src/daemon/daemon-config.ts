@@ -35,6 +35,8 @@ export function daemonServerConfig(config: ServerConfig, group: DaemonGroupConfi
     maximumRequests: group.maximumRequests,
     restartInterval: group.restartInterval,
     queueTimeout: group.queueTimeout,
+    deadlockTimeout: group.deadlockTimeout,
+    queueLimit: group.queueLimit,
     // mod_wsgi: a daemon group's processes run as its user=/group=, else as Apache's User/Group.
     user: group.user ?? config.user,
     group: group.group ?? config.group,

@@ -56,6 +56,8 @@ export interface PoolOptions {
   dataSize?: number;
   /** The most requests that may wait for a free worker (--queue-limit); more are refused at once. */
   queueLimit?: number;
+  /** What the log calls that setting: "--queue-limit", or a daemon group's "listen-backlog=". */
+  queueLimitName?: string;
 }
 
 /** Why acquire() gave no worker; the caller answers 503 and logs `${reason} for ...: ${detail}`. */
@@ -80,7 +82,7 @@ export class Pool {
 
   constructor(options: PoolOptions) {
     this.queueLimit = options.queueLimit ?? Number.POSITIVE_INFINITY;
-    this.queueFull = new Refusal("Request queue full", `${this.queueLimit} requests already wait for a thread (--queue-limit)`);
+    this.queueFull = new Refusal("Request queue full", `${this.queueLimit} requests already wait for a thread (${options.queueLimitName ?? "--queue-limit"})`);
     const setupLock = new SharedArrayBuffer(4);
     const start = (slot: WorkerSlot, thread: Worker) => {
       slot.thread = thread;

@@ -22,6 +22,20 @@ export interface HealthOptions {
   log: ErrorLog;
   /** Asks for a successor; absent when nobody supervises this process (then it only logs). */
   onUnhealthy?: (reason: RecycleReason) => void;
+  /** How the log names the two settings: the flags, or a daemon group's options (settingNames). */
+  names?: SettingNames;
+}
+
+export interface SettingNames {
+  requestTimeout: string;
+  deadlockTimeout: string;
+}
+
+/** The front's flags; a daemon process's own WSGIDaemonProcess options. */
+export function settingNames(daemon: boolean): SettingNames {
+  return daemon
+    ? { requestTimeout: "request-timeout=", deadlockTimeout: "deadlock-timeout=" }
+    : { requestTimeout: "--request-timeout", deadlockTimeout: "--deadlock-timeout" };
 }
 
 /** Starts the checks; null when none is on. */
@@ -29,6 +43,7 @@ export function startHealthChecks(slots: readonly WorkerSlot[], options: HealthO
   const stuck = options.requestTimeout > 0 ? new StuckRequests(slots, options.requestTimeout * 1000) : null;
   const heartbeat = options.deadlockTimeout > 0 ? options.heartbeat : null;
   if (!stuck && !heartbeat) return null;
+  const names = options.names ?? settingNames(false);
   const replacing = options.onUnhealthy ? `replacing process ${process.pid}.` : "nobody supervises this process to replace it.";
   const fail = (reason: RecycleReason, message: string) => {
     clearInterval(timer);
@@ -43,12 +58,12 @@ export function startHealthChecks(slots: readonly WorkerSlot[], options: HealthO
     const ageMs = heartbeat?.ageMs(now) ?? 0;
     if (heartbeat && ageMs > deadlockMs) {
       return fail("deadlock-timeout", `Python GIL deadlock detected: the GIL has been out of reach for over ${options.deadlockTimeout} s ` +
-        `(--deadlock-timeout; last taken ${(ageMs / 1000).toFixed(1)} s ago): a C call holds it and does not return`);
+        `(${names.deadlockTimeout}; last taken ${(ageMs / 1000).toFixed(1)} s ago): a C call holds it and does not return`);
     }
     const request = stuck?.find(now);
     if (request) {
       fail("request-timeout", `Request time limit exceeded: worker thread ${request.worker} has run one request for ` +
-        `${(request.runningMs / 1000).toFixed(1)} s, past --request-timeout ${options.requestTimeout} s and as long again ` +
+        `${(request.runningMs / 1000).toFixed(1)} s, past ${names.requestTimeout}${names.requestTimeout.endsWith("=") ? "" : " "}${options.requestTimeout} s and as long again ` +
         "(stuck in C code, or the app caught RequestTimeout)");
     }
   }, TICK_MS);
