@@ -69,7 +69,7 @@ describe("a large body read by the worker from the socket", () => {
     expect(answers).toEqual(bodies.map((b) => ({ bytes: b.length, md5: md5(b) })));
   });
 
-  test("an app that reads part of the body: little left is dropped and the connection kept, much left closes it", async () => {
+  test("an app that reads part of the body: little left is dropped and the connection kept, much left closes it; an ignored 1 MiB body keeps it", async () => {
     const bytes = body(1 << 20);
     const client = new WireClient(server.port);
     await client.send(Buffer.concat([Buffer.from(post(`/partial?${bytes.length - 10_000}`, bytes.length)), bytes]));
@@ -80,8 +80,9 @@ describe("a large body read by the worker from the socket", () => {
     expect(JSON.parse((await client.response()).body.toString())).toEqual({ bytes: 0, md5: md5(new Uint8Array(0)) });
     client.close();
 
+    const large = body(4 << 20); // more than the HTTP thread reads ahead (1 MiB): most is never read
     const early = new WireClient(server.port);
-    await early.send(Buffer.concat([Buffer.from(post("/partial?100000", bytes.length)), bytes]));
+    await early.send(Buffer.concat([Buffer.from(post("/partial?100000", large.length)), large]));
     const closing = await early.response();
     expect(JSON.parse(closing.body.toString())).toEqual({ bytes: 100_000 });
     expect(closing.header("connection")).toBe("close");
@@ -89,7 +90,10 @@ describe("a large body read by the worker from the socket", () => {
 
     const ignored = new WireClient(server.port);
     await ignored.send(Buffer.concat([Buffer.from(post("/ignore", bytes.length)), bytes]));
-    expect((await ignored.response()).status).toBe(200);
+    const answer = await ignored.response();
+    expect(answer.status).toBe(200);
+    await ignored.send("GET /digest?all HTTP/1.1\r\nHost: t\r\n\r\n"); // read on and dropped while the app ran, as before
+    expect(JSON.parse((await ignored.response()).body.toString())).toEqual({ bytes: 0, md5: md5(new Uint8Array(0)) });
     ignored.close();
     expect(await getJson(`${server.url}/digest?all`)).toEqual({ bytes: 0, md5: md5(new Uint8Array(0)) });
   });
@@ -111,6 +115,15 @@ describe("a large body read by the worker from the socket", () => {
     expect(last).toMatch(/^ClientDisconnected: client (closed the connection|connection failed) while the request body was read/);
     const bytes = body(300_000);
     expect(await getJson(`${server.url}/digest?read64k`, { method: "POST", body: bytes })).toEqual({ bytes: bytes.length, md5: md5(bytes) });
+  });
+
+  test("a client that stops sending short of its Content-Length: the read raises and the response says Connection: close", async () => {
+    const client = new WireClient(server.port);
+    await client.send(Buffer.concat([Buffer.from(post("/catch", 2 << 20)), body((2 << 20) - 1000)]));
+    client.socket.end(); // FIN: the last 1,000 bytes never come
+    const answer = await client.response();
+    expect(JSON.parse(answer.body.toString()).error).toBe("ClientDisconnected: client closed the connection while the request body was read");
+    expect(answer.header("connection")).toBe("close");
   });
 
   test("Expect: 100-continue: answered before the body is sent, then the body arrives whole", async () => {

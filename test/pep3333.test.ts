@@ -100,6 +100,25 @@ describe("an iterable whose first chunk is its whole Content-Length (sent with t
     await server.waitForLog(/ValueError: raised after the whole body/, 5_000, from);
   });
 
+  test("start_response with exc_info after the chunk was yielded re-raises (PEP 3333): the 200 and its body go out, the error is logged", async () => {
+    const from = server.log().length;
+    const client = new WireClient(server.port);
+    await client.send(request("/p/declared?exc-info"));
+    const response = await client.response();
+    expect([response.status, response.body.toString(), response.header("x-late")]).toEqual([200, "12345", undefined]);
+    client.close();
+    await server.waitForLog(/ValueError: an error after the first chunk/, 5_000, from);
+  });
+
+  test("a write() after the chunk was yielded sends it first: the response is whole", async () => {
+    const client = new WireClient(server.port);
+    await client.send(request("/p/declared?write"));
+    const response = await client.response();
+    expect([response.status, response.body.toString(), response.incomplete]).toEqual([200, "12345", false]);
+    expect(await client.closed(300)).toBe(false);
+    client.close();
+  });
+
   test("a chunk that is not bytes after the body (None is no end): a TypeError, logged", async () => {
     const from = server.log().length;
     const client = new WireClient(server.port);

@@ -8,16 +8,17 @@ import { BodyRing } from "../pool/body-ring.ts";
 import { type Channel, DIRECT_FD, DIRECT_GONE, DIRECT_TAKEN, DIRECT_TIMEOUT_MS, ToMain, ToWorker } from "../pool/channel.ts";
 import type { Pool, WorkerSlot } from "../pool/pool.ts";
 import type { PageDetail } from "./error-page.ts";
-import { BodyProblem, type DirectProgress } from "./wire/request-body.ts";
+import { BodyProblem, type DirectProgress, type Lent } from "./wire/request-body.ts";
 
 /** Where the request body comes from. */
 export interface BodySource {
   /** Fills `into` with what has arrived (waiting for at least a byte): the count, null at the end, or a problem. */
   readInto(into: Uint8Array): Promise<number | null | BodyProblem>;
-  /** The rest of the body as a socket the worker reads itself (see RequestBody.handOver); null: use readInto. */
-  handOver?(progress: DirectProgress, room: number): { fd: number; timeoutMs: number } | null;
-  /** With handOver: the bytes that came before, without waiting. */
-  drainInto?(into: Uint8Array): number;
+  /**
+   * The rest of the body as the socket, for the worker to read itself, after the queued bytes it puts
+   * in `into` (see RequestBody.handOver); null: use readInto.
+   */
+  handOver?(progress: DirectProgress, into: Uint8Array): Lent | null;
   /** The app is about to run: stop reading a body that handOver will lend. */
   hold?(): void;
 }
@@ -160,17 +161,29 @@ async function feedBody(slot: WorkerSlot, body: BodySource): Promise<number> {
   return slot.receive();
 }
 
+const progressOf = new WeakMap<Channel, DirectProgress>();
+
+/** What a worker reads from a lent socket, as its channel's words say (one reader per channel). */
+function directProgress(channel: Channel): DirectProgress {
+  let progress = progressOf.get(channel);
+  if (!progress) {
+    const { control, wide } = channel;
+    progress = { taken: () => wide[DIRECT_TAKEN]!, gone: () => Atomics.load(control, DIRECT_GONE) !== 0 };
+    progressOf.set(channel, progress);
+  }
+  return progress;
+}
+
 /** The reply to NeedBody: the next bytes of the request body, put in the channel. */
 async function bodyReply(channel: Channel, body: BodySource): Promise<[ToWorker, number?, number?]> {
   const { control, wide } = channel;
-  const progress = { taken: () => wide[DIRECT_TAKEN]!, gone: () => Atomics.load(control, DIRECT_GONE) !== 0 };
-  const direct = body.handOver?.(progress, channel.dataSize);
+  const direct = body.handOver?.(directProgress(channel), channel.data);
   if (direct) {
     control[DIRECT_FD] = direct.fd;
     control[DIRECT_TIMEOUT_MS] = direct.timeoutMs;
     control[DIRECT_GONE] = 0;
     wide[DIRECT_TAKEN] = 0;
-    return [ToWorker.Body, body.drainInto!(channel.data), BODY_DIRECT]; // what came before, then the socket
+    return [ToWorker.Body, direct.count, BODY_DIRECT]; // what came before, then the socket
   }
   const most = Math.min(channel.arg() || channel.dataSize, channel.dataSize);
   const count = await body.readInto(channel.data.subarray(0, most));

@@ -174,15 +174,17 @@ class Input:
         self.buffer = bytearray()  # appends are amortised O(1), and so are deletes from the front
         self.eof = length == 0
         self.fields = fields  # the request head's, for the client's address in the error log
-        self.fd = -1  # the lent socket (a duplicate, ours to close), once BODY_DIRECT came
+        self.fd = -1  # the lent socket (a duplicate the HTTP thread closes), once BODY_DIRECT came
         self.taken = 0  # bytes read from it
+        self.poller = None
 
-    def _fill(self, want):
+    def _fill(self, want, greedy=False):
         if self.eof:
             return False
         if self.fd >= 0:
-            # No more than wanted: once the buffer is used up, read() takes bytes straight from the socket.
-            self.buffer += self.recv(want)
+            # read() asks no more than it needs: once the buffer is used up, it takes bytes straight
+            # from the socket. readline() takes what comes, so that a long line costs few reads.
+            self.buffer += self.recv(max(want, 1 << 16) if greedy else want)
             return True
         # Ask for at least 256 KiB: a 64 KiB read() then costs a quarter of a round trip.
         want = min(max(want, 1 << 18), self.worker.data_size)
@@ -208,11 +210,13 @@ class Input:
         return length > 0 or not self.eof
 
     def recv(self, most):
-        """From the lent socket: at least one byte and at most `most` (never past the body), waiting up
-        to Timeout for them. The waits are a second at most each, so that a --request-timeout
-        interrupt lands; the GIL is released meanwhile."""
+        """From the lent socket: at least one byte and at most `most` (never past the body, and 64 KiB
+        at a time: os.read allocates all it asks for), waiting up to Timeout for them. The waits are a
+        second at most each, so that a --request-timeout interrupt lands; the GIL is released meanwhile."""
         self.worker.owned()
-        most = min(most, self.remaining)
+        if self.worker.input is not self:  # kept past its request: the descriptor is closed, maybe reused
+            raise ClientDisconnected("wsgi.input read after its request ended")
+        most = min(most, self.remaining, 1 << 16)
         deadline = 0
         while True:
             try:
@@ -235,9 +239,10 @@ class Input:
             now = time.monotonic()
             if not deadline:
                 deadline = now + self.timeout
-                import select  # here: only bodies read from the socket need it
-                self.poller = select.poll()
-                self.poller.register(self.fd, select.POLLIN)
+                if self.poller is None:
+                    import select  # here: only bodies read from the socket need it
+                    self.poller = select.poll()
+                    self.poller.register(self.fd, select.POLLIN)
             elif now >= deadline:
                 self.gone()
                 self.worker.log.write("warn", "[client %s:%s] Timeout (%g s) reading the request body."
@@ -250,11 +255,9 @@ class Input:
         self.worker.control[DIRECT_GONE] = 1
 
     def release(self):
-        """The request is over: the lent socket's duplicate is closed before the HTTP thread hears so."""
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-            self.eof = True
+        """The request is over: the lent socket is the HTTP thread's again (it closes the duplicate)."""
+        self.fd = -1
+        self.eof = True
 
     def read(self, size=-1):
         if size is None or size < 0:
@@ -281,12 +284,14 @@ class Input:
     def readline(self, size=-1):
         if size is None:
             size = -1
+        searched = 0
         while True:
-            end = self.buffer.find(b"\n")
+            end = self.buffer.find(b"\n", searched)
             if end >= 0:
                 end += 1
                 break
-            if 0 <= size <= len(self.buffer) or not self._fill(8192):
+            searched = len(self.buffer)
+            if 0 <= size <= len(self.buffer) or not self._fill(8192, True):
                 end = len(self.buffer)
                 break
         if 0 <= size < end:
@@ -758,11 +763,12 @@ class Response:
         self.headers = None
         self.head_sent = False
         self.framed = 0  # the HTTP thread wants chunks framed (HTTP/1.1 chunked), see write()
+        self.pending = None  # a chunk yielded but held back a moment (see iterate): its head counts as sent
 
     def start_response(self, status, headers, exc_info=None):
         if exc_info is not None:
             try:
-                if self.head_sent:
+                if self.head_sent or self.pending is not None:
                     raise exc_info[1].with_traceback(exc_info[2])
             finally:
                 exc_info = None
@@ -792,6 +798,8 @@ class Response:
             if self.status is None:
                 raise RuntimeError("write() was called before start_response()")
             return
+        if self.pending is not None:
+            self.send_pending()
         worker = self.worker
         view, size = worker.data, worker.data_size
         if len(data) > worker.most_piece:
@@ -862,20 +870,30 @@ class Response:
         complete waits for. True when the response went out that way."""
         chunks = iter(result)
         for data in chunks:
-            if not self.head_sent and type(data) is bytes and len(data) == self.declared_length() > 0:
+            if (not self.head_sent and type(data) is bytes and 0 < len(data) <= self.worker.data_size // 2
+                    and len(data) == self.declared_length()):
+                self.pending = data
                 try:
                     following = next(chunks, _END)
                 except BaseException:
-                    self.write(data)  # the whole body goes out, as it would have, before the error is handled
+                    self.send_pending()  # the whole body goes out, as it would have, before the error is handled
                     raise
                 if following is _END:
+                    if self.pending is None:  # a write() meanwhile sent it
+                        return False
+                    self.pending = None
                     self.complete(data)
                     return True
-                self.write(data)
+                self.send_pending()
                 data = following
             if data or not isinstance(data, bytes):
                 self.write(data)
         return False
+
+    def send_pending(self):
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self.write(pending)
 
     def declared_length(self):
         """The app's Content-Length as a number; -1 when it gives none (or not a number)."""

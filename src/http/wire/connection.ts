@@ -244,9 +244,8 @@ export class Connection implements ResponseTarget, SocketLender {
     this.lent = false;
     this.lastData = Date.now(); // Timeout for the body's dropped rest counts from here
     if (gone) this.broken = true;
-    if (this.lingerSince && this.paused && !this.closed) {
-      this.paused = false;
-      this.socket.resume(); // a close began meanwhile: what still arrives is read and dropped
+    if (this.lingerSince) {
+      this.readToDrop(); // a close began meanwhile: what still arrives is read and dropped
     } else if (this.body && !this.body.ended) {
       this.resume(); // the rest is read here: by the app (no duplicate could be made), or dropped
     }
@@ -307,7 +306,12 @@ export class Connection implements ResponseTarget, SocketLender {
     this.lingerSince = Date.now();
     if (this.peerDone) this.socket.end(); // its FIN came already: nothing is left to read
     else this.socket.shutdown();
-    if (this.paused && !this.closed && !this.lent) {
+    if (!this.lent) this.readToDrop();
+  }
+
+  /** Closing: read again (even a broken connection), to drop what the client still sends. */
+  private readToDrop(): void {
+    if (this.paused && !this.closed) {
       this.paused = false;
       this.socket.resume();
     }

@@ -2,6 +2,7 @@
 // the WSGI exchange takes them as the app reads. Bytes queue only up to a bound; past it the
 // connection stops reading the socket until the app has taken some (backpressure both ways).
 // The rest of a large body can instead be lent to the worker to read from the socket itself (handOver).
+import { closeSync } from "node:fs";
 import { ChunkedDecoder } from "./chunked-decoder.ts";
 import { noteGarbage } from "./garbage.ts";
 import { HttpError } from "./head-parser.ts";
@@ -23,6 +24,13 @@ export const BODY_HIGH_WATER = 1 << 20;
 
 /** A declared body with at least this much still to come is read by the worker itself (see handOver). */
 export const DIRECT_MIN = 1 << 18;
+
+/** What handOver gives the worker: the socket to read, Timeout, and the queued bytes put in `into` first. */
+export interface Lent {
+  fd: number;
+  timeoutMs: number;
+  count: number;
+}
 
 /** The connection's side of a body the worker reads from the socket itself. */
 export interface SocketLender {
@@ -66,6 +74,8 @@ export class RequestBody {
   private held = false;
   /** While the worker reads the socket itself: what it has read (see handOver and settle). */
   private lent: DirectProgress | null = null;
+  /** The duplicate descriptor the worker reads; this thread closes it (settle). */
+  private lentFd = -1;
 
   constructor(
     contentLength: number,
@@ -87,32 +97,46 @@ export class RequestBody {
     return this.queued >= BODY_HIGH_WATER;
   }
 
-  /** The bytes the client still owes (Infinity for chunked); while lent, as far as the worker has read. */
+  /**
+   * The bytes the client still owes (Infinity for chunked); while lent, as far as the worker has read
+   * (Infinity once it found the client gone: what is left will never come).
+   */
   get outstanding(): number {
     if (this.ended) return 0;
-    return this.lent ? this.remaining - this.lent.taken() : this.remaining;
+    if (!this.lent) return this.remaining;
+    return this.lent.gone() ? Infinity : this.remaining - this.lent.taken();
+  }
+
+  /** Could the rest of this body be read by the worker from the socket (see handOver)? */
+  private get lendable(): boolean {
+    return this.lender !== null && !this.decoder && !this.ended && !this.problem && !this.discarding && this.remaining >= DIRECT_MIN;
   }
 
   /**
-   * A worker is about to run the app: the rest of a large declared body will be read by it from the
-   * socket itself (handOver), so the socket stops being read here now, and what came with the head is
-   * all that goes through the channel. Chunked and small bodies, and sockets that cannot be lent,
-   * stay on the channel.
+   * A worker is about to run the app. A body of more than BODY_HIGH_WATER still to come will be read
+   * by it from the socket itself (handOver), so the socket stops being read here now and only what
+   * came with the head goes through the channel. A smaller one is read on as before while the app
+   * starts, so that an app that ignores it leaves it whole and the connection open.
    */
   hold(): void {
-    if (!this.lender || this.decoder || this.ended || this.problem || this.discarding || this.remaining < DIRECT_MIN) return;
-    this.held = this.lender.hold();
+    if (this.remaining > BODY_HIGH_WATER && this.lendable) this.held = this.lender!.hold();
   }
 
   /**
-   * The app reads the held body: the socket is lent to the worker, which reads the bytes into Python
-   * itself, with no copy and no round trip on the HTTP thread (as Apache's and uWSGI's request
-   * threads read theirs). The bytes queued already (at most `room`) go first, through drainInto().
-   * Returns the descriptor to read and the Timeout to wait for each read, or null when the body goes
-   * through the channel (not held, more queued than `room`, or no duplicate descriptor).
+   * The app reads the body: the rest of a large declared body is lent to the worker as the socket
+   * itself, which it reads into Python with no copy and no round trip on the HTTP thread (as Apache's
+   * and uWSGI's request threads read theirs). The bytes queued already go first, into `into` (the
+   * channel). Null when the body goes through the channel: chunked, small, more queued than `into`
+   * holds (the next read tries again), or no socket to lend.
    */
-  handOver(progress: DirectProgress, room: number): { fd: number; timeoutMs: number } | null {
-    if (!this.held || this.lent || this.queued > room || this.ended || this.problem) return null;
+  handOver(progress: DirectProgress, into: Uint8Array): Lent | null {
+    if (this.lent) return null;
+    if (!this.held) {
+      if (!this.lendable) return null;
+      this.held = this.lender!.hold();
+      if (!this.held) return null;
+    }
+    if (this.queued > into.length || this.ended || this.problem) return null;
     this.answerExpect();
     const fd = this.lender!.lend();
     if (fd < 0) {
@@ -120,17 +144,21 @@ export class RequestBody {
       return null;
     }
     this.lent = progress;
-    return { fd, timeoutMs: this.timeoutMs };
+    this.lentFd = fd;
+    return { fd, timeoutMs: this.timeoutMs, count: this.drainInto(into) };
   }
 
-  /** The worker's request is over (its final message came): count what it read, give the socket back. */
+  /**
+   * The worker's request is over (its final message came): count what it read, close the duplicate
+   * descriptor, give the socket back.
+   */
   settle(): void {
     const lent = this.lent;
     this.lent = null;
     if (lent) {
-      const taken = lent.taken();
-      this.received += taken;
-      this.remaining -= taken;
+      closeSync(this.lentFd);
+      this.lentFd = -1;
+      this.remaining -= lent.taken();
       if (this.remaining <= 0) this.ended = true;
       if (lent.gone()) this.fail(BodyProblem.Gone);
     }
@@ -211,7 +239,7 @@ export class RequestBody {
   }
 
   /** Copies as many queued bytes as fit into `into`, without waiting; returns the count. */
-  drainInto(into: Uint8Array): number {
+  private drainInto(into: Uint8Array): number {
     let filled = 0;
     while (this.queued > 0 && filled < into.length) {
       const piece = this.take(into.length - filled);
