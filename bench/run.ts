@@ -4,7 +4,7 @@
 //   npm run bench                                          # builds ./wsgi-bin, then everything
 //   bun bench/run.ts --only hello,flask --peers apache,wsgi-bin --duration 5s
 //
-// Flags: --only SCENARIOS  --peers PEERS  --duration 5s  --warmup 1s  --cold-runs 5
+// Flags: --only SCENARIOS  --peers PEERS  --duration 5s  --warmup 1s  --cold-runs 5  --rounds 1
 //        --wsgi-bin PATH (default ./wsgi-bin)  --python PATH (default /usr/bin/python3)  --no-install
 // Prints a Markdown table; writes raw results to bench/results/suite-<UTC timestamp>.json.
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import { coldStart } from "../scripts/cold-start.ts";
 import { download, killClients, run, sampleRss, upload, wrk } from "./measure.ts";
 import { PEERS, type Peer, type PeerContext } from "./peers.ts";
+import { medianRound, roundOrder } from "./rounds.ts";
 import { SCENARIOS, type Scenario } from "./scenarios.ts";
 import { checkAnswer, exited, killStrays, markedEnv, serverLogs, startServer, stopAll, stopServer, waitReady } from "./servers.ts";
 import { table, type Outcome, type Results } from "./table.ts";
@@ -25,6 +26,7 @@ interface Options {
   duration: string;
   warmup: string;
   coldRuns: number;
+  rounds: number;
   wsgiBin: string;
   python: string;
   install: boolean;
@@ -47,6 +49,7 @@ function parseArgs(argv: string[]): Options {
     duration: "5s",
     warmup: "1s",
     coldRuns: 5,
+    rounds: 1,
     wsgiBin: join(ROOT, "wsgi-bin"),
     python: "/usr/bin/python3",
     install: true,
@@ -68,6 +71,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--duration") options.duration = duration(value());
     else if (arg === "--warmup") options.warmup = duration(value());
     else if (arg === "--cold-runs") options.coldRuns = Number(value());
+    else if (arg === "--rounds") options.rounds = Number(value());
     else if (arg === "--wsgi-bin") options.wsgiBin = resolve(value());
     else if (arg === "--python") options.python = value();
     else if (arg === "--no-install") options.install = false;
@@ -77,6 +81,7 @@ function parseArgs(argv: string[]): Options {
     } else throw new Error(`unknown option '${arg}'`);
   }
   if (!Number.isInteger(options.coldRuns) || options.coldRuns < 1) throw new Error("--cold-runs must be a positive integer");
+  if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error("--rounds must be a positive integer");
   return options;
 }
 
@@ -201,6 +206,8 @@ async function main(): Promise<number> {
   const started = new Date();
   const commandLine = `bun bench/run.ts ${process.argv.slice(2).join(" ")}`.trim();
   const results: Results = {};
+  /** Every round's outcome: rounds[scenario][peer][round] (the table shows the median round). */
+  const rounds: Record<string, Record<string, Outcome[]>> = {};
   try {
     const versions: Record<string, string> = {};
     for (const peer of peers) versions[peer.name] = await peer.version(ctx);
@@ -210,23 +217,30 @@ async function main(): Promise<number> {
       `# ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Linux ${release()}, Python ${python} (${options.python}) for every server`,
       ...peers.map((p) => `# ${p.name}: ${versions[p.name]}\n#   ${p.settings}`),
       ...scenarios.map((s) => `# scenario ${s.name}: ${s.description}${s.kind === "wrk" ? ` for ${options.duration} after a ${options.warmup} warm-up` : ""}`),
+      ...(options.rounds > 1 ? [`# ${options.rounds} rounds, the servers' order turned each round; the tables show each server's median round`] : []),
     ].join("\n");
     console.log(header);
 
     for (const scenario of scenarios) {
-      const byPeer: Record<string, Outcome> = (results[scenario.name] = {});
-      for (const peer of peers) {
-        if (interrupted) await new Promise(() => {}); // the signal handler exits once all is stopped
-        process.stderr.write(`${scenario.name} / ${peer.name}... `);
-        try {
-          byPeer[peer.name] = await measure(scenario, peer, ctx, options);
-          process.stderr.write(`${summary(byPeer[peer.name]!)}\n`);
-        } catch (error) {
-          const message = relative((error as Error).message);
-          byPeer[peer.name] = { kind: "failed", error: message };
-          process.stderr.write(`FAILED: ${message}\n`);
+      const byRound: Record<string, Outcome[]> = (rounds[scenario.name] = Object.fromEntries(peers.map((p) => [p.name, []])));
+      for (let round = 0; round < options.rounds; round++) {
+        for (const peer of roundOrder(peers, round)) {
+          if (interrupted) await new Promise(() => {}); // the signal handler exits once all is stopped
+          const label = options.rounds > 1 ? ` (round ${round + 1})` : "";
+          process.stderr.write(`${scenario.name} / ${peer.name}${label}... `);
+          let outcome: Outcome;
+          try {
+            outcome = await measure(scenario, peer, ctx, options);
+            process.stderr.write(`${summary(outcome)}\n`);
+          } catch (error) {
+            const message = relative((error as Error).message);
+            outcome = { kind: "failed", error: message };
+            process.stderr.write(`FAILED: ${message}\n`);
+          }
+          byRound[peer.name]!.push(outcome);
         }
       }
+      results[scenario.name] = Object.fromEntries(peers.map((p) => [p.name, medianRound(byRound[p.name]!)]));
     }
 
     const names = peers.map((p) => p.name);
@@ -243,6 +257,7 @@ async function main(): Promise<number> {
       peers: Object.fromEntries(peers.map((p) => [p.name, { version: versions[p.name], settings: p.settings }])),
       scenarios: Object.fromEntries(scenarios.map((s) => [s.name, { app: `bench/apps/${s.app}`, description: s.description }])),
       results,
+      ...(options.rounds > 1 ? { rounds } : {}),
     };
     writeFileSync(file, JSON.stringify(doc, null, 2) + "\n");
     console.log(`raw results: ${relative(file)}`);
