@@ -60,7 +60,6 @@ function bind(path: string) {
   return {
     path,
     Py_InitializeEx: f("void Py_InitializeEx(int initsigs)") as (initsigs: number) => void,
-    Py_IsInitialized: f("int Py_IsInitialized()") as () => number,
     Py_GetVersion: f("const char *Py_GetVersion()") as () => string,
     Py_NewInterpreter: f("intptr_t Py_NewInterpreter()") as () => Ptr,
     // 3.12+: a sub-interpreter with its own GIL (--parallel-interpreters). The new thread state is

@@ -4,8 +4,7 @@
 // takes others, and the worker waits once the ring has no room. The worker goes back to the pool when
 // the app is done.
 import { read as fsRead } from "node:fs";
-import { BodyRing } from "../pool/body-ring.ts";
-import { type Channel, DIRECT_FD, DIRECT_GONE, DIRECT_TAKEN, DIRECT_TIMEOUT_MS, ToMain, ToWorker } from "../pool/channel.ts";
+import { DIRECT_FD, DIRECT_GONE, DIRECT_TAKEN, DIRECT_TIMEOUT_MS, ToMain, ToWorker } from "../pool/channel.ts";
 import type { Pool, WorkerSlot } from "../pool/pool.ts";
 import type { PageDetail } from "./error-page.ts";
 import { BodyProblem, type DirectProgress, type Lent } from "./wire/request-body.ts";
@@ -96,7 +95,7 @@ export async function runExchange(
  */
 async function streamBody(slot: WorkerSlot, body: BodySource, sink: ResponseSink): Promise<void> {
   const channel = slot.channel;
-  const ring = new BodyRing(channel);
+  const ring = slot.ring;
   const framed = sink.framesChunks;
   slot.send(ToWorker.Continue, 0, framed ? FRAME_CHUNKS : 0);
   let workerWaits = false; // it sent Full (no room for its next piece) and waits until half the ring is free
@@ -117,7 +116,7 @@ async function streamBody(slot: WorkerSlot, body: BodySource, sink: ResponseSink
       const more = await sink.send(run.bytes, framed ? run.payload : 0);
       if (!more) {
         // The worker waits for an answer if it sent Full, or a message not its last.
-        if (message === 0 || !isFinal(message)) await cancel(slot, workerWaits || message !== 0, ring);
+        if (message === 0 || !isFinal(message)) await cancel(slot, workerWaits || message !== 0);
         else ring.dropUnsent();
         return sink.end(); // as after the head: the client may be gone, then it only logs
       }
@@ -127,7 +126,7 @@ async function streamBody(slot: WorkerSlot, body: BodySource, sink: ResponseSink
     if (message === 0) await slot.nextEvent(events);
     else if (message === ToMain.NeedBody) {
       message = 0;
-      slot.send(...(await bodyReply(channel, body)));
+      await replyBody(slot, body);
     } else if (message === ToMain.End) return sink.end();
     else return sink.abort(); // Abort or Error after the head
   }
@@ -157,40 +156,28 @@ async function sendFile(slot: WorkerSlot, sink: ResponseSink): Promise<void> {
 
 /** Answers NeedBody with the next bytes of the request body; returns the worker's next message. */
 async function feedBody(slot: WorkerSlot, body: BodySource): Promise<number> {
-  slot.send(...(await bodyReply(slot.channel, body)));
+  await replyBody(slot, body);
   return slot.receive();
 }
 
-const progressOf = new WeakMap<Channel, DirectProgress>();
-
-/** What a worker reads from a lent socket, as its channel's words say (one reader per channel). */
-function directProgress(channel: Channel): DirectProgress {
-  let progress = progressOf.get(channel);
-  if (!progress) {
-    const { control, wide } = channel;
-    progress = { taken: () => wide[DIRECT_TAKEN]!, gone: () => Atomics.load(control, DIRECT_GONE) !== 0 };
-    progressOf.set(channel, progress);
-  }
-  return progress;
-}
-
-/** The reply to NeedBody: the next bytes of the request body, put in the channel. */
-async function bodyReply(channel: Channel, body: BodySource): Promise<[ToWorker, number?, number?]> {
+/** Answers NeedBody: the next bytes of the request body, put in the channel, or the socket itself. */
+async function replyBody(slot: WorkerSlot, body: BodySource): Promise<void> {
+  const channel = slot.channel;
   const { control, wide } = channel;
-  const direct = body.handOver?.(directProgress(channel), channel.data);
+  const direct = body.handOver?.(slot.lentBody, channel.data);
   if (direct) {
     control[DIRECT_FD] = direct.fd;
     control[DIRECT_TIMEOUT_MS] = direct.timeoutMs;
     control[DIRECT_GONE] = 0;
     wide[DIRECT_TAKEN] = 0;
-    return [ToWorker.Body, direct.count, BODY_DIRECT]; // what came before, then the socket
+    return slot.send(ToWorker.Body, direct.count, BODY_DIRECT); // what came before, then the socket
   }
   const most = Math.min(channel.arg() || channel.dataSize, channel.dataSize);
   const count = await body.readInto(channel.data.subarray(0, most));
-  if (count === null) return [ToWorker.Body, 0, BODY_END];
-  if (count === BodyProblem.TooLarge) return [ToWorker.Body, 0, BODY_TOO_LARGE];
-  if (count === BodyProblem.Gone) return [ToWorker.Cancel]; // the app's read raises
-  return [ToWorker.Body, count];
+  if (count === null) slot.send(ToWorker.Body, 0, BODY_END);
+  else if (count === BodyProblem.TooLarge) slot.send(ToWorker.Body, 0, BODY_TOO_LARGE);
+  else if (count === BodyProblem.Gone) slot.send(ToWorker.Cancel); // the app's read raises
+  else slot.send(ToWorker.Body, count);
 }
 
 /**
@@ -198,14 +185,14 @@ async function bodyReply(channel: Channel, body: BodySource): Promise<[ToWorker,
  * it. `answerOwed`: the worker waits for an answer already (Full), else its next message gets it.
  * Pieces it published meanwhile are never sent.
  */
-async function cancel(slot: WorkerSlot, answerOwed = true, ring = new BodyRing(slot.channel)): Promise<void> {
+async function cancel(slot: WorkerSlot, answerOwed = true): Promise<void> {
   if (answerOwed) slot.send(ToWorker.Cancel);
   for (;;) {
     const kind = await slot.receive();
     if (isFinal(kind)) break;
     slot.send(ToWorker.Cancel);
   }
-  ring.dropUnsent();
+  slot.ring.dropUnsent();
 }
 
 /** After these the worker is idle: nothing more comes from the request. */

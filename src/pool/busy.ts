@@ -3,7 +3,7 @@
 // The worker writes BUSY only while it holds the GIL, and the watchdog re-reads it under the GIL
 // before it interrupts: so a request cannot end (or the next one start) between the watchdog's
 // decision and its PyThreadState_SetAsyncExc.
-import { BUSY, BUSY_SINCE, DATA_OFFSET, INTERPRETER, SEQ_TO_MAIN, SEQ_TO_WORKER, THREAD_IDENT, TIMED_OUT, UNTIMED } from "./channel.ts";
+import { BUSY, BUSY_SINCE, type Channel, INTERPRETER, SEQ_TO_MAIN, SEQ_TO_WORKER, THREAD_IDENT, TIMED_OUT, UNTIMED } from "./channel.ts";
 import type { Ptr } from "../ffi/libpython.ts";
 
 export interface BusyRequest {
@@ -21,9 +21,9 @@ export class BusyState {
   private readonly control: Int32Array;
   private readonly wide: Float64Array;
 
-  constructor(shared: SharedArrayBuffer) {
-    this.control = new Int32Array(shared, 0, DATA_OFFSET / 4);
-    this.wide = new Float64Array(shared, 0, DATA_OFFSET / 8);
+  constructor(channel: Channel) {
+    this.control = channel.control;
+    this.wide = channel.wide;
   }
 
   /** Worker, GIL held: a request starts in `interpreter`. */

@@ -35,12 +35,6 @@ const OWN_GIL_CONFIG: InterpreterConfig = {
   gil: PyInterpreterConfig_OWN_GIL,
 };
 
-/** Which of a parallel group's interpreters a request runs in. */
-export interface Replica {
-  group: ParallelGroup;
-  index: number;
-}
-
 export interface Entry {
   threadState: Ptr;
   /** Bound method Worker.handle of the adapter: called with no arguments per request. */
@@ -55,6 +49,9 @@ export class ThreadInterpreters {
   private readonly entries = new Map<string, Entry>();
   /** Thread states already made, kept apart from entries so a failed attach does not make another. */
   private readonly threadStates = new Map<string, Ptr>();
+  /** The same for parallel groups' replicas, by slot (ParallelGroup.offset + replica): no key per request. */
+  private readonly replicaEntries: (Entry | undefined)[] = [];
+  private readonly replicaStates: (Ptr | undefined)[] = [];
   /** This thread's state in the main interpreter: used for %{GLOBAL} and to create the others. */
   private readonly mainState: Ptr;
 
@@ -70,13 +67,13 @@ export class ThreadInterpreters {
   }
 
   /** The entry for an application group ("" is %{GLOBAL}), creating what is missing; null on failure. */
-  get(group: string, replica?: Replica): Entry | null {
-    if (replica) {
-      // NUL never occurs in a group name (the request head is NUL-separated).
-      const key = `${group}\0${replica.index}`;
-      return this.entries.get(key) ?? this.createReplica(key, replica);
-    }
+  get(group: string): Entry | null {
     return this.entries.get(group) ?? this.create(group);
+  }
+
+  /** The entry for replica `index` of a parallel group, creating what is missing; null on failure. */
+  getReplica(group: ParallelGroup, index: number): Entry | null {
+    return this.replicaEntries[group.offset + index] ?? this.createReplica(group, index);
   }
 
   private create(group: string): Entry | null {
@@ -105,13 +102,13 @@ export class ThreadInterpreters {
    * The setup lock is taken without any GIL, then the replica's own GIL (or, to create it, the main
    * one, which Py_NewInterpreterFromConfig releases as it hands over the new interpreter's).
    */
-  private createReplica(key: string, replica: Replica): Entry | null {
+  private createReplica(group: ParallelGroup, index: number): Entry | null {
     const py = this.py;
-    const { group, index } = replica;
+    const slot = group.offset + index;
     const label = `'${group.group}' (${index + 1} of ${group.count})`;
     this.setupLock.lock();
     try {
-      let threadState = this.threadStates.get(key);
+      let threadState = this.replicaStates[slot];
       if (threadState) py.PyEval_RestoreThread(threadState);
       else {
         const interpreter = this.parallel.interpreter(group, index);
@@ -124,14 +121,14 @@ export class ThreadInterpreters {
           this.parallel.publish(group, index, py.PyThreadState_GetInterpreter(threadState));
           this.log.info(`Create interpreter ${label} with its own GIL.`);
         }
-        this.threadStates.set(key, threadState);
+        this.replicaStates[slot] = threadState;
       }
       // This replica's GIL is held.
       const attached = this.attachAdapter(label, group.count);
       py.PyEval_SaveThread();
       if (!attached) return null;
       const entry = { threadState, ...attached, interpreter: py.PyThreadState_GetInterpreter(threadState) };
-      this.entries.set(key, entry);
+      this.replicaEntries[slot] = entry;
       return entry;
     } finally {
       this.setupLock.unlock();

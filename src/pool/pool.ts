@@ -1,10 +1,15 @@
 // The HTTP thread's side of the worker threads: who is idle, who waits for one, and the wait for a
 // worker's next message (Atomics.waitAsync: no structured clone, no postMessage on the hot path).
-import { Channel, EVENTS, SEQ_TO_MAIN, STARTED, type ToWorker } from "./channel.ts";
+import { BodyRing } from "./body-ring.ts";
+import { Channel, DIRECT_GONE, DIRECT_TAKEN, EVENTS, SEQ_TO_MAIN, STARTED, type ToWorker } from "./channel.ts";
 import type { WorkerInit } from "./messages.ts";
 
 export class WorkerSlot {
   readonly channel: Channel;
+  /** The HTTP thread's side of a streamed body's ring in the channel (made once: it keeps no state of its own). */
+  readonly ring: BodyRing;
+  /** What the worker reports while it reads a lent request body (RequestBody.handOver's DirectProgress). */
+  readonly lentBody: { taken(): number; gone(): boolean };
   private seen: number;
 
   /** Null until its turn to start (see Pool): a request sent meanwhile waits in the channel. */
@@ -12,6 +17,9 @@ export class WorkerSlot {
 
   constructor(readonly index: number, channel: Channel) {
     this.channel = channel;
+    this.ring = new BodyRing(channel);
+    const { control, wide } = channel;
+    this.lentBody = { taken: () => wide[DIRECT_TAKEN]!, gone: () => Atomics.load(control, DIRECT_GONE) !== 0 };
     this.seen = 0; // a new channel: the worker has sent nothing yet
   }
 

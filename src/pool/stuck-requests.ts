@@ -23,7 +23,7 @@ export class StuckRequests {
 
   constructor(slots: readonly WorkerSlot[], private readonly timeoutMs: number) {
     this.watched = slots.map((slot) => ({
-      busy: new BusyState(slot.channel.shared), turn: Number.NaN, turnSeenAt: 0,
+      busy: new BusyState(slot.channel), turn: Number.NaN, turnSeenAt: 0,
     }));
   }
 

@@ -6,6 +6,7 @@
 import { libpython } from "../ffi/libpython.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { BusyState } from "./busy.ts";
+import { Channel } from "./channel.ts";
 import { Heartbeat, HeartbeatStamp } from "./heartbeat.ts";
 import { Interrupter } from "./interrupter.ts";
 import { ThreadStates } from "./thread-states.ts";
@@ -22,7 +23,7 @@ function watch(init: WatchdogInit): void {
   const log = new ErrorLog(init.logFd, init.logLevel);
   const py = libpython(init.library);
   const threadStates = new ThreadStates(py);
-  const workers = init.channels.map((shared) => new BusyState(shared));
+  const workers = init.channels.map((shared) => new BusyState(new Channel(shared)));
   const heartbeat = init.heartbeat ? new Heartbeat(py, threadStates, workers, new HeartbeatStamp(init.heartbeat)) : null;
   const interrupter = init.timeoutSeconds > 0 ? new Interrupter(py, threadStates) : null;
   const timeoutMs = init.timeoutSeconds * 1000;

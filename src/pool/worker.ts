@@ -6,7 +6,7 @@ import { libpython } from "../ffi/libpython.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { BusyState } from "./busy.ts";
 import { Channel, REQUEST_IMPORT, REQUEST_REPLICA_MASK, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
-import { ThreadInterpreters, type Replica } from "./interpreters.ts";
+import { ThreadInterpreters } from "./interpreters.ts";
 import { ParallelTable } from "./parallel.ts";
 import { RequestClock } from "./request-clock.ts";
 import { preferBatchScheduling } from "./scheduling.ts";
@@ -69,7 +69,7 @@ function serve(init: WorkerInit): void {
 
   // Published per request whether or not --request-timeout is on: a few stores cost less than a branch
   // on the option would save, and the worker need not know about the watchdog.
-  const busy = new BusyState(init.shared);
+  const busy = new BusyState(channel);
   const threadIdent = py.PyThread_get_thread_ident();
   let serial = 0;
 
@@ -87,16 +87,15 @@ function serve(init: WorkerInit): void {
     // A parallel group: the replica the request asks for (index + 1 in ARG's low bits: import scripts),
     // else one picked here (see parallel.ts), counted in until the request is over.
     const parallelGroup = parallel.find(group);
-    let replica: Replica | undefined;
+    let replica = -1;
     if (parallelGroup) {
       const asked = arg & REQUEST_REPLICA_MASK;
       // An import names its replica (entered here); a request claims the least busy (claim() enters it).
       const named = asked > 0 && asked <= parallelGroup.count;
-      const index = named ? asked - 1 : parallel.claim(parallelGroup, init.index % parallelGroup.count);
-      if (named) parallel.enter(parallelGroup, index);
-      replica = { group: parallelGroup, index };
+      replica = named ? asked - 1 : parallel.claim(parallelGroup, init.index % parallelGroup.count);
+      if (named) parallel.enter(parallelGroup, replica);
     }
-    const entry = interpreters.get(group, replica);
+    const entry = parallelGroup ? interpreters.getReplica(parallelGroup, replica) : interpreters.get(group);
     if (!entry) {
       channel.setMessage(ToMain.Error, 0, 500);
     } else {
@@ -115,7 +114,7 @@ function serve(init: WorkerInit): void {
       if (busy.end()) settle(entry.settle);
       py.PyEval_SaveThread();
     }
-    if (replica) parallel.release(replica.group, replica.index);
+    if (parallelGroup) parallel.release(parallelGroup, replica);
     clock.publish();
     channel.notifyMain();
   }

@@ -254,11 +254,6 @@ class Input:
         self.eof = True
         self.worker.control[DIRECT_GONE] = 1
 
-    def release(self):
-        """The request is over: the lent socket is the HTTP thread's again (it closes the duplicate)."""
-        self.fd = -1
-        self.eof = True
-
     def read(self, size=-1):
         if size is None or size < 0:
             while self._fill(1 << 20):
@@ -533,7 +528,7 @@ class Worker:
         self.publish = publish
         self.environs = {}  # the constant part of environ, per route (see base_environ)
         self.response = None  # the request's Response while it runs, for a timeout outside the app
-        self.input = None  # the request's wsgi.input while it runs (its lent socket is closed after)
+        self.input = None  # the request's wsgi.input while it runs: one kept past it reads nothing more
         self.thread = threading.get_ident()  # a Worker is made on, and belongs to, its worker thread
 
     def owned(self):
@@ -554,8 +549,7 @@ class Worker:
     def stream(self, data, offset, framed):
         """Puts the next piece of a streamed body, from data[offset:], in the channel's ring and
         publishes it: the HTTP thread sends it while this thread goes on (see channel.ts). Waits only
-        when the ring has no room for it. Returns the bytes of data taken."""
-        self.owned()
+        when the ring has no room for it. Returns the bytes of data taken. The caller checked owned()."""
         piece = min(len(data) - offset, self.most_piece)
         prefix = b"%x\r\n" % piece if framed else b""  # an HTTP/1.1 chunk, framed here: sent as it is
         size = len(prefix) + piece + (2 if framed else 0)
@@ -626,9 +620,7 @@ class Worker:
                 self.finish(ERROR, 0, 504)
         finally:
             self.response = None
-            if self.input is not None:
-                self.input.release()
-                self.input = None
+            self.input = None  # a lent socket is the HTTP thread's again: Input.recv checks
 
     def serve(self, fields, script):
         try:
@@ -819,6 +811,7 @@ class Response:
             # in place, and sent from the channel as it is (no copy, no garbage on the HTTP thread).
             self.framed = worker.control[ARG] & FRAME_CHUNKS
             offset = first
+        worker.owned()  # once per write(), not per piece
         while offset < len(data):
             offset += worker.stream(data, offset, self.framed)
 

@@ -33,8 +33,6 @@ export class Connection implements ResponseTarget, SocketLender {
   /** After a framing error mid-request nothing more can be read: close after the response. */
   private broken = false;
   private paused = false;
-  /** The socket is lent to a worker reading the request body (RequestBody.handOver): it stays paused. */
-  private lent = false;
   /** The client shut its sending side (FIN): answer what it sent in full, then close. */
   private peerDone = false;
   private readonly outbox: Outbox;
@@ -51,6 +49,9 @@ export class Connection implements ResponseTarget, SocketLender {
   private headSince = 0;
   private lastData = 0;
   private writeSince = 0;
+
+  /** The body's queue went below its bound: read again (one function for every request's body). */
+  private readonly onRoom = () => this.resume();
 
   constructor(readonly socket: Socket<Connection>, private readonly server: WireServer) {
     this.outbox = new Outbox(socket);
@@ -138,7 +139,7 @@ export class Connection implements ResponseTarget, SocketLender {
     const server = this.server;
     const body = new RequestBody(head.contentLength, head.chunked, server.limits, server.limitRequestBody,
       head.expectContinue ? () => this.sendContinue() : null);
-    body.onRoom = () => this.resume();
+    body.onRoom = this.onRoom;
     if (server.lendsSockets) body.lender = this;
     this.body = body;
     if (this.buffered && !body.ended) {
@@ -229,8 +230,7 @@ export class Connection implements ResponseTarget, SocketLender {
   hold(): boolean {
     const fd = (this.socket as { fd?: unknown }).fd;
     if (this.closed || this.broken || this.lingerSince || typeof fd !== "number" || fd < 0) return false;
-    this.pause();
-    this.lent = true;
+    this.pause(); // until giveBack(): the body is held meanwhile (see lent)
     return true;
   }
 
@@ -241,7 +241,6 @@ export class Connection implements ResponseTarget, SocketLender {
   }
 
   giveBack(gone: boolean): void {
-    this.lent = false;
     this.lastData = Date.now(); // Timeout for the body's dropped rest counts from here
     if (gone) this.broken = true;
     if (this.lingerSince) {
@@ -307,6 +306,11 @@ export class Connection implements ResponseTarget, SocketLender {
     if (this.peerDone) this.socket.end(); // its FIN came already: nothing is left to read
     else this.socket.shutdown();
     if (!this.lent) this.readToDrop();
+  }
+
+  /** The socket is held for a worker reading the request body (RequestBody.hold): it stays paused. */
+  private get lent(): boolean {
+    return this.body?.held === true;
   }
 
   /** Closing: read again (even a broken connection), to drop what the client still sends. */

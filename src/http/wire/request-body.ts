@@ -36,7 +36,7 @@ export interface Lent {
 export interface SocketLender {
   /** Stops reading the socket until giveBack(); false when it cannot be lent now. */
   hold(): boolean;
-  /** A duplicate of the held socket's descriptor for the worker to read and close; -1 on failure. */
+  /** A duplicate of the held socket's descriptor for the worker to read (the body closes it); -1 on failure. */
   lend(): number;
   /** The worker is done with the socket (`gone`: it found the client gone or timed out). */
   giveBack(gone: boolean): void;
@@ -70,8 +70,8 @@ export class RequestBody {
   onRoom: (() => void) | null = null;
   /** Set by the connection when its socket can be read by a worker (a plain socket, on Bun). */
   lender: SocketLender | null = null;
-  /** The socket is held for the worker to read the rest of the body (see hold). */
-  private held = false;
+  /** The socket is held for the worker to read the rest of the body (see hold): the connection must not read it. */
+  held = false;
   /** While the worker reads the socket itself: what it has read (see handOver and settle). */
   private lent: DirectProgress | null = null;
   /** The duplicate descriptor the worker reads; this thread closes it (settle). */
