@@ -75,7 +75,8 @@ describe("--daemon-process ...,deadlock-timeout=2 and ...,listen-backlog=1", () 
   afterAll(() => server?.stop());
 
   test("a C call keeping the GIL: the daemon process is replaced within seconds, the log says why, the group serves again", async () => {
-    const old = await daemonPid(`${server.url}/dl/`);
+    // Kept alive, so that the front keeps its connection to the daemon for the next request (pooled).
+    const old = Number((await (await fetch(`${server.url}/dl/`, { signal: AbortSignal.timeout(10_000) })).text()).split(" ")[0]);
     const mark = server.log().length;
     const started = performance.now();
     const held = fetch(`${server.url}/dl/gil`, { signal: AbortSignal.timeout(20_000) }).then((r) => r.status, () => "cut");
@@ -93,8 +94,14 @@ describe("--daemon-process ...,deadlock-timeout=2 and ...,listen-backlog=1", () 
     expect(alive(old)).toBe(false);
     // The request the C call held dies with its process: the front answers it 500 (mod_wsgi's "truncated" response).
     expect(await held).toBe(500);
+    // It is not sent again to the successor (it reached its process on a pooled connection, as a GET):
+    // that would keep the successor's GIL too, and replace it as well.
+    expect(server.log().slice(mark).match(/detected a Python GIL deadlock/g)).toHaveLength(1);
     const successor = await daemonPid(`${server.url}/dl/`);
     expect(successor).not.toBe(old);
+    await Bun.sleep(2500); // past deadlock-timeout=2: a resent request would have replaced it by now
+    expect(await daemonPid(`${server.url}/dl/`)).toBe(successor);
+    expect(server.log().slice(mark).match(/detected a Python GIL deadlock/g)).toHaveLength(1);
     expect(server.log().slice(mark)).not.toMatch(/Started process|group 'q' \(pid/); // the front and the other group go on
   }, 40_000);
 

@@ -29,6 +29,12 @@ const BODY_PIECE = 1 << 18;
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 /** Tries per request on other processes of the group. */
 const MAX_TRIES = 4;
+/**
+ * A pooled connection the daemon closed as the request went out (it was draining, or had just died)
+ * ends within milliseconds of the write. One that ends later had the request and died running it (a
+ * deadlock-timeout= of at least a second, a crash): sent again, it would take the next process too.
+ */
+const RESEND_WITHIN_MS = 250;
 
 export interface ProxyOptions {
   groups: DaemonGroups;
@@ -118,6 +124,7 @@ export class DaemonProxy {
     let pump = null as BodyPump | null; // set by startBody, which TypeScript cannot follow
     const startBody = () => (pump ??= new BodyPump(upstream, body, head.chunked ? -1 : head.contentLength));
     upstream.write(request);
+    const sentAt = performance.now();
     if (bodyAtOnce) startBody();
 
     // The response head, after any 100 Continue (the daemon's app began reading the body).
@@ -128,9 +135,10 @@ export class DaemonProxy {
       if (bytes === null) {
         if (pump?.problem) return this.clientBodyFailed(pump.problem, response);
         const untouched = !buffered && !pump?.sent;
+        const unread = performance.now() - sentAt < RESEND_WITHIN_MS;
         return {
           kind: "lost",
-          retry: untouched && reused && IDEMPOTENT.has(head.method),
+          retry: untouched && reused && unread && IDEMPOTENT.has(head.method),
           why: buffered ? "the connection closed in the middle of the response head" : "the process closed the connection before responding",
         };
       }
