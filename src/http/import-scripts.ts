@@ -6,7 +6,7 @@
 // ready once they are all in.
 import type { ImportScript } from "../config.ts";
 import type { ErrorLog } from "../log/error-log.ts";
-import { REQUEST_IMPORT, ToMain, ToWorker } from "../pool/channel.ts";
+import { REQUEST_IMPORT, ToMain } from "../pool/channel.ts";
 import { Refusal, type Pool } from "../pool/pool.ts";
 import { writeRequestHead } from "./request-head.ts";
 
@@ -49,7 +49,7 @@ export async function loadScript(pool: Pool, script: string, group: string, repl
     remotePort: "", serverName: "", serverPort: "", scheme: "", bodyLength: "", requestId,
     env: [], headers: [],
   });
-  slot.send(ToWorker.Request, length, REQUEST_IMPORT | replica); // not timed by --request-timeout
+  slot.sendRequest(length, REQUEST_IMPORT | replica); // not timed by --request-timeout
   const kind = await slot.receive();
   const channel = slot.channel;
   const failed = kind === ToMain.End ? null

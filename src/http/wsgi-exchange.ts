@@ -4,7 +4,7 @@
 // takes others, and the worker waits once the ring has no room. The worker goes back to the pool when
 // the app is done.
 import { read as fsRead } from "node:fs";
-import { DIRECT_FD, DIRECT_GONE, DIRECT_TAKEN, DIRECT_TIMEOUT_MS, ToMain, ToWorker } from "../pool/channel.ts";
+import { DIRECT_FD, DIRECT_GONE, DIRECT_TAKEN, DIRECT_TIMEOUT_MS, isFinal, ToMain, ToWorker } from "../pool/channel.ts";
 import type { Pool, WorkerSlot } from "../pool/pool.ts";
 import type { PageDetail } from "./error-page.ts";
 import { BodyProblem, type DirectProgress, type Lent } from "./wire/request-body.ts";
@@ -63,7 +63,7 @@ export async function runExchange(
 ): Promise<void> {
   const channel = slot.channel;
   body.hold?.();
-  slot.send(ToWorker.Request, headLength);
+  slot.sendRequest(headLength);
   try {
     let kind = await slot.receive();
     while (kind === ToMain.NeedBody) kind = await feedBody(slot, body);
@@ -82,6 +82,9 @@ export async function runExchange(
     }
     await streamBody(slot, body, sink);
   } finally {
+    // Still running only after an error on this thread (logged by the caller as an internal error):
+    // stopped as for a client gone, it must not get another request before its last message.
+    if (slot.running) await cancel(slot, slot.answerOwed());
     workerDone?.(slot);
     pool.release(slot);
   }
@@ -193,9 +196,4 @@ async function cancel(slot: WorkerSlot, answerOwed = true): Promise<void> {
     slot.send(ToWorker.Cancel);
   }
   slot.ring.dropUnsent();
-}
-
-/** After these the worker is idle: nothing more comes from the request. */
-function isFinal(kind: number): boolean {
-  return kind === ToMain.Complete || kind === ToMain.End || kind === ToMain.Abort || kind === ToMain.Error;
 }

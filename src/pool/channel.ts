@@ -99,6 +99,11 @@ export const enum ToMain {
   Full = 19, // streaming: no room for the worker's next piece; it waits for Continue (room was made) or Cancel
 }
 
+/** After these the worker is idle: nothing more comes from the request. */
+export function isFinal(kind: number): boolean {
+  return kind === ToMain.Complete || kind === ToMain.End || kind === ToMain.Abort || kind === ToMain.Error;
+}
+
 export class Channel {
   readonly control: Int32Array;
   /** The control area as Float64s (DIRECT_TAKEN). */

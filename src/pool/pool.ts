@@ -1,7 +1,7 @@
 // The HTTP thread's side of the worker threads: who is idle, who waits for one, and the wait for a
 // worker's next message (Atomics.waitAsync: no structured clone, no postMessage on the hot path).
 import { BodyRing } from "./body-ring.ts";
-import { Channel, DIRECT_GONE, DIRECT_TAKEN, EVENTS, SEQ_TO_MAIN, STARTED, type ToWorker } from "./channel.ts";
+import { Channel, DIRECT_GONE, DIRECT_TAKEN, EVENTS, isFinal, SEQ_TO_MAIN, SEQ_TO_WORKER, STARTED, ToWorker } from "./channel.ts";
 import type { WorkerInit } from "./messages.ts";
 
 export class WorkerSlot {
@@ -11,6 +11,8 @@ export class WorkerSlot {
   /** What the worker reports while it reads a lent request body (RequestBody.handOver's DirectProgress). */
   readonly lentBody: { taken(): number; gone(): boolean };
   private seen: number;
+  /** From a request sent until the worker's final message is taken: it must not be given another meanwhile. */
+  running = false;
 
   /** Null until its turn to start (see Pool): a request sent meanwhile waits in the channel. */
   thread: Worker | null = null;
@@ -25,6 +27,21 @@ export class WorkerSlot {
 
   send(kind: ToWorker, length = 0, arg = 0): void {
     this.channel.sendToWorker(kind, length, arg);
+  }
+
+  /** A request (its head already in the data area), see ToWorker.Request for `arg`. */
+  sendRequest(headLength: number, arg = 0): void {
+    this.running = true;
+    this.channel.sendToWorker(ToWorker.Request, headLength, arg);
+  }
+
+  /**
+   * The worker waits for an answer to the last message taken from it. Messages are a strict ping-pong
+   * in which every message but the final one is answered, so the two counts are equal only then
+   * (SEQ_TO_WORKER moves on this thread only).
+   */
+  answerOwed(): boolean {
+    return this.running && Atomics.load(this.channel.control, SEQ_TO_WORKER) === this.seen;
   }
 
   /** Resolves with the kind of the worker's next message, once it is in the channel. */
@@ -42,7 +59,9 @@ export class WorkerSlot {
     const sent = Atomics.load(this.channel.control, SEQ_TO_MAIN);
     if (sent === this.seen) return 0;
     this.seen = sent;
-    return this.channel.kind();
+    const kind = this.channel.kind();
+    if (isFinal(kind)) this.running = false;
+    return kind;
   }
 
   /**
