@@ -25,6 +25,8 @@ import {
 const EMPTY = new Uint8Array(0);
 /** Body bytes asked of the client per write to the daemon. */
 const BODY_PIECE = 1 << 18;
+/** A chunk-size line for BODY_PIECE bytes at the most: "40000\r\n". */
+const SIZE_LINE_ROOM = 8;
 /** RFC 9110 9.2.2: requests that may be sent again when the first try may not have been received. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 /** Tries per request on other processes of the group. */
@@ -236,9 +238,10 @@ class BodyPump {
     let left = this.length;
     // One buffer for the whole body: a piece the socket does not take at once waits in the outbox as a
     // view of it, and the next read comes only once the outbox has drained.
-    const buffer = new Uint8Array(chunked ? BODY_PIECE : Math.max(1, Math.min(BODY_PIECE, left)));
+    // A chunked piece is read between room for its size line and its CRLF: one write per piece.
+    const buffer = new Uint8Array(chunked ? SIZE_LINE_ROOM + BODY_PIECE + 2 : Math.max(1, Math.min(BODY_PIECE, left)));
     for (;;) {
-      const into = chunked ? buffer : buffer.subarray(0, Math.max(1, Math.min(buffer.length, left)));
+      const into = chunked ? buffer.subarray(SIZE_LINE_ROOM, SIZE_LINE_ROOM + BODY_PIECE) : buffer.subarray(0, Math.max(1, Math.min(buffer.length, left)));
       const count = await this.body.readInto(into);
       if (upstream.closed) return;
       if (count === null) {
@@ -257,9 +260,11 @@ class BodyPump {
       this.sent = true;
       let flushed: boolean;
       if (chunked) {
-        const size = upstream.write(Buffer.from(`${count.toString(16)}\r\n`, "latin1"));
-        const data = upstream.write(piece);
-        flushed = upstream.write(CRLF) && size && data;
+        const sizeLine = `${count.toString(16)}\r\n`;
+        const start = SIZE_LINE_ROOM - sizeLine.length;
+        for (let i = 0; i < sizeLine.length; i++) buffer[start + i] = sizeLine.charCodeAt(i);
+        buffer.set(CRLF, SIZE_LINE_ROOM + count);
+        flushed = upstream.write(buffer.subarray(start, SIZE_LINE_ROOM + count + 2));
       } else flushed = upstream.write(piece);
       if (!flushed && !(await upstream.drained())) return;
     }
