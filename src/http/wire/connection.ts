@@ -58,16 +58,21 @@ export class Connection implements ResponseTarget, SocketLender {
     this.idleLimit = server.limits.headTimeoutMs;
   }
 
+  // Asked of the socket once: each ask is a getpeername() or getsockname() call, and every request asks.
+  private remoteAddress: string | undefined;
+  private remotePort: number | undefined;
+  private ownAddress: string | undefined;
+
   get peerAddress(): string {
-    return this.socket.remoteAddress;
+    return (this.remoteAddress ??= this.socket.remoteAddress);
   }
 
   get peerPort(): number {
-    return this.socket.remotePort;
+    return (this.remotePort ??= this.socket.remotePort);
   }
 
   get localAddress(): string {
-    return this.socket.localAddress;
+    return (this.ownAddress ??= this.socket.localAddress);
   }
 
   refuse(reason: string): void {
