@@ -51,6 +51,7 @@ export function startEngine(
   // The workers share the parallel groups' replica table from their start: the groups are named by
   // now (the caller resolved them with the bound ports).
   const parallel = parallelGroups(routes, config.threads, errorLog);
+  const replicas = parallelInit(parallel);
   // A daemon process's limits are its group's WSGIDaemonProcess options: its log says so.
   const daemon = Boolean(config.processGroup);
   const pool = new Pool({
@@ -78,12 +79,12 @@ export function startEngine(
         request_timeout: config.requestTimeout,
         process_group: config.processGroup ?? "",
       }),
-      parallel: parallelInit(parallel),
+      parallel: replicas,
     },
   });
   const watchdog = startWatchdog(pool.slots, {
     library: install.library, timeoutSeconds: config.requestTimeout, deadlockTimeoutSeconds: config.deadlockTimeout,
-    logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(),
+    logFd: errorLog.fd, logLevel: errorLog.level, url: watchdogUrl(), parallel: replicas,
   });
   const health = startHealthChecks(pool.slots, {
     requestTimeout: config.requestTimeout, deadlockTimeout: config.deadlockTimeout, heartbeat: watchdog?.heartbeat ?? null,

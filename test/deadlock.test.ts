@@ -92,3 +92,56 @@ for (const python of discoverPythons()) {
     }, 30_000);
   });
 }
+
+// A replica of --parallel-interpreters has a GIL of its own: a C call can keep it while every other
+// GIL is free, and the heartbeat must wait in it too. ctypes (the stuck app's GIL-keeping call) loads
+// in an own-GIL interpreter from Python 3.13 on.
+const ownGilCtypes = discoverPythons().filter((p) => Number(p.minor.split(".")[1]) >= 13);
+
+test("a Python 3.13+ is found for the parallel interpreters' deadlock test", () => {
+  expect(ownGilCtypes.length).toBeGreaterThan(0);
+});
+
+for (const python of ownGilCtypes) {
+  describe(`Python ${python.version} (${python.source}): --deadlock-timeout with --parallel-interpreters 2`, () => {
+    let server: RunningServer;
+    beforeAll(async () => {
+      server = await start({
+        python: python.executable,
+        args: ["--threads", "4", "--deadlock-timeout", "2", "--graceful-timeout", "1", "--log-level", "info",
+          "--alias", `/p=${app},parallel-interpreters=2`],
+      });
+    });
+    afterAll(() => server?.stop());
+
+    test("a 3 s pure-Python loop in a replica is no deadlock", async () => {
+      const old = await pid(server, "/p");
+      const mark = server.log().length;
+      const response = await fetch(`${server.url}/p/spin`, { signal: AbortSignal.timeout(10_000) });
+      expect(response.status).toBe(200);
+      expect(Number(await response.text())).toBe(old);
+      expect(server.log().slice(mark)).not.toContain("deadlock");
+    });
+
+    test("a C call keeping one replica's GIL while an older request sleeps in the other: the process is replaced", async () => {
+      const old = await pid(server, "/p");
+      const mark = server.log().length;
+      const sleeper = new AbortController();
+      const sleeping = fetch(`${server.url}/p/sleep`, { signal: sleeper.signal }).catch(() => null);
+      // The older request holds one replica (its GIL free while it sleeps): the next goes to the other.
+      await Bun.sleep(500);
+      const started = performance.now();
+      const held = fetch(`${server.url}/p/gil`, { signal: AbortSignal.timeout(20_000) }).then((r) => r.status, () => "cut");
+      await server.waitForLog(new RegExp(`Process 0 \\(pid ${old}\\) detected a Python GIL deadlock \\(deadlock-timeout\\): replacing it`), 10_000, mark);
+      const seconds = (performance.now() - started) / 1000;
+      expect(seconds).toBeGreaterThanOrEqual(2);
+      expect(seconds).toBeLessThan(6); // long before the 30 s C call returns
+      await server.waitForLog(new RegExp(`Process 0 \\(pid ${old}\\) stopped \\(exit code 0\\)`), 10_000, mark);
+      expect(alive(old)).toBe(false);
+      expect(await held).toBe("cut");
+      sleeper.abort();
+      await sleeping;
+      expect(await pid(server, "/p")).not.toBe(old);
+    }, 30_000);
+  });
+}

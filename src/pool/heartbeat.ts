@@ -2,8 +2,9 @@
 // stamps the time in shared memory; the HTTP thread (process/health.ts), which never takes the GIL,
 // sees the stamp go stale when something holds the GIL and does not let go: a C call that keeps it
 // (ctypes.PyDLL, an extension that forgot Py_BEGIN_ALLOW_THREADS) or a deadlock around it.
-import type { LibPython } from "../ffi/libpython.ts";
+import type { LibPython, Ptr } from "../ffi/libpython.ts";
 import type { BusyState } from "./busy.ts";
+import type { ParallelTable } from "./parallel.ts";
 import type { ThreadStates } from "./thread-states.ts";
 
 /** The time of the last heartbeat, one Float64 shared by the watchdog thread and the HTTP thread. */
@@ -24,15 +25,18 @@ export class HeartbeatStamp {
   }
 }
 
-/** The watchdog thread's side: one beat takes the GIL, stamps, and lets it go. */
+/** The watchdog thread's side: one beat takes each GIL a request may be stuck behind, stamps, and lets them go. */
 export class Heartbeat {
   private readonly main: number;
+  /** The interpreters one beat waits in (made once, filled per beat). */
+  private readonly gils: Ptr[] = [];
 
   constructor(
     private readonly py: LibPython,
     private readonly threadStates: ThreadStates,
     private readonly workers: readonly BusyState[],
     private readonly stamp: HeartbeatStamp,
+    private readonly replicas: ParallelTable,
   ) {
     this.main = py.PyInterpreterState_Main();
   }
@@ -44,22 +48,30 @@ export class Heartbeat {
     // starve and look like a deadlock. So wait in the interpreter of the worker most likely to hold
     // it, the one running the longest request (else one waiting to start its request), and not at
     // all when no worker runs or waits for Python: then no request can be stuck behind the GIL.
-    let interpreter = 0;
+    // A replica of a parallel group (--parallel-interpreters) has a GIL of its own, which a C call can
+    // keep while the others are free: each replica with a request in it is waited in as well.
+    const gils = this.gils;
+    gils.length = 0;
+    let shared = 0;
     let oldest = Number.POSITIVE_INFINITY;
     for (const busy of this.workers) {
       if (busy.turn() === null) continue;
+      const interpreter = busy.lastInterpreter() || this.main;
+      if (this.replicas.ownsGil(interpreter)) {
+        if (!gils.includes(interpreter)) gils.push(interpreter);
+        continue;
+      }
       const since = busy.read()?.since ?? Number.POSITIVE_INFINITY;
-      if (interpreter === 0 || since < oldest) {
+      if (shared === 0 || since < oldest) {
         oldest = since;
-        interpreter = busy.lastInterpreter() || this.main;
+        shared = interpreter;
       }
     }
-    if (interpreter === 0) return this.stamp.stamp();
-    this.py.PyEval_RestoreThread(this.threadStates.in(interpreter));
-    try {
-      this.stamp.stamp();
-    } finally {
+    if (shared !== 0) gils.push(shared);
+    for (const interpreter of gils) {
+      this.py.PyEval_RestoreThread(this.threadStates.in(interpreter));
       this.py.PyEval_SaveThread();
     }
+    this.stamp.stamp();
   }
 }

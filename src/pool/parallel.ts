@@ -154,6 +154,14 @@ export class ParallelTable {
     return this.interpreters[group.offset + replica]!;
   }
 
+  /**
+   * Whether `interpreter` is one of the replicas, each with a GIL of its own. Read without the setup
+   * lock (the watchdog thread's heartbeat): a replica not published yet reads as 0, never as a torn value.
+   */
+  ownsGil(interpreter: Ptr): boolean {
+    return interpreter !== 0 && this.interpreters.includes(interpreter);
+  }
+
   /** Publishes a replica's new interpreter. Setup lock held. */
   publish(group: ParallelGroup, replica: number, interpreter: Ptr): void {
     this.interpreters[group.offset + replica] = interpreter;

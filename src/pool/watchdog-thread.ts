@@ -9,6 +9,7 @@ import { BusyState } from "./busy.ts";
 import { Channel } from "./channel.ts";
 import { Heartbeat, HeartbeatStamp } from "./heartbeat.ts";
 import { Interrupter } from "./interrupter.ts";
+import { ParallelTable } from "./parallel.ts";
 import { ThreadStates } from "./thread-states.ts";
 import type { WatchdogInit } from "./watchdog.ts";
 
@@ -24,7 +25,7 @@ function watch(init: WatchdogInit): void {
   const py = libpython(init.library);
   const threadStates = new ThreadStates(py);
   const workers = init.channels.map((shared) => new BusyState(new Channel(shared)));
-  const heartbeat = init.heartbeat ? new Heartbeat(py, threadStates, workers, new HeartbeatStamp(init.heartbeat)) : null;
+  const heartbeat = init.heartbeat ? new Heartbeat(py, threadStates, workers, new HeartbeatStamp(init.heartbeat), new ParallelTable(init.parallel)) : null;
   const interrupter = init.timeoutSeconds > 0 ? new Interrupter(py, threadStates) : null;
   const timeoutMs = init.timeoutSeconds * 1000;
   setInterval(() => {

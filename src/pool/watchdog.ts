@@ -2,6 +2,7 @@
 // worker's channel, when --request-timeout or --deadlock-timeout is on; it never talks back, it only
 // stamps the heartbeat (pool/heartbeat.ts). Terminated with the pool (server.ts stop()).
 import { HeartbeatStamp } from "./heartbeat.ts";
+import type { ParallelInit } from "./parallel.ts";
 import type { WorkerSlot } from "./pool.ts";
 
 /** How often the watchdog checks requests and beats: a request is interrupted, a stamp renewed, up to this late. */
@@ -18,6 +19,8 @@ export interface WatchdogInit {
   tickMs: number;
   logFd: number;
   logLevel: number;
+  /** The parallel groups' replica table (pool/parallel.ts): each replica has a GIL of its own to watch. */
+  parallel: ParallelInit;
 }
 
 export interface WatchdogOptions {
@@ -27,6 +30,7 @@ export interface WatchdogOptions {
   logFd: number;
   logLevel: number;
   url: string | URL;
+  parallel: ParallelInit;
 }
 
 export interface Watchdog {
@@ -48,6 +52,7 @@ export function startWatchdog(slots: readonly WorkerSlot[], options: WatchdogOpt
     tickMs: WATCHDOG_TICK_MS,
     logFd: options.logFd,
     logLevel: options.logLevel,
+    parallel: options.parallel,
   };
   thread.postMessage(init);
   return { thread, heartbeat };
