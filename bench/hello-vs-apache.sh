@@ -6,6 +6,9 @@
 #   WSGI_BIN=./wsgi-bin bench/hello-vs-apache.sh   # a built binary instead
 #
 # Knobs (env): ROUNDS=3 DURATION=5s CONNECTIONS=32 WSGI_BIN_ARGS="--threads 16"
+#   DAEMON=1: both in daemon mode, mod_wsgi's recommended setup: WSGIDaemonProcess hello processes=2
+#   threads=15 + WSGIProcessGroup hello in Apache, --daemon-process hello,processes=2,threads=15 and
+#   process-group=hello in wsgi-bin (mod_wsgi's default threads=, a process per core).
 # Prints a table and writes raw numbers to bench/results/hello-vs-apache-<timestamp>.json.
 set -euo pipefail
 
@@ -47,6 +50,11 @@ WSGI_BIN_PORT=$(free_port)
 # --- Apache: the peer suite's configuration (bench/peers.ts), a private ServerRoot in $TMP ---
 BUN="$ROOT/node_modules/.bin/bun"
 read -r apache_conf apache_log < <("$BUN" "$ROOT/bench/apache-config.ts" "$SCRIPT" "$TMP")
+DAEMON_GROUP="hello,processes=2,threads=15"
+if [[ ${DAEMON:-} == 1 ]]; then
+  sed -i "s|^WSGIScriptAlias |WSGIDaemonProcess ${DAEMON_GROUP//,/ }\nWSGIProcessGroup hello\nWSGIScriptAlias |" "$apache_conf"
+  grep -q '^WSGIProcessGroup hello' "$apache_conf" || { echo "could not put Apache in daemon mode" >&2; exit 1; }
+fi
 /usr/sbin/apache2 -f "$apache_conf" -c "Listen 127.0.0.1:$APACHE_PORT" -DFOREGROUND &
 pids+=($!)
 
@@ -57,7 +65,9 @@ else
   wsgi_bin=("$BUN" "$ROOT/src/main.ts") wsgi_label="bun $("$BUN" --version) src/main.ts"
 fi
 # shellcheck disable=SC2206  # WSGI_BIN_ARGS is meant to be word-split
-"${wsgi_bin[@]}" --alias "/hello=$SCRIPT" --host 127.0.0.1 --port "$WSGI_BIN_PORT" \
+daemon_args=() route_option="" mode=""
+[[ ${DAEMON:-} == 1 ]] && daemon_args=(--daemon-process "$DAEMON_GROUP") route_option=",process-group=hello" mode="-daemon"
+"${wsgi_bin[@]}" --alias "/hello=$SCRIPT$route_option" "${daemon_args[@]}" --host 127.0.0.1 --port "$WSGI_BIN_PORT" \
   --python "$PYTHON" --log-level warn ${WSGI_BIN_ARGS:-} &
 pids+=($!)
 
@@ -105,7 +115,7 @@ done
 
 # --- summary table + JSON (python3 is on hand: it is the Python under test) ---
 mkdir -p "$ROOT/bench/results"
-json="$ROOT/bench/results/hello-vs-apache-$(date -u +%Y%m%dT%H%M%SZ).json"
+json="$ROOT/bench/results/hello-vs-apache$mode-$(date -u +%Y%m%dT%H%M%SZ).json"
 "$PYTHON" - "$json" <<EOF
 import json, statistics, sys, platform
 raw = {
@@ -122,7 +132,7 @@ for name, r in raw.items():
 print(f"ratio wsgi-bin/Apache req/s: {ratio:.2f}")
 doc = {
   "wrk": "wrk -t1 -c$CONNECTIONS -d$DURATION --latency", "rounds": $ROUNDS,
-  "apache": "$(/usr/sbin/apache2 -v | head -1 | sed 's/.*: //') event MPM, mod_wsgi embedded, 2 x 25 threads",
+  "apache": "$(/usr/sbin/apache2 -v | head -1 | sed 's/.*: //') event MPM, 2 x 25 threads, mod_wsgi $([[ -n $mode ]] && echo "daemon mode (WSGIDaemonProcess ${DAEMON_GROUP//,/ })" || echo embedded)",
   "wsgi_bin": "$wsgi_label ${WSGI_BIN_ARGS:-}".strip(),
   "python": platform.python_version(), "nproc": $(nproc),
   "servers": raw, "ratio_rps": ratio,
