@@ -35,6 +35,16 @@ async function deadlockReplaces(server: RunningServer, prefix: string): Promise<
   return log.split("\n").find((line) => line.includes("deadlock detected")) ?? "";
 }
 
+/** A 3 s pure-Python loop from `prefix`'s interpreter: answered by the same process, no deadlock logged. */
+async function spinIsNoDeadlock(server: RunningServer, prefix: string): Promise<void> {
+  const old = await pid(server, prefix);
+  const mark = server.log().length;
+  const response = await fetch(`${server.url}${prefix}/spin`, { signal: AbortSignal.timeout(10_000) });
+  expect(response.status).toBe(200);
+  expect(Number(await response.text())).toBe(old);
+  expect(server.log().slice(mark)).not.toContain("deadlock");
+}
+
 describe("--deadlock-timeout 2", () => {
   let server: RunningServer;
   beforeAll(async () => {
@@ -78,14 +88,7 @@ for (const python of discoverPythons()) {
     });
     afterAll(() => server?.stop());
 
-    test("a 3 s pure-Python loop in a sub-interpreter is no deadlock", async () => {
-      const old = await pid(server);
-      const mark = server.log().length;
-      const response = await fetch(`${server.url}/s/spin`, { signal: AbortSignal.timeout(10_000) });
-      expect(response.status).toBe(200);
-      expect(Number(await response.text())).toBe(old);
-      expect(server.log().slice(mark)).not.toContain("deadlock");
-    });
+    test("a 3 s pure-Python loop in a sub-interpreter is no deadlock", () => spinIsNoDeadlock(server, "/s"));
 
     test("a C call keeping the GIL in the main interpreter is one: the process is replaced", async () => {
       expect(await deadlockReplaces(server, "/g")).toContain("deadlock detected");
@@ -114,34 +117,16 @@ for (const python of ownGilCtypes) {
     });
     afterAll(() => server?.stop());
 
-    test("a 3 s pure-Python loop in a replica is no deadlock", async () => {
-      const old = await pid(server, "/p");
-      const mark = server.log().length;
-      const response = await fetch(`${server.url}/p/spin`, { signal: AbortSignal.timeout(10_000) });
-      expect(response.status).toBe(200);
-      expect(Number(await response.text())).toBe(old);
-      expect(server.log().slice(mark)).not.toContain("deadlock");
-    });
+    test("a 3 s pure-Python loop in a replica is no deadlock", () => spinIsNoDeadlock(server, "/p"));
 
     test("a C call keeping one replica's GIL while an older request sleeps in the other: the process is replaced", async () => {
-      const old = await pid(server, "/p");
-      const mark = server.log().length;
       const sleeper = new AbortController();
       const sleeping = fetch(`${server.url}/p/sleep`, { signal: sleeper.signal }).catch(() => null);
-      // The older request holds one replica (its GIL free while it sleeps): the next goes to the other.
+      // The older request holds one replica (its GIL free while it sleeps): the next ones go to the other.
       await Bun.sleep(500);
-      const started = performance.now();
-      const held = fetch(`${server.url}/p/gil`, { signal: AbortSignal.timeout(20_000) }).then((r) => r.status, () => "cut");
-      await server.waitForLog(new RegExp(`Process 0 \\(pid ${old}\\) detected a Python GIL deadlock \\(deadlock-timeout\\): replacing it`), 10_000, mark);
-      const seconds = (performance.now() - started) / 1000;
-      expect(seconds).toBeGreaterThanOrEqual(2);
-      expect(seconds).toBeLessThan(6); // long before the 30 s C call returns
-      await server.waitForLog(new RegExp(`Process 0 \\(pid ${old}\\) stopped \\(exit code 0\\)`), 10_000, mark);
-      expect(alive(old)).toBe(false);
-      expect(await held).toBe("cut");
+      expect(await deadlockReplaces(server, "/p")).toContain("deadlock detected");
       sleeper.abort();
       await sleeping;
-      expect(await pid(server, "/p")).not.toBe(old);
     }, 30_000);
   });
 }
