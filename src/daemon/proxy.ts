@@ -49,8 +49,8 @@ export interface ProxyOptions {
 /** How one try went. */
 type Outcome =
   | { kind: "done" }
-  /** The daemon's script changed: another process must take it (if its body was not sent yet). */
-  | { kind: "bounced"; bodySent: boolean }
+  /** The daemon's script changed: another process must take it (if nothing began taking its body). */
+  | { kind: "bounced"; bodyStarted: boolean }
   /** The connection closed before a response head: the daemon died, or closed a pooled connection. */
   | { kind: "lost"; retry: boolean; why: string };
 
@@ -85,7 +85,7 @@ export class DaemonProxy {
       if (outcome.kind === "done") return;
       if (outcome.kind === "bounced") {
         socket.staleUntil = Date.now() + group.connectTimeoutMs;
-        if (!outcome.bodySent) continue;
+        if (!outcome.bodyStarted) continue;
         log.error(`WSGI script '${script}' changed while its HTTP/1.0 request body was being sent to daemon process group '${group.name}': the request cannot be sent again.`);
         return response.fail(503);
       }
@@ -136,7 +136,8 @@ export class DaemonProxy {
       const bytes = await upstream.read();
       if (bytes === null) {
         if (pump?.problem) return this.clientBodyFailed(pump.problem, response);
-        const untouched = !buffered && !pump?.sent;
+        // A started pump owns the body (it may be waiting in a read): another try could not have it whole.
+        const untouched = !buffered && pump === null;
         const unread = performance.now() - sentAt < RESEND_WITHIN_MS;
         return {
           kind: "lost",
@@ -161,7 +162,7 @@ export class DaemonProxy {
     }
     if (parsed.status === SCRIPT_CHANGED_STATUS) {
       // Its short error page is not worth reading: the connection goes (the caller closes it).
-      return { kind: "bounced", bodySent: Boolean(pump?.sent) };
+      return { kind: "bounced", bodyStarted: pump !== null };
     }
 
     const final = parsed;
@@ -222,8 +223,6 @@ function hasBodyOf(head: ParsedHead): boolean {
 
 /** Copies the client's request body to the daemon as the client sends it, chunked again if it came chunked. */
 class BodyPump {
-  /** Some of the body was written to the daemon. */
-  sent = false;
   finished = false;
   problem: BodyProblem | null = null;
 
@@ -257,7 +256,6 @@ class BodyPump {
       }
       const piece = into.subarray(0, count);
       left -= count;
-      this.sent = true;
       let flushed: boolean;
       if (chunked) {
         const sizeLine = `${count.toString(16)}\r\n`;
