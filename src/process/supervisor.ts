@@ -230,7 +230,8 @@ export class Supervisor {
 
   /** Starts a successor in the old process's slot; once it is ready, the old one drains and exits. */
   private replace(old: Child, reason: string, then?: () => void): void {
-    if (old.retiring || old.replacing || this.stopping) return then?.();
+    // Gone already (it died while a group restart waited to reach it): its slot is being refilled.
+    if (!this.children.has(old) || old.retiring || old.replacing || this.stopping) return then?.();
     old.replacing = true;
     this.spawn(old.group, old.slot, `successor of pid ${old.process.pid} (${reason})`, (successor) => {
       this.retire(old, `replaced by pid ${successor.process.pid} (${reason})`);
