@@ -9,25 +9,25 @@ import { inRanges, ipRanges } from "./ip-ranges.ts";
 type Purpose = "client" | "scheme" | "host" | "port" | "server" | "script";
 
 /** Every header mod_wsgi takes from a proxy, with what it tells. */
-const PURPOSES: Record<string, Purpose> = {
-  "x-forwarded-for": "client", "x-client-ip": "client", "x-real-ip": "client",
-  "x-forwarded-proto": "scheme", "x-forwarded-scheme": "scheme", "x-scheme": "scheme",
-  "x-forwarded-https": "scheme", "x-forwarded-ssl": "scheme", "x-https": "scheme",
-  "x-forwarded-host": "host", "x-host": "host",
-  "x-forwarded-port": "port",
-  "x-forwarded-server": "server",
-  "x-script-name": "script", "x-forwarded-script-name": "script",
-};
+const PURPOSES = new Map<string, Purpose>([
+  ["x-forwarded-for", "client"], ["x-client-ip", "client"], ["x-real-ip", "client"],
+  ["x-forwarded-proto", "scheme"], ["x-forwarded-scheme", "scheme"], ["x-scheme", "scheme"],
+  ["x-forwarded-https", "scheme"], ["x-forwarded-ssl", "scheme"], ["x-https", "scheme"],
+  ["x-forwarded-host", "host"], ["x-host", "host"],
+  ["x-forwarded-port", "port"],
+  ["x-forwarded-server", "server"],
+  ["x-script-name", "script"], ["x-forwarded-script-name", "script"],
+]);
 
 /** --trust-proxy without --trust-proxy-header: what proxies set most. */
 export const DEFAULT_TRUSTED_HEADERS = ["X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port"];
 
 /** Is this a header WSGITrustedProxyHeaders can name? */
 export function isProxyHeader(name: string): boolean {
-  return PURPOSES[name.toLowerCase()] !== undefined;
+  return PURPOSES.has(name.toLowerCase());
 }
 
-export const PROXY_HEADER_NAMES = Object.keys(PURPOSES).map((name) => name.replace(/(^|-)([a-z])/g, (_, dash, c: string) => dash + c.toUpperCase()));
+export const PROXY_HEADER_NAMES = [...PURPOSES.keys()].map((name) => name.replace(/(^|-)([a-z])/g, (_, dash, c: string) => dash + c.toUpperCase()));
 
 export interface Forwarded {
   remoteAddr: string;
@@ -54,7 +54,7 @@ export class TrustedProxies {
     this.proxies = proxies === undefined ? null : ipRanges(proxies);
     for (const header of headers) {
       const name = header.toLowerCase();
-      const purpose = PURPOSES[name];
+      const purpose = PURPOSES.get(name);
       if (purpose) this.chosen.set(purpose, name);
     }
   }
@@ -65,21 +65,25 @@ export class TrustedProxies {
 
   /** What the request says about its client once the proxies in front are accounted for. */
   resolve(peer: string, scheme: string, headers: string[]): Forwarded {
-    const result: Forwarded = { remoteAddr: peer, scheme, host: null, port: null, serverName: null, scriptName: null, headers: [] };
+    const result: Forwarded = { remoteAddr: peer, scheme, host: null, port: null, serverName: null, scriptName: null, headers };
     const trusted = this.trusts(peer);
+    // The request's own array unless a header is removed: copied up to the first one that is.
+    let kept: string[] | null = null;
     for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i]!.toLowerCase();
-      const purpose = PURPOSES[name];
-      if (purpose === undefined || !this.chosen.has(purpose)) {
-        result.headers.push(headers[i]!, headers[i + 1]!);
-        continue;
-      }
+      const raw = headers[i]!;
+      // Every proxy header starts with X-: the others are passed without lower-casing them.
+      const name = (raw.charCodeAt(0) | 0x20) === 0x78 ? raw.toLowerCase() : "";
+      const purpose = name ? PURPOSES.get(name) : undefined;
       // Of a purpose named, only its trusted header, and only from a trusted proxy, reaches the app.
       // (mod_wsgi leaves X-Forwarded-Port and -Server of untrusted clients in; they are removed here too.)
-      if (!trusted || this.chosen.get(purpose) !== name) continue;
-      result.headers.push(headers[i]!, headers[i + 1]!);
-      this.apply(result, purpose, name, headers[i + 1]!.trim(), peer);
+      if (purpose !== undefined && this.chosen.has(purpose) && (!trusted || this.chosen.get(purpose) !== name)) {
+        kept ??= headers.slice(0, i);
+        continue;
+      }
+      kept?.push(raw, headers[i + 1]!);
+      if (purpose !== undefined && this.chosen.has(purpose)) this.apply(result, purpose, name, headers[i + 1]!.trim(), peer);
     }
+    if (kept) result.headers = kept;
     return result;
   }
 
