@@ -168,15 +168,17 @@ class Input:
     large body may come as the socket itself (BODY_DIRECT): then it is read here, straight into
     Python, as Apache's request thread reads it."""
 
+    # Set on the instance only once BODY_DIRECT came (most bodies never take that path).
+    fd = -1  # the lent socket (a duplicate the HTTP thread closes)
+    taken = 0  # bytes read from it
+    poller = None
+
     def __init__(self, worker, length, fields):
         self.worker = worker
         self.remaining = length  # bytes still to come, None when unknown (chunked)
         self.buffer = bytearray()  # appends are amortised O(1), and so are deletes from the front
         self.eof = length == 0
         self.fields = fields  # the request head's, for the client's address in the error log
-        self.fd = -1  # the lent socket (a duplicate the HTTP thread closes), once BODY_DIRECT came
-        self.taken = 0  # bytes read from it
-        self.poller = None
 
     def _fill(self, want, greedy=False):
         if self.eof:
@@ -256,25 +258,24 @@ class Input:
 
     def read(self, size=-1):
         if size is None or size < 0:
-            while self._fill(1 << 20):
+            while self.fd < 0 and self._fill(1 << 20):
                 pass
-            data = bytes(self.buffer)
-            self.buffer.clear()
-            return data
-        if self.fd >= 0 and not self.buffer and not self.eof and size > 0:
-            # Straight from the socket: no copy when one read gives it all, one join when it takes several.
-            data = self.recv(size)
-            if len(data) == size or self.eof:
-                return data
-            pieces, got = [data], len(data)
-            while got < size and not self.eof:
-                data = self.recv(size - got)
-                pieces.append(data)
-                got += len(data)
-            return b"".join(pieces)
-        while len(self.buffer) < size and self._fill(size - len(self.buffer)):
+            if self.fd < 0 or self.eof:
+                return self._take(len(self.buffer))
+            size = len(self.buffer) + self.remaining
+        while self.fd < 0 and len(self.buffer) < size and self._fill(size - len(self.buffer)):
             pass
-        return self._take(size)
+        if self.fd < 0 or self.eof or len(self.buffer) >= size:
+            return self._take(size)
+        # The rest straight from the lent socket, after what the channel brought: no copy when one
+        # read gives it all, one join when it takes several.
+        pieces = [self._take(len(self.buffer))] if self.buffer else []
+        got = len(pieces[0]) if pieces else 0
+        while got < size and not self.eof:
+            data = self.recv(size - got)
+            pieces.append(data)
+            got += len(data)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def readline(self, size=-1):
         if size is None:
