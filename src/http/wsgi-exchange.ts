@@ -84,7 +84,7 @@ export async function runExchange(
   } finally {
     // Still running only after an error on this thread (logged by the caller as an internal error):
     // stopped as for a client gone, it must not get another request before its last message.
-    if (slot.running) await cancel(slot, slot.answerOwed());
+    if (slot.running) await cancel(slot);
     workerDone?.(slot);
     pool.release(slot);
   }
@@ -118,9 +118,7 @@ async function streamBody(slot: WorkerSlot, body: BodySource, sink: ResponseSink
     for (let run = ring.nextRun(); run; run = ring.nextRun()) {
       const more = await sink.send(run.bytes, framed ? run.payload : 0);
       if (!more) {
-        // The worker waits for an answer if it sent Full, or a message not its last.
-        if (message === 0 || !isFinal(message)) await cancel(slot, workerWaits || message !== 0);
-        else ring.dropUnsent();
+        await cancel(slot);
         return sink.end(); // as after the head: the client may be gone, then it only logs
       }
       ring.release(run);
@@ -184,16 +182,19 @@ async function replyBody(slot: WorkerSlot, body: BodySource): Promise<void> {
 }
 
 /**
- * The client went away or wants no more: tell the app (its write raises, its close() runs), wait for
- * it. `answerOwed`: the worker waits for an answer already (Full), else its next message gets it.
- * Pieces it published meanwhile are never sent.
+ * The client went away or wants no more (or this thread failed): tell the app (its write raises, its
+ * close() runs) and wait for its final message, unless that came already. The worker waits for an
+ * answer when the last message taken from it (Full, NeedBody, Head...) has none yet; otherwise its
+ * next message gets one. Pieces it published meanwhile are never sent.
  */
-async function cancel(slot: WorkerSlot, answerOwed = true): Promise<void> {
-  if (answerOwed) slot.send(ToWorker.Cancel);
-  for (;;) {
-    const kind = await slot.receive();
-    if (isFinal(kind)) break;
-    slot.send(ToWorker.Cancel);
+async function cancel(slot: WorkerSlot): Promise<void> {
+  if (slot.running) {
+    if (slot.answerOwed()) slot.send(ToWorker.Cancel);
+    for (;;) {
+      const kind = await slot.receive();
+      if (isFinal(kind)) break;
+      slot.send(ToWorker.Cancel);
+    }
   }
   slot.ring.dropUnsent();
 }
