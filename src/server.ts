@@ -26,7 +26,6 @@ import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
 import { checkParallelSupport } from "./pool/parallel.ts";
-import type { Pool } from "./pool/pool.ts";
 import { dropPrivileges } from "./process/privileges.ts";
 import type { RecycleReason } from "./process/supervisor.ts";
 import { routeTable } from "./status/route-table.ts";
@@ -34,14 +33,9 @@ import { createServerStatus } from "./status/server-status.ts";
 import { SERVER_SOFTWARE } from "./version.ts";
 
 export interface Running {
-  port: number;
-  /** Null in a front process all of whose routes run in daemon process groups. */
-  pool: Pool | null;
   errorLog: ErrorLog;
   /** Settles once the --import-script scripts are loaded (or failed, logged). */
   ready: Promise<void>;
-  /** Stop at once: connections closed, workers ended. */
-  stop(): void;
   /** Stop accepting, let requests in flight finish (up to timeoutMs), then close the connections; the caller exits. */
   drain(timeoutMs: number): Promise<void>;
 }
@@ -177,22 +171,14 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   }
   if (config.serverStatus) errorLog.info(`Server status at ${config.serverStatus.paths.map((path) => `${path} (and ${path}/metrics)`).join(", ")}.`);
 
-  const stop = () => {
-    for (const wire of servers) wire.stop();
-    options.daemons?.close();
-    engine?.stop();
-  };
   // A daemon group's import scripts load in its processes (daemon/daemon-config.ts), not here.
   const imports = config.importScripts.filter((script) => !script.processGroup).map((script) => {
     const group = applicationGroupName(script, config.serverName, port);
     return { script, group, interpreters: engine?.parallel.get(group) ?? 1 };
   });
   return {
-    port,
-    pool,
     errorLog,
     ready: pool ? importScripts(pool, imports, errorLog) : Promise.resolve(),
-    stop,
     async drain(timeoutMs: number) {
       for (const wire of servers) wire.stopAccepting(); // no new connections; those open finish what they are doing
       await awaitRequests(activeRequests, pool, timeoutMs, errorLog);

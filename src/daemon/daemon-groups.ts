@@ -153,9 +153,4 @@ export class DaemonGroups {
       group.update(group.sockets.map((socket) => socket.path)); // wakes the waiting
     }
   }
-
-  close(): void {
-    clearInterval(this.sweep);
-    for (const group of this.groups.values()) for (const socket of group.sockets) socket.closeIdle();
-  }
 }
