@@ -1,4 +1,5 @@
-// The shared-memory channel between the HTTP thread and one worker: a SharedArrayBuffer with a few
+// The shared-memory channel between the HTTP thread and the worker serving its request (any worker,
+// one request at a time: see run-queue.ts): a SharedArrayBuffer with a few
 // control words and a data area. Messages are a strict ping-pong: whoever last received a message
 // owns the data area until it sends one back, so no locks are needed. One exception, a streamed
 // response body: there the data area is a ring of pieces that the worker fills and publishes without
@@ -49,8 +50,6 @@ export const RELEASED = 17;
  * word the HTTP thread waits on, for either.
  */
 export const EVENTS = 18;
-/** 1 once the worker thread runs (pool.ts starts the next thread then); not read by adapter.py. */
-export const STARTED = 19;
 export const START = 20; // + piece: 20 to 35
 export const FILL = 36; // + piece: 36 to 51
 export const PAYLOAD = 52; // + piece: 52 to 67
@@ -84,7 +83,6 @@ export const enum ToWorker {
   Body = 2, // payload: request body bytes; ARG = 1 at the end of the body
   Continue = 3, // the last response message was taken, go on
   Cancel = 4, // the client went away: stop, close the iterable
-  Shutdown = 5,
 }
 
 /** Worker -> HTTP thread. */
@@ -149,12 +147,6 @@ export class Channel {
     this.setMessage(kind, length, arg);
     Atomics.add(this.control, SEQ_TO_WORKER, 1);
     Atomics.notify(this.control, SEQ_TO_WORKER);
-  }
-
-  /** Worker: its thread runs (its script and koffi are loaded). */
-  announceStarted(): void {
-    Atomics.store(this.control, STARTED, 1);
-    Atomics.notify(this.control, STARTED);
   }
 
   /** Worker: hand the data area to the HTTP thread (the message header is already set). */

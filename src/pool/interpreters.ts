@@ -37,8 +37,10 @@ const OWN_GIL_CONFIG: InterpreterConfig = {
 
 export interface Entry {
   threadState: Ptr;
-  /** Bound method Worker.handle of the adapter: called with no arguments per request. */
+  /** Bound method Worker.handle of the adapter: called per request with channelArgs[channel]. */
   handle: Ptr;
+  /** Per channel, the argument tuple `(index,)` for handle, made once in this interpreter. */
+  channelArgs: Ptr[];
   /** The interpreter, published per request for the --request-timeout watchdog (pool/busy.ts). */
   interpreter: Ptr;
   /** The adapter's settle(): consumes a timeout injected too late to fire within its request. */
@@ -59,7 +61,7 @@ export class ThreadInterpreters {
     private readonly py: LibPython,
     private readonly registry: Ptr,
     private readonly log: ErrorLog,
-    private readonly attachArguments: { config: string; memory: Uint8Array; exchangeDef: Ptr; publishDef: Ptr },
+    private readonly attachArguments: { config: string; memories: Uint8Array[]; exchangeDef: Ptr; publishDef: Ptr },
     private readonly setupLock: SharedMutex,
     private readonly parallel: ParallelTable,
   ) {
@@ -187,9 +189,9 @@ export class ThreadInterpreters {
    * Imports the adapter into the current interpreter (once) and attaches this thread; `replicas` tells
    * the adapter how many interpreters its group has (its refusal hints and 3.12's stdlib fallbacks). GIL held.
    */
-  private attachAdapter(label: string, replicas: number): { handle: Ptr; settle: Ptr } | null {
+  private attachAdapter(label: string, replicas: number): { handle: Ptr; settle: Ptr; channelArgs: Ptr[] } | null {
     const py = this.py;
-    const { config, memory, exchangeDef, publishDef } = this.attachArguments;
+    const { config, memories, exchangeDef, publishDef } = this.attachArguments;
     const name = py.PyUnicode_FromString(ADAPTER_MODULE);
     let module = py.PyImport_GetModule(name);
     py.Py_DecRef(name);
@@ -202,33 +204,43 @@ export class ThreadInterpreters {
     }
     let handle = 0;
     let settle = 0;
-    if (module) {
+    const channelArgs = module ? memories.map((_, index) => tupleOf(py, [py.PyLong_FromLongLong(index)])) : [];
+    if (module && channelArgs.every(Boolean)) {
       const attach = py.PyObject_GetAttrString(module, "attach");
       if (attach) {
-        const items = [
+        const views = tupleOf(py, memories.map((memory) => py.PyMemoryView_FromMemory(memory, memory.byteLength, PyBUF_WRITE)));
+        const args = tupleOf(py, [
           py.PyUnicode_FromString(config),
-          py.PyMemoryView_FromMemory(memory, memory.byteLength, PyBUF_WRITE),
+          views,
           py.PyCFunction_NewEx(exchangeDef, 0, 0),
           py.PyCFunction_NewEx(publishDef, 0, 0),
           py.PyLong_FromLongLong(replicas),
-        ];
-        const args = items.every(Boolean) ? py.PyTuple_New(items.length) : 0;
+        ]);
         if (args) {
-          items.forEach((item, index) => py.PyTuple_SetItem(args, index, item)); // steals each item
           handle = py.PyObject_CallObject(attach, args);
           py.Py_DecRef(args);
-        } else {
-          for (const item of items) if (item) py.Py_DecRef(item);
         }
         py.Py_DecRef(attach);
       }
       if (handle) settle = py.PyObject_GetAttrString(module, "settle");
-      py.Py_DecRef(module);
     }
-    if (handle && settle) return { handle, settle };
+    if (module) py.Py_DecRef(module);
+    if (handle && settle) return { handle, settle, channelArgs };
     if (handle) py.Py_DecRef(handle);
+    for (const args of channelArgs) if (args) py.Py_DecRef(args);
     this.log.error(`Failed to set up interpreter ${label} for wsgi-bin.`);
     if (py.PyErr_Occurred()) py.PyErr_PrintEx(0);
     return null;
   }
+}
+
+/** A new tuple of `items` (each a new reference, stolen; 0 for one that failed), or 0 with all released. */
+function tupleOf(py: LibPython, items: Ptr[]): Ptr {
+  const tuple = items.every(Boolean) ? py.PyTuple_New(items.length) : 0;
+  if (!tuple) {
+    for (const item of items) if (item) py.Py_DecRef(item);
+    return 0;
+  }
+  items.forEach((item, index) => py.PyTuple_SetItem(tuple, index, item));
+  return tuple;
 }

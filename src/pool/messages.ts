@@ -2,8 +2,12 @@
 import type { ParallelInit } from "./parallel.ts";
 
 export interface WorkerInit {
+  /** The thread's number, from 0 (logs; a parallel group's first pick). */
   index: number;
-  shared: SharedArrayBuffer;
+  /** Every channel (pool/channel.ts): the worker serves whichever the run queue gives it. */
+  channels: SharedArrayBuffer[];
+  /** The RunQueue's memory (pool/run-queue.ts). */
+  runQueue: SharedArrayBuffer;
   library: string;
   /** The main interpreter's dict of application group name -> PyInterpreterState address. */
   registry: number;

@@ -1,8 +1,22 @@
-// The HTTP thread's side of the worker threads: who is idle, who waits for one, and the wait for a
-// worker's next message (Atomics.waitAsync: no structured clone, no postMessage on the hot path).
+// The HTTP thread's side of the worker threads: which channels are free, who waits for one, the run
+// queue that any worker takes a request from, and the wait for a worker's next message
+// (Atomics.waitAsync: no structured clone, no postMessage on the hot path).
 import { BodyRing } from "./body-ring.ts";
-import { Channel, DIRECT_GONE, DIRECT_TAKEN, EVENTS, isFinal, SEQ_TO_MAIN, SEQ_TO_WORKER, STARTED, ToWorker } from "./channel.ts";
+import { Channel, DIRECT_GONE, DIRECT_TAKEN, EVENTS, isFinal, SEQ_TO_MAIN, SEQ_TO_WORKER, ToWorker } from "./channel.ts";
 import type { WorkerInit } from "./messages.ts";
+import { RunQueue } from "./run-queue.ts";
+
+/**
+ * When a queued request wakes a sleeping worker. Waking one per request is what cost most with a fast
+ * app: on 2 cores, hello world spent half its CPU in futex waits and wake-ups, a worker woken per
+ * request and the GIL handed between eight of them. So a request wakes one only when the workers
+ * awake are fewer than AWAKE_WANTED (one runs Python while the other does what needs no GIL), or
+ * when those awake are not expected to reach it within STARVING_MS: the queue ahead of it times the
+ * recent time a request took (an app that sleeps or waits on I/O), shared among them. A request
+ * waiting STARVING_MS all the same (the workers awake blocked at once) wakes the rest.
+ */
+const AWAKE_WANTED = 2;
+const STARVING_MS = 1;
 
 export class WorkerSlot {
   readonly channel: Channel;
@@ -13,11 +27,10 @@ export class WorkerSlot {
   private seen: number;
   /** From a request sent until the worker's final message is taken: it must not be given another meanwhile. */
   running = false;
+  /** performance.now() when its request was queued, 0 when none is (the wake rule, see AWAKE_WANTED). */
+  queuedAt = 0;
 
-  /** Null until its turn to start (see Pool): a request sent meanwhile waits in the channel. */
-  thread: Worker | null = null;
-
-  constructor(readonly index: number, channel: Channel) {
+  constructor(readonly index: number, channel: Channel, private readonly queue: (slot: WorkerSlot) => void) {
     this.channel = channel;
     this.ring = new BodyRing(channel);
     const { control, wide } = channel;
@@ -29,10 +42,12 @@ export class WorkerSlot {
     this.channel.sendToWorker(kind, length, arg);
   }
 
-  /** A request (its head already in the data area), see ToWorker.Request for `arg`. */
+  /** A request (its head already in the data area), see ToWorker.Request for `arg`: queued for any worker. */
   sendRequest(headLength: number, arg = 0): void {
     this.running = true;
-    this.channel.sendToWorker(ToWorker.Request, headLength, arg);
+    this.channel.setMessage(ToWorker.Request, headLength, arg);
+    Atomics.add(this.channel.control, SEQ_TO_WORKER, 1); // no worker waits on this channel: no notify
+    this.queue(this);
   }
 
   /**
@@ -79,7 +94,7 @@ export interface PoolOptions {
   workerUrl: string | URL;
   /** Threads already started on workerUrl, loading their scripts while Python initialises (engine.ts): used first. */
   started?: Worker[];
-  init: Omit<WorkerInit, "index" | "shared" | "setupLock">;
+  init: Omit<WorkerInit, "index" | "channels" | "runQueue" | "setupLock">;
   dataSize?: number;
   /** The most requests that may wait for a free worker (--queue-limit); more are refused at once. */
   queueLimit?: number;
@@ -106,37 +121,69 @@ export class Pool {
   private readonly queueFull: Refusal;
 
   private terminated = false;
+  private readonly threads: Worker[] = [];
+  private readonly runQueue: RunQueue;
+  private starvingTimer: Timer | null = null;
+  /** How long requests took lately, queued to done (a moving average, ms): the wake rule's guess. */
+  private requestMs = 0;
 
   constructor(options: PoolOptions) {
     this.queueLimit = options.queueLimit ?? Number.POSITIVE_INFINITY;
     this.queueFull = new Refusal("Request queue full", `${this.queueLimit} requests already wait for a thread (${options.queueLimitName ?? "--queue-limit"})`);
-    const setupLock = new SharedArrayBuffer(4);
-    const start = (slot: WorkerSlot, thread: Worker) => {
-      slot.thread = thread;
-      thread.postMessage({ ...options.init, index: slot.index, shared: slot.channel.shared, setupLock } satisfies WorkerInit);
-    };
+    // As many channels as threads: a request is in a channel only while a thread is free to take it
+    // (or about to be), so --threads still bounds the requests in progress and the rest wait here.
     for (let index = 0; index < options.threads; index++) {
-      const slot = new WorkerSlot(index, Channel.create(options.dataSize));
-      const started = options.started?.[index];
-      if (started) start(slot, started);
-      this.slots.push(slot);
-      this.idle.push(slot);
+      this.slots.push(new WorkerSlot(index, Channel.create(options.dataSize), this.enqueue));
     }
-    // acquire() pops: slot 0 goes first, the thread started first and so, at a cold start, ready first.
-    this.idle.reverse();
+    // acquire() pops: channel 0 goes first.
+    this.idle.push(...this.slots.slice().reverse());
+    this.runQueue = RunQueue.create(this.slots.length);
+    const setupLock = new SharedArrayBuffer(4);
+    const channels = this.slots.map((slot) => slot.channel.shared);
+    const start = (index: number, thread: Worker) => {
+      this.threads.push(thread);
+      thread.postMessage({ ...options.init, index, channels, runQueue: this.runQueue.shared, setupLock } satisfies WorkerInit);
+    };
+    const started = options.started ?? [];
+    started.slice(0, options.threads).forEach((thread, index) => start(index, thread));
     // The others one at a time, each once the last one runs (or after a second): started all at once,
     // their start-up (a JavaScript context and koffi each, a few ms of CPU) would take a small
-    // machine's cores from the first requests, which the threads started first are serving.
-    const rest = this.slots.filter((slot) => !slot.thread);
+    // machine's cores from the first requests, which the threads started first are serving. A request
+    // sent meanwhile waits in the run queue.
     const startNext = (): void => {
-      const slot = rest.shift();
-      if (!slot || this.terminated) return;
-      start(slot, new Worker(options.workerUrl));
-      const running = Atomics.waitAsync(slot.channel.control, STARTED, 0, 1000);
-      if (running.async) void running.value.then(startNext);
-      else startNext();
+      const index = this.threads.length;
+      if (index >= options.threads || this.terminated) return;
+      start(index, new Worker(options.workerUrl));
+      void this.runQueue.startedPast(index, 1000).then(startNext);
     };
     startNext();
+  }
+
+  /** The run queue's side of WorkerSlot.sendRequest (bound: every slot is given it). */
+  private readonly enqueue = (slot: WorkerSlot): void => {
+    const queue = this.runQueue;
+    slot.queuedAt = performance.now();
+    queue.push(slot.index);
+    if (queue.sleeping() === 0) return;
+    const awake = queue.awake();
+    if (awake < AWAKE_WANTED || this.requestMs * queue.waiting() >= STARVING_MS * awake) queue.wake(1);
+    else this.watchStarving();
+  };
+
+  /**
+   * Wakes sleeping workers for a request queued STARVING_MS: checked on a timer while requests wait
+   * with workers asleep, so a queue the workers awake stopped taking from (all blocked) moves on.
+   */
+  private watchStarving(): void {
+    if (this.starvingTimer) return;
+    this.starvingTimer = setTimeout(() => {
+      this.starvingTimer = null;
+      const queue = this.runQueue;
+      const oldest = queue.oldest();
+      if (oldest < 0 || queue.sleeping() === 0) return;
+      if (performance.now() - this.slots[oldest]!.queuedAt >= STARVING_MS) queue.wake(Math.min(queue.waiting(), queue.sleeping()));
+      this.watchStarving();
+    }, STARVING_MS);
   }
 
   /**
@@ -162,6 +209,10 @@ export class Pool {
   }
 
   release(slot: WorkerSlot): void {
+    if (slot.queuedAt > 0) {
+      this.requestMs += (performance.now() - slot.queuedAt - this.requestMs) / 8;
+      slot.queuedAt = 0;
+    }
     const next = this.waiting.shift();
     if (!next) return void this.idle.push(slot);
     if (next.timer) clearTimeout(next.timer);
@@ -178,6 +229,7 @@ export class Pool {
 
   terminate(): void {
     this.terminated = true;
-    for (const slot of this.slots) slot.thread?.terminate();
+    if (this.starvingTimer) clearTimeout(this.starvingTimer);
+    for (const thread of this.threads) thread.terminate();
   }
 }

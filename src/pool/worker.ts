@@ -1,6 +1,6 @@
-// A worker thread: waits on its channel for a request, runs it in the application group's
-// interpreter holding the GIL only while Python runs, and hands the channel back. It never runs its
-// event loop again once started: Atomics.wait is its only way to sleep.
+// A worker thread: takes a request from the run queue, runs it in the application group's interpreter
+// holding the GIL only while Python runs, and hands its channel back. It never runs its event loop
+// again once started: Atomics.wait is its only way to sleep.
 import { defineNoArgsBuiltin } from "../ffi/builtin.ts";
 import { libpython } from "../ffi/libpython.ts";
 import { ErrorLog } from "../log/error-log.ts";
@@ -9,6 +9,7 @@ import { Channel, REQUEST_IMPORT, REQUEST_REPLICA_MASK, SEQ_TO_WORKER, ToMain, T
 import { ThreadInterpreters } from "./interpreters.ts";
 import { ParallelTable } from "./parallel.ts";
 import { RequestClock } from "./request-clock.ts";
+import { RunQueue } from "./run-queue.ts";
 import { preferBatchScheduling } from "./scheduling.ts";
 import { SharedMutex } from "./shared-mutex.ts";
 import type { WorkerInit } from "./messages.ts";
@@ -24,10 +25,11 @@ function serve(init: WorkerInit): void {
   const py = libpython(init.library);
   const log = new ErrorLog(init.logFd, init.logLevel);
   if (!preferBatchScheduling()) log.debug(`worker ${init.index}: SCHED_BATCH not available, default scheduling`);
-  const channel = new Channel(init.shared);
-  channel.announceStarted();
-  const control = channel.control;
-  // Zero, not a load: the HTTP thread may have sent the first request before this thread started.
+  const channels = init.channels.map((shared) => new Channel(shared));
+  const runQueue = new RunQueue(init.runQueue);
+  // The request in progress: its channel, and the HTTP thread's messages in it seen so far.
+  let channel = channels[0]!;
+  let control = channel.control;
   let seen = 0;
 
   const waitForMain = (): number => {
@@ -37,7 +39,8 @@ function serve(init: WorkerInit): void {
   };
 
   // Timings for the status page (status/stats.ts): always kept, a branch would cost as much.
-  const clock = new RequestClock(init.shared);
+  const clocks = channels.map((each) => new RequestClock(each.shared));
+  let clock = clocks[0]!;
 
   // exchange(): Python hands the channel over and sleeps, without the GIL, until the reply is in.
   const exchangeDef = defineNoArgsBuiltin("exchange", () => {
@@ -62,22 +65,30 @@ function serve(init: WorkerInit): void {
 
   const interpreters = new ThreadInterpreters(py, init.registry, log, {
     config: init.adapterConfig,
-    memory: new Uint8Array(init.shared),
+    memories: channels.map((each) => new Uint8Array(each.shared)),
     exchangeDef,
     publishDef,
   }, new SharedMutex(init.setupLock), parallel);
 
   // Published per request whether or not --request-timeout is on: a few stores cost less than a branch
   // on the option would save, and the worker need not know about the watchdog.
-  const busy = new BusyState(channel);
+  const busies = channels.map((each) => new BusyState(each));
   const threadIdent = py.PyThread_get_thread_ident();
-  let serial = 0;
+  runQueue.announceStarted();
 
   for (;;) {
-    const kind = waitForMain();
-    if (kind === ToWorker.Shutdown) return;
+    const index = runQueue.take();
+    channel = channels[index]!;
+    control = channel.control;
+    seen = Atomics.load(control, SEQ_TO_WORKER);
+    clock = clocks[index]!;
+    const busy = busies[index]!;
+    const kind = channel.kind();
     if (kind !== ToWorker.Request) {
-      log.error(`worker ${init.index}: unexpected message ${kind} while idle`);
+      // A bug: answered all the same, or the HTTP thread would wait on this channel for good.
+      log.error(`worker ${init.index}: unexpected message ${kind} in a queued channel`);
+      channel.setMessage(ToMain.Error, 0, 500);
+      channel.notifyMain();
       continue;
     }
     clock.begin();
@@ -102,9 +113,8 @@ function serve(init: WorkerInit): void {
       const gilFrom = performance.now();
       py.PyEval_RestoreThread(entry.threadState);
       clock.gilTaken(gilFrom);
-      serial = serial === 0x7fffffff ? 1 : serial + 1; // never 0: that is idle
-      busy.begin(serial, entry.interpreter, threadIdent, untimed);
-      const result = py.PyObject_CallNoArgs(entry.handle);
+      busy.begin(runQueue.nextSerial(), entry.interpreter, threadIdent, untimed);
+      const result = py.PyObject_CallObject(entry.handle, entry.channelArgs[index]!);
       if (result) py.Py_DecRef(result);
       else {
         // The adapter catches the app's errors itself; this is a bug in it, logged with its traceback.

@@ -1,10 +1,10 @@
 # Runs inside every interpreter (application group) wsgi-bin creates: what mod_wsgi's C code does per
 # request (wsgi_execute_script, wsgi_load_source, Adapter_run), in Python.
 #
-# The worker thread that calls in owns a shared-memory channel (src/pool/channel.ts) seen here as a
-# memoryview: the request head arrives in it, the response leaves through it. `exchange()` is a
-# builtin written in JavaScript: it hands the channel to the HTTP thread and blocks, with the GIL
-# released, until the reply is in the channel.
+# A request comes in one of the shared-memory channels (src/pool/channel.ts), each seen here as a
+# memoryview, which the worker thread that calls in names: the request head arrives in it, the
+# response leaves through it. `exchange()` is a builtin written in JavaScript: it hands the channel
+# to the HTTP thread and blocks, with the GIL released, until the reply is in the channel.
 
 import io
 import json
@@ -480,14 +480,15 @@ _interpreter = None
 _interpreter_lock = threading.Lock()
 
 
-def attach(config_json, view, exchange, publish, replicas=1):
-    """Called once per worker thread per interpreter: returns the function to call per request.
-    replicas: how many interpreters its group has (--parallel-interpreters; 1: this one only)."""
+def attach(config_json, views, exchange, publish, replicas=1):
+    """Called once per worker thread per interpreter: returns the function to call per request with
+    the index of its channel in `views`. replicas: how many interpreters its group has
+    (--parallel-interpreters; 1: this one only)."""
     global _interpreter
     with _interpreter_lock:
         if _interpreter is None:
             _interpreter = Interpreter(json.loads(config_json), replicas)
-    return Worker(_interpreter, view, exchange, publish).handle
+    return Worker(_interpreter, views, exchange, publish).handle
 
 
 def refusal_hint(error, script, replicas):
@@ -517,12 +518,14 @@ def refusal_hint(error, script, replicas):
 class Worker:
     """One worker thread's view of this interpreter."""
 
-    def __init__(self, interpreter, view, exchange, publish):
+    def __init__(self, interpreter, views, exchange, publish):
         self.interpreter = interpreter
         self.log = interpreter.log
-        self.control = view[:DATA_OFFSET].cast("i")
-        self.wide = view[:DATA_OFFSET].cast("d")
-        self.data = view[DATA_OFFSET:]
+        # Per channel: its control words, as ints and as doubles, and its data area.
+        self.channels = [(view[:DATA_OFFSET].cast("i"), view[:DATA_OFFSET].cast("d"), view[DATA_OFFSET:])
+                         for view in views]
+        self.channel = 0  # the one the request in progress came in
+        self.control, self.wide, self.data = self.channels[0]
         self.data_size = len(self.data)
         self.most_piece = self.data_size // 4 - 16  # so that half the ring free always has room for one
         self.exchange = exchange
@@ -605,7 +608,10 @@ class Worker:
                        "(--request-timeout) and was interrupted here:\n%s"
                        % (script, self.interpreter.config.get("request_timeout"), _traceback().format_exc().rstrip("\n")))
 
-    def handle(self):
+    def handle(self, channel):
+        if channel != self.channel:
+            self.channel = channel
+            self.control, self.wide, self.data = self.channels[channel]
         fields = str(self.data[:self.control[LENGTH]], "latin-1").split("\0")
         script = fields[F_SCRIPT]
         if not fields[F_CALLABLE]:
