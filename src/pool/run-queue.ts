@@ -13,6 +13,7 @@ const SLEEPING = 2; // workers asleep in take()
 const AWAKE = 3; // workers started and not asleep: running a request or about to take one
 const SERIAL = 4; // the last request serial handed out (pool/busy.ts): unique across workers
 const STARTED = 5; // workers started, in order (the pool starts the next when this moves)
+const WOKEN = 6; // workers woken and not yet up: counted awake by the wake rule already
 const RING = 8;
 
 
@@ -61,13 +62,13 @@ export class RunQueue {
     return Atomics.load(this.words, SLEEPING);
   }
 
-  /** Workers started and not asleep: in a request, or about to take one. */
+  /** Workers started and not asleep (in a request, or about to take one), or woken and not up yet. */
   awake(): number {
-    return Atomics.load(this.words, AWAKE);
+    return Atomics.load(this.words, AWAKE) + Atomics.load(this.words, WOKEN);
   }
 
   wake(count: number): void {
-    Atomics.notify(this.words, PUSHED, count);
+    Atomics.add(this.words, WOKEN, Atomics.notify(this.words, PUSHED, count));
   }
 
   started(): number {
@@ -115,7 +116,7 @@ export class RunQueue {
       Atomics.add(words, SLEEPING, 1);
       Atomics.sub(words, AWAKE, 1);
       // Counted asleep before this look: a push after it sees the count and may wake this thread.
-      if (Atomics.load(words, PUSHED) === pushed) Atomics.wait(words, PUSHED, pushed);
+      if (Atomics.load(words, PUSHED) === pushed && Atomics.wait(words, PUSHED, pushed) === "ok") Atomics.sub(words, WOKEN, 1);
       Atomics.add(words, AWAKE, 1);
       Atomics.sub(words, SLEEPING, 1);
     }
