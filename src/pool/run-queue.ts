@@ -16,7 +16,6 @@ const STARTED = 5; // workers started, in order (the pool starts the next when t
 const WOKEN = 6; // workers woken and not yet up: counted awake by the wake rule already
 const RING = 8;
 
-
 export class RunQueue {
   private readonly words: Int32Array;
   private readonly size: number;
