@@ -7,7 +7,8 @@ import { BusyState } from "./busy.ts";
 import type { WorkerSlot } from "./pool.ts";
 
 export interface StuckRequest {
-  worker: number;
+  /** The worker thread running it (threading.get_ident() there, as Python's tracebacks name it). */
+  thread: number;
   runningMs: number;
 }
 
@@ -29,7 +30,7 @@ export class StuckRequests {
 
   /** HTTP thread, every tick: the first stuck request, or null. */
   find(now: number): StuckRequest | null {
-    for (const [worker, watched] of this.watched.entries()) {
+    for (const watched of this.watched) {
       const request = watched.busy.read();
       const turn = watched.busy.turn(); // null while the worker waits for the client, not the app
       if (!request || request.untimed || turn === null) {
@@ -42,7 +43,7 @@ export class StuckRequests {
         continue;
       }
       const runningMs = now - request.since;
-      if (runningMs >= 2 * this.timeoutMs && now - watched.turnSeenAt >= this.timeoutMs) return { worker, runningMs };
+      if (runningMs >= 2 * this.timeoutMs && now - watched.turnSeenAt >= this.timeoutMs) return { thread: request.threadIdent, runningMs };
     }
     return null;
   }

@@ -32,13 +32,14 @@ function watch(init: WatchdogInit): void {
     heartbeat?.beat();
     if (!interrupter) return;
     const now = Date.now();
-    workers.forEach((busy, index) => {
+    for (const busy of workers) {
       const request = busy.read();
       // An import (WSGIImportScript) is not a request: mod_wsgi's request-timeout leaves it alone.
-      if (!request || request.timedOut || request.untimed || now - request.since < timeoutMs) return;
+      if (!request || request.timedOut || request.untimed || now - request.since < timeoutMs) continue;
       const outcome = interrupter.interrupt(busy, request);
-      if (outcome === "interrupted") log.debug(`worker ${index}: request ran over ${init.timeoutSeconds} s, RequestTimeout raised in it.`);
-      else if (outcome === "failed") log.error(`worker ${index}: request ran over ${init.timeoutSeconds} s but could not be interrupted.`);
-    });
+      const thread = `worker thread ${request.threadIdent}`;
+      if (outcome === "interrupted") log.debug(`${thread}: request ran over ${init.timeoutSeconds} s, RequestTimeout raised in it.`);
+      else if (outcome === "failed") log.error(`${thread}: request ran over ${init.timeoutSeconds} s but could not be interrupted.`);
+    }
   }, init.tickMs);
 }

@@ -62,7 +62,7 @@ export function startHealthChecks(slots: readonly WorkerSlot[], options: HealthO
     }
     const request = stuck?.find(now);
     if (request) {
-      fail("request-timeout", `Request time limit exceeded: worker thread ${request.worker} has run one request for ` +
+      fail("request-timeout", `Request time limit exceeded: worker thread ${request.thread} has run one request for ` +
         `${(request.runningMs / 1000).toFixed(1)} s, past ${names.requestTimeout}${names.requestTimeout.endsWith("=") ? "" : " "}${options.requestTimeout} s and as long again ` +
         "(stuck in C code, or the app caught RequestTimeout)");
     }
