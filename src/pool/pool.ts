@@ -181,7 +181,9 @@ export class Pool {
       const queue = this.runQueue;
       const oldest = queue.oldest();
       if (oldest < 0 || queue.sleeping() === 0) return;
-      if (performance.now() - this.slots[oldest]!.queuedAt >= STARVING_MS) queue.wake(Math.min(queue.waiting(), queue.sleeping()));
+      // Those woken already and not up yet (a busy machine) are not woken for again.
+      const wanted = Math.min(queue.waiting() - queue.woken(), queue.sleeping());
+      if (performance.now() - this.slots[oldest]!.queuedAt >= STARVING_MS && wanted > 0) queue.wake(wanted);
       this.watchStarving();
     }, STARVING_MS);
   }

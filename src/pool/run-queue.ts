@@ -66,6 +66,11 @@ export class RunQueue {
     return Atomics.load(this.words, AWAKE) + Atomics.load(this.words, WOKEN);
   }
 
+  /** Workers woken and not up yet. */
+  woken(): number {
+    return Atomics.load(this.words, WOKEN);
+  }
+
   wake(count: number): void {
     Atomics.add(this.words, WOKEN, Atomics.notify(this.words, PUSHED, count));
   }

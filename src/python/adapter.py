@@ -521,11 +521,12 @@ class Worker:
     def __init__(self, interpreter, views, exchange, publish):
         self.interpreter = interpreter
         self.log = interpreter.log
-        # Per channel: its control words, as ints and as doubles, and its data area.
-        self.channels = [(view[:DATA_OFFSET].cast("i"), view[:DATA_OFFSET].cast("d"), view[DATA_OFFSET:])
-                         for view in views]
-        self.channel = 0  # the one the request in progress came in
-        self.control, self.wide, self.data = self.channels[0]
+        # Per channel, made on its first request here: its control words, as ints and as doubles, and
+        # its data area (threads x channels of them per interpreter otherwise, with --threads 100).
+        self.views = views
+        self.channels = [None] * len(views)
+        self.channel = -1  # the one the request in progress came in
+        self.use(0)
         self.data_size = len(self.data)
         self.most_piece = self.data_size // 4 - 16  # so that half the ring free always has room for one
         self.exchange = exchange
@@ -608,10 +609,17 @@ class Worker:
                        "(--request-timeout) and was interrupted here:\n%s"
                        % (script, self.interpreter.config.get("request_timeout"), _traceback().format_exc().rstrip("\n")))
 
+    def use(self, channel):
+        views = self.channels[channel]
+        if views is None:
+            view = self.views[channel]
+            views = self.channels[channel] = (view[:DATA_OFFSET].cast("i"), view[:DATA_OFFSET].cast("d"), view[DATA_OFFSET:])
+        self.channel = channel
+        self.control, self.wide, self.data = views
+
     def handle(self, channel):
         if channel != self.channel:
-            self.channel = channel
-            self.control, self.wide, self.data = self.channels[channel]
+            self.use(channel)
         fields = str(self.data[:self.control[LENGTH]], "latin-1").split("\0")
         script = fields[F_SCRIPT]
         if not fields[F_CALLABLE]:
