@@ -25,10 +25,15 @@ function serve(init: WorkerInit): void {
   const py = libpython(init.library);
   const log = new ErrorLog(init.logFd, init.logLevel);
   if (!preferBatchScheduling()) log.debug(`worker ${init.index}: SCHED_BATCH not available, default scheduling`);
-  const channels = init.channels.map((shared) => new Channel(shared));
+  // Per channel: the channel, the timings the status page reads (status/stats.ts: always kept, a
+  // branch would cost as much) and what the --request-timeout watchdog reads (pool/busy.ts).
+  const served = init.channels.map((shared) => {
+    const channel = new Channel(shared);
+    return { channel, clock: new RequestClock(shared), busy: new BusyState(channel) };
+  });
   const runQueue = new RunQueue(init.runQueue);
-  // The request in progress: its channel, and the HTTP thread's messages in it seen so far.
-  let channel = channels[0]!;
+  // The request in progress: its channel's, and the HTTP thread's messages in it seen so far.
+  let { channel, clock } = served[0]!;
   let control = channel.control;
   let seen = 0;
 
@@ -37,10 +42,6 @@ function serve(init: WorkerInit): void {
     seen = Atomics.load(control, SEQ_TO_WORKER);
     return channel.kind();
   };
-
-  // Timings for the status page (status/stats.ts): always kept, a branch would cost as much.
-  const clocks = channels.map((each) => new RequestClock(each.shared));
-  let clock = clocks[0]!;
 
   // exchange(): Python hands the channel over and sleeps, without the GIL, until the reply is in.
   const exchangeDef = defineNoArgsBuiltin("exchange", () => {
@@ -65,24 +66,22 @@ function serve(init: WorkerInit): void {
 
   const interpreters = new ThreadInterpreters(py, init.registry, log, {
     config: init.adapterConfig,
-    memories: channels.map((each) => new Uint8Array(each.shared)),
+    memories: init.channels.map((shared) => new Uint8Array(shared)),
     exchangeDef,
     publishDef,
   }, new SharedMutex(init.setupLock), parallel);
 
-  // Published per request whether or not --request-timeout is on: a few stores cost less than a branch
-  // on the option would save, and the worker need not know about the watchdog.
-  const busies = channels.map((each) => new BusyState(each));
   const threadIdent = py.PyThread_get_thread_ident();
   runQueue.announceStarted();
 
   for (;;) {
     const index = runQueue.take();
-    channel = channels[index]!;
+    // BusyState is published per request whether or not --request-timeout is on: a few stores cost
+    // less than a branch on the option would save, and the worker need not know about the watchdog.
+    const { busy } = served[index]!;
+    ({ channel, clock } = served[index]!);
     control = channel.control;
     seen = Atomics.load(control, SEQ_TO_WORKER);
-    clock = clocks[index]!;
-    const busy = busies[index]!;
     const kind = channel.kind();
     if (kind !== ToWorker.Request) {
       // A bug: answered all the same, or the HTTP thread would wait on this channel for good.

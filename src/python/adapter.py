@@ -525,9 +525,9 @@ class Worker:
         # its data area (threads x channels of them per interpreter otherwise, with --threads 100).
         self.views = views
         self.channels = [None] * len(views)
-        self.channel = -1  # the one the request in progress came in
-        self.use(0)
-        self.data_size = len(self.data)
+        self.channel = -1  # the one the request in progress came in (handle() sets the three below)
+        self.control = self.wide = self.data = None
+        self.data_size = len(views[0]) - DATA_OFFSET  # every channel's
         self.most_piece = self.data_size // 4 - 16  # so that half the ring free always has room for one
         self.exchange = exchange
         self.publish = publish
