@@ -430,6 +430,9 @@ class Interpreter:
             "mod_wsgi.callable_object": route[F_CALLABLE],
             "mod_wsgi.script_reloading": route[F_RELOAD],
             "SCRIPT_FILENAME": route[F_SCRIPT],
+            # What every request sets, in the order it does: copied with room for them, environ() only
+            # replaces values (a dict growing past its size is rebuilt, twice per request otherwise).
+            **dict.fromkeys(CGI_KEYS + PER_REQUEST_KEYS),
         }
 
     def load(self, script, reloading):
@@ -701,48 +704,59 @@ class Worker:
             environ.update(base)
         else:
             environ = base.copy()
-        environ.update(zip(CGI_KEYS, fields[F_SCRIPT_NAME:F_SCHEME]))
+        (environ["SCRIPT_NAME"], environ["PATH_INFO"], environ["QUERY_STRING"], environ["REQUEST_METHOD"],
+         environ["SERVER_PROTOCOL"], environ["REQUEST_URI"], environ["REMOTE_ADDR"], environ["REMOTE_PORT"],
+         environ["SERVER_NAME"], environ["SERVER_PORT"]) = fields[F_SCRIPT_NAME:F_SCHEME]  # CGI_KEYS
         scheme = fields[F_SCHEME]
         environ["wsgi.url_scheme"] = environ["REQUEST_SCHEME"] = scheme
         if scheme == "https" and "HTTPS" not in environ:
             environ["HTTPS"] = "1"  # mod_wsgi's value behind a trusted proxy; mod_ssl's "on" comes as F_ENV
         environ["mod_wsgi.request_id"] = fields[F_REQUEST_ID]
-        environ["mod_wsgi.request_start"] = str(int(time.time() * 1e6))
+        environ["mod_wsgi.request_start"] = str(time.time_ns() // 1000)
         environ["mod_wsgi.thread_id"] = self.thread
-        pass_authorization = route[F_PASS_AUTH] == "1"
-        seen = set()
-        for i in range(first_header, len(fields) - 1, 2):
-            key = header_key(fields[i], pass_authorization)
+        keys = _header_keys[route[F_PASS_AUTH] == "1"]
+        # A repeated header has its values joined, as Apache does. A header replaces a SetEnv variable
+        # of the same name rather than joining it: so with SetEnv they are gathered apart first.
+        headers = environ if first_header == F_ENV + 1 else {}
+        values = iter(fields[first_header:])
+        for name, value in zip(values, values):
+            key = keys.get(name, "")
+            if key == "":
+                key = header_key(keys, name)
             if key is None:
                 continue
-            if key in seen:  # a repeated header: its values joined, as Apache does
-                environ[key] += ", " + fields[i + 1]
+            if key in headers:
+                headers[key] += ", " + value
             else:
-                seen.add(key)
-                environ[key] = fields[i + 1]
+                headers[key] = value
+        if headers is not environ:
+            environ.update(headers)
         body_length = fields[F_BODY_LENGTH]
         environ["wsgi.input"] = self.input = Input(self, None if body_length == "chunked" else int(body_length or 0), fields)
         return environ
 
 
-# environ keys for the request head's fields F_SCRIPT_NAME .. F_SERVER_PORT, in that order.
+# environ keys for the request head's fields F_SCRIPT_NAME .. F_SERVER_PORT, in that order (as environ() sets them).
 CGI_KEYS = ("SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REQUEST_METHOD", "SERVER_PROTOCOL", "REQUEST_URI",
             "REMOTE_ADDR", "REMOTE_PORT", "SERVER_NAME", "SERVER_PORT")
+# The other keys environ() sets on every request, in that order.
+PER_REQUEST_KEYS = ("wsgi.url_scheme", "REQUEST_SCHEME", "mod_wsgi.request_id", "mod_wsgi.request_start",
+                    "mod_wsgi.thread_id", "wsgi.input")
 
 
-# Request header name -> environ key (None: dropped). Bounded, so odd names cannot grow it forever.
-_header_keys = {}
+# Request header name -> environ key (None: dropped), with Authorization dropped ([False]) or passed
+# ([True], WSGIPassAuthorization On). Bounded, so odd names cannot grow them forever.
+_header_keys = ({}, {})
 
 
-def header_key(name, pass_authorization):
-    """The environ key for a request header, or None for headers mod_wsgi keeps from the app."""
-    key = _header_keys.get(name, "")
-    if key == "":
-        key = compute_header_key(name)
-        if len(_header_keys) < 1024:
-            _header_keys[name] = key
-    if key == "HTTP_AUTHORIZATION" and not pass_authorization:
-        return None
+def header_key(keys, name):
+    """The environ key for a request header not in `keys` yet (one of _header_keys), noted there;
+    None for headers mod_wsgi keeps from the app."""
+    key = compute_header_key(name)
+    if key == "HTTP_AUTHORIZATION" and keys is _header_keys[False]:
+        key = None
+    if len(keys) < 1024:
+        keys[name] = key
     return key
 
 
@@ -761,16 +775,18 @@ def compute_header_key(name):
 class Response:
     """Adapter_run: start_response, write(), iteration of the result and close()."""
 
+    # Until set on the instance (fewer stores per request than setting them all in __init__).
+    status = None
+    headers = None
+    head_sent = False
+    framed = 0  # the HTTP thread wants chunks framed (HTTP/1.1 chunked), see write()
+    pending = None  # a chunk yielded but held back a moment (see iterate): its head counts as sent
+
     def __init__(self, worker, fields):
         self.worker = worker
         self.log = worker.log
         self.script = fields[F_SCRIPT]
         self.head_request = fields[F_METHOD] == "HEAD"
-        self.status = None
-        self.headers = None
-        self.head_sent = False
-        self.framed = 0  # the HTTP thread wants chunks framed (HTTP/1.1 chunked), see write()
-        self.pending = None  # a chunk yielded but held back a moment (see iterate): its head counts as sent
 
     def start_response(self, status, headers, exc_info=None):
         if exc_info is not None:
@@ -833,13 +849,15 @@ class Response:
     def complete(self, body):
         """The whole response in one message when it fits; else the head and chunks."""
         head = self.head_bytes()
-        view, size = self.worker.data, self.worker.data_size
-        if len(head) + len(body) > size:
+        worker = self.worker
+        head_length, length = len(head), len(head) + len(body)
+        if length > worker.data_size:
             self.write(body)
-            return self.worker.finish(END)
-        view[:len(head)] = head
-        view[len(head):len(head) + len(body)] = body
-        self.worker.finish(COMPLETE, len(head) + len(body), len(head))
+            return worker.finish(END)
+        view = worker.data
+        view[:head_length] = head
+        view[head_length:length] = body
+        worker.finish(COMPLETE, length, head_length)
 
     def run(self, application, environ):
         try:
@@ -981,11 +999,18 @@ def joined(chunks):
 
 
 def check_status(status):
+    if type(status) is str and status in _valid_statuses:
+        return status
     if type(status) is not str:
         raise TypeError("WSGI status must be a str, not %s" % type(status).__name__)
     if not STATUS.match(status):
         raise ValueError("invalid WSGI status %r: want 'NNN Reason'" % status)
+    if len(_valid_statuses) < 1024:
+        _valid_statuses.add(status)
     return status
+
+
+_valid_statuses = set()  # statuses already checked; bounded like _header_keys
 
 
 def check_headers(headers):
