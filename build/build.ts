@@ -5,6 +5,7 @@
 import { rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as esbuild from "esbuild";
+import { adapterBytecodePlugin } from "./adapter-bytecode.ts";
 import { koffiNativeModule, koffiNativePlugin } from "./koffi-native.ts";
 import { buildLibrary } from "./library.ts";
 
@@ -31,7 +32,7 @@ async function bundle(): Promise<void> {
     loader: { ".py": "text", ".html": "text", ".node": "copy" }, // Python sources and the status page embed as strings; koffi.node is copied beside the bundles
     assetNames: "[name]", // keep koffi.node's name stable in dist/
     define: { WSGI_BIN_WORKER_ENTRY: JSON.stringify(WORKER_ENTRY), WSGI_BIN_WATCHDOG_ENTRY: JSON.stringify(WATCHDOG_ENTRY) },
-    plugins: [koffiNativePlugin(koffiNativeModule(root))],
+    plugins: [koffiNativePlugin(koffiNativeModule(root)), adapterBytecodePlugin(root)],
     logLevel: "warning",
   });
 }

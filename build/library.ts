@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import * as esbuild from "esbuild";
+import { adapterBytecodePlugin } from "./adapter-bytecode.ts";
 
 const root = resolve(import.meta.dir, "..");
 
@@ -46,7 +47,7 @@ const common: esbuild.BuildOptions = {
   external: ["bun", "bun:*"],
   loader: { ".py": "text", ".html": "text" },
   define: { WSGI_BIN_THREADS_BESIDE: "true" },
-  plugins: [koffiFromPlatformPackage()],
+  plugins: [koffiFromPlatformPackage(), adapterBytecodePlugin(root)],
   // Bundled CommonJS (koffi) calls require(): give the ES module one.
   banner: { js: 'import { createRequire as __wsgiBinCreateRequire } from "node:module"; const require = __wsgiBinCreateRequire(import.meta.url);' },
   logLevel: "warning",

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { discoverPythons } from "./helpers/pythons.ts";
 import { BUN, ROOT, cleanupTemps, get, getJson, run, start, tempDir, type RunningServer } from "./helpers/server.ts";
 
 const BUILT = join(ROOT, "wsgi-bin");
@@ -56,6 +57,24 @@ describe("the executable alone in a directory", () => {
   test("left nothing beside itself", () => {
     expect(readdirSync(dir).sort()).toEqual(["app.wsgi", "wsgi-bin"]);
   });
+});
+
+// The build compiles adapter.py with every Python it finds (build/adapter-bytecode.ts); `npm test`
+// builds on this machine, so each Python found here loads it precompiled, without compiling it.
+describe("the adapter precompiled by the build", () => {
+  for (const python of discoverPythons()) {
+    test(`Python ${python.version} (${python.source}) loads it and serves`, async () => {
+      const server = await start({ command: [exe], cwd: dir, python: python.executable, args: ["--log-level", "debug", "--alias", "/app=app.wsgi"] });
+      try {
+        const r = await getJson(`${server.url}/app`);
+        expect(r).toMatchObject({ hello: "from the binary", version: python.version });
+        expect(server.log()).toContain("precompiled by the build for this Python.");
+        expect(server.log()).not.toContain("compiled from its source");
+      } finally {
+        await server.stop();
+      }
+    });
+  }
 });
 
 describe("the executable's flags", () => {

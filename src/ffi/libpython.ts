@@ -94,6 +94,9 @@ function bind(path: string) {
     PyImport_GetModule: f("intptr_t PyImport_GetModule(intptr_t name)") as (name: Ptr) => Ptr,
     PyImport_ExecCodeModule: f("intptr_t PyImport_ExecCodeModule(const char *name, intptr_t code)") as (name: string, code: Ptr) => Ptr,
     Py_CompileString: f("intptr_t Py_CompileString(const char *src, const char *filename, int start)") as (src: string, filename: string, start: number) => Ptr,
+    // The adapter precompiled by the build (pool/adapter-code.ts): this Python's bytecode format, and its loader.
+    PyImport_GetMagicNumber: f("long PyImport_GetMagicNumber()") as () => number,
+    PyMarshal_ReadObjectFromString: f("intptr_t PyMarshal_ReadObjectFromString(const void *data, intptr_t len)") as (data: Uint8Array, len: number) => Ptr,
     PyObject_GetAttrString: f("intptr_t PyObject_GetAttrString(intptr_t o, const char *name)") as (o: Ptr, name: string) => Ptr,
     PyObject_CallNoArgs: f("intptr_t PyObject_CallNoArgs(intptr_t callable)") as (callable: Ptr) => Ptr,
     PyObject_CallObject: f("intptr_t PyObject_CallObject(intptr_t callable, intptr_t args)") as (callable: Ptr, args: Ptr) => Ptr,

@@ -10,10 +10,10 @@
 // Nothing crosses between replicas: each imports the adapter, gets its own exchange() function object
 // and its own log streams (adapter.py's Interpreter); the registry below only holds shared-GIL ones.
 import {
-  PyBUF_WRITE, Py_file_input, PyInterpreterConfig_OWN_GIL, type InterpreterConfig, type LibPython, type Ptr,
+  PyBUF_WRITE, PyInterpreterConfig_OWN_GIL, type InterpreterConfig, type LibPython, type Ptr,
 } from "../ffi/libpython.ts";
 import type { ErrorLog } from "../log/error-log.ts";
-import adapterSource from "../python/adapter.py" with { type: "text" };
+import { adapterCode } from "./adapter-code.ts";
 import type { ParallelGroup, ParallelTable } from "./parallel.ts";
 import type { SharedMutex } from "./shared-mutex.ts";
 
@@ -196,8 +196,9 @@ export class ThreadInterpreters {
     let module = py.PyImport_GetModule(name);
     py.Py_DecRef(name);
     if (!module && !py.PyErr_Occurred()) {
-      const code = py.Py_CompileString(adapterSource, "wsgi-bin/adapter.py", Py_file_input);
+      const { code, precompiled } = adapterCode(py);
       if (code) {
+        this.log.debug(`Adapter for interpreter ${label}: ${precompiled ? "precompiled by the build for this Python" : "compiled from its source"}.`);
         module = py.PyImport_ExecCodeModule(ADAPTER_MODULE, code);
         py.Py_DecRef(code);
       }
