@@ -32,6 +32,8 @@ export interface Peer {
   command(app: string, ctx: PeerContext): PeerCommand;
   /** One line naming the versions in use. */
   version(ctx: PeerContext): Promise<string>;
+  /** Not in the default run: only when --peers names it. */
+  optional?: boolean;
 }
 
 const APACHE_MODULES = "/usr/lib/apache2/modules";
@@ -152,15 +154,24 @@ function waitress(): Peer {
   };
 }
 
-/** wsgi-bin with its defaults, or with `--processes N` as a user of a GIL-bound app on N cores would pass. */
-function wsgiBin(processes = 1): Peer {
-  const flags = processes > 1 ? ["--processes", String(processes)] : [];
+/**
+ * wsgi-bin with its defaults; with `--processes N`, as a user of a GIL-bound app on N cores would pass;
+ * or with `--threads N`, as a user of an app that waits on I/O would (Apache's ThreadsPerChild,
+ * mod_wsgi's threads=).
+ */
+function wsgiBin(variant: { processes?: number; threads?: number } = {}): Peer {
+  const { processes = 1, threads } = variant;
+  const flags = [...(processes > 1 ? ["--processes", String(processes)] : []), ...(threads ? ["--threads", String(threads)] : [])];
+  const command = `./wsgi-bin --alias /=APP --host 127.0.0.1 --port PORT --python /usr/bin/python3${flags.length ? ` ${flags.join(" ")}` : ""}`;
   return {
-    name: processes > 1 ? `wsgi-bin-p${processes}` : "wsgi-bin",
+    name: processes > 1 ? `wsgi-bin-p${processes}` : threads ? `wsgi-bin-t${threads}` : "wsgi-bin",
     settings: processes > 1
-      ? `wsgi-bin with --processes ${processes} (the documented flag; every peer here runs 2 processes): ./wsgi-bin --alias /=APP --host 127.0.0.1 --port PORT --python /usr/bin/python3 --processes ${processes} (8 threads each)`
-      : "wsgi-bin with its defaults: ./wsgi-bin --alias /=APP --host 127.0.0.1 --port PORT --python /usr/bin/python3 (one process, 8 threads, log level notice, no access log)",
+      ? `wsgi-bin with --processes ${processes} (the documented flag; every peer here runs 2 processes): ${command} (8 threads each)`
+      : threads
+        ? `wsgi-bin with --threads ${threads} (the documented flag for an app that waits on I/O; each thread is a JavaScript worker, ~4.3 MiB of RSS): ${command}`
+        : `wsgi-bin with its defaults: ${command} (one process, 8 threads, log level notice, no access log)`,
     packages: [],
+    optional: threads !== undefined,
     command(app, ctx) {
       return { argv: [ctx.wsgiBin, "--alias", `/=${app}`, "--host", "127.0.0.1", "--port", "{port}", "--python", ctx.python, ...flags] };
     },
@@ -170,7 +181,8 @@ function wsgiBin(processes = 1): Peer {
   };
 }
 
-export const PEERS: Peer[] = [apache(), uwsgi(), gunicorn(), waitress(), wsgiBin(), wsgiBin(2)];
+/** Every server the suite knows; those `optional` run only when --peers names them. */
+export const PEERS: Peer[] = [apache(), uwsgi(), gunicorn(), waitress(), wsgiBin(), wsgiBin({ processes: 2 }), wsgiBin({ threads: 128 })];
 
 async function firstLine(argv: string[]): Promise<string> {
   const child = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });

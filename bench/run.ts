@@ -45,7 +45,7 @@ function sparseFile(dir: string, bytes: number): string {
 function parseArgs(argv: string[]): Options {
   const options: Options = {
     only: SCENARIOS.map((s) => s.name),
-    peers: PEERS.map((p) => p.name),
+    peers: PEERS.filter((p) => !p.optional).map((p) => p.name),
     duration: "5s",
     warmup: "1s",
     coldRuns: 5,
@@ -245,7 +245,7 @@ async function main(): Promise<number> {
 
     const names = peers.map((p) => p.name);
     console.log(`\n${table(results, names)}\n`);
-    // The same runs with each wsgi-bin variant (--processes 2) as the reference of the ratios.
+    // The same runs with each wsgi-bin variant (--processes 2, --threads 128) as the reference of the ratios.
     for (const variant of names.filter((n) => n.startsWith("wsgi-bin-"))) console.log(`${table(results, names, variant)}\n`);
     mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
     const file = join(ROOT, "bench", "results", `suite-${started.toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "")}.json`);
