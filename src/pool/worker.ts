@@ -12,6 +12,7 @@ import { RequestClock } from "./request-clock.ts";
 import { RunQueue } from "./run-queue.ts";
 import { preferBatchScheduling } from "./scheduling.ts";
 import { SharedMutex } from "./shared-mutex.ts";
+import { collectIfDue, noteCrossing } from "./worker-garbage.ts";
 import type { WorkerInit } from "./messages.ts";
 
 declare const self: Worker;
@@ -49,6 +50,8 @@ function serve(init: WorkerInit): void {
     channel.notifyMain();
     const waitFrom = performance.now();
     const kind = waitForMain();
+    noteCrossing();
+    collectIfDue();
     const gilFrom = performance.now();
     clock.waitedForMain(waitFrom);
     py.PyEval_RestoreThread(threadState);
@@ -61,6 +64,7 @@ function serve(init: WorkerInit): void {
   // channel.ts); Python goes on at once, GIL held, to write the next.
   const publishDef = defineNoArgsBuiltin("publish", () => {
     channel.publish();
+    noteCrossing(); // collected at the next exchange or request: the GIL is held here
     return py.PyLong_FromLongLong(0);
   });
 
@@ -126,6 +130,8 @@ function serve(init: WorkerInit): void {
     if (parallelGroup) parallel.release(parallelGroup, replica);
     clock.publish();
     channel.notifyMain();
+    noteCrossing();
+    collectIfDue();
   }
 }
 
