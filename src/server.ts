@@ -167,7 +167,9 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   } else if (engine) {
     errorLog.notice(`${SERVER_SOFTWARE} (Python ${pythonVersion}) listening on ${listening.join(", ")} with ${config.threads} threads.`);
   } else {
-    errorLog.notice(`${SERVER_SOFTWARE} listening on ${listening.join(", ")} (no Python in this process: every route runs in a daemon process group).`);
+    const anyRoute = config.listeners.some((listener) => listener.hosts.some((host) => host.routes.length > 0));
+    const why = anyRoute ? "every route runs in a daemon process group" : "no WSGI route";
+    errorLog.notice(`${SERVER_SOFTWARE} listening on ${listening.join(", ")} (no Python in this process: ${why}).`);
   }
   if (config.serverStatus) errorLog.info(`Server status at ${config.serverStatus.paths.map((path) => `${path} (and ${path}/metrics)`).join(", ")}.`);
 

@@ -397,6 +397,10 @@ Header always set X-Always yes
   });
   afterAll(() => Promise.all([flags?.stop(), file?.stop()]));
 
+  test("with no WSGI route, the start-up notice says so (no Python is started)", () => {
+    for (const server of [flags, file]) expect(server.log()).toContain("(no Python in this process: no WSGI route).");
+  });
+
   test("--document-root serves a file with Apache's ETag, Last-Modified and the --header rules", async () => {
     const r = await ask(flags.port, "/a.txt");
     expect(r.status).toBe(200);
