@@ -508,6 +508,56 @@ describe("--config with WSGIDaemonProcess and WSGIProcessGroup", () => {
   }, 60_000);
 });
 
+describe("WSGIProcessGroup in a <Location> inside a route", () => {
+  test("applies to the requests under it, as in mod_wsgi: the rest of the route stays in its own group; an undefined group answers 500", async () => {
+    const dir = tempDir("wsgi-bin-daemon-location-");
+    const port = await freePort();
+    const conf = join(dir, "site.conf");
+    writeFileSync(conf, [
+      `Listen ${port}`,
+      "WSGIDaemonProcess other processes=1 threads=2",
+      `WSGIScriptAlias / ${fixture("whoami.wsgi")}`,
+      `WSGIScriptAlias /daemon ${fixture("whoami.wsgi")}`,
+      "<Location /sub>",
+      "    WSGIProcessGroup other",
+      "</Location>",
+      "<Location /nowhere>",
+      "    WSGIProcessGroup nowhere",
+      "</Location>",
+      "<Location /daemon>",
+      "    WSGIProcessGroup other",
+      "</Location>",
+      "<Location /daemon/local>",
+      "    WSGIProcessGroup %{GLOBAL}",
+      "</Location>",
+      "",
+    ].join("\n"));
+    const check = await run(["--config", conf, "--check-config"]);
+    expect(check.stdout).toMatch(/wsgi \/ -> .*; process group %\{GLOBAL\} \(embedded\) \(parts of it: other, nowhere, by sections inside\);/);
+    expect(check.stdout).toMatch(/wsgi \/daemon -> .*; process group other \(parts of it: %\{GLOBAL\}, by sections inside\);/);
+    const server = await start({ args: ["--config", conf, "--log-level", "info"], python: DEBIAN });
+    try {
+      await server.waitForLog(/group 'other' \(pid \d+\) ready/, 20_000);
+      const front = await whoami(`${server.url}/x`);
+      expect(front.process_group).toBe("");
+      const sub = await whoami(`${server.url}/sub/x`);
+      expect(sub.process_group).toBe("other");
+      expect(sub.pid).not.toBe(front.pid);
+      // A route of the daemon group with an embedded part: the front runs that part itself.
+      expect((await whoami(`${server.url}/daemon/x`)).pid).toBe(sub.pid);
+      const local = await whoami(`${server.url}/daemon/local/x`);
+      expect(local.process_group).toBe("");
+      expect(local.pid).toBe(front.pid);
+      const missing = await fetch(`${server.url}/nowhere/x`);
+      expect(missing.status).toBe(500);
+      expect(server.log()).toContain("<location> names process group 'nowhere', which no WSGIDaemonProcess defines");
+      expect(server.log()).toContain(`No WSGI daemon process called 'nowhere' has been configured: ${fixture("whoami.wsgi")}`);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+});
+
 describe("a daemon group behind several virtual hosts and listeners", () => {
   test("each request is routed as its listener and Host say: SERVER_NAME, %{RESOURCE}, SetEnv; Header rules apply once; Require holds", async () => {
     const dir = tempDir("wsgi-bin-daemon-vhosts-");

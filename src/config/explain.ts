@@ -98,7 +98,8 @@ function vhostLines(site: Site, vhost: VirtualHost, port: number, fallbackName: 
     const r = resolveRoute(vhost, route);
     const url = route.match === "regex" ? `~ ${route.url}` : route.url;
     item(
-      `wsgi ${url} -> ${route.target}${route.directory ? " (directory of scripts)" : ""}; process group ${r.processGroup === "%{GLOBAL}" ? "%{GLOBAL} (embedded)" : r.processGroup}; ` +
+      `wsgi ${url} -> ${route.target}${route.directory ? " (directory of scripts)" : ""}; process group ${r.processGroup === "%{GLOBAL}" ? "%{GLOBAL} (embedded)" : r.processGroup}` +
+        `${r.groupsInside.length ? ` (parts of it: ${r.groupsInside.join(", ")}, by sections inside)` : ""}; ` +
         `application group ${groupText(r.applicationGroup, serverName, port, route.url)}; callable ${r.callableObject}` +
         `${r.passAuthorization ? "; pass-authorization" : ""}${r.reload ? "" : "; no reloading"}; access ${accessText(r.settings.access)}`,
       route.source,

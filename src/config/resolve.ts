@@ -175,6 +175,12 @@ export interface ResolvedRoute {
   route: WsgiRoute;
   /** "%{GLOBAL}" (embedded) or a WSGIDaemonProcess name. */
   processGroup: string;
+  /**
+   * Other process groups that part of the route runs in: named by WSGIProcessGroup in a section inside
+   * it (a deeper <Location>...), which applies to the requests under it as in mod_wsgi. Empty when the
+   * route names its own group (process-group=), which no section overrides.
+   */
+  groupsInside: string[];
   applicationGroup: string;
   callableObject: string;
   passAuthorization: boolean;
@@ -187,9 +193,12 @@ export interface ResolvedRoute {
 export function resolveRoute(vhost: VirtualHost, route: WsgiRoute): ResolvedRoute {
   const url = route.match === "prefix" ? route.url : "/";
   const settings = settingsFor(vhost, url, route.directory ? route.target.replace(/\/?$/, "/") : route.target);
+  const processGroup = route.processGroup ?? settings.processGroup ?? "%{GLOBAL}";
+  const inside = route.processGroup === undefined ? sectionsInside(vhost, route).map((section) => section.settings.processGroup) : [];
   return {
     route,
-    processGroup: route.processGroup ?? settings.processGroup ?? "%{GLOBAL}",
+    processGroup,
+    groupsInside: [...new Set(inside.filter((group): group is string => group !== undefined && group !== processGroup))],
     applicationGroup: route.applicationGroup ?? settings.applicationGroup ?? DEFAULTS.applicationGroup,
     callableObject: route.callableObject ?? settings.callableObject ?? DEFAULTS.callableObject,
     passAuthorization: route.passAuthorization ?? settings.passAuthorization ?? false,

@@ -3,20 +3,25 @@
 // with the group's Python, threads and limits, behind its private socket.
 import type { DaemonGroupConfig, ServerConfig } from "../config.ts";
 
-/** Python is loaded in a front only for the embedded group's routes and import scripts. */
+/** Does (part of) the route run in process group `group`? */
+function runsIn(route: { processGroup: string; groupsInside: string[] }, group: string): boolean {
+  return route.processGroup === group || route.groupsInside.includes(group);
+}
+
+/** Python is loaded in a front only for the embedded group's routes (or parts of routes) and import scripts. */
 export function frontNeedsPython(config: ServerConfig): boolean {
   const embeddedRoute = config.listeners.some((listener) =>
-    listener.hosts.some((host) => host.routes.some((route) => route.processGroup === "%{GLOBAL}")));
+    listener.hosts.some((host) => host.routes.some((route) => runsIn(route, "%{GLOBAL}"))));
   return embeddedRoute || config.importScripts.some((script) => !script.processGroup);
 }
 
 /** The configuration a process of daemon group `group` serves with. */
 export function daemonServerConfig(config: ServerConfig, group: DaemonGroupConfig): ServerConfig {
-  // It routes as the front does: its group's routes in the same order pick the same route for every
-  // request the front sends it (those of other groups never come).
+  // It routes as the front does: its group's routes (and those a section inside gives to its group) in
+  // the same order pick the same route for every request the front sends it (others never come).
   const listeners = config.listeners.map((listener) => ({
     ...listener,
-    hosts: listener.hosts.map((host) => ({ ...host, routes: host.routes.filter((route) => route.processGroup === group.name) })),
+    hosts: listener.hosts.map((host) => ({ ...host, routes: host.routes.filter((route) => runsIn(route, group.name)) })),
   }));
   return {
     ...config,

@@ -60,7 +60,12 @@ export class DaemonProxy {
   /** Runs the request for `script` in daemon process group `groupName`; the response goes to `response`. */
   async forward(peer: Peer, head: ParsedHead, body: BodySource, script: string, groupName: string, response: ResponseSink): Promise<void> {
     const log = this.options.errorLog;
-    const group = this.options.groups.get(groupName)!;
+    const group = this.options.groups.get(groupName);
+    if (!group) {
+      // A WSGIProcessGroup (in a section inside a route) naming no WSGIDaemonProcess: warned at start-up.
+      log.error(`No WSGI daemon process called '${groupName}' has been configured: ${script}`);
+      return response.fail(500);
+    }
     const hasBody = hasBodyOf(head);
     // HTTP/1.0 has no 100-continue: its body goes at once, and the request cannot be sent twice.
     const gated = hasBody && head.protocol === "HTTP/1.1";

@@ -250,6 +250,8 @@ export class HostRuntime {
   private settings(resolved: ResolvedRoute, dir: DirSettings, scriptName: string): RouteSettings {
     const route = resolved.route;
     const applicationGroup = route.applicationGroup ?? dir.applicationGroup ?? DEFAULTS.applicationGroup;
+    // The path's own WSGIProcessGroup (a <Location> inside the route may name another), as in mod_wsgi.
+    const processGroup = route.processGroup ?? dir.processGroup ?? "%{GLOBAL}";
     const env = [...this.reach.env];
     for (const { name, value } of dir.setEnv) env.push(name, value);
     return {
@@ -263,7 +265,7 @@ export class HostRuntime {
       redirects: dir.redirects?.length ? dir.redirects : null,
       proxies: trustedProxiesFor(dir.trustedProxies, dir.trustedProxyHeaders),
       chunkedRequest: dir.chunkedRequest ?? true,
-      processGroup: resolved.processGroup === "%{GLOBAL}" ? null : resolved.processGroup,
+      processGroup: processGroup === "%{GLOBAL}" ? null : processGroup,
     };
   }
 }
