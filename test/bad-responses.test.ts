@@ -31,6 +31,10 @@ describe("bad responses", () => {
     ["status-crlf", /invalid WSGI status/],
     ["header-crlf", /control character in its value/],
     ["header-lf-name", /invalid response header name/],
+    // A regex's `$` also matches before a final newline: these went out raw once.
+    ["status-lf-end", /invalid WSGI status '200 OK\\n'/],
+    ["status-nul", /invalid WSGI status/],
+    ["header-lf-name-end", /invalid response header name 'X-Evil\\n'/],
     ["hop-by-hop", /hop-by-hop header 'Connection' is the server's to set/],
     ["transfer-encoding", /hop-by-hop header 'Transfer-Encoding' is the server's to set/],
   ];

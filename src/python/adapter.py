@@ -41,9 +41,10 @@ LEVELS = ["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
-TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-STATUS = re.compile(r"^[1-9][0-9][0-9] [^\r\n]*$")
+# Used with fullmatch(): `$` would also match before a final "\n", letting "200 OK\n" through.
+HEADER_NAME = re.compile(r"[A-Za-z0-9-]+")
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+STATUS = re.compile(r"[1-9][0-9][0-9] [^\r\n\0]*")
 # How extensions word their refusal of sub-interpreters (numpy, PyO3, CPython's own check).
 SUBINTERPRETER_REFUSAL = re.compile(r"interpreter|more than once per process", re.IGNORECASE)
 # CPython's own refusal (3.12+) of a single-phase init extension in an interpreter that checks for them:
@@ -762,7 +763,7 @@ def header_key(keys, name):
 
 def compute_header_key(name):
     # Only letters, digits and '-': 'X_Foo' must not pose as 'X-Foo' once both become HTTP_X_FOO.
-    if not HEADER_NAME.match(name):
+    if not HEADER_NAME.fullmatch(name):
         return None
     lowered = name.lower()
     if lowered == "proxy":  # httpoxy: HTTP_PROXY would read as a proxy setting
@@ -1003,7 +1004,7 @@ def check_status(status):
         return status
     if type(status) is not str:
         raise TypeError("WSGI status must be a str, not %s" % type(status).__name__)
-    if not STATUS.match(status):
+    if not STATUS.fullmatch(status):
         raise ValueError("invalid WSGI status %r: want 'NNN Reason'" % status)
     if len(_valid_statuses) < 1024:
         _valid_statuses.add(status)
@@ -1033,7 +1034,7 @@ _valid_names = set()  # response header names already checked; bounded like _hea
 
 
 def check_header_name(name):
-    if not TOKEN.match(name):
+    if not TOKEN.fullmatch(name):
         raise ValueError("invalid response header name %r" % name)
     if name.lower() in HOP_BY_HOP:
         raise ValueError("hop-by-hop header %r is the server's to set, not the application's" % name)
