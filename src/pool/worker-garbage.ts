@@ -1,7 +1,7 @@
 // A worker thread's JavaScript garbage. Every call through koffi leaves a small cell behind (an N-API
 // handle scope), a few per request, and a worker never returns to its event loop, where Bun runs most
 // of its collections: so each worker's heap grew by tens of MiB before one ran (hello at 40k req/s: the
-// process went from 78 to 456 MiB in 30 s with 8 threads, and past 630 MiB with 16). An eden
+// process went from 76 to 445 MiB in 30 s with 8 threads, and past 610 MiB in 15 s with 16). An eden
 // collection every CROSSINGS calls keeps it small, at ~0.3 ms each (~0.1 µs a request).
 // On Node (the library), V8 collects on its own and this does nothing.
 const edenGC: (() => unknown) | null = typeof Bun === "undefined" ? null : (require("bun:jsc") as typeof import("bun:jsc")).edenGC;
