@@ -1,7 +1,7 @@
 // The request head as the adapter reads it: fields joined by NUL, latin-1 (PEP 3333's native strings).
 // The field order is twinned in src/python/adapter.py (F_GROUP ... F_ENV, then the F_ENV pairs, then
 // the headers).
-import type { Channel } from "../pool/channel.ts";
+import { type Channel, GROUP } from "../pool/channel.ts";
 
 export interface RequestHead {
   group: string;
@@ -30,8 +30,22 @@ export interface RequestHead {
   headers: string[];
 }
 
+/** Application group name -> its number in channel word GROUP (bounded: past it, 0 and the name only). */
+const groupNumbers = new Map<string, number>();
+const MOST_GROUP_NUMBERS = 1 << 16;
+
+function groupNumber(group: string): number {
+  let number = groupNumbers.get(group);
+  if (number === undefined) {
+    if (groupNumbers.size >= MOST_GROUP_NUMBERS) return 0;
+    groupNumbers.set(group, (number = groupNumbers.size + 1));
+  }
+  return number;
+}
+
 /** Writes the head into the channel's data area; returns its length, or -1 if it does not fit. */
 export function writeRequestHead(channel: Channel, head: RequestHead): number {
+  channel.control[GROUP] = groupNumber(head.group);
   const parts = [
     head.group, head.script, head.callable, head.reload ? "1" : "0", head.passAuthorization ? "1" : "0",
     head.scriptName, head.pathInfo, head.query, head.method, head.protocol, head.requestUri,

@@ -50,6 +50,12 @@ export const RELEASED = 17;
  * word the HTTP thread waits on, for either.
  */
 export const EVENTS = 18;
+/**
+ * A Request's application group as a number (request-head.ts numbers each name once, from 1), so that
+ * a worker decodes a name from the head the first time it sees its number only; 0: not numbered.
+ * Not read by adapter.py.
+ */
+export const GROUP = 19;
 export const START = 20; // + piece: 20 to 35
 export const FILL = 36; // + piece: 36 to 51
 export const PAYLOAD = 52; // + piece: 52 to 67

@@ -18,11 +18,12 @@ const RING = 8;
 
 export class RunQueue {
   private readonly words: Int32Array;
-  private readonly size: number;
+  /** The ring's size less one: a power of two's, so an entry is `counter & mask`. */
+  private readonly mask: number;
 
   constructor(readonly shared: SharedArrayBuffer) {
     this.words = new Int32Array(shared);
-    this.size = this.words.length - RING;
+    this.mask = this.words.length - RING - 1;
   }
 
   /** A ring of at least `channels` entries, a power of two: the counters wrap at 2^32 without a jump. */
@@ -42,7 +43,7 @@ export class RunQueue {
   push(index: number): void {
     const words = this.words;
     const pushed = words[PUSHED]!;
-    words[RING + ((pushed >>> 0) % this.size)] = index;
+    words[RING + (pushed & this.mask)] = index;
     Atomics.store(words, PUSHED, (pushed + 1) | 0);
   }
 
@@ -54,7 +55,7 @@ export class RunQueue {
   /** The channel index of the oldest request not taken yet, or -1. */
   oldest(): number {
     const taken = Atomics.load(this.words, TAKEN);
-    return taken === Atomics.load(this.words, PUSHED) ? -1 : this.words[RING + (taken >>> 0) % this.size]!;
+    return taken === Atomics.load(this.words, PUSHED) ? -1 : this.words[RING + (taken & this.mask)]!;
   }
 
   sleeping(): number {
@@ -113,7 +114,7 @@ export class RunQueue {
       const taken = Atomics.load(words, TAKEN);
       const pushed = Atomics.load(words, PUSHED);
       if (taken !== pushed) {
-        const index = words[RING + (taken >>> 0) % this.size]!;
+        const index = words[RING + (taken & this.mask)]!;
         if (Atomics.compareExchange(words, TAKEN, taken, (taken + 1) | 0) === taken) return index;
         continue;
       }

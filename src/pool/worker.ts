@@ -5,7 +5,7 @@ import { defineNoArgsBuiltin } from "../ffi/builtin.ts";
 import { libpython } from "../ffi/libpython.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { BusyState } from "./busy.ts";
-import { Channel, REQUEST_IMPORT, REQUEST_REPLICA_MASK, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
+import { Channel, GROUP, REQUEST_IMPORT, REQUEST_REPLICA_MASK, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
 import { ThreadInterpreters } from "./interpreters.ts";
 import { ParallelTable } from "./parallel.ts";
 import { RequestClock } from "./request-clock.ts";
@@ -75,6 +75,17 @@ function serve(init: WorkerInit): void {
     publishDef,
   }, new SharedMutex(init.setupLock), parallel);
 
+  // Application group names by their number (channel.ts GROUP): decoded from a head once, not per request.
+  const groups: string[] = [];
+  const groupOf = (channel: Channel): string => {
+    const number = channel.control[GROUP]!;
+    const known = groups[number];
+    if (known !== undefined) return known;
+    const name = channel.buffer.toString("latin1", 0, channel.buffer.indexOf(0));
+    if (number > 0) groups[number] = name;
+    return name;
+  };
+
   const threadIdent = py.PyThread_get_thread_ident();
   runQueue.announceStarted();
 
@@ -97,7 +108,7 @@ function serve(init: WorkerInit): void {
     clock.begin();
     const arg = channel.arg();
     const untimed = (arg & REQUEST_IMPORT) !== 0;
-    const group = channel.buffer.toString("latin1", 0, channel.buffer.indexOf(0));
+    const group = groupOf(channel);
     // A parallel group: the replica the request asks for (index + 1 in ARG's low bits: import scripts),
     // else one picked here (see parallel.ts), counted in until the request is over.
     const parallelGroup = parallel.find(group);
