@@ -7,18 +7,13 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type * as esbuild from "esbuild";
+import { pyenvRoot } from "../scripts/pyenv-root.ts";
 import { ADAPTER_FILENAME } from "../src/pool/adapter-bytecode.ts";
-
-function pyenvRoot(): string | null {
-  const pyenv = Bun.which("pyenv");
-  const run = pyenv ? Bun.spawnSync([pyenv, "root"], { stdout: "pipe", stderr: "ignore" }) : null;
-  return run?.exitCode === 0 ? run.stdout.toString().trim() || null : null;
-}
 
 /** python3.9 .. python3.13 wherever this machine keeps them: pyenv's versions, /usr/bin, /usr/local/bin, PATH. */
 function pythonsHere(): string[] {
   const found: string[] = [];
-  const pyenv = process.env.PYENV_ROOT ?? pyenvRoot() ?? join(homedir(), ".pyenv");
+  const pyenv = pyenvRoot() ?? join(homedir(), ".pyenv");
   if (existsSync(join(pyenv, "versions"))) {
     for (const version of readdirSync(join(pyenv, "versions")).sort()) found.push(join(pyenv, "versions", version, "bin", "python3"));
   }

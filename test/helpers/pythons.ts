@@ -3,6 +3,7 @@
 // libpython, one per distinct installation.
 import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import { pyenvRoot } from "../../scripts/pyenv-root.ts";
 
 export interface FoundPython {
   executable: string;
@@ -23,15 +24,6 @@ libs = [os.path.join(d, n) for d in dirs for n in names if d and os.path.exists(
 print(json.dumps({"executable": os.path.realpath(sys.executable), "version": "%d.%d.%d" % sys.version_info[:3],
                   "shared": bool(c.get("Py_ENABLE_SHARED")), "libs": libs}))
 `;
-
-function pyenvRoot(): string | null {
-  if (process.env.PYENV_ROOT && existsSync(process.env.PYENV_ROOT)) return process.env.PYENV_ROOT;
-  const pyenv = Bun.which("pyenv");
-  if (!pyenv) return null;
-  const run = Bun.spawnSync([pyenv, "root"], { stdout: "pipe", stderr: "ignore" });
-  const root = run.stdout.toString().trim();
-  return run.exitCode === 0 && root && existsSync(root) ? root : null;
-}
 
 let cached: FoundPython[] | null = null;
 
