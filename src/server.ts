@@ -198,10 +198,12 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
  */
 function listenDaemon(daemon: NonNullable<StartOptions["daemon"]>, apps: (App | null)[],
   options: Omit<WireServerOptions, "host" | "port" | "dispatch" | "logAccess">): WireServer {
-  const relayedSink: SinkFactory<FrontPeer> = (peer, isHead, http10, label) =>
-    new WireResponse(peer.connection, isHead, http10, options.serverSoftware, options.errorLog, label);
+  // The response goes to the front, over HTTP/1.1 whatever its client spoke: the front frames it for the client.
+  const relayedSink: SinkFactory<FrontPeer> = (peer, isHead, _http10, label) =>
+    new WireResponse(peer.connection, isHead, false, options.serverSoftware, options.errorLog, label);
   return new WireServer({
     ...options,
+    limits: { ...options.limits, hostOptional: true },
     host: "",
     port: 0,
     unix: daemon.socket,

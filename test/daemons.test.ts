@@ -340,6 +340,61 @@ describe("requests through a daemon group keep HTTP's rules", () => {
   });
 });
 
+describe("HTTP/1.0 clients, and clients that close, through a daemon group", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await start({
+      python: DEBIAN,
+      args: [
+        "--daemon-process", "g,processes=1,threads=2",
+        "--alias", `/links=${fixture("front-links.wsgi")},process-group=g`,
+        "--alias", `/who=${fixture("whoami.wsgi")},process-group=g`,
+      ],
+    });
+    await server.waitForLog(/of group 'g' \(Python [\d.]+\) listening on unix:/, 20_000);
+  }, 60_000);
+  afterAll(() => server?.stop());
+
+  /** One request on a connection of its own, which the server must close after its response. */
+  async function once(text: string) {
+    const client = new WireClient(server.port);
+    try {
+      await client.send(text);
+      const response = await client.response();
+      expect(response.status).toBe(200);
+      expect(response.header("connection")).toBe("close");
+      expect(await client.closed()).toBe(true);
+      return JSON.parse(response.body.toString());
+    } finally {
+      client.close();
+    }
+  }
+
+  test("the front's connection to the daemon outlives its clients' (one connection for them all)", async () => {
+    // Each response lists the connections open to the daemon's socket. The front used to forward an
+    // HTTP/1.0 request as HTTP/1.0 and take the daemon's response (no Connection header) for a
+    // persistent one: it pooled connections the daemon was closing, and under load some requests
+    // failed with "the process closed the connection before responding".
+    const seen = [];
+    for (let i = 0; i < 3; i++) {
+      seen.push(await once(request("/links", "", "GET", "HTTP/1.0")));
+      seen.push(await once(request("/links", "Connection: close\r\n")));
+    }
+    expect(seen.map((links) => links.protocol)).toEqual(["HTTP/1.0", "HTTP/1.1", "HTTP/1.0", "HTTP/1.1", "HTTP/1.0", "HTTP/1.1"]);
+    expect(seen[0].inodes.length).toBe(1);
+    for (const links of seen) expect(links.inodes).toEqual(seen[0].inodes);
+  });
+
+  test("an HTTP/1.0 request without Host, and one with a body, reach the daemon's app", async () => {
+    const bare = await once("GET /who HTTP/1.0\r\n\r\n");
+    expect(bare.protocol).toBe("HTTP/1.0");
+    expect(bare.process_group).toBe("g");
+    const posted = await once("POST /who?body HTTP/1.0\r\nHost: test\r\nContent-Length: 5\r\n\r\nhello");
+    expect(posted.protocol).toBe("HTTP/1.0");
+    expect(posted.body_length).toBe(5);
+  });
+});
+
 describe("a daemon group's lifecycle", () => {
   let server: RunningServer;
   beforeAll(async () => {

@@ -4,7 +4,7 @@
 import type { Peer } from "../http/app.ts";
 import type { Connection } from "../http/wire/connection.ts";
 import type { ParsedHead } from "../http/wire/head-parser.ts";
-import { FRONT_HEADER_LOWER } from "./protocol.ts";
+import { FRONT_EXPECT, FRONT_HEADER_LOWER, FRONT_HTTP10 } from "./protocol.ts";
 
 /** The client of a relayed request, over the front's connection to this daemon. */
 export class FrontPeer implements Peer {
@@ -50,10 +50,14 @@ export function fromFront(connection: Connection, head: ParsedHead): Relayed | n
     kept.push(name, headers[i + 1]!);
   }
   if (value === null) return null;
-  const [remoteAddr = "", remotePort = "", listener = "", localAddress = "", flag] = value.split(" ");
+  const [remoteAddr = "", remotePort = "", listener = "", localAddress = "", ...flags] = value.split(" ");
   if (!/^\d+$/.test(listener) || !/^\d+$/.test(remotePort)) return null;
-  const expectAdded = flag === "expect";
+  const expectAdded = flags.includes(FRONT_EXPECT);
   if (expectAdded && expectAt >= 0) kept.splice(expectAt, 2);
+  // The client's Connection header spoke of its own connection: the front's persists (it closes it
+  // when it wants to), so one front connection carries request after request.
+  head.keepAlive = true;
   const peer = new FrontPeer(connection, remoteAddr, Number(remotePort), localAddress === "-" ? "" : localAddress);
-  return { listener: Number(listener), peer, head: { ...head, headers: kept, expectContinue: expectAdded ? false : head.expectContinue } };
+  const protocol = flags.includes(FRONT_HTTP10) ? "HTTP/1.0" : head.protocol;
+  return { listener: Number(listener), peer, head: { ...head, protocol, headers: kept, expectContinue: expectAdded ? false : head.expectContinue } };
 }

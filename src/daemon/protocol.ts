@@ -7,13 +7,16 @@ export const DAEMON_GROUP_ENV = "WSGI_BIN_DAEMON_GROUP";
 export const DAEMON_SOCKET_ENV = "WSGI_BIN_DAEMON_SOCKET";
 
 /**
- * The request header the front adds, "ADDR PORT LISTENER LOCAL-ADDR[ expect]": the client's address and
+ * The request header the front adds, "ADDR PORT LISTENER LOCAL-ADDR[ FLAG...]": the client's address and
  * port, the index of the listener it reached (its virtual hosts, scheme and port), the address it
- * reached ("-" if unknown), and whether the front added `Expect: 100-continue` itself. A daemon
+ * reached ("-" if unknown), then FRONT_EXPECT if the front added `Expect: 100-continue` itself and
+ * FRONT_HTTP10 if the client spoke HTTP/1.0 (the front always speaks HTTP/1.1 to a daemon). A daemon
  * believes it because only the fronts can reach its socket; fronts drop it from what clients send.
  */
 export const FRONT_HEADER = "WSGI-Bin-Front";
 export const FRONT_HEADER_LOWER = "wsgi-bin-front";
+export const FRONT_EXPECT = "expect";
+export const FRONT_HTTP10 = "http10";
 
 /**
  * The status a daemon process answers when a script changed since it loaded it (mod_wsgi's daemon-mode

@@ -16,7 +16,7 @@ import { CRLF, LAST_CHUNK } from "../http/wire/response-writer.ts";
 import type { BodySource, ResponseSink } from "../http/wsgi-exchange.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import type { DaemonGroup, DaemonGroups } from "./daemon-groups.ts";
-import { FRONT_HEADER, FRONT_HEADER_LOWER, SCRIPT_CHANGED_STATUS } from "./protocol.ts";
+import { FRONT_EXPECT, FRONT_HEADER, FRONT_HEADER_LOWER, FRONT_HTTP10, SCRIPT_CHANGED_STATUS } from "./protocol.ts";
 import type { Upstream } from "./upstream.ts";
 import {
   Framing, framingOf, MAX_RESPONSE_HEAD, parseResponseHead, ResponseBody, responseHeadEnd, type ResponseHead,
@@ -67,9 +67,7 @@ export class DaemonProxy {
       return response.fail(500);
     }
     const hasBody = hasBodyOf(head);
-    // HTTP/1.0 has no 100-continue: its body goes at once, and the request cannot be sent twice.
-    const gated = hasBody && head.protocol === "HTTP/1.1";
-    const request = this.requestHead(peer, head, gated && !head.expectContinue);
+    const request = this.requestHead(peer, head, hasBody && !head.expectContinue);
     const deadline = Date.now() + group.connectTimeoutMs;
     for (let tries = 1; ; tries++) {
       const socket = await group.pick(deadline);
@@ -82,7 +80,7 @@ export class DaemonProxy {
       const state = { reusable: false };
       let outcome: Outcome;
       try {
-        outcome = await this.exchange(upstream, request, head, body, hasBody && !gated, response, state);
+        outcome = await this.exchange(upstream, request, head, body, response, state);
       } finally {
         if (!state.reusable) upstream.cut();
         socket.release(upstream, state.reusable);
@@ -91,7 +89,8 @@ export class DaemonProxy {
       if (outcome.kind === "bounced") {
         socket.staleUntil = Date.now() + group.connectTimeoutMs;
         if (!outcome.bodyStarted) continue;
-        log.error(`WSGI script '${script}' changed while its HTTP/1.0 request body was being sent to daemon process group '${group.name}': the request cannot be sent again.`);
+        // Not seen: a daemon answers so before its app runs, and the body goes only once the app reads.
+        log.error(`WSGI script '${script}' changed while its request body was being sent to daemon process group '${group.name}': the request cannot be sent again.`);
         return response.fail(503);
       }
       if (outcome.retry && tries < MAX_TRIES) continue;
@@ -107,16 +106,21 @@ export class DaemonProxy {
     response.fail(503);
   }
 
-  /** The request as the daemon receives it: as the client sent it, plus FRONT_HEADER (and Expect when `expect`). */
+  /**
+   * The request as the daemon receives it: as the client sent it, plus FRONT_HEADER (and Expect when
+   * `expect`), always as HTTP/1.1: the front's connection persists whatever the client's does, and
+   * an HTTP/1.0 client's protocol goes in FRONT_HEADER.
+   */
   private requestHead(peer: Peer, head: ParsedHead, expect: boolean): Buffer {
-    let text = `${head.method} ${head.target} ${head.protocol}\r\n`;
+    let text = `${head.method} ${head.target} HTTP/1.1\r\n`;
     const headers = head.headers;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i]!;
       if (name.length === FRONT_HEADER_LOWER.length && name.toLowerCase() === FRONT_HEADER_LOWER) continue; // a forgery
       text += `${name}: ${headers[i + 1]}\r\n`;
     }
-    text += `${FRONT_HEADER}: ${peer.peerAddress} ${peer.peerPort} ${this.options.listener} ${peer.localAddress || "-"}${expect ? " expect" : ""}\r\n`;
+    const flags = `${expect ? ` ${FRONT_EXPECT}` : ""}${head.protocol === "HTTP/1.0" ? ` ${FRONT_HTTP10}` : ""}`;
+    text += `${FRONT_HEADER}: ${peer.peerAddress} ${peer.peerPort} ${this.options.listener} ${peer.localAddress || "-"}${flags}\r\n`;
     if (expect) text += "Expect: 100-continue\r\n";
     return Buffer.from(text + "\r\n", "latin1");
   }
@@ -126,13 +130,12 @@ export class DaemonProxy {
    * connection may carry another request (the caller closes it otherwise).
    */
   private async exchange(upstream: Upstream, request: Buffer, head: ParsedHead, body: BodySource,
-    bodyAtOnce: boolean, response: ResponseSink, state: { reusable: boolean }): Promise<Outcome> {
+    response: ResponseSink, state: { reusable: boolean }): Promise<Outcome> {
     const reused = upstream.reused;
     let pump = null as BodyPump | null; // set by startBody, which TypeScript cannot follow
     const startBody = () => (pump ??= new BodyPump(upstream, body, head.chunked ? -1 : head.contentLength));
     upstream.write(request);
     const sentAt = performance.now();
-    if (bodyAtOnce) startBody();
 
     // The response head, after any 100 Continue (the daemon's app began reading the body).
     let buffered: Buffer | null = null;

@@ -18,6 +18,11 @@ export interface WireLimits {
   maxKeepAliveRequests: number;
   /** MaxRequestWorkers-like cap on open connections; beyond it new ones get 503 (0: unlimited). */
   maxConnections: number;
+  /**
+   * An HTTP/1.1 request may lack Host: on a daemon's socket only, where every request comes from a
+   * front that checked its client's, and an HTTP/1.0 client's (which may have none) arrives as HTTP/1.1.
+   */
+  hostOptional?: boolean;
 }
 
 export const WIRE_DEFAULTS = {

@@ -216,9 +216,14 @@ export class WireResponse implements ResponseSink {
     return text;
   }
 
+  /**
+   * Said whenever the connection closes after this response, to an HTTP/1.0 client too (as Apache
+   * does): a daemon's response goes to a front speaking HTTP/1.1, which would otherwise take the
+   * connection for a persistent one.
+   */
   private connectionHeader(): string {
-    if (this.http10) return this.keepAlive ? "Connection: keep-alive\r\n" : "";
-    return this.keepAlive ? "" : "Connection: close\r\n";
+    if (!this.keepAlive) return "Connection: close\r\n";
+    return this.http10 ? "Connection: keep-alive\r\n" : "";
   }
 
   private shortBody(): void {
