@@ -102,7 +102,8 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   // A daemon's SERVER_PORT and %{RESOURCE} names are the fronts': the ports the supervisor gave every process.
   const ports = config.listeners.map((listener, index) => (daemon ? listener.port : servers[index]!.port));
   const port = ports[0]!;
-  const identity = dropPrivileges(config, errorLog, daemon ? `unix:${daemon.socket}` : `port ${port}`);
+  const runsPython = Boolean(daemon) || frontNeedsPython(config);
+  const identity = dropPrivileges(config, errorLog, daemon ? `unix:${daemon.socket}` : `port ${port}`, runsPython);
   if (daemon) enterDaemonGroup(daemon.group, identity, errorLog);
 
   // The hosts name their routes' groups with the ports; the engine's workers need the parallel ones.
@@ -113,7 +114,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   });
   let engine: Engine | null = null;
   let pythonVersion = "";
-  if (daemon || frontNeedsPython(config)) {
+  if (runsPython) {
     const install = findPython({ python: config.python, pythonHome: config.pythonHome });
     checkParallelSupport(config, install.version, install.library);
     const routes = hostsByListener.flat().flatMap((host) => host.routeInterpreters());

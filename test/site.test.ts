@@ -397,8 +397,14 @@ Header always set X-Always yes
   });
   afterAll(() => Promise.all([flags?.stop(), file?.stop()]));
 
-  test("with no WSGI route, the start-up notice says so (no Python is started)", () => {
-    for (const server of [flags, file]) expect(server.log()).toContain("(no Python in this process: no WSGI route).");
+  test("with no WSGI route, the start-up notice says so (no Python is started), and as root the warning speaks of no Python", () => {
+    for (const server of [flags, file]) {
+      expect(server.log()).toContain("(no Python in this process: no WSGI route).");
+      if (process.getuid?.() === 0) {
+        expect(server.log()).toContain("Running as root without --user: this process runs no Python, but reads what clients send as root (uid 0).");
+        expect(server.log()).not.toContain("the Python application runs as root");
+      }
+    }
   });
 
   test("--document-root serves a file with Apache's ETag, Last-Modified and the --header rules", async () => {

@@ -100,16 +100,19 @@ function verify(identity: Identity): void {
 
 /**
  * After the port is bound and the logs are open, before Python starts: become the --user and
- * --group. As root without --user, say in the log that the application runs as root. `bound` names
- * what was bound ("port 80"). Returns the identity taken, if any.
+ * --group. As root without --user, say in the log what runs as root: the application, or (`python`
+ * false: a front whose aliases all run in daemon groups) only the HTTP layer. `bound` names what was
+ * bound ("port 80"). Returns the identity taken, if any.
  */
-export function dropPrivileges(config: { user?: string; group?: string }, log: ErrorLog, bound: string): Identity | null {
+export function dropPrivileges(config: { user?: string; group?: string }, log: ErrorLog, bound: string, python = true): Identity | null {
   const c = libc();
   if (c.geteuid() !== 0) return null; // not root: --user was checked at start-up (nothing to switch)
   const identity = resolveIdentity(config.user, config.group);
   if (!identity) {
     log.warn(
-      "Running as root without --user: the Python application runs as root (uid 0), and so does anything it is made to do. " +
+      (python
+        ? "Running as root without --user: the Python application runs as root (uid 0), and so does anything it is made to do. "
+        : "Running as root without --user: this process runs no Python, but reads what clients send as root (uid 0). ") +
         "Give --user NAME (and --group NAME), as Apache's User and Group, to run it unprivileged once the port is bound; see docs/security.md.",
     );
     return null;
