@@ -65,7 +65,7 @@ export function startEngine(
       registry: python.registry,
       logFd: errorLog.fd,
       logLevel: errorLog.level,
-      adapterConfig: JSON.stringify({
+      adapterConfig: {
         log_fd: errorLog.fd,
         log_level: errorLog.level,
         threads: config.threads,
@@ -73,12 +73,12 @@ export function startEngine(
         restart_on_change: restartOnChange,
         server_software: SERVER_SOFTWARE,
         executable: install.executable,
-        venv: install.venv,
+        venv: install.venv && { ...install.venv },
         python_path: config.pythonPath,
         unset_pythonhome: python.setHome,
         request_timeout: config.requestTimeout,
         process_group: config.processGroup ?? "",
-      }),
+      },
       parallel: replicas,
     },
   });

@@ -61,7 +61,8 @@ export class ThreadInterpreters {
     private readonly py: LibPython,
     private readonly registry: Ptr,
     private readonly log: ErrorLog,
-    private readonly attachArguments: { config: string; memories: Uint8Array[]; exchangeDef: Ptr; publishDef: Ptr },
+    /** config: the adapter's configuration, marshalled (pool/marshal.ts). */
+    private readonly attachArguments: { config: Uint8Array; memories: Uint8Array[]; exchangeDef: Ptr; publishDef: Ptr },
     private readonly setupLock: SharedMutex,
     private readonly parallel: ParallelTable,
   ) {
@@ -211,7 +212,7 @@ export class ThreadInterpreters {
       if (attach) {
         const views = tupleOf(py, memories.map((memory) => py.PyMemoryView_FromMemory(memory, memory.byteLength, PyBUF_WRITE)));
         const args = tupleOf(py, [
-          py.PyUnicode_FromString(config),
+          py.PyMarshal_ReadObjectFromString(config, config.length),
           views,
           py.PyCFunction_NewEx(exchangeDef, 0, 0),
           py.PyCFunction_NewEx(publishDef, 0, 0),

@@ -1,4 +1,5 @@
 // What the HTTP thread tells a new worker before it starts serving (the only structured-clone message).
+import type { MarshalValue } from "./marshal.ts";
 import type { ParallelInit } from "./parallel.ts";
 
 export interface WorkerInit {
@@ -15,8 +16,8 @@ export interface WorkerInit {
   setupLock: SharedArrayBuffer;
   /** The --parallel-interpreters groups and their shared replica table (see pool/parallel.ts). */
   parallel: ParallelInit;
-  /** JSON for adapter.attach(): see Interpreter.__init__ in src/python/adapter.py. */
-  adapterConfig: string;
+  /** The dict adapter.attach() is given (marshalled, see pool/marshal.ts): see Interpreter.__init__ in src/python/adapter.py. */
+  adapterConfig: Record<string, MarshalValue>;
   logFd: number;
   logLevel: number;
 }

@@ -3,6 +3,7 @@
 // again once started: Atomics.wait is its only way to sleep.
 import { defineNoArgsBuiltin } from "../ffi/builtin.ts";
 import { libpython } from "../ffi/libpython.ts";
+import { marshal } from "./marshal.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { BusyState } from "./busy.ts";
 import { Channel, GROUP, REQUEST_IMPORT, REQUEST_REPLICA_MASK, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
@@ -69,7 +70,7 @@ function serve(init: WorkerInit): void {
   });
 
   const interpreters = new ThreadInterpreters(py, init.registry, log, {
-    config: init.adapterConfig,
+    config: marshal(init.adapterConfig),
     memories: init.channels.map((shared) => new Uint8Array(shared)),
     exchangeDef,
     publishDef,

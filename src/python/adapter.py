@@ -6,10 +6,11 @@
 # response leaves through it. `exchange()` is a builtin written in JavaScript: it hands the channel
 # to the HTTP thread and blocks, with the GIL released, until the reply is in the channel.
 
+# No json, no re: with the enum they import, ~5 ms of every new interpreter's start on the project's
+# VM. The configuration comes as a dict (marshalled by src/pool/marshal.ts) and the checks below are
+# str methods; re is imported only to word an import error (refusal_hint).
 import io
-import json
 import os
-import re
 import site
 import stat
 import sys
@@ -41,15 +42,17 @@ LEVELS = ["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-# Used with fullmatch(): `$` would also match before a final "\n", letting "200 OK\n" through.
-HEADER_NAME = re.compile(r"[A-Za-z0-9-]+")
-TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-STATUS = re.compile(r"[1-9][0-9][0-9] [^\r\n\0]*")
+# A name made of these only is what `not name.strip(CHARS)` finds: strip() leaves whatever is not
+# one of them (a final "\n" too, which a regex's `$` would have let through).
+DIGITS = "0123456789"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+HEADER_NAME_CHARS = LETTERS + DIGITS + "-"  # a request header that becomes an environ key
+TOKEN_CHARS = LETTERS + DIGITS + "!#$%&'*+-.^_`|~"  # RFC 9110's tchar: a response header's name
 # How extensions word their refusal of sub-interpreters (numpy, PyO3, CPython's own check).
-SUBINTERPRETER_REFUSAL = re.compile(r"interpreter|more than once per process", re.IGNORECASE)
+SUBINTERPRETER_REFUSAL = r"interpreter|more than once per process"
 # CPython's own refusal (3.12+) of a single-phase init extension in an interpreter that checks for them:
 # every interpreter with its own GIL (--parallel-interpreters).
-SINGLE_PHASE_REFUSAL = re.compile(r"module (\S+) does not support loading in subinterpreters")
+SINGLE_PHASE_REFUSAL = r"module (\S+) does not support loading in subinterpreters"
 
 try:
     # The builtin: hashlib would load OpenSSL's _hashlib (~2 ms an interpreter) for one digest of a path.
@@ -484,33 +487,35 @@ _interpreter = None
 _interpreter_lock = threading.Lock()
 
 
-def attach(config_json, views, exchange, publish, replicas=1):
+def attach(config, views, exchange, publish, replicas=1):
     """Called once per worker thread per interpreter: returns the function to call per request with
     the index of its channel in `views`. replicas: how many interpreters its group has
     (--parallel-interpreters; 1: this one only)."""
     global _interpreter
     with _interpreter_lock:
         if _interpreter is None:
-            _interpreter = Interpreter(json.loads(config_json), replicas)
+            _interpreter = Interpreter(config, replicas)
     return Worker(_interpreter, views, exchange, publish).handle
 
 
 def refusal_hint(error, script, replicas):
     """What to do about an extension refusing this interpreter, or None when `error` is no such refusal.
     Follows the chain of exceptions: a package may catch the ImportError and raise its own."""
+    import re
+
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
         if isinstance(error, ImportError):
             message = str(error)
-            refused = SINGLE_PHASE_REFUSAL.search(message)
+            refused = re.search(SINGLE_PHASE_REFUSAL, message)
             if refused and replicas > 1:
                 return ("The C extension module '%s' (imported by '%s') uses single-phase initialisation and "
                         "refuses to load in an interpreter with its own GIL: this application group runs in %d "
                         "parallel interpreters. Serve it from one interpreter sharing the main GIL: "
                         "parallel-interpreters=1 on its --alias (or --parallel-interpreters 1), with --processes N "
                         "for more cores." % (refused.group(1), script, replicas))
-            if SUBINTERPRETER_REFUSAL.search(message):
+            if re.search(SUBINTERPRETER_REFUSAL, message, re.IGNORECASE):
                 return ("A C extension imported by '%s' refuses to run in more than one interpreter (numpy, "
                         "pydantic-core and PyO3 modules do). Serve every alias that uses it from the main "
                         "interpreter: application-group=%%{GLOBAL} (WSGIApplicationGroup %%{GLOBAL})%s."
@@ -763,7 +768,7 @@ def header_key(keys, name):
 
 def compute_header_key(name):
     # Only letters, digits and '-': 'X_Foo' must not pose as 'X-Foo' once both become HTTP_X_FOO.
-    if not HEADER_NAME.fullmatch(name):
+    if not name or name.strip(HEADER_NAME_CHARS):
         return None
     lowered = name.lower()
     if lowered == "proxy":  # httpoxy: HTTP_PROXY would read as a proxy setting
@@ -1004,7 +1009,7 @@ def check_status(status):
         return status
     if type(status) is not str:
         raise TypeError("WSGI status must be a str, not %s" % type(status).__name__)
-    if not STATUS.fullmatch(status):
+    if not valid_status(status):
         raise ValueError("invalid WSGI status %r: want 'NNN Reason'" % status)
     if len(_valid_statuses) < 1024:
         _valid_statuses.add(status)
@@ -1012,6 +1017,12 @@ def check_status(status):
 
 
 _valid_statuses = set()  # statuses already checked; bounded like _header_keys
+
+
+def valid_status(status):
+    """'NNN Reason': three digits, the first not 0, a space, then anything but CR, LF and NUL."""
+    return (len(status) >= 4 and status[0] in "123456789" and status[1] in DIGITS and status[2] in DIGITS
+            and status[3] == " " and "\r" not in status and "\n" not in status and "\0" not in status)
 
 
 def check_headers(headers):
@@ -1034,7 +1045,7 @@ _valid_names = set()  # response header names already checked; bounded like _hea
 
 
 def check_header_name(name):
-    if not TOKEN.fullmatch(name):
+    if not name or name.strip(TOKEN_CHARS):
         raise ValueError("invalid response header name %r" % name)
     if name.lower() in HOP_BY_HOP:
         raise ValueError("hop-by-hop header %r is the server's to set, not the application's" % name)
