@@ -284,4 +284,22 @@ describe("--max-connections", () => {
       await capped.stop();
     }
   });
+
+  test("refusals are logged once, then counted (a client retrying at once wrote ~17,000 lines a second)", async () => {
+    const capped = await start({ args: ["--alias", `/wire=${fixture("wire.wsgi")}`, "--max-connections", "1"] });
+    try {
+      const held = new WireClient(capped.port);
+      await held.send("");
+      await Bun.sleep(100);
+      for (let i = 0; i < 6; i++) {
+        expect((await rawRequest(capped.port, request("/wire/no-read"), 3_000)).toString("latin1")).toStartWith("HTTP/1.1 503 ");
+      }
+      held.close();
+      const log = await capped.waitForLog(/5 more connections refused with 503 since the last line about them: 1 open, the most allowed \(--max-connections\)/, 15_000);
+      expect(log.match(/503: 1 connections open, the most allowed \(--max-connections\)\. Further refusals are counted/g)?.length).toBe(1);
+      expect((await fetch(`${capped.url}/wire/no-read`)).status).toBe(200); // and it serves on
+    } finally {
+      await capped.stop();
+    }
+  }, 30_000);
 });

@@ -84,7 +84,10 @@ export class Connection implements ResponseTarget, SocketLender {
     if (this.closed) return;
     this.lastData = Date.now();
     if (this.broken || this.lingerSince) return; // read and dropped
-    if (this.refusal) return this.protocolError(new HttpError(503, this.refusal));
+    if (this.refusal) {
+      this.server.noteRefusal(this, this.refusal); // logged once, then summed up: see WireServer
+      return this.giveUp(503);
+    }
     const body = this.body;
     if (body && !body.ended) {
       const used = body.offer(bytes);
@@ -165,13 +168,18 @@ export class Connection implements ResponseTarget, SocketLender {
   /** A request the server cannot read: answer it (unless a response is under way) and close. */
   private protocolError(error: HttpError): void {
     this.server.errorLog.warn(`[client ${this.peerAddress}:${this.peerPort}] ${error.status}: ${error.reason}.`);
+    this.giveUp(error.status);
+  }
+
+  /** No more requests on this connection: answer `status` (unless a response is under way) and close. */
+  private giveUp(status: number): void {
     this.broken = true;
     this.buffered = null;
     this.headSince = 0;
     this.pause(); // until the close: then what still arrives is read and dropped (linger)
     if (this.current) return; // mid-body: the app's read raises (RequestBody failed); closed after its response
     this.current = null;
-    this.sendError(error.status);
+    this.sendError(status);
     this.closeWhenFlushed();
   }
 

@@ -27,6 +27,12 @@ export interface WireServerOptions {
 }
 
 const SWEEP_MS = 1_000;
+/**
+ * Connections refused past --max-connections are logged as Apache logs reaching MaxRequestWorkers:
+ * once, not each (clients retrying at once wrote ~17,000 lines a second), then a count of the ones
+ * since, every REFUSALS_LOG_MS while they go on.
+ */
+const REFUSALS_LOG_MS = 10_000;
 
 export class WireServer {
   readonly limits: WireLimits;
@@ -47,6 +53,9 @@ export class WireServer {
   private readonly listener: TCPSocketListener<Connection> | UnixSocketListener<Connection>;
   private readonly connections = new Set<Connection>();
   private readonly sweep: Timer;
+  /** Refusals since the last line about them; the timer runs while they go on. */
+  private unloggedRefusals = 0;
+  private refusalsTimer: Timer | null = null;
 
   constructor(options: WireServerOptions) {
     this.limits = options.limits;
@@ -108,6 +117,33 @@ export class WireServer {
     this.connections.delete(connection);
   }
 
+  /** A connection refused past --max-connections answers its request 503: the log hears of it (see REFUSALS_LOG_MS). */
+  noteRefusal(connection: Connection, reason: string): void {
+    if (this.refusalsTimer) {
+      this.unloggedRefusals++;
+      return;
+    }
+    this.errorLog.warn(`[client ${connection.peerAddress}:${connection.peerPort}] 503: ${reason}. ` +
+      `Further refusals are counted, and logged every ${REFUSALS_LOG_MS / 1000} s while they go on.`);
+    this.refusalsTimer = setTimeout(this.logRefusals, REFUSALS_LOG_MS);
+    this.refusalsTimer.unref();
+  }
+
+  private readonly logRefusals = (): void => {
+    this.refusalsTimer = null;
+    if (this.unloggedRefusals === 0) return; // they stopped: the next one is logged in full
+    this.flushRefusals();
+    this.refusalsTimer = setTimeout(this.logRefusals, REFUSALS_LOG_MS);
+    this.refusalsTimer.unref();
+  };
+
+  private flushRefusals(): void {
+    if (this.unloggedRefusals === 0) return;
+    this.errorLog.warn(`${this.unloggedRefusals} more connections refused with 503 since the last line about them: ` +
+      `${this.limits.maxConnections} open, the most allowed (--max-connections).`);
+    this.unloggedRefusals = 0;
+  }
+
   /** Requests being served right now. */
   get active(): number {
     let count = 0;
@@ -126,6 +162,8 @@ export class WireServer {
   stop(): void {
     this.draining = true;
     clearInterval(this.sweep);
+    if (this.refusalsTimer) clearTimeout(this.refusalsTimer);
+    this.flushRefusals();
     this.listener.stop(true);
     for (const connection of this.connections) connection.socket.terminate();
   }
