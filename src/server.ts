@@ -184,7 +184,10 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     ready: pool ? importScripts(pool, imports, errorLog) : Promise.resolve(),
     async drain(timeoutMs: number) {
       for (const wire of servers) wire.stopAccepting(); // no new connections; those open finish what they are doing
-      await awaitRequests(activeRequests, pool, timeoutMs, errorLog);
+      // Until the connections that served a request have closed: a response's client must read it before
+      // the last close, which would reset the connection and lose what it had not read yet.
+      const closing = () => servers.reduce((n, wire) => n + wire.closing, 0);
+      await awaitRequests(() => activeRequests() + closing(), pool, timeoutMs, errorLog);
       // The connections close; the worker threads end with the process, which exits next. Terminating
       // a worker still loading koffi's native module aborts the whole process (seen as SIGABRT when a
       // SIGTERM came right after start-up).

@@ -102,6 +102,8 @@ describe("npm package", () => {
       process.kill(-child.pid!, "SIGTERM");
     }
     await exited;
+    // npx goes at once; the server after its graceful stop, writing to the same pipe.
+    for (const deadline = Date.now() + 10_000; !/Process \d+ exiting after SIGTERM/.test(log) && Date.now() < deadline;) await Bun.sleep(50);
     expect(log).toMatch(/Process \d+ exiting after SIGTERM/);
   });
 

@@ -2,6 +2,7 @@
 // SIGHUP with no failed request, and stops gracefully on SIGTERM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { fixture, start, type RunningServer } from "./helpers/server.ts";
+import { request, WireClient } from "./helpers/wire-client.ts";
 
 const app = fixture("pid.wsgi");
 
@@ -26,6 +27,43 @@ async function load(url: string, ms: number, concurrency = 4) {
     }
   }));
   return { ok, failed, pids };
+}
+
+/**
+ * Keep-alive clients, each sending its next request `thinkMs` after the last response, on the same
+ * connection, without looking whether the server closed it meanwhile: as a client does whose request
+ * is already on its way when the server's close goes out (a network's round trip, a busy client). A
+ * request that gets no response is a failure (no retry: fetch() would retry on a fresh connection,
+ * hiding it); a response that says Connection: close is followed by a new connection.
+ */
+async function keepAliveLoad(port: number, path: string, until: Promise<unknown>, clients = 16, thinkMs = 20) {
+  let done = false;
+  void until.finally(() => (done = true));
+  let ok = 0;
+  let failed = 0;
+  let closes = 0;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    let client = new WireClient(port);
+    while (!done) {
+      try {
+        await client.send(request(path));
+        const response = await client.response({ timeoutMs: 5_000 });
+        if (response.status === 200) ok++;
+        else failed++;
+        if (response.header("connection") !== "close") {
+          await Bun.sleep(thinkMs);
+          continue;
+        }
+        closes++;
+      } catch {
+        failed++;
+      }
+      client.close();
+      client = new WireClient(port);
+    }
+    client.close();
+  }));
+  return { ok, failed, closes };
 }
 
 /** The pids answering `requests` requests, each on a new connection (SO_REUSEPORT spreads connections). */
@@ -94,6 +132,22 @@ describe("--processes", () => {
     expect(after.size).toBe(2);
     for (const pid of before) expect(after.has(pid)).toBe(false);
   });
+
+  test("SIGHUP with keep-alive clients whose next request is on its way: none meets a closing connection", async () => {
+    // An old process closed its idle keep-alive connections at once: a request on its way met the close
+    // (wrk -c32: up to 32 read errors per reload). Now they close once idle 250 ms, and a request
+    // arriving meanwhile is answered with Connection: close.
+    const from = server.log().length;
+    const reloaded = Bun.sleep(500).then(async () => {
+      process.kill(server.pid, "SIGHUP");
+      await server.waitForLog(/Process 0 \(pid \d+\) stopped \(exit code 0\): replaced by pid \d+ \(SIGHUP reload\)/, 20_000, from);
+      await server.waitForLog(/Process 1 \(pid \d+\) stopped \(exit code 0\): replaced by pid \d+ \(SIGHUP reload\)/, 20_000, from);
+    });
+    const result = await keepAliveLoad(server.port, "/p", reloaded.then(() => Bun.sleep(300)));
+    expect(result.failed).toBe(0);
+    expect(result.ok).toBeGreaterThan(100);
+    expect(result.closes).toBeGreaterThan(0); // the old processes' last responses said so
+  }, 30_000);
 });
 
 describe("graceful stop", () => {

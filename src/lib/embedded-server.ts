@@ -206,7 +206,7 @@ export class EmbeddedServer implements WsgiServer {
     const timeoutMs = this.config.gracefulTimeout * 1000;
     const deadline = Date.now() + timeoutMs;
     await this.ready.catch(() => {});
-    await awaitRequests(() => wire?.active ?? 0, pool, timeoutMs, this.errorLog, deadline);
+    await awaitRequests(() => (wire ? wire.active + wire.closing : 0), pool, timeoutMs, this.errorLog, deadline);
     wire?.stop();
     this.engine.stop();
     this.errorLog.notice(`Embedded ${SERVER_SOFTWARE} closed.`);

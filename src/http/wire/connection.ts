@@ -346,11 +346,23 @@ export class Connection implements ResponseTarget, SocketLender {
     this.socket.resume();
   }
 
-  /** Closes an idle connection at once (a server stopping gracefully); false if a request is under way. */
-  closeIfIdle(): boolean {
-    if (this.current) return false;
+  /**
+   * A server stopping gracefully: closes the connection if it has been idle (no request, no head
+   * begun) for `idleMs` by `now`; false if it has not.
+   */
+  closeIfIdle(idleMs: number, now: number): boolean {
+    if (this.current || this.headSince || now - Math.max(this.idleSince, this.lastData) < idleMs) return false;
+    this.closedIdle = true;
     this.closeWhenFlushed();
     return true;
+  }
+
+  /** Closed while idle by a stopping server: no response of its can be lost, so nobody waits for its close. */
+  private closedIdle = false;
+
+  /** A stopping server waits for this one: it serves a request, or closes after one (see WireServer.stopAccepting). */
+  get drainWaits(): boolean {
+    return !this.closedIdle;
   }
 
   /** The server's sweep: enforce KeepAliveTimeout, the head's deadline and Timeout on reads and writes. */
