@@ -3,11 +3,11 @@
 // again once started: Atomics.wait is its only way to sleep.
 import { defineNoArgsBuiltin } from "../ffi/builtin.ts";
 import { libpython } from "../ffi/libpython.ts";
-import { marshal } from "./marshal.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { BusyState } from "./busy.ts";
 import { Channel, GROUP, REQUEST_IMPORT, REQUEST_REPLICA_MASK, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
 import { ThreadInterpreters } from "./interpreters.ts";
+import { marshal } from "./marshal.ts";
 import { ParallelTable } from "./parallel.ts";
 import { RequestClock } from "./request-clock.ts";
 import { RunQueue } from "./run-queue.ts";

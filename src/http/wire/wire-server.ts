@@ -161,7 +161,7 @@ export class WireServer {
 
   /**
    * Graceful: stop accepting; the busy connections close after their response (Connection: close), the
-   * idle ones once idle DRAIN_IDLE_MS, each with a lingering close. `draining` falls to 0 as they go.
+   * idle ones once idle DRAIN_IDLE_MS, each with a lingering close. `closing` falls to 0 as they go.
    */
   stopAccepting(): void {
     if (this.draining) return;
