@@ -33,8 +33,9 @@ async function load(url: string, ms: number, concurrency = 4) {
  * Keep-alive clients, each sending its next request `thinkMs` after the last response, on the same
  * connection, without looking whether the server closed it meanwhile: as a client does whose request
  * is already on its way when the server's close goes out (a network's round trip, a busy client). A
- * request that gets no response is a failure (no retry: fetch() would retry on a fresh connection,
- * hiding it); a response that says Connection: close is followed by a new connection.
+ * request that gets no response is a failure, with no retry (the fetch()-based SIGHUP test above
+ * passed on the code that lost such requests); a response that says Connection: close is followed
+ * by a new connection.
  */
 async function keepAliveLoad(port: number, path: string, until: Promise<unknown>, clients = 16, thinkMs = 20) {
   let done = false;
