@@ -62,7 +62,7 @@ export class ThreadInterpreters {
     private readonly registry: Ptr,
     private readonly log: ErrorLog,
     /** config: the adapter's configuration, marshalled (pool/marshal.ts). */
-    private readonly attachArguments: { config: Uint8Array; memories: Uint8Array[]; exchangeDef: Ptr; publishDef: Ptr },
+    private readonly attachArguments: { config: Uint8Array; memories: Uint8Array[]; exchangeDef: Ptr; publishDef: Ptr; awayDef: Ptr; backDef: Ptr },
     private readonly setupLock: SharedMutex,
     private readonly parallel: ParallelTable,
   ) {
@@ -192,7 +192,7 @@ export class ThreadInterpreters {
    */
   private attachAdapter(label: string, replicas: number): { handle: Ptr; settle: Ptr; channelArgs: Ptr[] } | null {
     const py = this.py;
-    const { config, memories, exchangeDef, publishDef } = this.attachArguments;
+    const { config, memories, exchangeDef, publishDef, awayDef, backDef } = this.attachArguments;
     const name = py.PyUnicode_FromString(ADAPTER_MODULE);
     let module = py.PyImport_GetModule(name);
     py.Py_DecRef(name);
@@ -216,6 +216,8 @@ export class ThreadInterpreters {
           views,
           py.PyCFunction_NewEx(exchangeDef, 0, 0),
           py.PyCFunction_NewEx(publishDef, 0, 0),
+          py.PyCFunction_NewEx(awayDef, 0, 0),
+          py.PyCFunction_NewEx(backDef, 0, 0),
           py.PyLong_FromLongLong(replicas),
         ]);
         if (args) {

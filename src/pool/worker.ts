@@ -48,9 +48,11 @@ function serve(init: WorkerInit): void {
   // exchange(): Python hands the channel over and sleeps, without the GIL, until the reply is in.
   const exchangeDef = defineNoArgsBuiltin("exchange", () => {
     const threadState = py.PyEval_SaveThread();
+    runQueue.away(); // before the message: the HTTP thread's wake rule must see it at once
     channel.notifyMain();
     const waitFrom = performance.now();
     const kind = waitForMain();
+    runQueue.back();
     noteCrossing();
     collectIfDue();
     const gilFrom = performance.now();
@@ -69,11 +71,23 @@ function serve(init: WorkerInit): void {
     return py.PyLong_FromLongLong(0);
   });
 
+  // away() and back(): Python waits on its client (a request body read from the socket, see adapter.py).
+  const awayDef = defineNoArgsBuiltin("away", () => {
+    runQueue.away();
+    return py.PyLong_FromLongLong(0);
+  });
+  const backDef = defineNoArgsBuiltin("back", () => {
+    runQueue.back();
+    return py.PyLong_FromLongLong(0);
+  });
+
   const interpreters = new ThreadInterpreters(py, init.registry, log, {
     config: marshal(init.adapterConfig),
     memories: init.channels.map((shared) => new Uint8Array(shared)),
     exchangeDef,
     publishDef,
+    awayDef,
+    backDef,
   }, new SharedMutex(init.setupLock), parallel);
 
   // Application group names by their number (channel.ts GROUP): decoded from a head once, not per request.

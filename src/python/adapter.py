@@ -254,7 +254,11 @@ class Input:
                 self.worker.log.write("warn", "[client %s:%s] Timeout (%g s) reading the request body."
                                       % (self.fields[F_REMOTE_ADDR], self.fields[F_REMOTE_PORT], self.timeout))
                 raise ClientDisconnected("timed out reading the request body")
-            self.poller.poll(min(deadline - now, 1.0) * 1000)
+            self.worker.away()
+            try:
+                self.poller.poll(min(deadline - now, 1.0) * 1000)
+            finally:
+                self.worker.back()
 
     def gone(self):
         self.eof = True
@@ -487,7 +491,7 @@ _interpreter = None
 _interpreter_lock = threading.Lock()
 
 
-def attach(config, views, exchange, publish, replicas=1):
+def attach(config, views, exchange, publish, away, back, replicas=1):
     """Called once per worker thread per interpreter: returns the function to call per request with
     the index of its channel in `views`. replicas: how many interpreters its group has
     (--parallel-interpreters; 1: this one only)."""
@@ -495,7 +499,7 @@ def attach(config, views, exchange, publish, replicas=1):
     with _interpreter_lock:
         if _interpreter is None:
             _interpreter = Interpreter(config, replicas)
-    return Worker(_interpreter, views, exchange, publish).handle
+    return Worker(_interpreter, views, exchange, publish, away, back).handle
 
 
 def refusal_hint(error, script, replicas):
@@ -527,7 +531,7 @@ def refusal_hint(error, script, replicas):
 class Worker:
     """One worker thread's view of this interpreter."""
 
-    def __init__(self, interpreter, views, exchange, publish):
+    def __init__(self, interpreter, views, exchange, publish, away, back):
         self.interpreter = interpreter
         self.log = interpreter.log
         # Per channel, made on its first request here: its control words, as ints and as doubles, and
@@ -540,6 +544,10 @@ class Worker:
         self.most_piece = self.data_size // 4 - 16  # so that half the ring free always has room for one
         self.exchange = exchange
         self.publish = publish
+        # Around a wait on the client outside exchange(): the HTTP thread then wakes another worker
+        # for the requests queued meanwhile (RunQueue.away in src/pool/run-queue.ts).
+        self.away = away
+        self.back = back
         self.environs = {}  # the constant part of environ, per route (see base_environ)
         self.response = None  # the request's Response while it runs, for a timeout outside the app
         self.input = None  # the request's wsgi.input while it runs: one kept past it reads nothing more
