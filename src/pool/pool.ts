@@ -13,7 +13,8 @@ import { RunQueue } from "./run-queue.ts";
  * awake are fewer than AWAKE_WANTED (one runs Python while the other does what needs no GIL), or
  * when those awake are not expected to reach it within STARVING_MS: the queue ahead of it times the
  * recent time a request took (an app that sleeps or waits on I/O), shared among them. A request
- * waiting STARVING_MS all the same (the workers awake blocked at once) wakes the rest.
+ * waiting STARVING_MS all the same (the workers awake blocked at once) wakes the rest. A worker that
+ * waits on its client in the middle of a request is not awake for this rule (RunQueue.away).
  */
 const AWAKE_WANTED = 2;
 const STARVING_MS = 1;
