@@ -3,20 +3,16 @@
 // compiling the source (~8 ms of every interpreter's start-up): an esbuild plugin fills in
 // src/pool/adapter-bytecode.ts, which is empty in the sources. One entry per bytecode format (magic
 // number); a Python the build did not see compiles the source as before.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type * as esbuild from "esbuild";
-import { pyenvRoot } from "../scripts/pyenv-root.ts";
+import { pyenvPythons, pyenvRoot } from "../scripts/pyenv-root.ts";
 import { ADAPTER_FILENAME } from "../src/pool/adapter-bytecode.ts";
 
 /** python3.9 .. python3.13 wherever this machine keeps them: pyenv's versions, /usr/bin, /usr/local/bin, PATH. */
 function pythonsHere(): string[] {
-  const found: string[] = [];
-  const pyenv = pyenvRoot() ?? join(homedir(), ".pyenv");
-  if (existsSync(join(pyenv, "versions"))) {
-    for (const version of readdirSync(join(pyenv, "versions")).sort()) found.push(join(pyenv, "versions", version, "bin", "python3"));
-  }
+  const found = pyenvPythons(pyenvRoot() ?? join(homedir(), ".pyenv")).map((python) => python.executable);
   for (let minor = 9; minor <= 13; minor++) {
     for (const dir of ["/usr/bin", "/usr/local/bin"]) found.push(join(dir, `python3.${minor}`));
     const onPath = Bun.which(`python3.${minor}`);

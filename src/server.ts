@@ -207,7 +207,7 @@ function listenDaemon(daemon: NonNullable<StartOptions["daemon"]>, apps: (App | 
     new WireResponse(peer.connection, isHead, false, options.serverSoftware, options.errorLog, label);
   return new WireServer({
     ...options,
-    limits: { ...options.limits, hostOptional: true },
+    limits: { ...options.limits, relayed: true },
     host: "",
     port: 0,
     unix: daemon.socket,

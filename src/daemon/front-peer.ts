@@ -54,9 +54,6 @@ export function fromFront(connection: Connection, head: ParsedHead): Relayed | n
   if (!/^\d+$/.test(listener) || !/^\d+$/.test(remotePort)) return null;
   const expectAdded = flags.includes(FRONT_EXPECT);
   if (expectAdded && expectAt >= 0) kept.splice(expectAt, 2);
-  // The client's Connection header spoke of its own connection: the front's persists (it closes it
-  // when it wants to), so one front connection carries request after request.
-  head.keepAlive = true;
   const peer = new FrontPeer(connection, remoteAddr, Number(remotePort), localAddress === "-" ? "" : localAddress);
   const protocol = flags.includes(FRONT_HTTP10) ? "HTTP/1.0" : head.protocol;
   return { listener: Number(listener), peer, head: { ...head, protocol, headers: kept, expectContinue: expectAdded ? false : head.expectContinue } };

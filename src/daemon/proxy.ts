@@ -49,8 +49,8 @@ export interface ProxyOptions {
 /** How one try went. */
 type Outcome =
   | { kind: "done" }
-  /** The daemon's script changed: another process must take it (if nothing began taking its body). */
-  | { kind: "bounced"; bodyStarted: boolean }
+  /** The daemon's script changed: another process must take it. */
+  | { kind: "bounced" }
   /** The connection closed before a response head: the daemon died, or closed a pooled connection. */
   | { kind: "lost"; retry: boolean; why: string };
 
@@ -87,11 +87,10 @@ export class DaemonProxy {
       }
       if (outcome.kind === "done") return;
       if (outcome.kind === "bounced") {
+        // The daemon answers so before its app runs, and a body goes only once the app reads it (its
+        // 100 Continue): the request is whole still, for another process.
         socket.staleUntil = Date.now() + group.connectTimeoutMs;
-        if (!outcome.bodyStarted) continue;
-        // Not seen: a daemon answers so before its app runs, and the body goes only once the app reads.
-        log.error(`WSGI script '${script}' changed while its request body was being sent to daemon process group '${group.name}': the request cannot be sent again.`);
-        return response.fail(503);
+        continue;
       }
       if (outcome.retry && tries < MAX_TRIES) continue;
       // mod_wsgi's words for a daemon that went away in the middle of a request.
@@ -170,7 +169,7 @@ export class DaemonProxy {
     }
     if (parsed.status === SCRIPT_CHANGED_STATUS) {
       // Its short error page is not worth reading: the connection goes (the caller closes it).
-      return { kind: "bounced", bodyStarted: pump !== null };
+      return { kind: "bounced" };
     }
 
     const final = parsed;

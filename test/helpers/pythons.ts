@@ -1,9 +1,8 @@
 // Finds the Pythons on this machine at run time: pyenv's versions ($PYENV_ROOT or `pyenv root`),
 // /usr/bin/python3 and python3 on PATH. Keeps the supported ones (3.9 to 3.13) that have a shared
 // libpython, one per distinct installation.
-import { existsSync, readdirSync, realpathSync } from "node:fs";
-import { join } from "node:path";
-import { pyenvRoot } from "../../scripts/pyenv-root.ts";
+import { existsSync, realpathSync } from "node:fs";
+import { pyenvPythons } from "../../scripts/pyenv-root.ts";
 
 export interface FoundPython {
   executable: string;
@@ -29,14 +28,7 @@ let cached: FoundPython[] | null = null;
 
 export function discoverPythons(): FoundPython[] {
   if (cached) return cached;
-  const candidates: { path: string; source: string }[] = [];
-  const root = pyenvRoot();
-  if (root && existsSync(join(root, "versions"))) {
-    for (const version of readdirSync(join(root, "versions")).sort()) {
-      const path = join(root, "versions", version, "bin", "python3");
-      if (existsSync(path)) candidates.push({ path, source: `pyenv ${version}` });
-    }
-  }
+  const candidates = pyenvPythons().map(({ version, executable }) => ({ path: executable, source: `pyenv ${version}` }));
   if (existsSync("/usr/bin/python3")) candidates.push({ path: "/usr/bin/python3", source: "/usr/bin/python3" });
   const onPath = Bun.which("python3");
   if (onPath) candidates.push({ path: onPath, source: "PATH" });

@@ -49,6 +49,8 @@ export class Connection implements ResponseTarget, SocketLender {
   private headSince = 0;
   private lastData = 0;
   private writeSince = 0;
+  /** Closed while idle by a stopping server: no response of its can be lost, so nobody waits for its close. */
+  private closedIdle = false;
 
   /** The body's queue went below its bound: read again (one function for every request's body). */
   private readonly onRoom = () => this.resume();
@@ -356,9 +358,6 @@ export class Connection implements ResponseTarget, SocketLender {
     this.closeWhenFlushed();
     return true;
   }
-
-  /** Closed while idle by a stopping server: no response of its can be lost, so nobody waits for its close. */
-  private closedIdle = false;
 
   /** A stopping server waits for this one: it serves a request, or closes after one (see WireServer.stopAccepting). */
   get drainWaits(): boolean {

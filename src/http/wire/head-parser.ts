@@ -119,7 +119,11 @@ export function parseHead(text: string, end: number, limits: WireLimits): Parsed
     const problem = framingByTransferEncoding(head, transferEncoding);
     if (problem) return problem;
   }
-  if (head.protocol === "HTTP/1.1" && head.host === null && !head.target.includes("://") && !limits.hostOptional) {
+  if (limits.relayed) {
+    head.keepAlive = true; // see WireLimits.relayed
+    return head;
+  }
+  if (head.protocol === "HTTP/1.1" && head.host === null && !head.target.includes("://")) {
     return new HttpError(400, "an HTTP/1.1 request without a Host header");
   }
   return head;

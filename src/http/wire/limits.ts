@@ -19,10 +19,11 @@ export interface WireLimits {
   /** MaxRequestWorkers-like cap on open connections; beyond it new ones get 503 (0: unlimited). */
   maxConnections: number;
   /**
-   * An HTTP/1.1 request may lack Host: on a daemon's socket only, where every request comes from a
-   * front that checked its client's, and an HTTP/1.0 client's (which may have none) arrives as HTTP/1.1.
+   * A daemon's socket, where every request comes from a front: the front checked its client's Host
+   * (an HTTP/1.0 client's, which may have none, arrives as HTTP/1.1), and the client's Connection
+   * header speaks of the client's connection, not the front's, which persists until the front closes it.
    */
-  hostOptional?: boolean;
+  relayed?: boolean;
 }
 
 export const WIRE_DEFAULTS = {
