@@ -34,6 +34,8 @@ describe("bad responses", () => {
     // A regex's `$` also matches before a final newline: these went out raw once.
     ["status-lf-end", /invalid WSGI status '200 OK\\n'/],
     ["status-nul", /invalid WSGI status/],
+    // Sent as it was, the client took it for an interim response and waited for the real one.
+    ["status-interim", /WSGI status '100 CONTINUE' is interim \(1xx\): a response needs a final status/],
     ["header-lf-name-end", /invalid response header name 'X-Evil\\n'/],
     ["hop-by-hop", /hop-by-hop header 'Connection' is the server's to set/],
     ["transfer-encoding", /hop-by-hop header 'Transfer-Encoding' is the server's to set/],

@@ -1019,6 +1019,9 @@ def check_status(status):
         raise TypeError("WSGI status must be a str, not %s" % type(status).__name__)
     if not valid_status(status):
         raise ValueError("invalid WSGI status %r: want 'NNN Reason'" % status)
+    if status[0] == "1":
+        # Sent as it is, the client would take it for an interim response and wait for the real one.
+        raise ValueError("WSGI status %r is interim (1xx): a response needs a final status" % status)
     if len(_valid_statuses) < 1024:
         _valid_statuses.add(status)
     return status
