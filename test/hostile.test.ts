@@ -44,6 +44,8 @@ const cases: [string, string, number][] = [
   ["Content-Length with Transfer-Encoding (smuggling)",
     "POST /wire/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /wire/env HTTP/1.1\r\nHost: t\r\n\r\n", 400],
   ["two different Content-Lengths", "POST /wire/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde", 400],
+  // Equal ones too, as Apache: CONTENT_LENGTH was "5, 5".
+  ["two equal Content-Lengths", "POST /wire/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\nhello", 400],
   ["an invalid Content-Length", "POST /wire/echo HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400],
   ["a Content-Length with a sign", "POST /wire/echo HTTP/1.1\r\nHost: t\r\nContent-Length: +5\r\n\r\nhello", 400],
   ["Transfer-Encoding not ending in chunked", "POST /wire/echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400],
@@ -59,6 +61,10 @@ const cases: [string, string, number][] = [
   ["a header without a colon", "GET /wire/env HTTP/1.1\r\nHost: t\r\nnonsense\r\n\r\n", 400],
   ["HTTP/1.1 without Host", "GET /wire/env HTTP/1.1\r\n\r\n", 400],
   ["two Host headers", "GET /wire/env HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400],
+  // Apache's fix_hostname refuses these; they reached the app as SERVER_NAME or SERVER_PORT.
+  ...["t:abc", "t:", "t:99999", "t:0", "a..b", "..", "ex%61mple", "ex;ample", "[::1", "[::1]x", "[fe80::1%25eth0]"].map(
+    (host): [string, string, number] => [`Host '${host}'`, `GET /wire/env HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 400]),
+  ["an absolute-form target with a bad port", "GET http://t:port/wire/env HTTP/1.1\r\nHost: t\r\n\r\n", 400],
   ["HTTP/0.9", "GET /wire/env\r\n\r\n", 400],
   ["HTTP/2.0 in a request line", "GET /wire/env HTTP/2.0\r\nHost: t\r\n\r\n", 505],
   ["a garbage protocol", "GET /wire/env FOO/1.1\r\nHost: t\r\n\r\n", 400],

@@ -214,6 +214,29 @@ describe("request targets", () => {
     expect(e.QUERY_STRING).toBe("q");
   });
 
+  test("SERVER_NAME is Host's name lowered, without a final dot; SERVER_PORT its port as a number (Apache's fix_hostname)", async () => {
+    const ask = async (host: string) => {
+      const { response, client } = await one(`GET /wire/env HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      client.close();
+      const e = JSON.parse(response.body.toString());
+      return [e.SERVER_NAME, e.SERVER_PORT, e.HTTP_HOST];
+    };
+    expect(await ask("WWW.Example.ORG.:08080")).toEqual(["www.example.org", "8080", "WWW.Example.ORG.:08080"]);
+    expect(await ask("[::1]:81")).toEqual(["[::1]", "81", "[::1]:81"]);
+    expect(await ask("under_score-dash.test")).toEqual(["under_score-dash.test", "80", "under_score-dash.test"]);
+  });
+
+  test("an absolute-form target's authority is HTTP_HOST too, as in Apache", async () => {
+    const { env: e } = await env("http://Other.Example:9/wire/env");
+    expect([e.HTTP_HOST, e.SERVER_NAME, e.SERVER_PORT]).toEqual(["Other.Example:9", "other.example", "9"]);
+  });
+
+  test("Proxy-Authorization never reaches environ (Apache keeps it from CGI and mod_wsgi)", async () => {
+    const { response, client } = await one(request("/wire/env", "Proxy-Authorization: Basic dTpw\r\n"));
+    client.close();
+    expect(Object.keys(JSON.parse(response.body.toString())).filter((key) => key.includes("AUTH"))).toEqual([]);
+  });
+
   test("repeated request headers reach environ joined by ', '", async () => {
     const { response, client } = await one(request("/wire/env", "X-Many: a\r\nX-Many: b\r\nx-many: c\r\n"));
     expect(JSON.parse(response.body.toString()).HTTP_X_MANY).toBe("a, b, c");

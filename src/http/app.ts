@@ -175,7 +175,8 @@ export function createApp(context: AppContext): App {
     let remoteAddr = connection.peerAddress;
     let scheme: string = context.scheme;
     let hostHeader = requestHost;
-    let headers = head.headers;
+    // An absolute-form target's authority is the Host (RFC 9112 3.2.2), HTTP_HOST too, as in Apache.
+    let headers = target.host !== null && target.host !== head.host ? withHost(head.headers, target.host) : head.headers;
     let forwardedPort: string | null = null;
     let serverName = hostHeader ? hostName(hostHeader) : host.serverName;
     let scriptName = match.scriptName;

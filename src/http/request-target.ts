@@ -2,6 +2,7 @@
 // origin-form or absolute-form; %2e decoded and dot segments resolved before the rest is decoded
 // (so `%2e%2e` cannot climb either); repeated slashes merged; a path that would climb above the root
 // is a 400; an encoded slash is a 404 (AllowEncodedSlashes Off) and an encoded NUL a 400.
+import { validHost } from "./host-header.ts";
 
 export interface Target {
   /** Path and query as received, still percent-encoded (REQUEST_URI). */
@@ -20,6 +21,7 @@ export function parseTarget(target: string): Target | number {
     const absolute = /^https?:\/\/([^/?#]+)(.*)$/i.exec(target);
     if (!absolute) return 400;
     host = absolute[1]!;
+    if (!validHost(host)) return 400;
     raw = absolute[2] || "/";
     if (raw.charCodeAt(0) !== 47) raw = "/" + raw;
   }

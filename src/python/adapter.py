@@ -781,6 +781,8 @@ def compute_header_key(name):
     lowered = name.lower()
     if lowered == "proxy":  # httpoxy: HTTP_PROXY would read as a proxy setting
         return None
+    if lowered == "proxy-authorization":  # credentials for a proxy: Apache never passes them on
+        return None
     if lowered in ("content-type", "content-length"):
         return lowered.upper().replace("-", "_")
     return "HTTP_" + name.upper().replace("-", "_")

@@ -16,7 +16,7 @@ export class HostTable {
     if (hosts.length === 1 || !host) return hosts[0]!;
     const cached = this.cache.get(host);
     if (cached) return cached;
-    const name = hostOnly(host);
+    const name = hostName(host);
     const chosen = hosts.find((candidate) => candidate.named(name)) ?? hosts[0]!;
     // Bounded: Host is the client's to choose.
     if (this.cache.size < CACHE_LIMIT) this.cache.set(host, chosen);
@@ -24,7 +24,3 @@ export class HostTable {
   }
 }
 
-/** "WWW.Example.com.:8080" -> "www.example.com"; "[::1]:80" -> "[::1]". */
-function hostOnly(host: string): string {
-  return hostName(host).toLowerCase().replace(/\.$/, "");
-}

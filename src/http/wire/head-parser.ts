@@ -1,6 +1,7 @@
 // Parses an HTTP/1.x request head (RFC 9112) within Apache's limits. Strict wherever leniency would
 // let one request be read as two (request smuggling): a bare CR or LF, obs-fold, whitespace before a
-// colon, Content-Length with Transfer-Encoding, or conflicting Content-Lengths are answered 400.
+// colon, Content-Length with Transfer-Encoding, or Content-Length twice are answered 400.
+import { validHost } from "../host-header.ts";
 import type { WireLimits } from "./limits.ts";
 
 export interface ParsedHead {
@@ -178,13 +179,14 @@ function applySpecial(head: ParsedHead, special: number, value: string): HttpErr
       if (!/^\d+$/.test(value)) return new HttpError(400, `invalid Content-Length '${value}'`);
       const length = Number(value);
       if (!Number.isSafeInteger(length)) return new HttpError(413, `Content-Length ${value} is too large`);
-      if (head.contentLength >= 0 && head.contentLength !== length) return new HttpError(400, "conflicting Content-Length headers");
+      // Even equal ones (RFC 9112 6.3 allows refusing them; Apache does): the app would read "5, 5".
+      if (head.contentLength >= 0) return new HttpError(400, "more than one Content-Length header");
       head.contentLength = length;
       return null;
     }
     case HOST:
       if (head.host !== null) return new HttpError(400, "more than one Host header");
-      if (/[\s/\\?#@]/.test(value)) return new HttpError(400, `invalid Host header '${value}'`);
+      if (!validHost(value)) return new HttpError(400, `invalid Host header '${value}'`);
       head.host = value;
       return null;
     case CONNECTION:
