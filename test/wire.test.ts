@@ -40,6 +40,19 @@ describe("Content-Length from the app is honoured exactly", () => {
     await server.waitForLog(/more than its Content-Length of 5 bytes/);
   });
 
+  test("Content-Length and Content-Type given twice go out once, the last of each, as mod_wsgi sends them", async () => {
+    for (const path of ["/wire/length-twice", "/wire/length-twice-stream"]) {
+      const { response, client } = await one(request(path));
+      const named = (name: string) => response.headers.filter(([n]) => n === name).map(([, value]) => value);
+      expect(named("content-length")).toEqual(["5"]);
+      expect(named("content-type")).toEqual(path.endsWith("stream") ? ["text/plain"] : ["text/html"]);
+      expect(response.body.toString()).toBe("01234");
+      await client.send(request("/wire/no-read"));
+      expect((await client.response()).body.toString()).toBe("did not read");
+      client.close();
+    }
+  });
+
   test("a complete body shorter than declared: the bytes there are, then the connection closes; logged", async () => {
     const { response, client } = await one(request("/wire/length-short"));
     expect(response.header("content-length")).toBe("10");

@@ -938,11 +938,13 @@ class Response:
             self.write(pending)
 
     def declared_length(self):
-        """The app's Content-Length as a number; -1 when it gives none (or not a number)."""
+        """The app's Content-Length as a number (its last, as the HTTP thread takes it); -1 when it
+        gives none (or not a number)."""
+        length = -1
         for name, value in self.headers or ():
             if len(name) == 14 and name.lower() == "content-length":
-                return int(value) if value.isascii() and value.isdigit() else -1
-        return -1
+                length = int(value) if value.isascii() and value.isdigit() else -1
+        return length
 
     def send_file(self, wrapper):
         """wsgi.file_wrapper over a regular file: the HTTP thread sends it from the descriptor, from the

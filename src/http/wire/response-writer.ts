@@ -192,6 +192,9 @@ export class WireResponse implements ResponseSink {
     let text = `HTTP/1.1 ${status}\r\n`;
     let date = false;
     let server = false;
+    // Content-Type and Content-Length go out once, the app's last one, as mod_wsgi sets them (two
+    // different lengths would let a client or proxy frame the body either way).
+    let contentType: string | null = null;
     for (let i = 1; i + 1 < fields.length; i += 2) {
       const name = fields[i]!;
       const value = fields[i + 1]!;
@@ -203,13 +206,23 @@ export class WireResponse implements ResponseSink {
           continue;
         }
         this.declared = Number(value);
-        if (this.mode !== NONE) {
-          this.mode = LENGTH;
-          this.left = this.declared;
-        }
-      } else if (name.length === 4 && name.toLowerCase() === "date") date = true;
+        continue;
+      }
+      if (name.length === 12 && name.toLowerCase() === "content-type") {
+        contentType = `${name}: ${value}\r\n`;
+        continue;
+      }
+      if (name.length === 4 && name.toLowerCase() === "date") date = true;
       else if (name.length === 6 && name.toLowerCase() === "server") server = true;
       text += `${name}: ${value}\r\n`;
+    }
+    if (contentType !== null) text += contentType;
+    if (this.declared >= 0) {
+      text += `Content-Length: ${this.declared}\r\n`;
+      if (this.mode !== NONE) {
+        this.mode = LENGTH;
+        this.left = this.declared;
+      }
     }
     if (!date) text += `Date: ${httpDate()}\r\n`;
     if (!server) text += `Server: ${this.serverSoftware}\r\n`;
