@@ -9,6 +9,7 @@ import { DaemonGroups } from "./daemon/daemon-groups.ts";
 import { DAEMON_GROUP_ENV, DAEMON_SOCKET_ENV, type DaemonList, type DaemonListAck } from "./daemon/protocol.ts";
 import { findPython, PythonNotFound } from "./ffi/find-python.ts";
 import { TlsError } from "./http/site/tls.ts";
+import type { LogFile } from "./log/log-files.ts";
 import { checkParallelSupport } from "./pool/parallel.ts";
 import { checkPrivileges, PrivilegeError, resolveIdentity } from "./process/privileges.ts";
 import { PROCESS_SLOT_ENV } from "./process/self-command.ts";
@@ -106,7 +107,8 @@ function supervise(config: ServerConfig, argv: string[]): void {
   // The children share every port: one the kernel picks (--https-port 0) is picked here, once.
   const https = config.listeners.find((listener, i) => i > 0 && listener.tls && !listener.source);
   const extra = https?.port === 0 ? ["--https-port", String(reservePort(https.host, 0))] : [];
-  new Supervisor(config, [...argv, ...extra], port, openErrorLog(config)).start();
+  const logFiles: LogFile[] = [];
+  new Supervisor(config, [...argv, ...extra], port, openErrorLog(config, logFiles), logFiles).start();
 }
 
 /** A process on the HTTP ports: the embedded group's routes here, the daemon groups' through their sockets. */
@@ -158,6 +160,7 @@ function serve(config: ServerConfig, supervised: boolean, role: string, roleOpti
   process.on("SIGHUP", () => {
     if (!supervised) running.errorLog.notice("Caught SIGHUP: graceful reload needs --processes; still serving.");
   });
+  process.on("SIGUSR1", () => running.reopenLogs());
 
   const recycler = supervised ? new Recycler(config.maximumRequests, config.restartInterval) : null;
   running = startServer(config, {

@@ -1,5 +1,4 @@
 // Puts the layers together: logs, Python, the worker pool and the HTTP listeners (one per Listen).
-import { openSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { DaemonGroupConfig, ServerConfig } from "./config.ts";
 import type { PlannedListener } from "./config/serve-plan.ts";
@@ -25,6 +24,7 @@ import { WireServer, type WireServerOptions } from "./http/wire/wire-server.ts";
 import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { levelNumber } from "./log/levels.ts";
+import { type LogFile, openLogFile, reopenLogs } from "./log/log-files.ts";
 import { checkParallelSupport } from "./pool/parallel.ts";
 import { dropPrivileges } from "./process/privileges.ts";
 import type { RecycleReason } from "./process/supervisor.ts";
@@ -36,20 +36,24 @@ export interface Running {
   errorLog: ErrorLog;
   /** Settles once the --import-script scripts are loaded (or failed, logged). */
   ready: Promise<void>;
+  /** SIGUSR1: reopen the log files at their paths. */
+  reopenLogs(): void;
   /** Stop accepting, let requests in flight finish (up to timeoutMs), then close the connections; the caller exits. */
   drain(timeoutMs: number): Promise<void>;
 }
 
-export function openLogs(config: ServerConfig): { errorLog: ErrorLog; accessLog: AccessLog | null } {
-  const errorLog = openErrorLog(config);
-  const accessFd = config.accessLog === undefined ? null : config.accessLog === "-" ? 1 : openSync(config.accessLog, "a");
-  return { errorLog, accessLog: accessFd === null ? null : new AccessLog(accessFd) };
+export function openLogs(config: ServerConfig): { errorLog: ErrorLog; accessLog: AccessLog | null; files: LogFile[] } {
+  const files: LogFile[] = [];
+  const errorLog = openErrorLog(config, files);
+  const accessFd = config.accessLog === undefined ? null : config.accessLog === "-" ? 1 : openLogFile(config.accessLog, files);
+  return { errorLog, accessLog: accessFd === null ? null : new AccessLog(accessFd), files };
 }
 
-/** The error log: its file (appended to), else stderr. */
-export function openErrorLog(config: Pick<ServerConfig, "errorLog" | "logLevel">): ErrorLog {
-  return new ErrorLog(config.errorLog ? openSync(config.errorLog, "a") : 2, levelNumber(config.logLevel));
+/** The error log: its file (appended to, and noted in `files` to be reopened), else stderr. */
+export function openErrorLog(config: Pick<ServerConfig, "errorLog" | "logLevel">, files: LogFile[] = []): ErrorLog {
+  return new ErrorLog(config.errorLog ? openLogFile(config.errorLog, files) : 2, levelNumber(config.logLevel));
 }
+
 
 /** A listener's WireServer; a certificate Bun refuses (a key that is not its own, bad PEM) is said so. */
 function listen(listener: PlannedListener, options: Omit<WireServerOptions, "host" | "port" | "tls">): WireServer {
@@ -79,7 +83,7 @@ export interface StartOptions {
 }
 
 export function startServer(config: ServerConfig, options: StartOptions = {}): Running {
-  const { errorLog, accessLog } = openLogs(config);
+  const { errorLog, accessLog, files } = openLogs(config);
   const { onRequest, daemon } = options;
   const wireOptions = {
     reusePort: options.reusePort ?? false,
@@ -181,6 +185,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   });
   return {
     errorLog,
+    reopenLogs: () => reopenLogs(files, errorLog),
     ready: pool ? importScripts(pool, imports, errorLog) : Promise.resolve(),
     async drain(timeoutMs: number) {
       for (const wire of servers) wire.stopAccepting(); // no new connections; those open finish what they are doing

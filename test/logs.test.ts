@@ -1,6 +1,6 @@
 // The error log (Apache's format, --error-log, --log-level) and the access log (Combined Log Format).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { APACHE_LOG_LINE, cleanupTemps, fixture, freePort, get, start, tempDir, type RunningServer } from "./helpers/server.ts";
 
@@ -144,4 +144,40 @@ describe("--access-log -", () => {
     expect(line).toMatch(COMBINED);
     expect(line).toContain('"GET /hello HTTP/1.1" 200 12');
   });
+});
+
+describe("SIGUSR1 reopens the log files (logrotate's postrotate)", () => {
+  for (const processes of [1, 2]) {
+    test(`${processes === 1 ? "one process" : "--processes 2: the supervisor and each child"}: new files at the old paths get every line after it`, async () => {
+      const dir = tempDir();
+      const errorLog = join(dir, "error.log");
+      const accessLog = join(dir, "access.log");
+      const server = await start({
+        args: ["--error-log", errorLog, "--access-log", accessLog, "--alias", `/print=${fixture("print.wsgi")}`, "--processes", String(processes)],
+      });
+      try {
+        await get(`${server.url}/print`, { headers: { "User-Agent": "before-rotation" } });
+        await server.waitForLog(/WRITTEN-TO-WSGI-ERRORS marker/);
+        for (let i = 0; i < 100 && !readFileSync(accessLog, "utf8").includes("before-rotation"); i++) await Bun.sleep(20);
+        renameSync(errorLog, `${errorLog}.1`);
+        renameSync(accessLog, `${accessLog}.1`);
+        const rotated = [readFileSync(`${errorLog}.1`, "utf8"), readFileSync(`${accessLog}.1`, "utf8")];
+        process.kill(server.pid, "SIGUSR1");
+        const reopened = processes === 1 ? 1 : 1 + processes;
+        for (let i = 0; i < 250 && (existsSync(errorLog) ? readFileSync(errorLog, "utf8").split("Caught SIGUSR1, reopened").length - 1 : 0) < reopened; i++) await Bun.sleep(20);
+        expect(readFileSync(errorLog, "utf8").split("Caught SIGUSR1, reopened").length - 1).toBe(reopened);
+        // Several requests, so that with two processes both are likely to serve one.
+        for (let i = 0; i < 6; i++) expect((await get(`${server.url}/print`, { headers: { "User-Agent": "after-rotation" } })).status).toBe(200);
+        await server.waitForLog(/WRITTEN-TO-WSGI-ERRORS marker/); // the new file: Python's lines moved too
+        for (let i = 0; i < 100 && !readFileSync(accessLog, "utf8").includes("after-rotation"); i++) await Bun.sleep(20);
+        expect(readFileSync(accessLog, "utf8")).toContain("after-rotation");
+        expect(readFileSync(accessLog, "utf8")).not.toContain("before-rotation");
+        // Nothing more went to the moved files.
+        expect([readFileSync(`${errorLog}.1`, "utf8"), readFileSync(`${accessLog}.1`, "utf8")]).toEqual(rotated);
+        expect(server.proc.exitCode).toBeNull();
+      } finally {
+        await server.stop();
+      }
+    });
+  }
 });

@@ -1,7 +1,7 @@
 // The slice of the C library wsgi-bin calls: the environment (PYTHONHOME for Python's start) and the
 // process's identity (--user/--group: user and group lookup through NSS, setgroups, setgid, setuid),
-// the name a daemon process shows in `ps` (display-name=), and a socket's duplicate descriptor for a
-// worker reading a request body itself.
+// the name a daemon process shows in `ps` (display-name=), a socket's duplicate descriptor for a
+// worker reading a request body itself, and a log file reopened onto its descriptor (SIGUSR1).
 // glibc's set*id calls change every thread of the process, not only the caller.
 import koffi from "./koffi.ts";
 
@@ -76,6 +76,8 @@ function bind() {
       const F_DUPFD_CLOEXEC = 1030;
       return (fd: number) => fcntl(fd, F_DUPFD_CLOEXEC, 0) as number;
     })(),
+    /** Makes `to` a duplicate of `from` (closing what `to` was, atomically); -1 on failure. */
+    dup2: f("int dup2(int from, int to)") as (from: number, to: number) => number,
     /** The text of the last failed call's errno. */
     errorText: () => strerror(koffi.errno()),
   };

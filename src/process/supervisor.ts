@@ -1,9 +1,9 @@
 // `--processes N`: a parent holding no Python starts N copies of this program, all listening on one
 // port with SO_REUSEPORT (the kernel spreads new connections over them), and keeps N running:
 // a child that dies is logged with its cause and replaced, with back-off when it dies at start-up.
-// SIGTERM/SIGINT stop the children gracefully; SIGHUP replaces them, new ones up before old ones go,
-// and so does a child that asks to be recycled (--maximum-requests, --restart-interval, a request
-// stuck past --request-timeout, a GIL deadlock).
+// SIGTERM/SIGINT stop the children gracefully; SIGUSR1 has every process reopen its log files; SIGHUP
+// replaces them, new ones up before old ones go, and so does a child that asks to be recycled
+// (--maximum-requests, --restart-interval, a request stuck past --request-timeout, a GIL deadlock).
 //
 // With daemon process groups (WSGIDaemonProcess), it also runs each group's processes, every one on a
 // private unix socket in a directory only this user can enter, and tells the front processes (those
@@ -17,6 +17,7 @@ import { join } from "node:path";
 import type { ServerConfig } from "../config.ts";
 import { DAEMON_GROUP_ENV, DAEMON_SOCKET_ENV, type DaemonListAck } from "../daemon/protocol.ts";
 import type { ErrorLog } from "../log/error-log.ts";
+import { type LogFile, reopenLogs } from "../log/log-files.ts";
 import { isStatusMessage, SupervisorRelay, type RelayChild, type StatusMessage } from "../status/relay.ts";
 import { DaemonLists } from "./daemon-lists.ts";
 import { PROCESS_SLOT_ENV, selfCommand } from "./self-command.ts";
@@ -101,6 +102,8 @@ export class Supervisor {
     private readonly argv: string[],
     private readonly port: number,
     private readonly log: ErrorLog,
+    /** The supervisor's own log file (its error log), reopened on SIGUSR1. */
+    private readonly logFiles: LogFile[] = [],
   ) {
     // The status page shows the processes on the port (a daemon's requests are counted by the front that relayed them).
     this.status = config.serverStatus
@@ -121,6 +124,16 @@ export class Supervisor {
     process.on("SIGTERM", () => this.stop("SIGTERM"));
     process.on("SIGINT", () => this.stop("SIGINT"));
     process.on("SIGHUP", () => this.reload());
+    process.on("SIGUSR1", () => this.reopenLogs());
+  }
+
+  /**
+   * SIGUSR1 (logrotate): its own log reopened, then each ready child's, every process reopening its
+   * own files. One still starting may not handle the signal yet (its default action is to exit).
+   */
+  private reopenLogs(): void {
+    reopenLogs(this.logFiles, this.log);
+    for (const child of this.children) if (child.ready) child.process.kill("SIGUSR1");
   }
 
   private relayChild(child: Child): RelayChild {
