@@ -352,6 +352,14 @@ describe("directives wsgi-bin does not implement", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
   });
+
+  test("WSGIRestrictSignal On is what wsgi-bin does; Off is a warning (a handler could not run on a worker thread)", async () => {
+    const hello = fixture("hello.wsgi");
+    const on = await run(["--config", writeConfig(`WSGIScriptAlias /hello ${hello}\nWSGIRestrictSignal On\n`), "--strict", "--check-config"]);
+    expect([on.code, on.stderr]).toEqual([0, ""]);
+    const off = await run(["--config", writeConfig(`WSGIScriptAlias /hello ${hello}\nWSGIRestrictSignal Off\n`), "--check-config"]);
+    expect(warnings(off.stderr)).toEqual([expect.stringMatching(/site\.conf:2: WSGIRestrictSignal Off: .* registrations stay logged and ignored$/)]);
+  });
 });
 
 describe("access the configuration restricts", () => {

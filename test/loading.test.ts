@@ -175,3 +175,24 @@ describe("script_reloading in environ", () => {
     expect((await getJson(`${server.url}/env`))["mod_wsgi.script_reloading"]).toBe("1");
   });
 });
+
+describe("signal handlers registered by an app (mod_wsgi's WSGIRestrictSignal On)", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await start({ args: ["--alias", `/signals=${fixture("signals.wsgi")}`, "--alias", `/global=${fixture("signals.wsgi")},application-group=%{GLOBAL}`] });
+  });
+  afterAll(() => server?.stop());
+
+  test("are logged with where they were made and ignored; the script loads (it failed with a ValueError), and the server keeps its own", async () => {
+    for (const path of ["/signals", "/global"]) {
+      const from = server.log().length;
+      expect(await get(`${server.url}${path}`)).toMatchObject({ status: 200, text: "True True" });
+      const log = await server.waitForLog(/Callback registration for signal 12 ignored[^]*signals\.wsgi", line 14, in application\n.*in_request = signal\.signal\(signal\.SIGUSR2, on_term\)$/m, 5_000, from);
+      expect(log).not.toContain("ValueError");
+    }
+    expect(server.log()).toMatch(/Callback registration for signal 15 ignored[^]*signals\.wsgi", line 10, in <module>\n.*at_import = signal\.signal\(signal\.SIGTERM, on_term\)$/m);
+    expect(server.log()).not.toMatch(/adapter\.py|signal\.py/);
+    // SIGTERM is still the server's: a graceful stop, not the app's handler.
+    expect(await server.stop()).toBe(0);
+  });
+});

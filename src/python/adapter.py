@@ -9,6 +9,7 @@
 # No json, no re: with the enum they import, ~5 ms of every new interpreter's start on the project's
 # VM. The configuration comes as a dict (marshalled by src/pool/marshal.ts) and the checks below are
 # str methods; re is imported only to word an import error (refusal_hint).
+import _signal
 import io
 import os
 import site
@@ -411,6 +412,22 @@ class Interpreter:
             os.environ.pop("PYTHONHOME", None)
         sys.stdout = LogStream(self.log, "<stdout>")
         sys.stderr = LogStream(self.log, "<stderr>")
+        # WSGIRestrictSignal On, mod_wsgi's default: the process's signals are the server's. signal.signal
+        # calls _signal.signal, which on a worker thread raises ValueError: a script registering a
+        # handler as it loads would fail to load, where under mod_wsgi it runs.
+        _signal.signal = self.ignore_signal
+
+    def ignore_signal(self, signalnum, handler):
+        """signal.signal from an app: logged with where it was called from, ignored, `handler` returned."""
+        traceback = _traceback()
+        # The app's frames: not the adapter's, nor signal.py's wrapper around _signal.signal.
+        frames = [frame for frame in traceback.extract_stack()[:-1] if frame.filename != ADAPTER_FILE]
+        if frames and frames[-1].name == "signal" and os.path.basename(frames[-1].filename) == "signal.py":
+            frames.pop()
+        self.log.write("warn", "Callback registration for signal %s ignored: the server handles the process's "
+                       "signals (mod_wsgi's WSGIRestrictSignal On).\n%s"
+                       % (signalnum, "".join(traceback.format_list(frames)).rstrip("\n")))
+        return handler
 
     def name_output(self, group):
         """Prefix what the interpreter prints with its application group, once its name is known."""
@@ -489,6 +506,7 @@ class Interpreter:
 
 _interpreter = None
 _interpreter_lock = threading.Lock()
+ADAPTER_FILE = Interpreter.ignore_signal.__code__.co_filename  # "wsgi-bin/adapter.py", the name it is compiled with
 
 
 def attach(config, views, exchange, publish, away, back, replicas=1):

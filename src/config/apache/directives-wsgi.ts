@@ -163,6 +163,14 @@ export const WSGI_DIRECTIVES: DirectiveSpec[] = [
     },
   },
   {
+    name: "WSGIRestrictSignal", where: SERVER, args: [1, 1], usage: "On|Off",
+    apply(walk, args, source) {
+      if (!flagArg("WSGIRestrictSignal", args[0]!, source)) {
+        walk.diagnostics.warn(source, "WSGIRestrictSignal Off: an app's signal handler could never run on wsgi-bin's worker threads (Python allows them on the main thread only): registrations stay logged and ignored");
+      }
+    },
+  },
+  {
     name: "WSGITrustedProxies", where: ANYWHERE, args: [1, Infinity], usage: "ADDRESS[/BITS]...",
     apply(walk, args, source) {
       try {
