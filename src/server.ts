@@ -13,6 +13,7 @@ import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
 import { type App, createApp, type SinkFactory } from "./http/app.ts";
+import { UsedGroups } from "./http/exit-functions.ts";
 import { importScripts } from "./http/import-scripts.ts";
 import { HostRuntime } from "./http/site/host-runtime.ts";
 import { HostTable } from "./http/site/host-table.ts";
@@ -135,6 +136,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     pythonVersion = python.version;
   }
   const pool = engine?.pool ?? null;
+  const usedGroups = new UsedGroups((group) => engine?.parallel.get(group) ?? 1);
 
   const activeRequests = () => servers.reduce((n, wire) => n + wire.active, 0);
   const table = routeTable(config.listeners.map((listener, index) => ({ hosts: listener.hosts, port: ports[index]! })));
@@ -158,6 +160,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
       onRequest,
       status,
       statRoutes: table.index,
+      usedGroups,
     });
     for (const host of listener.hosts) {
       for (const route of host.routes) {
@@ -181,6 +184,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   // A daemon group's import scripts load in its processes (daemon/daemon-config.ts), not here.
   const imports = config.importScripts.filter((script) => !script.processGroup).map((script) => {
     const group = applicationGroupName(script, config.serverName, port);
+    usedGroups.add(group);
     return { script, group, interpreters: engine?.parallel.get(group) ?? 1 };
   });
   return {
@@ -192,7 +196,10 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
       // Until the connections that served a request have closed: a response's client must read it before
       // the last close, which would reset the connection and lose what it had not read yet.
       const closing = () => servers.reduce((n, wire) => n + wire.closing, 0);
-      await awaitRequests(() => activeRequests() + closing(), pool, timeoutMs, errorLog);
+      const deadline = Date.now() + timeoutMs;
+      await awaitRequests(() => activeRequests() + closing(), pool, timeoutMs, errorLog, deadline);
+      // Then the apps' atexit functions, in what time is left (mod_wsgi runs them as it destroys its interpreters).
+      if (pool && pool.busy === 0) await usedGroups.runExitFunctions(pool, errorLog, deadline);
       // The connections close; the worker threads end with the process, which exits next. Terminating
       // a worker still loading koffi's native module aborts the whole process (seen as SIGABRT when a
       // SIGTERM came right after start-up).

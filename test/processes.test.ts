@@ -1,7 +1,10 @@
 // --processes N: N processes on one port under a supervisor that replaces the dead, reloads on
 // SIGHUP with no failed request, and stops gracefully on SIGTERM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { fixture, start, type RunningServer } from "./helpers/server.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { discoverPythons } from "./helpers/pythons.ts";
+import { fixture, get, start, tempDir, type RunningServer } from "./helpers/server.ts";
 import { request, WireClient } from "./helpers/wire-client.ts";
 
 const app = fixture("pid.wsgi");
@@ -172,6 +175,54 @@ describe("graceful stop", () => {
     const code = server.stop();
     expect(await slow).toBe(200);
     expect(await code).toBe(0);
+  });
+});
+
+describe("atexit functions at a graceful exit (as mod_wsgi runs them when it destroys its interpreters)", () => {
+  const atexitApp = fixture("atexit.wsgi");
+
+  /** Registers one exit function per request (`word`), stops the server, and returns the lines they wrote. */
+  async function exitLines(args: string[], paths: string[], python?: string): Promise<{ lines: string[]; log: string; code: number | null }> {
+    const file = join(tempDir(), "exit.txt");
+    const server = await start({ args: [...args, "--log-level", "info"], python });
+    // At once, each a while: a parallel group's replicas share them.
+    const answers = await Promise.all(paths.map((path, i) => get(`${server.url}${path}?path=${encodeURIComponent(file)}&word=w${i}&sleep=0.2`)));
+    expect(answers.map((answer) => answer.text)).toEqual(paths.map(() => "registered"));
+    const code = await server.stop();
+    const lines = existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").sort() : [];
+    return { lines, log: server.log(), code };
+  }
+
+  test("one process: each interpreter's run, %{GLOBAL}'s too; one that raises is logged and the others still run", async () => {
+    const { lines, log, code } = await exitLines(
+      ["--alias", `/a=${atexitApp}`, "--alias", `/g=${atexitApp},application-group=%{GLOBAL}`], ["/a", "/g", "/a"]);
+    expect(code).toBe(0);
+    expect(lines).toEqual([expect.stringMatching(/^w0 .*\|\/a \d+$/), expect.stringMatching(/^w1 %\{GLOBAL\} \d+$/), expect.stringMatching(/^w2 .*\|\/a \d+$/)]);
+    expect(log).toMatch(/Running the exit functions of application group '%\{GLOBAL\}'/);
+    expect(log).toMatch(/RuntimeError: an exit function that fails: w1/);
+    expect(log).toMatch(/RuntimeError: an exit function that fails: w2/);
+    expect(log.indexOf("an exit function that fails")).toBeLessThan(log.indexOf("exiting after SIGTERM"));
+  });
+
+  test("a daemon process group's processes run theirs when the supervisor stops them", async () => {
+    const { lines, code } = await exitLines(
+      ["--daemon-process", "d,processes=1,threads=2", "--alias", `/d=${atexitApp},process-group=d`], ["/d", "/d"]);
+    expect(code).toBe(0);
+    expect(lines).toEqual([expect.stringMatching(/^w0 .*\|\/d \d+$/), expect.stringMatching(/^w1 .*\|\/d \d+$/)]);
+  });
+
+  const modern = discoverPythons().find((p) => Number(p.minor.split(".")[1]) >= 12);
+  test("--parallel-interpreters 2 (Python 3.12+): every replica made runs its own", async () => {
+    expect(modern).toBeDefined(); // parallel.test.ts needs one too
+    const { lines, code } = await exitLines(
+      ["--parallel-interpreters", "2", "--threads", "4", "--alias", `/p=${atexitApp}`], ["/p", "/p", "/p", "/p"], modern!.executable);
+    expect(code).toBe(0);
+    expect(lines.map((line) => line.split(" ")[0])).toEqual(["w0", "w1", "w2", "w3"]);
+    expect(new Set(lines.map((line) => line.split(" ")[2])).size).toBe(2); // both replicas served, both ran theirs
+    // One request: one replica made; the other is not made at exit only to run nothing.
+    const one = await exitLines(["--parallel-interpreters", "2", "--alias", `/p=${atexitApp}`], ["/p"], modern!.executable);
+    expect(one.lines.map((line) => line.split(" ")[0])).toEqual(["w0"]);
+    expect(one.log.match(/Create interpreter .* with its own GIL/g)).toHaveLength(1);
   });
 });
 

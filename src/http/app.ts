@@ -7,6 +7,7 @@ import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import { Refusal, type Pool, type WorkerSlot } from "../pool/pool.ts";
 import type { StatusHandler } from "../status/server-status.ts";
+import type { UsedGroups } from "./exit-functions.ts";
 import { hostName, hostPort } from "./host-header.ts";
 import { writeRequestHead } from "./request-head.ts";
 import { accessCheck } from "./site/access.ts";
@@ -43,6 +44,8 @@ export interface AppContext {
   status?: StatusHandler | null;
   /** The status page's route index of each script (its per-alias figures); absent: not counted per alias. */
   statRoutes?: Map<string, number>;
+  /** The application groups requests ran in, whose exit functions run at a graceful exit. */
+  usedGroups?: UsedGroups;
   /** Runs for every response, after the access log (the library's onRequest). */
   onAccess?: (peer: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number) => void;
 }
@@ -172,6 +175,7 @@ export function createApp(context: AppContext): App {
       return stats?.routed(routeIndex, 503, started, 0, 0);
     }
     const acquired = stats ? performance.now() : 0;
+    context.usedGroups?.add(settings.group);
     let remoteAddr = connection.peerAddress;
     let scheme: string = context.scheme;
     let hostHeader = requestHost;

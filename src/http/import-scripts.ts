@@ -37,10 +37,11 @@ async function importOne(pool: Pool, script: ImportScript, group: string, replic
 
 /**
  * Loads `script` into application group `group` on one worker thread, untimed; `replica` (index + 1,
- * or 0) picks one of a parallel group's interpreters. Resolves to null, or to why it failed (the
+ * or 0) picks one of a parallel group's interpreters. With no script and REQUEST_EXIT in `flags`: the
+ * interpreter's exit functions instead. Resolves to null, or to why it failed (the
  * exception's last line, "no such file"...), which the adapter has logged in full.
  */
-export async function loadScript(pool: Pool, script: string, group: string, replica: number, requestId: string): Promise<string | null> {
+export async function loadScript(pool: Pool, script: string, group: string, replica: number, requestId: string, flags = REQUEST_IMPORT): Promise<string | null> {
   const slot = await pool.acquire(0, false); // not a client's request: never refused for a full queue
   if (slot instanceof Refusal) return "no worker thread"; // unbounded and without a timeout: cannot happen
   const length = writeRequestHead(slot.channel, {
@@ -49,7 +50,7 @@ export async function loadScript(pool: Pool, script: string, group: string, repl
     remotePort: "", serverName: "", serverPort: "", scheme: "", bodyLength: "", requestId,
     env: [], headers: [],
   });
-  slot.sendRequest(length, REQUEST_IMPORT | replica); // not timed by --request-timeout
+  slot.sendRequest(length, flags | replica); // REQUEST_IMPORT: not timed by --request-timeout
   const kind = await slot.receive();
   const channel = slot.channel;
   const failed = kind === ToMain.End ? null

@@ -5,7 +5,7 @@ import { defineNoArgsBuiltin } from "../ffi/builtin.ts";
 import { libpython } from "../ffi/libpython.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { BusyState } from "./busy.ts";
-import { Channel, GROUP, REQUEST_IMPORT, REQUEST_REPLICA_MASK, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
+import { Channel, GROUP, REQUEST_EXIT, REQUEST_IMPORT, REQUEST_REPLICA_MASK, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
 import { ThreadInterpreters } from "./interpreters.ts";
 import { marshal } from "./marshal.ts";
 import { ParallelTable } from "./parallel.ts";
@@ -135,8 +135,12 @@ function serve(init: WorkerInit): void {
       replica = named ? asked - 1 : parallel.claim(parallelGroup, init.index % parallelGroup.count);
       if (named) parallel.enter(parallelGroup, replica);
     }
-    const entry = parallelGroup ? interpreters.getReplica(parallelGroup, replica) : interpreters.get(group);
-    if (!entry) {
+    // The exit functions of a replica no request ever made: there is none to make now.
+    const unmade = parallelGroup !== undefined && (arg & REQUEST_EXIT) !== 0 && !parallel.interpreter(parallelGroup, replica);
+    const entry = unmade ? null : parallelGroup ? interpreters.getReplica(parallelGroup, replica) : interpreters.get(group);
+    if (unmade) {
+      channel.setMessage(ToMain.End, 0, 0);
+    } else if (!entry) {
       channel.setMessage(ToMain.Error, 0, 500);
     } else {
       const gilFrom = performance.now();

@@ -658,7 +658,7 @@ class Worker:
         fields = str(self.data[:self.control[LENGTH]], "latin-1").split("\0")
         script = fields[F_SCRIPT]
         if not fields[F_CALLABLE]:
-            return self.import_script(script)
+            return self.import_script(script) if script else self.run_exit_functions(fields[F_GROUP])
         try:
             self.serve(fields, script)
         except RequestTimeout:
@@ -714,6 +714,16 @@ class Worker:
             self.log.write("error", "Failed to import script '%s'.\n%s" % (script, _traceback().format_exc()))
             self.hint(error, script)
             return self.finish(ERROR, self.reason(_traceback().format_exception_only(type(error), error)[-1].strip()), 500)
+        self.finish(END)
+
+    def run_exit_functions(self, group):
+        """The process is exiting: this interpreter's atexit functions, as mod_wsgi runs them when it
+        destroys its interpreters. One that raises is reported in the log (atexit's own way) and the
+        rest still run; atexit forgets them once run."""
+        import atexit
+
+        self.log.write("info", "Running the exit functions of application group '%s'." % (group or "%{GLOBAL}"))
+        atexit._run_exitfuncs()
         self.finish(END)
 
     def reason(self, text):
