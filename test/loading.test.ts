@@ -196,3 +196,16 @@ describe("signal handlers registered by an app (mod_wsgi's WSGIRestrictSignal On
     expect(await server.stop()).toBe(0);
   });
 });
+
+describe("sys.stdin", () => {
+  test("reads as /dev/null, as under Apache: an app reading it gets EOF at once, though wsgi-bin's own stdin is a pipe left open", async () => {
+    const server = await start({ args: ["--alias", `/stdin=${fixture("stdin.wsgi")}`, "--alias", `/global=${fixture("stdin.wsgi")},application-group=%{GLOBAL}`], stdin: "pipe" });
+    try {
+      for (const path of ["/stdin", "/global"]) {
+        expect(await get(`${server.url}${path}`, { signal: AbortSignal.timeout(5_000) })).toMatchObject({ status: 200, text: "'' EOFError" });
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -412,6 +412,10 @@ class Interpreter:
             os.environ.pop("PYTHONHOME", None)
         sys.stdout = LogStream(self.log, "<stdout>")
         sys.stderr = LogStream(self.log, "<stderr>")
+        # As under Apache, whose stdin is /dev/null: an app that reads it (input(), a stray
+        # sys.stdin.readline()) gets EOF, where it waited on the terminal or pipe wsgi-bin was
+        # started from, its request hung.
+        sys.stdin = open(os.devnull, "r")
         # WSGIRestrictSignal On, mod_wsgi's default: the process's signals are the server's. signal.signal
         # calls _signal.signal, which on a worker thread raises ValueError: a script registering a
         # handler as it loads would fail to load, where under mod_wsgi it runs.

@@ -27,6 +27,8 @@ export interface StartOptions {
   command?: string[];
   /** How long to wait for the listening line (ms). */
   timeoutMs?: number;
+  /** The server's stdin: /dev/null unless "pipe" (one the test never writes to nor closes). */
+  stdin?: "ignore" | "pipe";
 }
 
 export interface RunningServer {
@@ -115,7 +117,7 @@ export async function start(options: StartOptions): Promise<RunningServer> {
   const proc = Bun.spawn(command, {
     cwd,
     env: { ...process.env, ...options.env } as Record<string, string>,
-    stdin: "ignore",
+    stdin: options.stdin ?? "ignore",
     stdout: "pipe",
     stderr: "pipe",
   });
