@@ -114,9 +114,11 @@ const STRUCTURAL: Structural[] = [
   },
   (random, request, _limits, smuggleId) => {
     const hidden = smuggledRequest(smuggleId);
-    const fields = [...withoutFraming(request.wire.fields), `Content-Length: ${hidden.length}`, `Content-Length: ${random.range(0, 4)}`];
+    // Equal ones too: refused as Apache refuses them (and the app would read "N, N").
+    const same = random.chance(0.3);
+    const fields = [...withoutFraming(request.wire.fields), `Content-Length: ${hidden.length}`, `Content-Length: ${same ? hidden.length : random.range(0, 4)}`];
     if (random.chance(0.5)) fields.reverse();
-    return { name: "two different Content-Lengths", bytes: wireBytes({ ...request.wire, fields, body: hidden }), statuses: [400], inHead: true, smuggled: [smuggleId] };
+    return { name: same ? "two equal Content-Lengths" : "two different Content-Lengths", bytes: wireBytes({ ...request.wire, fields, body: hidden }), statuses: [400], inHead: true, smuggled: [smuggleId] };
   },
   (random, request) => {
     const value = random.pick(["-1", "+5", "0x10", "1 2", "", "5,5", "5, 5", "1e3", "12a", "\xb3", "0.5"]);

@@ -142,7 +142,6 @@ export function planRequest(random: Random, limits: FuzzLimits, options: PlanOpt
     body = chunk(random, payload);
   } else if (hasBody || random.chance(0.05)) {
     fields.push(`${headerName(random, "Content-Length")}:${separator(random)}${payload.length}`);
-    if (random.chance(0.05)) fields.push(`Content-Length: ${payload.length}`); // the same value twice is allowed
   }
   const expectContinue = hasBody && protocol === "HTTP/1.1" && random.chance(0.1);
   if (expectContinue) fields.push("Expect: 100-continue");
