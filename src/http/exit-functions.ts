@@ -21,7 +21,9 @@ export class UsedGroups {
   async runExitFunctions(pool: Pool, log: ErrorLog, deadline: number): Promise<void> {
     for (const group of this.used) {
       const count = this.interpretersOf(group);
-      for (let replica = count > 1 ? 1 : 0; replica <= (count > 1 ? count : 0); replica++) {
+      // A parallel group's replicas by index + 1 (as import scripts name them); 0: the group's one interpreter.
+      const replicas = count > 1 ? Array.from({ length: count }, (_, index) => index + 1) : [0];
+      for (const replica of replicas) {
         const left = deadline - Date.now();
         const run = loadScript(pool, "", group, replica, "exit", REQUEST_IMPORT | REQUEST_EXIT);
         let timer: Timer | undefined;

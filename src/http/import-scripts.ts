@@ -37,9 +37,9 @@ async function importOne(pool: Pool, script: ImportScript, group: string, replic
 
 /**
  * Loads `script` into application group `group` on one worker thread, untimed; `replica` (index + 1,
- * or 0) picks one of a parallel group's interpreters. With no script and REQUEST_EXIT in `flags`: the
- * interpreter's exit functions instead. Resolves to null, or to why it failed (the
- * exception's last line, "no such file"...), which the adapter has logged in full.
+ * or 0) picks one of a parallel group's interpreters; with no script and REQUEST_EXIT in `flags`, it
+ * runs that interpreter's exit functions instead. Resolves to null, or to why it failed (the exception's
+ * last line, "no such file"...), which the adapter has logged in full.
  */
 export async function loadScript(pool: Pool, script: string, group: string, replica: number, requestId: string, flags = REQUEST_IMPORT): Promise<string | null> {
   const slot = await pool.acquire(0, false); // not a client's request: never refused for a full queue

@@ -76,12 +76,12 @@ export const DEFAULT_DATA_SIZE = 1 << 20;
 
 /**
  * ARG of a ToWorker.Request: flags above bit 16, a replica below. REQUEST_IMPORT: a WSGIImportScript
- * load (or the exit functions), which mod_wsgi's request-timeout does not cover. The low 16 bits (REQUEST_REPLICA_MASK): which
- * of a parallel group's interpreters to run in, index + 1 (an import script is loaded into each); 0 lets
- * the worker pick (pool/parallel.ts).
+ * load (or the exit functions), which mod_wsgi's request-timeout does not cover. The low 16 bits
+ * (REQUEST_REPLICA_MASK): which of a parallel group's interpreters to run in, index + 1 (an import
+ * script is loaded into each); 0 lets the worker pick (pool/parallel.ts).
  */
 export const REQUEST_IMPORT = 1 << 16;
-/** With REQUEST_IMPORT and no script: run the interpreter's atexit functions, the process exiting (http/exit-functions.ts). */
+/** With REQUEST_IMPORT and no script: the interpreter's atexit functions, the process exiting (http/exit-functions.ts). */
 export const REQUEST_EXIT = 1 << 17;
 export const REQUEST_REPLICA_MASK = 0xffff;
 
