@@ -229,9 +229,9 @@ describe("Define, ${VAR}, <IfDefine> and -D, <IfModule>", () => {
     const devJoined = await run(["--config", config("ifdefine.conf"), "-DDEV", "--check-config"]);
     for (const r of [prod, dev, devJoined]) {
       expect(r.code).toBe(0);
-      // The false <IfModule mod_rewrite.c> body is never read: no warning for RewriteEngine or the non-directive.
+      // The false <IfModule mod_proxy.c> body is never read: no warning for ProxyPass or the non-directive.
       expect(r.stderr).toBe("");
-      expect(routesOf(r.stdout, "Main server").map((line) => line.split(" ->")[0])).toEqual(["wsgi /app", "wsgi /norewrite"]);
+      expect(routesOf(r.stdout, "Main server").map((line) => line.split(" ->")[0])).toEqual(["wsgi /app", "wsgi /noproxy"]);
     }
     expect(routesOf(prod.stdout, "Main server")[0]).toContain("application group prod;");
     expect(routesOf(dev.stdout, "Main server")[0]).toContain("application group dev;");
@@ -242,7 +242,7 @@ describe("Define, ${VAR}, <IfDefine> and -D, <IfModule>", () => {
     const server = await start({ args: ["--config", config("ifdefine.conf"), "-D", "DEV"] });
     try {
       expect((await getJson(`${server.url}/app`))["mod_wsgi.application_group"]).toBe("dev");
-      expect(await get(`${server.url}/norewrite`)).toMatchObject({ status: 200, text: "Hello World!" });
+      expect(await get(`${server.url}/noproxy`)).toMatchObject({ status: 200, text: "Hello World!" });
     } finally {
       await server.stop();
     }

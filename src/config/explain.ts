@@ -81,6 +81,13 @@ function vhostLines(site: Site, vhost: VirtualHost, port: number, fallbackName: 
     const path = statusLocations({ ...vhost, sections: [section] })[0]!;
     item(`status ${path} (SetHandler server-status: the page, ?json, ${path === "/" ? "" : path}/metrics); access ${accessText(settingsFor(vhost, path).access)}`, section.source);
   }
+  if (vhost.rewriteEngine) {
+    for (const rule of vhost.rewrites ?? []) {
+      const conds = rule.conds.map((cond) => ` if ${cond.test} ${cond.negate ? "!" : ""}${cond.kind === "regex" ? "" : cond.kind}${cond.pattern}${cond.or ? " or" : ""}`).join("");
+      const answer = rule.substitution === "-" ? (rule.status ? `${rule.status}` : "(nothing)") : `${rule.status} ${rule.substitution}`;
+      item(`rewrite ${rule.negate ? "!" : ""}${rule.pattern} -> ${answer}${rule.last ? " [L]" : ""}${conds}`, rule.source);
+    }
+  } else if (vhost.rewrites?.length) lines.push(`  (RewriteEngine is off: its ${vhost.rewrites.length} RewriteRules are not applied)`);
   for (const redirect of vhost.redirects) {
     item(`redirect ${redirect.match === "regex" ? `~ ${redirect.url}` : redirect.url} -> ${redirect.status}${redirect.location ? ` ${redirect.location}` : ""}`, redirect.source);
   }

@@ -158,6 +158,40 @@ export interface Redirect {
   source?: Source;
 }
 
+/** A RewriteCond (mod_rewrite): TestString (with %{VAR}, $N, %N) against CondPattern. */
+export interface RewriteCond {
+  test: string;
+  /** A regular expression, or the operand of `=`, `<`, `>`; empty for the file tests. */
+  pattern: string;
+  kind: "regex" | "=" | "<" | ">" | "-f" | "-d" | "-s";
+  negate: boolean;
+  nocase: boolean;
+  /** [OR]: this condition or the next. */
+  or: boolean;
+  source?: Source;
+}
+
+/**
+ * A RewriteRule in a server or virtual host context, of the kinds wsgi-bin serves: a redirect (an
+ * absolute URL, or R=), or an answer (F, G) without one. Internal rewrites are refused at load.
+ */
+export interface RewriteRule {
+  pattern: string;
+  negate: boolean;
+  /** "-": no substitution. */
+  substitution: string;
+  conds: RewriteCond[];
+  /** The redirect's status (R=, 302 by default), or 403 (F) or 410 (G); 0: "-" without them, nothing to answer. */
+  status: number;
+  nocase: boolean;
+  /** L or END: no rule after this one is tried once it matched. */
+  last: boolean;
+  noEscape: boolean;
+  queryAppend: boolean;
+  queryDiscard: boolean;
+  source?: Source;
+}
+
 export interface CustomLog {
   /** A file path, or "-" for stdout (the command line's form). */
   target: string;
@@ -179,6 +213,9 @@ export interface VirtualHost {
   wsgiRoutes: WsgiRoute[];
   staticMappings: StaticMapping[];
   redirects: Redirect[];
+  /** RewriteRule's (mod_rewrite), tried before anything else maps the path when rewriteEngine is on; not inherited by virtual hosts, as in Apache. */
+  rewrites?: RewriteRule[];
+  rewriteEngine?: boolean;
   /** Defaults for every request to this host (server level merged under virtual-host level). */
   settings: DirSettings;
   /** The main server's sections first, then the virtual host's (Apache applies them in that order). */

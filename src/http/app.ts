@@ -17,6 +17,7 @@ import type { HostRuntime, Match } from "./site/host-runtime.ts";
 import type { HostTable } from "./site/host-table.ts";
 import { sendPage, sendRedirect } from "./site/pages.ts";
 import { findRedirect, redirectHit, type UrlBase } from "./site/redirects.ts";
+import type { RewriteRequest } from "./site/rewrite.ts";
 import { serveFile } from "./site/static-files.ts";
 import { Connection } from "./wire/connection.ts";
 import { headerValue, type ParsedHead } from "./wire/head-parser.ts";
@@ -105,6 +106,14 @@ export function createApp(context: AppContext): App {
     }
     const requestHost = target.host ?? head.host;
     const host = context.hosts.select(requestHost);
+    if (host.rewriter) {
+      const answer = host.rewriter.apply(rewriteRequest(connection, head, target, host, requestHost, context.scheme));
+      if (answer) {
+        const response = makeSink(connection, isHead, http10, target.raw);
+        response.editHead = host.editHead;
+        return sendRedirect(response, answer);
+      }
+    }
     // mod_status's <Location>: its handler takes the request before any route would.
     const statusBase = status ? host.statusBase(target.path) : null;
     const match = statusBase === null ? host.match(target.path) : null;
@@ -257,6 +266,31 @@ export function createApp(context: AppContext): App {
     },
     dispatchTo,
     logAccess,
+  };
+}
+
+/** What a virtual host's RewriteRules and RewriteConds read from this request. */
+function rewriteRequest(peer: Peer, head: ParsedHead, target: Target, host: HostRuntime, requestHost: string | null, scheme: "http" | "https"): RewriteRequest {
+  return {
+    path: target.path,
+    query: target.query,
+    method: head.method,
+    protocol: head.protocol,
+    requestLine: `${head.method} ${head.target} ${head.protocol}`,
+    serverName: requestHost ? hostName(requestHost) : host.serverName,
+    serverPort: (requestHost ? hostPort(requestHost) : null) ?? (scheme === "https" ? "443" : "80"),
+    remoteAddr: peer.peerAddress,
+    remotePort: String(peer.peerPort),
+    documentRoot: host.vhost.documentRoot ?? "",
+    header(name: string): string {
+      const wanted = name.toLowerCase();
+      const values: string[] = [];
+      for (let i = 0; i + 1 < head.headers.length; i += 2) if (head.headers[i]!.toLowerCase() === wanted) values.push(head.headers[i + 1]!);
+      // An absolute-form target's authority is the Host (as in environ).
+      if (wanted === "host" && target.host !== null) return target.host;
+      return values.join(", ");
+    },
+    base: { scheme, host: requestHost, serverName: host.serverName },
   };
 }
 

@@ -6,6 +6,7 @@ const MODULES: [file: string, id: string][] = [
   ["mod_so.c", "so_module"],
   ["mod_wsgi.c", "wsgi_module"],
   ["mod_alias.c", "alias_module"],
+  ["mod_rewrite.c", "rewrite_module"],
   ["mod_dir.c", "dir_module"],
   ["mod_autoindex.c", "autoindex_module"],
   ["mod_mime.c", "mime_module"],

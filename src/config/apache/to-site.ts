@@ -11,11 +11,12 @@ import { ALIAS_DIRECTIVES } from "./directives-alias.ts";
 import { CORE_DIRECTIVES, parseVhostAddress } from "./directives-core.ts";
 import { LOG_DIRECTIVES, STANDARD_FORMATS } from "./directives-log.ts";
 import { SSL_DIRECTIVES } from "./directives-ssl.ts";
+import { REWRITE_DIRECTIVES } from "./directives-rewrite.ts";
 import { WSGI_DIRECTIVES } from "./directives-wsgi.ts";
 import type { ConfigNode, ParsedConfig, SectionNode } from "./parser.ts";
 
 const DIRECTIVES = new Map<string, DirectiveSpec>(
-  [...CORE_DIRECTIVES, ...ALIAS_DIRECTIVES, ...LOG_DIRECTIVES, ...WSGI_DIRECTIVES, ...SSL_DIRECTIVES].map((spec) => [spec.name.toLowerCase(), spec]),
+  [...CORE_DIRECTIVES, ...ALIAS_DIRECTIVES, ...REWRITE_DIRECTIVES, ...LOG_DIRECTIVES, ...WSGI_DIRECTIVES, ...SSL_DIRECTIVES].map((spec) => [spec.name.toLowerCase(), spec]),
 );
 /** Read by the parser itself. */
 const PARSER_DIRECTIVES = ["Define", "UnDefine", "Include", "IncludeOptional"];
@@ -44,6 +45,9 @@ const HINTS: Record<string, string> = {
   allow: "mod_access_compat is not implemented by wsgi-bin: ignored (access is NOT restricted by it; use Require)",
   deny: "mod_access_compat is not implemented by wsgi-bin: ignored (access is NOT restricted by it; use Require)",
   namevirtualhost: "has no effect since Apache 2.4: ignored",
+  rewriteoptions: "not implemented by wsgi-bin: ignored (a virtual host never inherits the main server's RewriteRules)",
+  rewritebase: "not implemented by wsgi-bin (per-directory rewriting is not): ignored",
+  rewritemap: "not implemented by wsgi-bin: ignored (${map:...} lookups read as empty)",
 };
 
 /** One directive where it stands: its place and argument count checked, then applied (also for a command-line flag's). */
@@ -130,6 +134,9 @@ function inherit(main: VirtualHost, own: VirtualHost): VirtualHost {
     wsgiRoutes: [...own.wsgiRoutes, ...main.wsgiRoutes],
     staticMappings: [...own.staticMappings, ...main.staticMappings],
     redirects: [...own.redirects, ...main.redirects],
+    // A virtual host does not inherit the main server's rules, nor its RewriteEngine (without RewriteOptions Inherit).
+    rewrites: own.rewrites,
+    rewriteEngine: own.rewriteEngine,
     settings: mergeSettings(main.settings, own.settings),
     sections: [...main.sections, ...own.sections],
     errorLog: own.errorLog ?? main.errorLog,

@@ -18,6 +18,7 @@ import type { HeadEditor } from "../wire/response-writer.ts";
 import { accessCheck, type AccessCheck } from "./access.ts";
 import { headEditor } from "./header-rules.ts";
 import { matchRedirect, type RedirectMatch } from "./redirects.ts";
+import { Rewriter } from "./rewrite.ts";
 import { prefixLength, regex, substitute } from "./url-map.ts";
 
 /** What a WSGI request runs with, besides its script. */
@@ -90,6 +91,8 @@ export class HostRuntime {
   readonly serverName: string;
   /** The host's own Header rules, for pages answered before any section applies (404). */
   readonly editHead: HeadEditor | null;
+  /** RewriteEngine On with rules: tried before anything else maps the path (mod_rewrite). */
+  readonly rewriter: Rewriter | null;
   private readonly names: ((name: string) => boolean)[];
   private readonly routes: CompiledRoute[];
   /** Prefix routes of one script each, none with per-path settings: Hono's router finds them. */
@@ -106,6 +109,7 @@ export class HostRuntime {
     this.serverName = planned.serverName;
     this.names = vhostNames(vhost).map((name) => componentMatcher(name.toLowerCase()));
     this.editHead = headEditor(vhost.settings.headers);
+    this.rewriter = vhost.rewriteEngine && vhost.rewrites?.length ? new Rewriter(vhost.rewrites) : null;
     this.redirects = vhost.redirects;
     this.statics = vhost.staticMappings;
     this.statusPaths = statusLocations(vhost);

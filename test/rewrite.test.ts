@@ -1,0 +1,85 @@
+// mod_rewrite in a virtual host (RewriteEngine, RewriteCond, RewriteRule): the same configuration
+// served by Apache + mod_rewrite and by wsgi-bin, every answer's status and Location compared.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startApache, type RunningApache } from "./helpers/apache.ts";
+import { cleanupTemps, FIXTURES, fixture, freePort, run, type RunningServer, start } from "./helpers/server.ts";
+import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
+
+afterAll(() => cleanupTemps());
+
+const CONFIG = fixture("site/rewrite.conf");
+
+/** One request on its own connection. */
+async function ask(port: number, path: string, headers: Record<string, string>, method = "GET"): Promise<WireResponse> {
+  const client = new WireClient(port);
+  try {
+    const lines = Object.entries({ ...headers, Connection: "close" }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    await client.send(`${method} ${path} HTTP/1.1\r\n${lines}${method === "POST" ? "Content-Length: 0\r\n" : ""}\r\n`);
+    return await client.response({ head: method === "HEAD" });
+  } finally {
+    client.close();
+  }
+}
+
+// [host, path, extra headers, method]: each asked of b.test (rules ending with [L]) and of c.test
+// (the same redirects without [L]), a.test's certbot rule on its own.
+const CASES: [string, Record<string, string>?, string?][] = [
+  ["/hello"], ["/old/thing?k=v"], ["/q/abc?orig=1"], ["/qsa/abc?orig=1"], ["/qsa/abc"], ["/qsd?orig=1"], ["/empty-q?orig=1"],
+  ["/secret"], ["/gone"], ["/keep/post"], ["/keep/post", {}, "POST"], ["/force-https/a%20b?z"],
+  ["/esc/a%20b/%C3%BC/%25/x+y?q=a%20b"], ["/ne/a%20b/%C3%BC/%25"], ["/uri/a%20b"], ["/hdr", { "X-Test": "yes" }], ["/hdr"],
+  ["/item?a=1&id=42&b=2"], ["/item?id=x"], ["/keep"], ["/case"], ["/CASE"], ["/other"], ["/abs/zz?q=1"], ["/old/x", {}, "HEAD"],
+];
+
+describe("RewriteRule and RewriteCond through Apache + mod_rewrite and through wsgi-bin, request by request", () => {
+  let ours: RunningServer;
+  let apache: RunningApache;
+  beforeAll(async () => {
+    const port = await freePort();
+    ours = await start({ args: ["--config", CONFIG, "--port", String(port)], env: { FIXTURES, PORT: String(port) } });
+    apache = await startApache(CONFIG, ["authz_core", "mime", "rewrite", "wsgi"], { FIXTURES }, "PORT");
+  }, 60_000);
+  afterAll(async () => {
+    await ours?.stop();
+    await apache?.stop();
+  });
+
+  const comparable = (r: WireResponse, port: number) => ({ status: r.status, location: r.header("location")?.replaceAll(String(port), "PORT") });
+
+  const all: [string, string, Record<string, string>, string][] = [
+    ["a.test", "/x?y=1", {}, "GET"], ["www.a.test", "/a%20b/%C3%BC?q=%20", {}, "GET"],
+    ["www.b.test", "/some/path?z=1", {}, "GET"], ["WWW.b.test:8080", "/p", {}, "GET"], ["b.test:80", "/old/x", {}, "GET"],
+    ...CASES.flatMap(([path, headers = {}, method = "GET"]): [string, string, Record<string, string>, string][] =>
+      ["b.test", "c.test"].map((host) => [host, path, headers, method])),
+  ];
+  for (const [host, path, headers, method] of all) {
+    test(`${method} ${host} ${path}${Object.keys(headers).length ? ` ${JSON.stringify(headers)}` : ""}`, async () => {
+      const [theirs, mine] = await Promise.all([
+        ask(apache.port, path, { Host: host, ...headers }, method),
+        ask(ours.port, path, { Host: host, ...headers }, method),
+      ]);
+      expect(comparable(mine, ours.port)).toEqual(comparable(theirs, apache.port));
+    });
+  }
+
+  test("wsgi-bin reads the configuration without a warning, and --check-config lists the rules", async () => {
+    expect(ours.stderr()).not.toContain("warning");
+    const r = await run(["--config", CONFIG, "--check-config"], { env: { FIXTURES, PORT: "8000" } });
+    expect(r.stdout).toContain("1. rewrite ^ -> 301 https://%{SERVER_NAME}%{REQUEST_URI} [L] if %{SERVER_NAME} =www.a.test or if %{SERVER_NAME} =a.test");
+  });
+});
+
+describe("what wsgi-bin's mod_rewrite leaves out is a warning, and the rest is served", () => {
+  test("an internal rewrite, a flag it lacks, per-directory rules and RewriteMap lookups: one warning each", async () => {
+    const r = await run(["--config", fixture("site/rewrite-unsupported.conf"), "--check-config"], { env: { FIXTURES } });
+    const warnings = r.stderr.split("\n").filter((line) => line.startsWith("wsgi-bin: warning: "));
+    expect(warnings).toEqual([
+      expect.stringMatching(/:7: config variable \$\{m:\$1\} is not defined$/), // as httpd's AH00111, which leaves it as written
+      expect.stringMatching(/:5: RewriteRule: rewriting to '\/index\.php\?path=\$1' on this server \(an internal rewrite\) is not implemented/),
+      expect.stringMatching(/:6: RewriteRule: the flag \[P\] is not implemented by wsgi-bin: this rule is ignored$/),
+      expect.stringMatching(/:7: RewriteRule: RewriteMap lookups/),
+      expect.stringMatching(/:8: RewriteRule: the variable %\{TIME_HOUR\} is not implemented by wsgi-bin: it reads as empty$/),
+      expect.stringMatching(/:10: mod_rewrite inside a <Directory>, <Files> or <Location> .* ignored/),
+    ]);
+    expect(r.stdout).toContain("1. rewrite ^/map/(.*) -> 302 /new/${m:$1}");
+  });
+});
