@@ -86,6 +86,14 @@ function requireRule(args: string[], source: Source): RequireRule {
 
 export const CORE_DIRECTIVES: DirectiveSpec[] = [
   {
+    // None is what wsgi-bin does (no .htaccess is ever read): said without a warning.
+    name: "AllowOverride", where: ["directory"], args: [1, Infinity], usage: "None|All|DIRECTIVE-TYPE...",
+    apply(walk, args, source) {
+      if (args.length === 1 && args[0]!.toLowerCase() === "none") return;
+      walk.diagnostics.warn(source, `AllowOverride ${args.join(" ")}: wsgi-bin never reads .htaccess files (as AllowOverride None): ignored`);
+    },
+  },
+  {
     name: "Listen", where: SERVER, args: [1, 2], usage: "[ADDRESS:]PORT [PROTOCOL]",
     apply(walk, args, source) {
       const listener = parseListen(args, source);
