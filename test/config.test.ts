@@ -353,6 +353,14 @@ describe("directives wsgi-bin does not implement", () => {
     expect(r.stderr).toBe("");
   });
 
+  test("AllowOverride None is what wsgi-bin does (no .htaccess is read): no warning; All is one", async () => {
+    const hello = fixture("hello.wsgi");
+    const none = await run(["--config", writeConfig(`WSGIScriptAlias /hello ${hello}\n<Directory /tmp>\n  AllowOverride None\n</Directory>\n`), "--strict", "--check-config"]);
+    expect([none.code, none.stderr]).toEqual([0, ""]);
+    const all = await run(["--config", writeConfig(`WSGIScriptAlias /hello ${hello}\n<Directory /tmp>\n  AllowOverride All\n</Directory>\n`), "--check-config"]);
+    expect(warnings(all.stderr)).toEqual([expect.stringMatching(/site\.conf:3: AllowOverride All: wsgi-bin never reads \.htaccess files/)]);
+  });
+
   test("WSGIRestrictSignal On is what wsgi-bin does; Off is a warning (a handler could not run on a worker thread)", async () => {
     const hello = fixture("hello.wsgi");
     const on = await run(["--config", writeConfig(`WSGIScriptAlias /hello ${hello}\nWSGIRestrictSignal On\n`), "--strict", "--check-config"]);
