@@ -85,6 +85,15 @@ export interface StartOptions {
 
 export function startServer(config: ServerConfig, options: StartOptions = {}): Running {
   const { errorLog, accessLog, files } = openLogs(config);
+  // Each virtual host's CustomLog, one AccessLog per file (the main server's, --access-log, among them).
+  const accessLogs = new Map<string, AccessLog>();
+  if (accessLog && config.accessLog !== undefined) accessLogs.set(config.accessLog, accessLog);
+  const accessLogFor = (target: string | undefined): AccessLog | null => {
+    if (target === undefined) return null;
+    let log = accessLogs.get(target);
+    if (!log) accessLogs.set(target, (log = new AccessLog(target === "-" ? 1 : openLogFile(target, files))));
+    return log;
+  };
   const { onRequest, daemon } = options;
   const wireOptions = {
     reusePort: options.reusePort ?? false,
@@ -115,7 +124,12 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const hostsByListener = config.listeners.map((listener, index) => {
     // mod_ssl's HTTPS=on for every request over TLS.
     const reach = { port: ports[index]!, scheme: listener.tls ? "https" : "http", env: listener.tls ? ["HTTPS", "on"] : [], relayed: Boolean(daemon) } as const;
-    return listener.hosts.map((host) => new HostRuntime(host, reach));
+    return listener.hosts.map((host) => {
+      const runtime = new HostRuntime(host, reach);
+      // A daemon process logs no access: the front that relayed the request does (once, as Apache).
+      runtime.accessLog = daemon ? null : accessLogFor(host.accessLog);
+      return runtime;
+    });
   });
   let engine: Engine | null = null;
   let pythonVersion = "";

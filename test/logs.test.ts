@@ -1,8 +1,8 @@
 // The error log (Apache's format, --error-log, --log-level) and the access log (Combined Log Format).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { APACHE_LOG_LINE, cleanupTemps, fixture, freePort, get, start, tempDir, type RunningServer } from "./helpers/server.ts";
+import { APACHE_LOG_LINE, cleanupTemps, fixture, freePort, get, rawRequest, start, tempDir, type RunningServer } from "./helpers/server.ts";
 
 afterAll(() => cleanupTemps());
 
@@ -180,4 +180,54 @@ describe("SIGUSR1 reopens the log files (logrotate's postrotate)", () => {
       }
     });
   }
+});
+
+describe("CustomLog per <VirtualHost>", () => {
+  test("each host writes its own access log; one without inherits the main server's; the default host takes the rest; a daemon group's requests are logged once, by the front; SIGUSR1 reopens them all", async () => {
+    const dir = tempDir();
+    const log = (name: string) => join(dir, `${name}-access.log`);
+    const conf = join(dir, "site.conf");
+    const hello = fixture("hello.wsgi");
+    writeFileSync(conf, `CustomLog ${log("main")} combined
+WSGIDaemonProcess d threads=2
+<VirtualHost *:\${PORT}>
+    ServerName one.test
+    CustomLog ${log("one")} combined
+    WSGIScriptAlias / ${hello}
+</VirtualHost>
+<VirtualHost *:\${PORT}>
+    ServerName two.test
+    WSGIScriptAlias / ${hello}
+</VirtualHost>
+<VirtualHost *:\${PORT}>
+    ServerName three.test
+    CustomLog ${log("three")} combined
+    WSGIScriptAlias / ${hello} process-group=d
+</VirtualHost>
+`);
+    const port = await freePort();
+    const server = await start({ args: ["--config", conf, "--port", String(port)], env: { PORT: String(port) } });
+    try {
+      const ask = async (host: string, target = "/") => {
+        const r = await rawRequest(server.port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: ua-${host}\r\nConnection: close\r\n\r\n`);
+        expect(r.toString("latin1")).toStartWith("HTTP/1.1 200 ");
+      };
+      for (const host of ["one.test", "two.test", "three.test", "other.test"]) await ask(host);
+      await ask("one.test", "http://three.test/absolute"); // the target's authority chooses the host
+      const lines = async (name: string, count: number) => {
+        for (let i = 0; i < 100 && (existsSync(log(name)) ? readFileSync(log(name), "utf8").trim().split("\n").length : 0) < count; i++) await Bun.sleep(20);
+        return readFileSync(log(name), "utf8").trim().split("\n").map((line) => line.replace(/^.*?"([^"]*)" \d+ \d+ "-" "([^"]*)"$/, "$1 $2"));
+      };
+      expect(await lines("one", 2)).toEqual(["GET / HTTP/1.1 ua-one.test", "GET / HTTP/1.1 ua-other.test"]);
+      expect(await lines("main", 1)).toEqual(["GET / HTTP/1.1 ua-two.test"]);
+      expect(await lines("three", 2)).toEqual(["GET / HTTP/1.1 ua-three.test", "GET http://three.test/absolute HTTP/1.1 ua-one.test"]);
+      renameSync(log("three"), `${log("three")}.1`);
+      process.kill(server.pid, "SIGUSR1");
+      await server.waitForLog(/Caught SIGUSR1, reopened .*three-access\.log/);
+      await ask("three.test");
+      expect(await lines("three", 1)).toEqual(["GET / HTTP/1.1 ua-three.test"]);
+    } finally {
+      await server.stop();
+    }
+  });
 });

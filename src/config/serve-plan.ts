@@ -9,7 +9,7 @@ import { STANDARD_FORMATS } from "./apache/directives-log.ts";
 import { ConfigError, type Diagnostics } from "./diagnostics.ts";
 import { resolveRoute, statusLocations, vhostsOnPort, type ResolvedRoute } from "./resolve.ts";
 import { displayName } from "./daemon-options.ts";
-import { hostName, type DaemonProcess, type Listener, type Site, type TlsFiles, type VirtualHost } from "./site.ts";
+import { hostName, type CustomLog, type DaemonProcess, type Listener, type Site, type TlsFiles, type VirtualHost } from "./site.ts";
 
 const COMBINED = STANDARD_FORMATS.find(([name]) => name === "combined")![1];
 const NOT_YET = "parsed but not served by this version yet";
@@ -21,6 +21,8 @@ export interface PlannedHost {
   serverName: string;
   /** The WSGI routes that run here, in declaration order (the host's own, then the main server's). */
   routes: ResolvedRoute[];
+  /** Its access log (its first CustomLog, else the main server's): a file, "-" (stdout), or none. */
+  accessLog?: string;
 }
 
 export interface PlannedListener extends Listener {
@@ -120,20 +122,20 @@ function listenerTls(site: Site, listener: Listener, hosts: VirtualHost[], diagn
   return { certificateFile: ssl.certificateFile, keyFile: ssl.keyFile, chainFile: ssl.chainFile };
 }
 
+/** Each host's access log is its own (PlannedHost.accessLog); the error log is the default host's. */
 function reportLogs(site: Site, served: VirtualHost, hosts: VirtualHost[], diagnostics: Diagnostics): void {
-  const [accessLog, ...otherLogs] = served.customLogs;
-  if (accessLog && accessLog.format !== COMBINED) {
-    diagnostics.warn(accessLog.source, `CustomLog ${accessLog.target}: formats other than combined are ${NOT_YET}: written in Combined Log Format`);
-  }
-  for (const log of otherLogs) diagnostics.warn(log.source, `CustomLog ${log.target}: more than one access log is ${NOT_YET}: not written`);
-  for (const other of hosts) {
-    if (other === served) continue;
-    if (other.errorLog !== served.errorLog) {
-      diagnostics.warn(other.source, `${describeVhost(other, site)}: its own ErrorLog is ${NOT_YET}: its errors go to ${served.errorLog ?? "stderr"}`);
+  const reported = new Set<CustomLog>();
+  for (const host of hosts) {
+    const [accessLog, ...otherLogs] = host.customLogs;
+    if (accessLog && accessLog.format !== COMBINED && !reported.has(accessLog)) {
+      diagnostics.warn(accessLog.source, `CustomLog ${accessLog.target}: formats other than combined are ${NOT_YET}: written in Combined Log Format`);
     }
-    const own = other.customLogs[0]?.target;
-    if (own !== accessLog?.target) {
-      diagnostics.warn(other.source, `${describeVhost(other, site)}: its own CustomLog is ${NOT_YET}: its requests are logged to ${accessLog?.target ?? "no access log"}`);
+    for (const log of otherLogs) {
+      if (!reported.has(log)) diagnostics.warn(log.source, `CustomLog ${log.target}: more than one access log per host is ${NOT_YET}: not written`);
+    }
+    for (const log of host.customLogs) reported.add(log); // a virtual host shares the main server's
+    if (host !== served && host.errorLog !== served.errorLog) {
+      diagnostics.warn(host.source, `${describeVhost(host, site)}: its own ErrorLog is ${NOT_YET}: its errors go to ${served.errorLog ?? "stderr"}`);
     }
   }
 }
@@ -143,7 +145,7 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
   const plan = (vhost: VirtualHost): PlannedHost => {
     let host = planned.get(vhost);
     if (!host) {
-      host = { vhost, serverName: hostName(vhost, site, hostname), routes: servableRoutes(site, vhost, diagnostics) };
+      host = { vhost, serverName: hostName(vhost, site, hostname), routes: servableRoutes(site, vhost, diagnostics), accessLog: vhost.customLogs[0]?.target };
       planned.set(vhost, host);
     }
     return host;

@@ -242,7 +242,11 @@ export function createApp(context: AppContext): App {
   function logAccess(connection: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void {
     stats?.response(status, bytes);
     context.onAccess?.(connection, head, requestLine, status, bytes);
-    context.accessLog?.write({
+    // The log of the host the request reached (CustomLog per <VirtualHost>); a request refused before
+    // its head was read, the default host's.
+    const host = context.hosts.select(head ? requestHostOf(head) : null);
+    const log = host.accessLog === undefined ? context.accessLog : host.accessLog;
+    log?.write({
       remoteAddr: connection.peerAddress,
       requestLine,
       status,
@@ -267,6 +271,12 @@ export function createApp(context: AppContext): App {
     dispatchTo,
     logAccess,
   };
+}
+
+/** The host a request names: an absolute-form target's authority, else its Host header. */
+function requestHostOf(head: ParsedHead): string | null {
+  if (head.target.charCodeAt(0) === 47 /* / */) return head.host;
+  return /^https?:\/\/([^/?#]+)/i.exec(head.target)?.[1] ?? head.host;
 }
 
 /** What a virtual host's RewriteRules and RewriteConds read from this request. */

@@ -14,6 +14,7 @@ import type { PlannedHost } from "../../config/serve-plan.ts";
 import type { DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
 import { applicationGroupName } from "../aliases.ts";
 import { type TrustedProxies, trustedProxiesFor } from "../trusted-proxies.ts";
+import type { AccessLog } from "../../log/access-log.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
 import { accessCheck, type AccessCheck } from "./access.ts";
 import { headEditor } from "./header-rules.ts";
@@ -91,6 +92,8 @@ export class HostRuntime {
   readonly serverName: string;
   /** The host's own Header rules, for pages answered before any section applies (404). */
   readonly editHead: HeadEditor | null;
+  /** Its own access log (null: none); undefined where the front writes one for every host (the library). */
+  accessLog?: AccessLog | null;
   /** RewriteEngine On with rules: tried before anything else maps the path (mod_rewrite). */
   readonly rewriter: Rewriter | null;
   private readonly names: ((name: string) => boolean)[];
