@@ -607,3 +607,36 @@ describe("the two virtual hosts through Apache + mod_wsgi and through wsgi-bin, 
     });
   }
 });
+
+describe("ErrorDocument through Apache and through wsgi-bin, request by request", () => {
+  let ours: RunningServer;
+  let apache: RunningApache;
+  beforeAll(async () => {
+    const site = tempDir("wsgi-bin-errordoc-");
+    mkdirSync(join(site, "errors"));
+    writeFileSync(join(site, "errors/404.html"), "<h1>custom 404</h1>\n");
+    writeFileSync(join(site, "errors/gone.txt"), "gone for good\n");
+    for (const path of [site, join(site, "errors")]) chmodSync(path, 0o755);
+    const config = fixture("site/error-documents.conf");
+    ours = await start({ args: ["--config", config], env: { SITE: site, FIXTURES } });
+    apache = await startApache(config, ["authz_core", "alias", "mime", "wsgi"], { SITE: site, FIXTURES });
+  }, 60_000);
+  afterAll(async () => {
+    await ours?.stop();
+    await apache?.stop();
+  });
+
+  const comparable = (r: WireResponse) => ({
+    status: r.status, "content-type": r.header("content-type"), location: r.header("location"), body: r.body.toString("latin1"),
+  });
+  for (const path of ["/nope", "/raises", "/private/x", "/gone", "/sub/nope", "/dflt/nope", "/hello", "/errors/404.html"]) {
+    test(path, async () => {
+      const [theirs, mine] = await Promise.all([ask(apache.port, path), ask(ours.port, path)]);
+      expect(comparable(mine)).toEqual(comparable(theirs));
+    });
+  }
+
+  test("wsgi-bin reads the configuration without a warning", () => {
+    expect(ours.stderr()).not.toContain("warning");
+  });
+});

@@ -25,6 +25,7 @@ export function mergeSettings(base: DirSettings, over: DirSettings): DirSettings
     setEnv: [...base.setEnv, ...over.setEnv],
     headers: [...base.headers, ...over.headers],
     redirects: base.redirects || over.redirects ? [...(base.redirects ?? []), ...(over.redirects ?? [])] : undefined,
+    errorDocuments: base.errorDocuments || over.errorDocuments ? { ...base.errorDocuments, ...over.errorDocuments } : undefined,
     sources: { ...base.sources, ...over.sources },
   };
 }

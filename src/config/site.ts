@@ -101,6 +101,8 @@ export interface DirSettings {
   headers: HeaderRule[];
   /** Redirect/RedirectMatch written inside a section (the URL-path may be the <Location>'s). */
   redirects?: Redirect[];
+  /** ErrorDocument by status: a text, a local URL, a full URL, or "default". */
+  errorDocuments?: Record<number, string>;
   /** Where each per-directory directive in force was written (by directive name). */
   sources: Record<string, Source>;
 }

@@ -11,6 +11,7 @@ import type { UsedGroups } from "./exit-functions.ts";
 import { hostName, hostPort } from "./host-header.ts";
 import { writeRequestHead } from "./request-head.ts";
 import { accessCheck } from "./site/access.ts";
+import type { ErrorDocuments } from "./site/error-documents.ts";
 import { headEditor } from "./site/header-rules.ts";
 import { parseTarget, type Target } from "./request-target.ts";
 import type { HostRuntime, Match } from "./site/host-runtime.ts";
@@ -64,7 +65,7 @@ export interface Peer {
 }
 
 /** A response sink that Header rules can edit (the wire's; fetch-front.ts's ignores them). */
-export type EditableSink = ResponseSink & { editHead?: HeadEditor | null };
+export type EditableSink = ResponseSink & { editHead?: HeadEditor | null; errorDocuments?: ErrorDocuments | null };
 
 /** Makes one request's response sink: the wire's WireResponse, or fetch-front.ts's. */
 export type SinkFactory<P extends Peer> = (peer: P, isHead: boolean, http10: boolean, label: string) => EditableSink;
@@ -111,6 +112,7 @@ export function createApp(context: AppContext): App {
       if (answer) {
         const response = makeSink(connection, isHead, http10, target.raw);
         response.editHead = host.editHead;
+        response.errorDocuments = host.errorDocuments(settingsFor(host.vhost, target.path)); // F, G
         return sendRedirect(response, answer);
       }
     }
@@ -124,6 +126,7 @@ export function createApp(context: AppContext): App {
       // No route, but a <Location> may still refuse the path, redirect it or give it to mod_status (Apache checks access first).
       const settings = settingsFor(host.vhost, target.path);
       response.editHead = headEditor(settings.headers);
+      response.errorDocuments = host.errorDocuments(settings);
       const allow = accessCheck(settings.access);
       if (allow && !allow(connection.peerAddress, connection.localAddress ?? "")) {
         errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${target.path}`);
@@ -135,8 +138,10 @@ export function createApp(context: AppContext): App {
     }
     if (match.kind === "redirect") {
       response.editHead = host.editHead;
+      response.errorDocuments = host.errorDocuments(settingsFor(host.vhost, target.path)); // Redirect gone
       return sendRedirect(response, redirectHit(match.found, target.query, base));
     }
+    response.errorDocuments = host.errorDocuments(settingsFor(host.vhost, target.path, match.file));
     if (!(connection instanceof Connection) || !(response instanceof WireResponse)) {
       errorLog.error(`${match.file}: static files are served to socket clients only, not in process (server.fetch()).`);
       return response.fail(500);
@@ -151,6 +156,7 @@ export function createApp(context: AppContext): App {
     const routeIndex = stats ? context.statRoutes?.get(match.script) ?? -1 : -1;
     const response = makeSink(connection, head.method === "HEAD", head.protocol === "HTTP/1.0", match.script);
     response.editHead = settings.editHead;
+    response.errorDocuments = settings.errorDocuments;
     if (settings.allow && !settings.allow(connection.peerAddress, connection.localAddress ?? "")) {
       errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${match.script}`);
       return sendPage(response, 403);

@@ -86,6 +86,13 @@ function requireRule(args: string[], source: Source): RequireRule {
 
 export const CORE_DIRECTIVES: DirectiveSpec[] = [
   {
+    name: "ErrorDocument", where: ANYWHERE, args: [2, 2], usage: "ERROR-CODE DOCUMENT",
+    apply(walk, args, source) {
+      const status = integerArg("ErrorDocument", args[0]!, source, 400, 599);
+      walk.settings.errorDocuments = { ...walk.settings.errorDocuments, [status]: args[1]! };
+    },
+  },
+  {
     // None is what wsgi-bin does (no .htaccess is ever read): said without a warning.
     name: "AllowOverride", where: ["directory"], args: [1, Infinity], usage: "None|All|DIRECTIVE-TYPE...",
     apply(walk, args, source) {

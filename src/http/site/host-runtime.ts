@@ -17,6 +17,7 @@ import { type TrustedProxies, trustedProxiesFor } from "../trusted-proxies.ts";
 import type { AccessLog } from "../../log/access-log.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
 import { accessCheck, type AccessCheck } from "./access.ts";
+import { ErrorDocuments } from "./error-documents.ts";
 import { headEditor } from "./header-rules.ts";
 import { matchRedirect, type RedirectMatch } from "./redirects.ts";
 import { Rewriter } from "./rewrite.ts";
@@ -42,6 +43,8 @@ export interface RouteSettings {
   chunkedRequest: boolean;
   /** The WSGIDaemonProcess group that runs it; null: the embedded group (this process). */
   processGroup: string | null;
+  /** ErrorDocument where the route is: for the 500s and 503s the server answers for the app. */
+  errorDocuments: ErrorDocuments | null;
 }
 
 export type Match =
@@ -273,7 +276,17 @@ export class HostRuntime {
       proxies: trustedProxiesFor(dir.trustedProxies, dir.trustedProxyHeaders),
       chunkedRequest: dir.chunkedRequest ?? true,
       processGroup: processGroup === "%{GLOBAL}" ? null : processGroup,
+      errorDocuments: this.errorDocuments(dir),
     };
+  }
+
+  /** ErrorDocument in `dir` (the settings in force for a path), its local URLs served from this host's files. */
+  errorDocuments(dir: DirSettings): ErrorDocuments | null {
+    if (!dir.errorDocuments) return null;
+    return new ErrorDocuments(dir.errorDocuments, (path) => {
+      const found = this.match(path);
+      return found?.kind === "file" ? found.file : null;
+    });
   }
 }
 

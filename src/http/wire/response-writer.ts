@@ -5,6 +5,7 @@
 import type { ErrorLog } from "../../log/error-log.ts";
 import { ERROR_PAGE_TYPE, errorPage, type PageDetail } from "../error-page.ts";
 import type { ResponseSink } from "../wsgi-exchange.ts";
+import type { ErrorDocuments } from "../site/error-documents.ts";
 import { noteGarbage } from "./garbage.ts";
 import { httpDate } from "./http-date.ts";
 
@@ -52,6 +53,8 @@ export class WireResponse implements ResponseSink {
   private keepAlive = false;
   /** The Header rules of the host and path answered, if it has any. */
   editHead: HeadEditor | null = null;
+  /** ErrorDocument for the path answered, if any applies there (fail() consults it). */
+  errorDocuments: ErrorDocuments | null = null;
 
   constructor(
     private readonly target: ResponseTarget,
@@ -164,22 +167,27 @@ export class WireResponse implements ResponseSink {
   }
 
   fail(status: number, detail?: PageDetail): void {
-    this.status = status;
-    const page = errorPage(status, detail);
+    const custom = this.errorDocuments?.page(status) ?? null;
+    const answer = custom?.status ?? status;
+    this.status = answer;
+    const page = errorPage(answer, detail);
     let extra = "";
     if (this.editHead) {
-      const fields = [String(status)];
+      const fields = [String(answer)];
       this.editHead(fields, true);
       for (let i = 1; i + 1 < fields.length; i += 2) extra += `${fields[i]}: ${fields[i + 1]}\r\n`;
     }
-    const body = this.head ? "" : page.body;
+    const body = custom ? custom.body : Buffer.from(page.body, "latin1");
+    let fields = `Content-Length: ${body.length}\r\n`;
+    if (custom) for (let i = 0; i + 1 < custom.fields.length; i += 2) fields += `${custom.fields[i]}: ${custom.fields[i + 1]}\r\n`;
+    else fields += `Content-Type: ${ERROR_PAGE_TYPE}\r\n`;
     // Apache's ap_status_drops_connection: after these the connection is not to be trusted.
     this.keepAlive = !DROPS_CONNECTION.has(status) && this.target.keepAliveWanted();
-    const text = `HTTP/1.1 ${status} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\n` +
-      `Content-Length: ${page.body.length}\r\nContent-Type: ${ERROR_PAGE_TYPE}\r\n${extra}${this.connectionHeader()}\r\n${body}`;
-    this.target.write(Buffer.from(text, "latin1"));
-    this.bytes = body.length;
-    this.target.finished(status, this.bytes, this.keepAlive);
+    const text = `HTTP/1.1 ${answer} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\n${fields}${extra}${this.connectionHeader()}\r\n`;
+    const out = this.head ? Buffer.from(text, "latin1") : Buffer.concat([Buffer.from(text, "latin1"), body]);
+    this.target.write(out);
+    this.bytes = this.head ? 0 : body.length;
+    this.target.finished(answer, this.bytes, this.keepAlive);
   }
 
   /** The status line and the app's headers; notes the status, framing and declared length. */

@@ -1,0 +1,44 @@
+// ErrorDocument (Apache's core): the server's own error responses (404 and 403 from the mapping, 500
+// and 503 from a WSGI app that failed or could not run, 410 from Redirect gone...) replaced by a text,
+// by a redirect to another server, or by a local file served with the error's status. As Apache
+// decides: a document with a space is a text, one starting with "/" a local URL, a URL a redirect.
+import { readFileSync } from "node:fs";
+import { ERROR_PAGE_TYPE, errorPage } from "../error-page.ts";
+import { contentType } from "./mime-types.ts";
+
+export interface CustomPage {
+  /** The error's status, or 302 for a redirect. */
+  status: number;
+  /** Header fields as name, value... (Content-Type, Location). */
+  fields: string[];
+  body: Uint8Array;
+}
+
+export class ErrorDocuments {
+  constructor(
+    private readonly documents: Record<number, string>,
+    /** The file a local URL maps to on this host, or null. */
+    private readonly localFile: (path: string) => string | null,
+  ) {}
+
+  /** What ErrorDocument makes of an error `status`, or null: the server's own page (none given, `default`, a local file missing). */
+  page(status: number): CustomPage | null {
+    const document = this.documents[status];
+    if (document === undefined || document.toLowerCase() === "default") return null;
+    if (!document.includes(" ") && document.startsWith("/")) {
+      const file = this.localFile(document.split("?")[0]!);
+      if (file === null) return null;
+      try {
+        const type = contentType(file);
+        return { status, fields: type ? ["Content-Type", type] : [], body: readFileSync(file) };
+      } catch {
+        return null; // missing, a directory, unreadable: Apache's own page
+      }
+    }
+    // A full URL: a redirect there (never for 401, as Apache: the client must see the challenge).
+    if (!document.includes(" ") && /^[a-z][a-z0-9+.-]*:\/\//i.test(document) && status !== 401) {
+      return { status: 302, fields: ["Location", document, "Content-Type", ERROR_PAGE_TYPE], body: Buffer.from(errorPage(302, { location: document }).body, "latin1") };
+    }
+    return { status, fields: ["Content-Type", ERROR_PAGE_TYPE], body: Buffer.from(document, "latin1") };
+  }
+}
