@@ -112,7 +112,7 @@ export function createApp(context: AppContext): App {
       if (answer) {
         const response = makeSink(connection, isHead, http10, target.raw);
         response.editHead = host.editHead;
-        response.errorDocuments = host.errorDocuments(settingsFor(host.vhost, target.path)); // F, G
+        response.errorDocuments = host.errorDocumentsAt(target.path); // F, G
         return sendRedirect(response, answer);
       }
     }
@@ -138,10 +138,10 @@ export function createApp(context: AppContext): App {
     }
     if (match.kind === "redirect") {
       response.editHead = host.editHead;
-      response.errorDocuments = host.errorDocuments(settingsFor(host.vhost, target.path)); // Redirect gone
+      response.errorDocuments = host.errorDocumentsAt(target.path); // Redirect gone
       return sendRedirect(response, redirectHit(match.found, target.query, base));
     }
-    response.errorDocuments = host.errorDocuments(settingsFor(host.vhost, target.path, match.file));
+    response.errorDocuments = host.errorDocumentsAt(target.path, match.file);
     if (!(connection instanceof Connection) || !(response instanceof WireResponse)) {
       errorLog.error(`${match.file}: static files are served to socket clients only, not in process (server.fetch()).`);
       return response.fail(500);

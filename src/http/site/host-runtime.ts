@@ -12,9 +12,9 @@ import { ConfigError } from "../../config/diagnostics.ts";
 import { locationCovers, sectionsInside, settingsFor, statusLocations, vhostNames, type ResolvedRoute } from "../../config/resolve.ts";
 import type { PlannedHost } from "../../config/serve-plan.ts";
 import type { DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
+import type { AccessLog } from "../../log/access-log.ts";
 import { applicationGroupName } from "../aliases.ts";
 import { type TrustedProxies, trustedProxiesFor } from "../trusted-proxies.ts";
-import type { AccessLog } from "../../log/access-log.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
 import { accessCheck, type AccessCheck } from "./access.ts";
 import { ErrorDocuments } from "./error-documents.ts";
@@ -99,6 +99,8 @@ export class HostRuntime {
   accessLog?: AccessLog | null;
   /** RewriteEngine On with rules: tried before anything else maps the path (mod_rewrite). */
   readonly rewriter: Rewriter | null;
+  /** Does an ErrorDocument appear anywhere in the host (else no request works out which applies)? */
+  private readonly anyErrorDocuments: boolean;
   private readonly names: ((name: string) => boolean)[];
   private readonly routes: CompiledRoute[];
   /** Prefix routes of one script each, none with per-path settings: Hono's router finds them. */
@@ -116,6 +118,7 @@ export class HostRuntime {
     this.names = vhostNames(vhost).map((name) => componentMatcher(name.toLowerCase()));
     this.editHead = headEditor(vhost.settings.headers);
     this.rewriter = vhost.rewriteEngine && vhost.rewrites?.length ? new Rewriter(vhost.rewrites) : null;
+    this.anyErrorDocuments = Boolean(vhost.settings.errorDocuments) || vhost.sections.some((section) => section.settings.errorDocuments);
     this.redirects = vhost.redirects;
     this.statics = vhost.staticMappings;
     this.statusPaths = statusLocations(vhost);
@@ -278,6 +281,11 @@ export class HostRuntime {
       processGroup: processGroup === "%{GLOBAL}" ? null : processGroup,
       errorDocuments: this.errorDocuments(dir),
     };
+  }
+
+  /** ErrorDocument in force at a path (and file), or null; the settings are worked out only where the host has any. */
+  errorDocumentsAt(path: string, file?: string): ErrorDocuments | null {
+    return this.anyErrorDocuments ? this.errorDocuments(settingsFor(this.vhost, path, file)) : null;
   }
 
   /** ErrorDocument in `dir` (the settings in force for a path), its local URLs served from this host's files. */
