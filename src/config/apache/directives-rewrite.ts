@@ -4,14 +4,8 @@
 // the request is then served as if the rule were not there.
 import { ConfigError, type Source } from "../diagnostics.ts";
 import type { RewriteCond, RewriteRule, VirtualHost } from "../site.ts";
+import { REWRITE_VARIABLES } from "../../http/site/rewrite.ts";
 import { ANYWHERE, flagArg, type DirectiveSpec, type Walk } from "./context.ts";
-
-/** The server variables a TestString or Substitution may name as %{NAME} (HTTP:Header too). */
-export const REWRITE_VARIABLES = new Set([
-  "HTTP_HOST", "HTTP_USER_AGENT", "HTTP_REFERER", "HTTP_COOKIE", "HTTP_ACCEPT", "HTTP_FORWARDED",
-  "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "REMOTE_ADDR", "REMOTE_PORT", "REQUEST_METHOD",
-  "REQUEST_SCHEME", "REQUEST_URI", "REQUEST_FILENAME", "QUERY_STRING", "THE_REQUEST", "HTTPS", "DOCUMENT_ROOT",
-]);
 
 const REDIRECT_STATUS: Record<string, number> = { permanent: 301, temp: 302, seeother: 303 };
 
@@ -39,8 +33,10 @@ function regexOf(name: string, pattern: string, nocase: boolean, source: Source)
 /** The %{NAME}s of a string that wsgi-bin does not know: each a warning (it reads as empty). */
 function checkVariables(walk: Walk, name: string, text: string, source: Source): void {
   for (const [, variable] of text.matchAll(/%\{([^}]*)\}/g)) {
-    if (REWRITE_VARIABLES.has(variable!.toUpperCase()) || /^HTTP:[!#$%&'*+.^_`|~0-9A-Za-z-]+$/i.test(variable!)) continue;
-    walk.diagnostics.warn(source, `${name}: the variable %{${variable}} is not implemented by wsgi-bin: it reads as empty`);
+    if (variable!.toUpperCase() in REWRITE_VARIABLES || /^HTTP:[!#$%&'*+.^_`|~0-9A-Za-z-]+$/i.test(variable!)) continue;
+    if (/^HTTP_/i.test(variable!)) {
+      walk.diagnostics.warn(source, `${name}: %{${variable}} is no mod_rewrite variable (a request header is %{HTTP:Name}): it reads as empty, in Apache too`);
+    } else walk.diagnostics.warn(source, `${name}: the variable %{${variable}} is not implemented by wsgi-bin: it reads as empty`);
   }
   if (/\$\{/.test(text)) walk.diagnostics.warn(source, `${name}: RewriteMap lookups (\${...}) are not implemented by wsgi-bin: they read as empty`);
 }

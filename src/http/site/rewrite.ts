@@ -143,39 +143,33 @@ function expand(template: string, ruleGroups: string[], condGroups: string[], re
   return out;
 }
 
+/** mod_rewrite's server variables, %{NAME} (%{HTTP:Header} apart); an HTTP_ name not listed reads as empty, as in Apache. */
+export const REWRITE_VARIABLES: Record<string, (request: RewriteRequest) => string> = {
+  REQUEST_URI: (request) => request.path,
+  REQUEST_FILENAME: (request) => request.path, // in a server context, before any mapping: the path
+  QUERY_STRING: (request) => request.query,
+  SERVER_NAME: (request) => request.serverName,
+  SERVER_PORT: (request) => request.serverPort,
+  SERVER_PROTOCOL: (request) => request.protocol,
+  REQUEST_METHOD: (request) => request.method,
+  REQUEST_SCHEME: (request) => request.base.scheme,
+  HTTPS: (request) => (request.base.scheme === "https" ? "on" : "off"),
+  REMOTE_ADDR: (request) => request.remoteAddr,
+  REMOTE_PORT: (request) => request.remotePort,
+  THE_REQUEST: (request) => request.requestLine,
+  DOCUMENT_ROOT: (request) => request.documentRoot,
+  HTTP_ACCEPT: (request) => request.header("Accept"),
+  HTTP_COOKIE: (request) => request.header("Cookie"),
+  HTTP_FORWARDED: (request) => request.header("Forwarded"),
+  HTTP_HOST: (request) => request.header("Host"),
+  HTTP_PROXY_CONNECTION: (request) => request.header("Proxy-Connection"),
+  HTTP_REFERER: (request) => request.header("Referer"),
+  HTTP_USER_AGENT: (request) => request.header("User-Agent"),
+};
+
 function variable(name: string, request: RewriteRequest): string {
-  const upper = name.toUpperCase();
-  if (upper.startsWith("HTTP:")) return request.header(name.slice(5));
-  switch (upper) {
-    case "REQUEST_URI":
-    case "REQUEST_FILENAME":
-      return request.path;
-    case "QUERY_STRING":
-      return request.query;
-    case "SERVER_NAME":
-      return request.serverName;
-    case "SERVER_PORT":
-      return request.serverPort;
-    case "SERVER_PROTOCOL":
-      return request.protocol;
-    case "REQUEST_METHOD":
-      return request.method;
-    case "REQUEST_SCHEME":
-      return request.base.scheme;
-    case "HTTPS":
-      return request.base.scheme === "https" ? "on" : "off";
-    case "REMOTE_ADDR":
-      return request.remoteAddr;
-    case "REMOTE_PORT":
-      return request.remotePort;
-    case "THE_REQUEST":
-      return request.requestLine;
-    case "DOCUMENT_ROOT":
-      return request.documentRoot;
-    default:
-      // HTTP_HOST, HTTP_USER_AGENT...: the header of that name.
-      return upper.startsWith("HTTP_") ? request.header(upper.slice(5).replace(/_/g, "-")) : "";
-  }
+  if (/^HTTP:/i.test(name)) return request.header(name.slice(5));
+  return REWRITE_VARIABLES[name.toUpperCase()]?.(request) ?? "";
 }
 
 function compare(cond: RewriteCond, test: string): boolean {
