@@ -1,7 +1,8 @@
 // mod_rewrite's pass in a server or virtual host context (its hook_uri2file), before Redirect, Alias
 // or any WSGI route maps the path: the rules in order, each against the decoded path, its
-// RewriteConds (with [OR] chains) against their test strings; the first redirect, 403 (F) or 410 (G)
-// that matches answers. Only such rules reach here (config/apache/directives-rewrite.ts).
+// RewriteConds (with [OR] chains) against their test strings. F or G answers at once; a redirect at
+// its [L], or at the end of the pass with what the later rules made of its URL. Only such rules reach
+// here (config/apache/directives-rewrite.ts).
 import { statSync } from "node:fs";
 import type { RewriteCond, RewriteRule } from "../../config/site.ts";
 import { absoluteUrl, type UrlBase } from "./redirects.ts";
