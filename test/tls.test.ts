@@ -1,6 +1,7 @@
 // HTTPS: --https-port with --ssl-certificate-file/--ssl-certificate-key-file (and the chain file), and
 // a configuration's `Listen N https` with a virtual host's SSLEngine on and SSLCertificate*File; the
-// app sees wsgi.url_scheme https and HTTPS=on; what cannot work is said before anything starts.
+// app sees wsgi.url_scheme https (and, as under mod_wsgi, no HTTPS variable); what cannot work is
+// said before anything starts.
 // Certificates are made here with openssl.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -51,13 +52,13 @@ describe("--https-port", () => {
   });
   afterAll(() => server?.stop());
 
-  test("serves the same routes over TLS: wsgi.url_scheme https, HTTPS=on, its own port; plain HTTP stays plain", async () => {
+  test("serves the same routes over TLS: wsgi.url_scheme https, its own port; plain HTTP stays plain", async () => {
     const port = httpsPort(server);
     expect(port).not.toBe(server.port);
     const secure = await (await fetch(`https://127.0.0.1:${port}/env/x`, insecure)).json();
     expect(secure["wsgi.url_scheme"]).toBe("https");
     expect(secure.REQUEST_SCHEME).toBe("https");
-    expect(secure.HTTPS).toBe("on");
+    expect(secure.HTTPS).toBeUndefined(); // mod_wsgi removes it: wsgi.url_scheme says it (checked against Apache + mod_ssl)
     expect(secure.SERVER_PORT).toBe(String(port));
     expect(secure.PATH_INFO).toBe("/x");
     const plain = await (await fetch(`${server.url}/env/x`)).json();
@@ -119,7 +120,8 @@ Listen 127.0.0.1:${https} https
 
   test("the https virtual host serves its routes and files over TLS; the http one redirects to it", async () => {
     const env = await (await fetch(`https://127.0.0.1:${https}/env`, insecure)).json();
-    expect(env.HTTPS).toBe("on");
+    expect(env["wsgi.url_scheme"]).toBe("https");
+    expect(env.HTTPS).toBeUndefined();
     expect(env["mod_wsgi.application_group"]).toBe(`secure.example:${https}|/env`);
     const page = await fetch(`https://127.0.0.1:${https}/page.txt`, insecure);
     expect(page.headers.get("content-type")).toBe("text/plain");
@@ -197,9 +199,42 @@ describe("--https-port 0 with --processes 2", () => {
       const ports = new Set([...server.log().matchAll(/https:\/\/[^\s/]+:(\d+)\//g)].map((m) => m[1]));
       expect(ports.size).toBe(1);
       const port = [...ports][0];
-      for (let i = 0; i < 4; i++) expect((await (await fetch(`https://127.0.0.1:${port}/env`, insecure)).json()).HTTPS).toBe("on");
+      for (let i = 0; i < 4; i++) expect((await (await fetch(`https://127.0.0.1:${port}/env`, insecure)).json())["wsgi.url_scheme"]).toBe("https");
     } finally {
       await server.stop();
     }
   }, 90_000);
+});
+
+describe("an HTTPS variable from SetEnv (a TLS-terminating proxy in front)", () => {
+  test("decides wsgi.url_scheme as mod_wsgi does ('on' or '1': https) and is not passed on; REQUEST_SCHEME stays the connection's", async () => {
+    // The same configuration under Apache 2.4 + mod_wsgi 4.9 gave these (session 9, by hand).
+    const dir = tempDir();
+    const conf = join(dir, "site.conf");
+    writeFileSync(conf, `WSGIScriptAlias / ${fixture("environ.wsgi")}
+SetEnv HTTPS on
+<Location /one>
+  SetEnv HTTPS 1
+</Location>
+<Location /yes>
+  SetEnv HTTPS yes
+</Location>
+<Location /off>
+  SetEnv HTTPS off
+</Location>
+`);
+    const server = await start({ args: ["--config", conf] });
+    try {
+      const seen: Record<string, unknown[]> = {};
+      for (const path of ["/", "/one", "/yes", "/off"]) {
+        const env = await (await fetch(`${server.url}${path}`)).json();
+        seen[path] = [env["wsgi.url_scheme"], env.REQUEST_SCHEME, env.HTTPS];
+      }
+      expect(seen).toEqual({
+        "/": ["https", "http", undefined], "/one": ["https", "http", undefined], "/yes": ["http", "http", undefined], "/off": ["http", "http", undefined],
+      });
+    } finally {
+      await server.stop();
+    }
+  });
 });

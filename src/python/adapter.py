@@ -748,15 +748,18 @@ class Worker:
             env = fields[F_ENV + 1:first_header]
             environ = dict(zip(env[::2], env[1::2]))
             environ.update(base)
+            # As mod_wsgi's Adapter_environ: an HTTPS variable (mod_ssl's "on" over TLS, SetEnv's)
+            # decides wsgi.url_scheme ("on" or "1": https), and is not passed on.
+            https = environ.pop("HTTPS", None)
         else:
             environ = base.copy()
+            https = None
         (environ["SCRIPT_NAME"], environ["PATH_INFO"], environ["QUERY_STRING"], environ["REQUEST_METHOD"],
          environ["SERVER_PROTOCOL"], environ["REQUEST_URI"], environ["REMOTE_ADDR"], environ["REMOTE_PORT"],
          environ["SERVER_NAME"], environ["SERVER_PORT"]) = fields[F_SCRIPT_NAME:F_SCHEME]  # CGI_KEYS
         scheme = fields[F_SCHEME]
-        environ["wsgi.url_scheme"] = environ["REQUEST_SCHEME"] = scheme
-        if scheme == "https" and "HTTPS" not in environ:
-            environ["HTTPS"] = "1"  # mod_wsgi's value behind a trusted proxy; mod_ssl's "on" comes as F_ENV
+        environ["REQUEST_SCHEME"] = scheme
+        environ["wsgi.url_scheme"] = scheme if https is None else "https" if https == "1" or https.lower() == "on" else "http"
         environ["mod_wsgi.request_id"] = fields[F_REQUEST_ID]
         environ["mod_wsgi.request_start"] = str(time.time_ns() // 1000)
         environ["mod_wsgi.thread_id"] = self.thread
