@@ -242,6 +242,7 @@ describe("request targets", () => {
   test("an absolute-form target's authority is HTTP_HOST too, as in Apache", async () => {
     const { env: e } = await env("http://Other.Example:9/wire/env");
     expect([e.HTTP_HOST, e.SERVER_NAME, e.SERVER_PORT]).toEqual(["Other.Example:9", "other.example", "9"]);
+    expect(e.REQUEST_URI).toBe("http://Other.Example:9/wire/env"); // Apache's too: the target as sent
   });
 
   test("Proxy-Authorization never reaches environ (Apache keeps it from CGI and mod_wsgi)", async () => {

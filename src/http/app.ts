@@ -224,7 +224,7 @@ export function createApp(context: AppContext): App {
       query: target.query,
       method: head.method,
       protocol: head.protocol,
-      requestUri: target.raw,
+      requestUri: head.target, // as sent: an absolute-form target whole, as Apache's r->unparsed_uri
       remoteAddr,
       remotePort: String(connection.peerPort),
       serverName,
