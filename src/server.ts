@@ -13,7 +13,7 @@ import { findPython } from "./ffi/find-python.ts";
 import { startPython } from "./ffi/runtime.ts";
 import { applicationGroupName } from "./http/aliases.ts";
 import { type App, createApp, type SinkFactory } from "./http/app.ts";
-import { UsedGroups } from "./http/exit-functions.ts";
+import { runExitFunctions } from "./http/exit-functions.ts";
 import { importScripts } from "./http/import-scripts.ts";
 import { HostRuntime } from "./http/site/host-runtime.ts";
 import { HostTable } from "./http/site/host-table.ts";
@@ -54,7 +54,6 @@ export function openLogs(config: ServerConfig): { errorLog: ErrorLog; accessLog:
 export function openErrorLog(config: Pick<ServerConfig, "errorLog" | "logLevel">, files: LogFile[] = []): ErrorLog {
   return new ErrorLog(config.errorLog ? openLogFile(config.errorLog, files) : 2, levelNumber(config.logLevel));
 }
-
 
 /** A listener's WireServer; a certificate Bun refuses (a key that is not its own, bad PEM) is said so. */
 function listen(listener: PlannedListener, options: Omit<WireServerOptions, "host" | "port" | "tls">): WireServer {
@@ -122,8 +121,9 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
 
   // The hosts name their routes' groups with the ports; the engine's workers need the parallel ones.
   const hostsByListener = config.listeners.map((listener, index) => {
-    // mod_ssl's HTTPS=on for every request over TLS.
-    const reach = { port: ports[index]!, scheme: listener.tls ? "https" : "http", env: listener.tls ? ["HTTPS", "on"] : [], relayed: Boolean(daemon) } as const;
+    // Over TLS the scheme says https (wsgi.url_scheme): mod_ssl's HTTPS=on would only say it again, and
+    // mod_wsgi passes no HTTPS variable on.
+    const reach = { port: ports[index]!, scheme: listener.tls ? "https" : "http", relayed: Boolean(daemon) } as const;
     return listener.hosts.map((host) => {
       const runtime = new HostRuntime(host, reach);
       // A daemon process logs no access: the front that relayed the request does (once, as Apache).
@@ -150,7 +150,6 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     pythonVersion = python.version;
   }
   const pool = engine?.pool ?? null;
-  const usedGroups = new UsedGroups((group) => engine?.parallel.get(group) ?? 1);
 
   const activeRequests = () => servers.reduce((n, wire) => n + wire.active, 0);
   const table = routeTable(config.listeners.map((listener, index) => ({ hosts: listener.hosts, port: ports[index]! })));
@@ -174,7 +173,6 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
       onRequest,
       status,
       statRoutes: table.index,
-      usedGroups,
     });
     for (const host of listener.hosts) {
       for (const route of host.routes) {
@@ -198,7 +196,6 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   // A daemon group's import scripts load in its processes (daemon/daemon-config.ts), not here.
   const imports = config.importScripts.filter((script) => !script.processGroup).map((script) => {
     const group = applicationGroupName(script, config.serverName, port);
-    usedGroups.add(group);
     return { script, group, interpreters: engine?.parallel.get(group) ?? 1 };
   });
   return {
@@ -213,7 +210,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
       const deadline = Date.now() + timeoutMs;
       await awaitRequests(() => activeRequests() + closing(), pool, timeoutMs, errorLog, deadline);
       // Then the apps' atexit functions, in what time is left (mod_wsgi runs them as it destroys its interpreters).
-      if (pool && pool.busy === 0) await usedGroups.runExitFunctions(pool, errorLog, deadline);
+      if (pool && pool.busy === 0) await runExitFunctions(pool, (group) => engine?.parallel.get(group) ?? 1, errorLog, deadline);
       // The connections close; the worker threads end with the process, which exits next. Terminating
       // a worker still loading koffi's native module aborts the whole process (seen as SIGABRT when a
       // SIGTERM came right after start-up).

@@ -42,6 +42,19 @@ interface Whoami {
 
 const whoami = (url: string, init?: RequestInit): Promise<Whoami> => getJson(url, init);
 
+/** A server whose aliases (URL -> fixture) all run in one daemon group 'g' of `threads` threads, once the group listens. */
+async function startGroupG(threads: number, aliases: Record<string, string>): Promise<RunningServer> {
+  const server = await start({
+    python: DEBIAN,
+    args: [
+      "--daemon-process", `g,processes=1,threads=${threads}`,
+      ...Object.entries(aliases).flatMap(([url, script]) => ["--alias", `${url}=${fixture(script)},process-group=g`]),
+    ],
+  });
+  await server.waitForLog(/of group 'g' \(Python [\d.]+\) listening on unix:/, 20_000);
+  return server;
+}
+
 /** The pids answering `requests` requests, each on a new connection. */
 async function pidsOf(url: string, requests = 20): Promise<Set<number>> {
   const pids = new Set<number>();
@@ -266,16 +279,7 @@ describe("daemon process groups from the command line", () => {
 describe("requests through a daemon group keep HTTP's rules", () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await start({
-      python: DEBIAN,
-      args: [
-        "--daemon-process", "g,processes=1,threads=4",
-        "--alias", `/body=${fixture("body.wsgi")},process-group=g`,
-        "--alias", `/stream=${fixture("stream.wsgi")},process-group=g`,
-        "--alias", `/who=${fixture("whoami.wsgi")},process-group=g`,
-      ],
-    });
-    await server.waitForLog(/of group 'g' \(Python [\d.]+\) listening on unix:/, 20_000);
+    server = await startGroupG(4, { "/body": "body.wsgi", "/stream": "stream.wsgi", "/who": "whoami.wsgi" });
   }, 60_000);
   afterAll(() => server?.stop());
 
@@ -343,15 +347,7 @@ describe("requests through a daemon group keep HTTP's rules", () => {
 describe("HTTP/1.0 clients, and clients that close, through a daemon group", () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await start({
-      python: DEBIAN,
-      args: [
-        "--daemon-process", "g,processes=1,threads=2",
-        "--alias", `/links=${fixture("front-links.wsgi")},process-group=g`,
-        "--alias", `/who=${fixture("whoami.wsgi")},process-group=g`,
-      ],
-    });
-    await server.waitForLog(/of group 'g' \(Python [\d.]+\) listening on unix:/, 20_000);
+    server = await startGroupG(2, { "/links": "front-links.wsgi", "/who": "whoami.wsgi" });
   }, 60_000);
   afterAll(() => server?.stop());
 

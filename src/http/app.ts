@@ -7,13 +7,12 @@ import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import { Refusal, type Pool, type WorkerSlot } from "../pool/pool.ts";
 import type { StatusHandler } from "../status/server-status.ts";
-import type { UsedGroups } from "./exit-functions.ts";
 import { hostName, hostPort } from "./host-header.ts";
 import { writeRequestHead } from "./request-head.ts";
 import { accessCheck } from "./site/access.ts";
 import type { ErrorDocuments } from "./site/error-documents.ts";
 import { headEditor } from "./site/header-rules.ts";
-import { parseTarget, type Target } from "./request-target.ts";
+import { parseTarget, targetAuthority, type Target } from "./request-target.ts";
 import type { HostRuntime, Match } from "./site/host-runtime.ts";
 import type { HostTable } from "./site/host-table.ts";
 import { sendPage, sendRedirect } from "./site/pages.ts";
@@ -46,8 +45,6 @@ export interface AppContext {
   status?: StatusHandler | null;
   /** The status page's route index of each script (its per-alias figures); absent: not counted per alias. */
   statRoutes?: Map<string, number>;
-  /** The application groups requests ran in, whose exit functions run at a graceful exit. */
-  usedGroups?: UsedGroups;
   /** Runs for every response, after the access log (the library's onRequest). */
   onAccess?: (peer: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number) => void;
 }
@@ -190,7 +187,6 @@ export function createApp(context: AppContext): App {
       return stats?.routed(routeIndex, 503, started, 0, 0);
     }
     const acquired = stats ? performance.now() : 0;
-    context.usedGroups?.add(settings.group);
     let remoteAddr = connection.peerAddress;
     let scheme: string = context.scheme;
     let hostHeader = requestHost;
@@ -250,7 +246,7 @@ export function createApp(context: AppContext): App {
     context.onAccess?.(connection, head, requestLine, status, bytes);
     // The log of the host the request reached (CustomLog per <VirtualHost>); a request refused before
     // its head was read, the default host's.
-    const host = context.hosts.select(head ? requestHostOf(head) : null);
+    const host = context.hosts.select(head ? targetAuthority(head.target) ?? head.host : null);
     const log = host.accessLog === undefined ? context.accessLog : host.accessLog;
     log?.write({
       remoteAddr: connection.peerAddress,
@@ -279,12 +275,6 @@ export function createApp(context: AppContext): App {
   };
 }
 
-/** The host a request names: an absolute-form target's authority, else its Host header. */
-function requestHostOf(head: ParsedHead): string | null {
-  if (head.target.charCodeAt(0) === 47 /* / */) return head.host;
-  return /^https?:\/\/([^/?#]+)/i.exec(head.target)?.[1] ?? head.host;
-}
-
 /** What a virtual host's RewriteRules and RewriteConds read from this request. */
 function rewriteRequest(peer: Peer, head: ParsedHead, target: Target, host: HostRuntime, requestHost: string | null, scheme: "http" | "https"): RewriteRequest {
   return {
@@ -300,10 +290,9 @@ function rewriteRequest(peer: Peer, head: ParsedHead, target: Target, host: Host
     documentRoot: host.vhost.documentRoot ?? "",
     header(name: string): string {
       const wanted = name.toLowerCase();
+      if (wanted === "host") return requestHost ?? ""; // an absolute-form target's authority first, as in environ
       const values: string[] = [];
       for (let i = 0; i + 1 < head.headers.length; i += 2) if (head.headers[i]!.toLowerCase() === wanted) values.push(head.headers[i + 1]!);
-      // An absolute-form target's authority is the Host (as in environ).
-      if (wanted === "host" && target.host !== null) return target.host;
       return values.join(", ");
     },
     base: { scheme, host: requestHost, serverName: host.serverName },

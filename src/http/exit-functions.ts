@@ -6,34 +6,27 @@ import type { ErrorLog } from "../log/error-log.ts";
 import { REQUEST_EXIT, REQUEST_IMPORT } from "../pool/channel.ts";
 import type { Pool } from "../pool/pool.ts";
 import { loadScript } from "./import-scripts.ts";
+import { groupsWritten } from "./request-head.ts";
 
-/** The application groups requests (or import scripts) ran in: they have interpreters. */
-export class UsedGroups {
-  private readonly used = new Set<string>();
-
-  constructor(private readonly interpretersOf: (group: string) => number) {}
-
-  add(group: string): void {
-    this.used.add(group);
-  }
-
-  /** Runs each used interpreter's exit functions (a parallel group's every replica made), until `deadline` (ms since the epoch). */
-  async runExitFunctions(pool: Pool, log: ErrorLog, deadline: number): Promise<void> {
-    for (const group of this.used) {
-      const count = this.interpretersOf(group);
-      // A parallel group's replicas by index + 1 (as import scripts name them); 0: the group's one interpreter.
-      const replicas = count > 1 ? Array.from({ length: count }, (_, index) => index + 1) : [0];
-      for (const replica of replicas) {
-        const left = deadline - Date.now();
-        const run = loadScript(pool, "", group, replica, "exit", REQUEST_IMPORT | REQUEST_EXIT);
-        let timer: Timer | undefined;
-        const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), Math.max(left, 0))));
-        const outcome = await Promise.race([run, late]);
-        clearTimeout(timer);
-        if (outcome === "late") {
-          log.warn(`The exit functions of application group '${group}' did not finish in time: exiting without the rest.`);
-          return;
-        }
+/**
+ * Runs the exit functions of every application group a request ran in (each replica made of a
+ * parallel group: `interpretersOf` says how many it has), until `deadline` (ms since the epoch).
+ */
+export async function runExitFunctions(pool: Pool, interpretersOf: (group: string) => number, log: ErrorLog, deadline: number): Promise<void> {
+  for (const group of groupsWritten()) {
+    const count = interpretersOf(group);
+    // A parallel group's replicas by index + 1 (as import scripts name them); 0: the group's one interpreter.
+    const replicas = count > 1 ? Array.from({ length: count }, (_, index) => index + 1) : [0];
+    for (const replica of replicas) {
+      const left = deadline - Date.now();
+      const run = loadScript(pool, "", group, replica, "exit", REQUEST_IMPORT | REQUEST_EXIT);
+      let timer: Timer | undefined;
+      const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), Math.max(left, 0))));
+      const outcome = await Promise.race([run, late]);
+      clearTimeout(timer);
+      if (outcome === "late") {
+        log.warn(`The exit functions of application group '${group}' did not finish in time: exiting without the rest.`);
+        return;
       }
     }
   }

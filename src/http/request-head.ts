@@ -24,7 +24,7 @@ export interface RequestHead {
   /** Declared Content-Length, "chunked" for a body of unknown length, "" for none. */
   bodyLength: string;
   requestId: string;
-  /** SetEnv (and HTTPS=on over TLS): name, value, name, value... added to environ under the CGI variables. */
+  /** SetEnv: name, value, name, value... added to environ under the CGI variables (an HTTPS among them decides wsgi.url_scheme). */
   env: string[];
   /** name, value, name, value... as received. */
   headers: string[];
@@ -41,6 +41,14 @@ function groupNumber(group: string): number {
     groupNumbers.set(group, (number = groupNumbers.size + 1));
   }
   return number;
+}
+
+/**
+ * The application groups a request head was written for (requests, import scripts): those that have
+ * an interpreter, or tried to make one. At most MOST_GROUP_NUMBERS of them.
+ */
+export function groupsWritten(): string[] {
+  return [...groupNumbers.keys()];
 }
 
 /** Writes the head into the channel's data area; returns its length, or -1 if it does not fit. */

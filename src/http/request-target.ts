@@ -14,11 +14,18 @@ export interface Target {
   host: string | null;
 }
 
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]+)(.*)$/i;
+
+/** An absolute-form target's authority ("http://a.example:8/x" -> "a.example:8"), else null. */
+export function targetAuthority(target: string): string | null {
+  return target.charCodeAt(0) === 47 /* / */ ? null : ABSOLUTE_FORM.exec(target)?.[1] ?? null;
+}
+
 export function parseTarget(target: string): Target | number {
   let raw = target;
   let host: string | null = null;
   if (target.charCodeAt(0) !== 47 /* / */) {
-    const absolute = /^https?:\/\/([^/?#]+)(.*)$/i.exec(target);
+    const absolute = ABSOLUTE_FORM.exec(target);
     if (!absolute) return 400;
     host = absolute[1]!;
     if (!validHost(host)) return 400;

@@ -118,7 +118,7 @@ export class EmbeddedServer implements WsgiServer {
   private appContext(via: RequestEntry["via"]): AppContext {
     const config = this.config;
     const onRequest = this.options.onRequest;
-    const reach = { port: GROUP_PORT, scheme: "http" as const, env: [] as string[] };
+    const reach = { port: GROUP_PORT, scheme: "http" as const };
     return {
       hosts: new HostTable(config.listeners[0]!.hosts.map((host) => new HostRuntime(host, reach))),
       pool: this.engine.pool,

@@ -748,8 +748,8 @@ class Worker:
             env = fields[F_ENV + 1:first_header]
             environ = dict(zip(env[::2], env[1::2]))
             environ.update(base)
-            # As mod_wsgi's Adapter_environ: an HTTPS variable (mod_ssl's "on" over TLS, SetEnv's)
-            # decides wsgi.url_scheme ("on" or "1": https), and is not passed on.
+            # As mod_wsgi's Adapter_environ: an HTTPS variable (SetEnv's; over TLS the scheme already
+            # says https) decides wsgi.url_scheme ("on" or "1": https), and is not passed on.
             https = environ.pop("HTTPS", None)
         else:
             environ = base.copy()

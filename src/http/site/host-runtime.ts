@@ -52,11 +52,10 @@ export type Match =
   | { kind: "wsgi"; script: string; scriptName: string; pathInfo: string; settings: RouteSettings }
   | { kind: "file"; file: string; root: string };
 
-/** Where the host is reached: the listener's port and scheme, and what that adds to environ. */
+/** Where the host is reached: the listener's port and scheme. */
 export interface Reach {
   port: number;
   scheme: "http" | "https";
-  env: string[];
   /** In a daemon process: requests come relayed by a front, which applies the Header rules to the response itself. */
   relayed?: boolean;
 }
@@ -265,8 +264,7 @@ export class HostRuntime {
     const applicationGroup = route.applicationGroup ?? dir.applicationGroup ?? DEFAULTS.applicationGroup;
     // The path's own WSGIProcessGroup (a <Location> inside the route may name another), as in mod_wsgi.
     const processGroup = route.processGroup ?? dir.processGroup ?? "%{GLOBAL}";
-    const env = [...this.reach.env];
-    for (const { name, value } of dir.setEnv) env.push(name, value);
+    const env = dir.setEnv.flatMap(({ name, value }) => [name, value]);
     return {
       group: applicationGroupName({ applicationGroup, url: scriptName }, this.serverName, this.reach.port),
       callable: route.callableObject ?? dir.callableObject ?? DEFAULTS.callableObject,
