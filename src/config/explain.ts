@@ -67,6 +67,10 @@ function vhostLines(site: Site, vhost: VirtualHost, port: number, fallbackName: 
     lines.push(`  SSLEngine on: certificate ${ssl.certificateFile ?? "(none)"}, key ${ssl.keyFile ?? "(none)"}${ssl.chainFile ? `, chain ${ssl.chainFile}` : ""}${at(ssl.source)}`);
   }
   for (const { name, value, source } of vhost.settings.setEnv) lines.push(`  SetEnv ${name} ${JSON.stringify(value)}${at(source)}`);
+  for (const condition of vhost.settings.setEnvIf ?? []) {
+    const sets = condition.assignments.map(({ name, value }) => (value === null ? `!${name}` : `${name}=${JSON.stringify(value)}`)).join(" ");
+    lines.push(`  SetEnvIf${condition.noCase ? "NoCase" : ""} ${condition.attribute} ${JSON.stringify(condition.pattern)} ${sets}${at(condition.source)}`);
+  }
   for (const rule of vhost.settings.headers) lines.push(`  Header ${rule.always ? "always " : ""}${rule.action} ${rule.name}${rule.value === undefined ? "" : ` ${JSON.stringify(rule.value)}`}${at(rule.source)}`);
   const { trustedProxies, trustedProxyHeaders, chunkedRequest } = vhost.settings;
   if (trustedProxyHeaders?.length) {

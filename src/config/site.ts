@@ -98,6 +98,8 @@ export interface DirSettings {
   limitRequestBody?: number;
   /** SetEnv NAME VALUE, in order (later wins): variables added to environ. */
   setEnv: { name: string; value: string; source?: Source }[];
+  /** SetEnvIf, SetEnvIfNoCase, BrowserMatch: conditional variables, in order (mod_setenvif). */
+  setEnvIf?: EnvCondition[];
   headers: HeaderRule[];
   /** Redirect/RedirectMatch written inside a section (the URL-path may be the <Location>'s). */
   redirects?: Redirect[];
@@ -105,6 +107,24 @@ export interface DirSettings {
   errorDocuments?: Record<number, string>;
   /** Where each per-directory directive in force was written (by directive name). */
   sources: Record<string, Source>;
+}
+
+/** One SetEnvIf (mod_setenvif): when the attribute's value matches, the variables are set or unset. */
+export interface EnvCondition {
+  /**
+   * Remote_Host, Remote_Addr, Server_Addr, Request_Method, Request_Protocol or Request_URI (any case);
+   * else a request header's name (then a variable set by an earlier SetEnvIf), or a regular expression
+   * over header names when it holds anything but letters, digits, '-' and '_'.
+   */
+  attribute: string;
+  /** A regular expression matched against the value (a missing value is ""). */
+  pattern: string;
+  noCase: boolean;
+  /** Written in a <Directory>, <Files> or <Location>: read once Apache has decoded the path (Request_URI). */
+  inSection?: boolean;
+  /** NAME=VALUE (VALUE may use $0-$9), NAME (set to "1") or !NAME (value null: unset), in order. */
+  assignments: { name: string; value: string | null }[];
+  source?: Source;
 }
 
 /** A <Directory>, <DirectoryMatch>, <Files>, <FilesMatch>, <Location> or <LocationMatch> section. */

@@ -10,6 +10,7 @@ import type { StatusHandler } from "../status/server-status.ts";
 import { hostName, hostPort } from "./host-header.ts";
 import { writeRequestHead } from "./request-head.ts";
 import { accessCheck } from "./site/access.ts";
+import type { EnvRequest } from "./site/env-conditions.ts";
 import type { ErrorDocuments } from "./site/error-documents.ts";
 import { headEditor } from "./site/header-rules.ts";
 import { parseTarget, targetAuthority, type Target } from "./request-target.ts";
@@ -228,7 +229,7 @@ export function createApp(context: AppContext): App {
       scheme,
       bodyLength: head.chunked ? "chunked" : head.contentLength >= 0 ? String(head.contentLength) : "",
       requestId: requestIdPrefix + (++requestCounter).toString(36),
-      env: settings.env,
+      env: settings.envIf ? settings.envIf(envRequest(connection, head, target), settings.env) : settings.env,
       headers,
     });
     if (headLength < 0) {
@@ -296,6 +297,20 @@ function rewriteRequest(peer: Peer, head: ParsedHead, target: Target, host: Host
       return values.join(", ");
     },
     base: { scheme, host: requestHost, serverName: host.serverName },
+  };
+}
+
+/** What SetEnvIf's conditions read from this request (env-conditions.ts). */
+function envRequest(peer: Peer, head: ParsedHead, target: Target): EnvRequest {
+  const queryStart = target.raw.indexOf("?");
+  return {
+    method: head.method,
+    protocol: head.protocol,
+    rawPath: queryStart < 0 ? target.raw : target.raw.slice(0, queryStart),
+    path: target.path,
+    remoteAddr: peer.peerAddress,
+    serverAddr: peer.localAddress ?? "",
+    headers: head.headers,
   };
 }
 

@@ -1,7 +1,7 @@
 // Debian's Apache, run from a private ServerRoot in a temporary directory (nothing of /etc/apache2),
 // to serve the same configuration file as wsgi-bin in comparison tests. As root its children run as
 // www-data, so what it serves must be world-readable.
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -45,6 +45,7 @@ export async function startApache(include: string, modules: string[], env: Recor
   if (!existsSync(APACHE)) throw new Error(`${APACHE} is missing: apt-get install apache2 (as .ci/run does)`);
   const root = tempDir("wsgi-bin-apache-");
   chmodSync(root, 0o755);
+  mkdirSync(join(root, "logs")); // mod_wsgi's daemon sockets: WSGISocketPrefix defaults to logs/wsgi
   const port = await freePort();
   const errorLog = join(root, "error.log");
   const user = process.getuid?.() === 0 ? "User www-data\nGroup www-data\n" : "";

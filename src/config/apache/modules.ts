@@ -13,6 +13,7 @@ const MODULES: [file: string, id: string][] = [
   ["mod_log_config.c", "log_config_module"],
   ["mod_headers.c", "headers_module"],
   ["mod_env.c", "env_module"],
+  ["mod_setenvif.c", "setenvif_module"],
   ["mod_authz_core.c", "authz_core_module"],
   ["mod_authz_host.c", "authz_host_module"],
   ["mod_ssl.c", "ssl_module"],

@@ -12,11 +12,12 @@ import { CORE_DIRECTIVES, parseVhostAddress } from "./directives-core.ts";
 import { LOG_DIRECTIVES, STANDARD_FORMATS } from "./directives-log.ts";
 import { SSL_DIRECTIVES } from "./directives-ssl.ts";
 import { REWRITE_DIRECTIVES } from "./directives-rewrite.ts";
+import { SETENVIF_DIRECTIVES } from "./directives-setenvif.ts";
 import { WSGI_DIRECTIVES } from "./directives-wsgi.ts";
 import type { ConfigNode, ParsedConfig, SectionNode } from "./parser.ts";
 
 const DIRECTIVES = new Map<string, DirectiveSpec>(
-  [...CORE_DIRECTIVES, ...ALIAS_DIRECTIVES, ...REWRITE_DIRECTIVES, ...LOG_DIRECTIVES, ...WSGI_DIRECTIVES, ...SSL_DIRECTIVES].map((spec) => [spec.name.toLowerCase(), spec]),
+  [...CORE_DIRECTIVES, ...ALIAS_DIRECTIVES, ...REWRITE_DIRECTIVES, ...SETENVIF_DIRECTIVES, ...LOG_DIRECTIVES, ...WSGI_DIRECTIVES, ...SSL_DIRECTIVES].map((spec) => [spec.name.toLowerCase(), spec]),
 );
 /** Read by the parser itself. */
 const PARSER_DIRECTIVES = ["Define", "UnDefine", "Include", "IncludeOptional"];

@@ -17,6 +17,7 @@ import { applicationGroupName } from "../aliases.ts";
 import { type TrustedProxies, trustedProxiesFor } from "../trusted-proxies.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
 import { accessCheck, type AccessCheck } from "./access.ts";
+import { envConditions, type EnvConditions } from "./env-conditions.ts";
 import { ErrorDocuments } from "./error-documents.ts";
 import { headEditor } from "./header-rules.ts";
 import { matchRedirect, type RedirectMatch } from "./redirects.ts";
@@ -32,8 +33,10 @@ export interface RouteSettings {
   reload: boolean;
   /** null: everyone may reach it. */
   allow: AccessCheck | null;
-  /** environ additions: name, value... (HTTPS=on over TLS, then SetEnv). */
+  /** SetEnv's environ additions: name, value... */
   env: string[];
+  /** SetEnvIf's, worked out per request (they come before SetEnv's); null: none. */
+  envIf: EnvConditions | null;
   editHead: HeadEditor | null;
   /** Redirects written inside the sections that apply (mod_alias's fixup), if any. */
   redirects: Redirect[] | null;
@@ -272,6 +275,7 @@ export class HostRuntime {
       reload: dir.scriptReloading ?? true,
       allow: accessCheck(dir.access),
       env,
+      envIf: envConditions(dir.setEnvIf),
       editHead: this.reach.relayed ? null : headEditor(dir.headers),
       redirects: dir.redirects?.length ? dir.redirects : null,
       proxies: trustedProxiesFor(dir.trustedProxies, dir.trustedProxyHeaders),

@@ -18,13 +18,15 @@ export function regex(source: string): RegExp {
   return re;
 }
 
-/** ap_pregsub: $0-$9 and & (the whole match) from the match; a backslash takes the next character as it is. */
+/**
+ * ap_pregsub: $0-$9 from the match; a backslash takes the next character as it is. `&` is itself
+ * (httpd 2.4 gave `?a=1&b=$1` as `?a=1&b=x`, checked against Apache 2.4.71).
+ */
 export function substitute(template: string, match: RegExpExecArray): string {
   let out = "";
   for (let i = 0; i < template.length; i++) {
     const c = template[i]!;
     if (c === "\\" && i + 1 < template.length) out += template[++i];
-    else if (c === "&") out += match[0];
     else if (c === "$" && /[0-9]/.test(template[i + 1] ?? "")) out += match[Number(template[++i])] ?? "";
     else out += c;
   }
