@@ -352,6 +352,8 @@ describe("the same static site served by Apache and by wsgi-bin, response by res
     ["GET", "/link-out/secret.txt"], ["GET", "/closed/secret.txt"], ["GET", "/lan/x.txt"], ["GET", "/local/x.txt"],
     ["GET", "/%2e%2e/outside/secret.txt"], ["GET", "/files/..%2f..%2foutside%2fsecret.txt"], ["GET", "/missing"], ["GET", "/a.txt/"],
     ["GET", "/old/x%20y?q=1"], ["GET", "/moved/deep"], ["GET", "/gone"], ["GET", "/match/doc.html"], ["PUT", "/a.txt"],
+    ["GET", "/rm-query/zz"], ["GET", "/rm-query/a%20b?x=1"], ["GET", "/rm-local-query/zz?x=1"], ["GET", "/rm-local-query/%C3%BC%3f"],
+    ["GET", "/rm-fragment/a%20b?q"],
   ];
 
   for (const [method, path, headers] of cases) {
@@ -360,6 +362,17 @@ describe("the same static site served by Apache and by wsgi-bin, response by res
       expect(comparable(mine, ours.port, method)).toEqual(comparable(theirs, apache.port, method));
     });
   }
+
+  test("a RedirectMatch whose query would take a CR LF from the path is a 500 without the header, as in Apache (AH02430)", async () => {
+    const path = "/rm-segment/a%0d%0aX-Injected:%20yes";
+    const [theirs, mine] = await Promise.all([ask(apache.port, path), ask(ours.port, path)]);
+    for (const r of [theirs, mine]) {
+      expect(r.status).toBe(500);
+      expect(r.header("location")).toBeUndefined();
+      expect(r.header("x-injected")).toBeUndefined();
+    }
+    expect(ours.stderr()).toContain(String.raw`AH02430: Response header 'Location' value of "http://elsewhere.example/?q=a\r\nX-Injected: yes" contains invalid characters`);
+  });
 });
 
 describe("the command line's static-site flags serve what their directives serve", () => {

@@ -111,7 +111,7 @@ export function createApp(context: AppContext): App {
         const response = makeSink(connection, isHead, http10, target.raw);
         response.editHead = host.editHead;
         response.errorDocuments = host.errorDocumentsAt(target.path); // F, G
-        return sendRedirect(response, answer);
+        return sendRedirect(response, answer, errorLog);
       }
     }
     // mod_status's <Location>: its handler takes the request before any route would.
@@ -132,12 +132,12 @@ export function createApp(context: AppContext): App {
       }
       if (statusBase !== null) return status!.serve(statusBase, head.method, target.path, target.query, response);
       const hit = settings.redirects?.length ? findRedirect(settings.redirects, target.path, target.query, base) : null;
-      return hit ? sendRedirect(response, hit) : sendPage(response, 404);
+      return hit ? sendRedirect(response, hit, errorLog) : sendPage(response, 404);
     }
     if (match.kind === "redirect") {
       response.editHead = host.editHead;
       response.errorDocuments = host.errorDocumentsAt(target.path); // Redirect gone
-      return sendRedirect(response, redirectHit(match.found, target.query, base));
+      return sendRedirect(response, redirectHit(match.found, target.query, base), errorLog);
     }
     response.errorDocuments = host.errorDocumentsAt(target.path, match.file);
     if (!(connection instanceof Connection) || !(response instanceof WireResponse)) {
@@ -161,7 +161,7 @@ export function createApp(context: AppContext): App {
     }
     if (settings.redirects) {
       const hit = findRedirect(settings.redirects, target.path, target.query, { scheme: context.scheme, host: requestHost, serverName: host.serverName });
-      if (hit) return sendRedirect(response, hit);
+      if (hit) return sendRedirect(response, hit, errorLog);
     }
     if (head.chunked && !settings.chunkedRequest) {
       // WSGIChunkedRequest Off: mod_wsgi's HTTP_LENGTH_REQUIRED.

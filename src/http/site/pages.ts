@@ -26,7 +26,15 @@ export function sendPage(response: PageSink, status: number, fields: string[] = 
   response.complete(head.join("\0"), Buffer.from(page.body, "latin1"));
 }
 
-export function sendRedirect(response: PageSink, hit: RedirectHit): void {
-  if (hit.location === undefined) sendPage(response, hit.status);
-  else sendPage(response, hit.status, ["Location", hit.location], { location: hit.location });
+/** Control characters (a tab aside): a path's %0d%0a taken into a redirect's query must not end the header. */
+const INVALID_IN_HEADER = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+export function sendRedirect(response: PageSink, hit: RedirectHit, log: { error(message: string): void }): void {
+  if (hit.location === undefined) return sendPage(response, hit.status);
+  if (INVALID_IN_HEADER.test(hit.location)) {
+    // As Apache (AH02430): the request ends in a 500 rather than a header the client did not send.
+    log.error(`AH02430: Response header 'Location' value of ${JSON.stringify(hit.location)} contains invalid characters, aborting request`);
+    return sendPage(response, 500);
+  }
+  sendPage(response, hit.status, ["Location", hit.location], { location: hit.location });
 }

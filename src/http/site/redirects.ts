@@ -1,5 +1,5 @@
 // Redirect and RedirectMatch (mod_alias): the first rule that matches the path answers, with the rest
-// of the path (Redirect) or the substituted target (RedirectMatch) URL-escaped, a local target made
+// of the path (Redirect) or the substituted target up to its query (RedirectMatch) URL-escaped, a local target made
 // absolute from the Host the client asked for, and the query string carried over unless the target
 // has its own.
 import type { Redirect } from "../../config/site.ts";
@@ -35,9 +35,19 @@ export function matchRedirect(rules: Redirect[], path: string): RedirectMatch | 
     }
     const match = regex(rule.url).exec(path);
     if (!match) continue;
-    return { status: rule.status, location: rule.location === undefined ? undefined : escapePath(substitute(rule.location, match)) };
+    return { status: rule.status, location: rule.location === undefined ? undefined : escapeTarget(substitute(rule.location, match)) };
   }
   return null;
+}
+
+/**
+ * mod_alias on a RedirectMatch target (apr_uri_parse, then ap_escape_uri): the URL up to its query or
+ * fragment is escaped, and they are kept as they are. Checked against Apache 2.4.71:
+ * `http://example.com/?a=1&b=$1` stays a query.
+ */
+function escapeTarget(target: string): string {
+  const cut = target.search(/[?#]/);
+  return cut < 0 ? escapePath(target) : escapePath(target.slice(0, cut)) + target.slice(cut);
 }
 
 /** A matched rule as the response sends it: its Location absolute, with the request's query. */

@@ -74,7 +74,7 @@ export async function serveFile(request: FileRequest, file: string, root: string
   }
   if (settings.redirects?.length) {
     const hit = findRedirect(settings.redirects, path, request.target.query, request.base);
-    if (hit) return sendRedirect(response, hit);
+    if (hit) return sendRedirect(response, hit, errorLog);
   }
   if (!stats) {
     if (forbidden(failure)) {
@@ -114,7 +114,7 @@ async function serveDirectory(request: FileRequest, dir: string, root: string, p
     // mod_dir's DirectorySlash: relative links inside the directory need the slash.
     const query = request.target.query;
     const location = absoluteUrl(`${escapePath(path)}/`, request.base) + (query ? `?${query}` : "");
-    return sendRedirect(response, { status: 301, location });
+    return sendRedirect(response, { status: 301, location }, errorLog);
   }
   const index = settings.directoryIndex ?? ["index.html"];
   for (const name of index) {
