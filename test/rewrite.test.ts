@@ -61,6 +61,17 @@ describe("RewriteRule and RewriteCond through Apache + mod_rewrite and through w
     });
   }
 
+  test("a [NE] redirect taking a CR LF from the path is a 500 without the header, as in Apache (AH02430)", async () => {
+    const path = "/ne-segment/a%0d%0aX-Injected:%20yes";
+    const [theirs, mine] = await Promise.all([ask(apache.port, path, { Host: "b.test" }), ask(ours.port, path, { Host: "b.test" })]);
+    for (const r of [theirs, mine]) {
+      expect(r.status).toBe(500);
+      expect(r.header("location")).toBeUndefined();
+      expect(r.header("x-injected")).toBeUndefined();
+    }
+    expect(ours.stderr()).toContain(String.raw`AH02430: Response header 'Location' value of "http://e.example/a\r\nX-Injected: yes" contains invalid characters`);
+  });
+
   test("wsgi-bin warns only of %{HTTP_X_TEST} (twice: b.test's and c.test's), and --check-config lists the rules", async () => {
     const warnings = ours.stderr().split("\n").filter((line) => line.includes("warning"));
     expect(warnings).toEqual([0, 0].map(() => expect.stringMatching(/RewriteCond: %\{HTTP_X_TEST\} is no mod_rewrite variable \(a request header is %\{HTTP:Name\}\): it reads as empty, in Apache too$/)));
