@@ -2,7 +2,7 @@
 // served by Apache + mod_wsgi and by wsgi-bin, the variables each request's environ holds compared,
 // embedded and in a daemon process group.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startApache, type RunningApache } from "./helpers/apache.ts";
 import { cleanupTemps, FIXTURES, fixture, freePort, run, type RunningServer, start, tempDir } from "./helpers/server.ts";
@@ -104,4 +104,48 @@ describe("SetEnvIf's mistakes are configuration errors", () => {
       expect(r.stderr).toMatch(message);
     });
   }
+});
+
+describe("CustomLog env=!VAR: the requests Apache leaves out of its access log, wsgi-bin leaves out too", () => {
+  const LOG_CONFIG = fixture("site/setenvif-log.conf");
+  let logs: string;
+  let ours: RunningServer;
+  let apache: RunningApache;
+  beforeAll(async () => {
+    logs = tempDir("wsgi-bin-setenvif-logs-");
+    chmodSync(logs, 0o777);
+    const port = await freePort();
+    ours = await start({ args: ["--config", LOG_CONFIG, "--port", String(port)], env: { FIXTURES, LOGS: logs, WHO: "ours", PORT: String(port) } });
+    apache = await startApache(LOG_CONFIG, ["authz_core", "mime", "alias", "env", "setenvif", "wsgi"], { FIXTURES, LOGS: logs, WHO: "apache" }, "PORT");
+  }, 60_000);
+  afterAll(async () => {
+    await ours?.stop();
+    await apache?.stop();
+  }, 30_000);
+
+  // [path, User-Agent]: SetEnvIf on the path and on a header (its variable spelled in another case),
+  // SetEnv in a <Location>, a static file and a missing one.
+  const REQUESTS: [string, string][] = [
+    ["/health", "curl"], ["/healthz", "curl"], ["/app?x=1", "curl"], ["/app", "quiet-bot"], ["/silent", "curl"], ["/silent/deeper", "curl"],
+    ["/files/hello.wsgi", "curl"], ["/files/hello.wsgi", "quiet-bot"], ["/files/missing", "curl"], ["/files/missing", "quiet-bot"],
+  ];
+
+  test("the same requests are logged, in order", async () => {
+    for (const port of [apache.port, ours.port]) {
+      for (const [path, agent] of REQUESTS) {
+        const client = new WireClient(port);
+        await client.send(`GET ${path} HTTP/1.1\r\nHost: log.test\r\nUser-Agent: ${agent}\r\nConnection: close\r\n\r\n`);
+        await client.response();
+        client.close();
+      }
+    }
+    const logged = (who: string) => {
+      const file = join(logs, `access-${who}.log`);
+      return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => /"([^"]*)" \d+ \S+ "[^"]*" "([^"]*)"$/.exec(line)!.slice(1).join(" ")) : [];
+    };
+    let theirs: string[] = [];
+    for (let i = 0; i < 50 && theirs.length < 4; i++, await Bun.sleep(50)) theirs = logged("apache");
+    expect(theirs).toEqual(["GET /healthz HTTP/1.1 curl", "GET /app?x=1 HTTP/1.1 curl", "GET /files/hello.wsgi HTTP/1.1 curl", "GET /files/missing HTTP/1.1 curl"]);
+    expect(logged("ours")).toEqual(theirs);
+  });
 });

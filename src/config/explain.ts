@@ -59,7 +59,10 @@ function vhostLines(site: Site, vhost: VirtualHost, port: number, fallbackName: 
   const serverName = vhost.serverName ?? fallbackName;
   if (vhost.serverAliases.length) lines.push(`  ServerAlias ${vhost.serverAliases.join(" ")}`);
   lines.push(`  ErrorLog ${vhost.errorLog ?? "(stderr)"}, LogLevel ${vhost.logLevel ?? "notice"}`);
-  for (const log of vhost.customLogs) lines.push(`  CustomLog ${log.target} ${log.nickname ?? JSON.stringify(log.format)}${at(log.source)}`);
+  for (const log of vhost.customLogs) {
+    const condition = log.condition ? ` env=${log.condition.set ? "" : "!"}${log.condition.variable}` : "";
+    lines.push(`  CustomLog ${log.target} ${log.nickname ?? JSON.stringify(log.format)}${condition}${at(log.source)}`);
+  }
   const limit = vhost.settings.limitRequestBody;
   if (limit !== undefined) lines.push(`  LimitRequestBody ${limit || "0 (no limit)"}`);
   const ssl = vhost.ssl;

@@ -221,6 +221,8 @@ export interface CustomLog {
   format: string;
   /** The LogFormat nickname it was given as, if any. */
   nickname?: string;
+  /** env=VAR (logged when VAR is set, by SetEnv or SetEnvIf) or env=!VAR (when it is not). */
+  condition?: { variable: string; set: boolean };
   source?: Source;
 }
 

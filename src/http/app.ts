@@ -249,7 +249,8 @@ export function createApp(context: AppContext): App {
     // its head was read, the default host's.
     const host = context.hosts.select(head ? targetAuthority(head.target) ?? head.host : null);
     const log = host.accessLog === undefined ? context.accessLog : host.accessLog;
-    log?.write({
+    if (!log || (host.logCondition && !loggedAt(host, connection, head))) return;
+    log.write({
       remoteAddr: connection.peerAddress,
       requestLine,
       status,
@@ -298,6 +299,13 @@ function rewriteRequest(peer: Peer, head: ParsedHead, target: Target, host: Host
     },
     base: { scheme, host: requestHost, serverName: host.serverName },
   };
+}
+
+/** CustomLog env=[!]VAR: a request refused before its head or target was read has no variables. */
+function loggedAt(host: HostRuntime, peer: Peer, head: ParsedHead | null): boolean {
+  const target = head ? parseTarget(head.target) : null;
+  if (!head || target === null || typeof target === "number") return !host.logCondition!.set;
+  return host.logs(envRequest(peer, head, target));
 }
 
 /** What SetEnvIf's conditions read from this request (env-conditions.ts). */

@@ -1,6 +1,7 @@
 // mod_log_config and the core's logging directives: ErrorLog, LogLevel, LogFormat, CustomLog.
 import { ConfigError } from "../diagnostics.ts";
 import { LEVELS } from "../../log/levels.ts";
+import type { CustomLog } from "../site.ts";
 import { HOST, pathArg, type DirectiveSpec } from "./context.ts";
 
 /** The nicknames Debian's apache2.conf defines, so a lone vhost file can name them. */
@@ -66,8 +67,12 @@ export const LOG_DIRECTIVES: DirectiveSpec[] = [
         walk.diagnostics.warn(source, `CustomLog ${target}: pipes and syslog are not implemented by wsgi-bin: ignored`);
         return;
       }
+      let when: CustomLog["condition"];
       if (condition !== undefined) {
-        walk.diagnostics.warn(source, `CustomLog: the condition '${condition}' is not implemented by wsgi-bin: every request is logged`);
+        const variable = /^env=(!?)(.+)$/i.exec(condition);
+        if (variable) when = { variable: variable[2]!, set: variable[1] === "" };
+        else if (/^expr=/i.test(condition)) walk.diagnostics.warn(source, `CustomLog: the condition '${condition}' is not implemented by wsgi-bin: every request is logged`);
+        else throw new ConfigError(source, `CustomLog: the condition '${condition}' is neither env=[!]VARIABLE nor expr=EXPRESSION`);
       }
       const nicknamed = walk.draft.formats.get(formatArg);
       if (nicknamed === undefined && !formatArg.includes("%")) {
@@ -77,6 +82,7 @@ export const LOG_DIRECTIVES: DirectiveSpec[] = [
         target: target === "-" ? "-" : pathArg(walk, target, source),
         format: nicknamed ?? formatArg,
         nickname: nicknamed === undefined ? undefined : formatArg,
+        condition: when,
         source,
       });
     },

@@ -20,7 +20,13 @@ export interface EnvRequest {
 /** The variables for one request: name, value... (SetEnv's `fixed` last). */
 export type EnvConditions = (request: EnvRequest, fixed: string[]) => string[];
 
-type Read = (request: EnvRequest, env: Map<string, string>) => string;
+/**
+ * The variables set so far, by lower-cased name (Apache's tables ignore case): the name as first
+ * written, and the value.
+ */
+type Env = Map<string, [name: string, value: string]>;
+
+type Read = (request: EnvRequest, env: Env) => string;
 
 const SPECIAL: Record<string, (request: EnvRequest, inSection: boolean) => string> = {
   remote_host: (request) => request.remoteAddr, // HostnameLookups Off: the address
@@ -58,7 +64,7 @@ function reader(condition: EnvCondition): Read {
     };
   }
   const lowerName = condition.attribute.toLowerCase();
-  return (request, env) => headerValue(request.headers, lowerName) ?? env.get(condition.attribute) ?? "";
+  return (request, env) => headerValue(request.headers, lowerName) ?? env.get(lowerName)?.[1] ?? "";
 }
 
 export function envConditions(conditions: EnvCondition[] | undefined): EnvConditions | null {
@@ -67,21 +73,21 @@ export function envConditions(conditions: EnvCondition[] | undefined): EnvCondit
     read: reader(condition),
     pattern: new RegExp(condition.pattern, condition.noCase ? "i" : ""),
     substituted: REGEX_SYNTAX.test(condition.pattern),
-    assignments: condition.assignments,
+    assignments: condition.assignments.map(({ name, value }) => ({ name, key: name.toLowerCase(), value })),
   }));
   return (request, fixed) => {
-    const env = new Map<string, string>();
+    const env: Env = new Map();
     for (const { read, pattern, substituted, assignments } of compiled) {
       const match = pattern.exec(read(request, env));
       if (!match) continue;
-      for (const { name, value } of assignments) {
-        if (value === null) env.delete(name);
-        else env.set(name, substituted && /[$\\]/.test(value) ? substitute(value, match) : value);
+      for (const { name, key, value } of assignments) {
+        if (value === null) env.delete(key);
+        else env.set(key, [env.get(key)?.[0] ?? name, substituted && /[$\\]/.test(value) ? substitute(value, match) : value]);
       }
     }
     if (env.size === 0) return fixed;
     const out: string[] = [];
-    for (const [name, value] of env) out.push(name, value);
+    for (const [name, value] of env.values()) out.push(name, value);
     return fixed.length ? out.concat(fixed) : out;
   };
 }

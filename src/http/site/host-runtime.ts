@@ -11,13 +11,13 @@ import { componentMatcher } from "../../config/apache/include.ts";
 import { ConfigError } from "../../config/diagnostics.ts";
 import { locationCovers, sectionsInside, settingsFor, statusLocations, vhostNames, type ResolvedRoute } from "../../config/resolve.ts";
 import type { PlannedHost } from "../../config/serve-plan.ts";
-import type { DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
+import type { CustomLog, DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
 import type { AccessLog } from "../../log/access-log.ts";
 import { applicationGroupName } from "../aliases.ts";
 import { type TrustedProxies, trustedProxiesFor } from "../trusted-proxies.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
 import { accessCheck, type AccessCheck } from "./access.ts";
-import { envConditions, type EnvConditions } from "./env-conditions.ts";
+import { envConditions, type EnvConditions, type EnvRequest } from "./env-conditions.ts";
 import { ErrorDocuments } from "./error-documents.ts";
 import { headEditor } from "./header-rules.ts";
 import { matchRedirect, type RedirectMatch } from "./redirects.ts";
@@ -99,6 +99,8 @@ export class HostRuntime {
   readonly editHead: HeadEditor | null;
   /** Its own access log (null: none); undefined where the front writes one for every host (the library). */
   accessLog?: AccessLog | null;
+  /** CustomLog env=[!]VAR (the host's log's): a request is logged as its variables say; null: every one is. */
+  readonly logCondition: CustomLog["condition"] | null;
   /** RewriteEngine On with rules: tried before anything else maps the path (mod_rewrite). */
   readonly rewriter: Rewriter | null;
   /** Does an ErrorDocument appear anywhere in the host (else no request works out which applies)? */
@@ -112,6 +114,8 @@ export class HostRuntime {
   private readonly statics: StaticMapping[];
   /** mod_status's <Location PATH>s (SetHandler server-status). */
   private readonly statusPaths: string[];
+  /** SetEnvIf compiled for the access log's condition, by the settings in force. */
+  private readonly logEnv = new WeakMap<DirSettings, EnvConditions | null>();
 
   constructor(planned: PlannedHost, private readonly reach: Reach) {
     const vhost = planned.vhost;
@@ -119,6 +123,7 @@ export class HostRuntime {
     this.serverName = planned.serverName;
     this.names = vhostNames(vhost).map((name) => componentMatcher(name.toLowerCase()));
     this.editHead = headEditor(vhost.settings.headers);
+    this.logCondition = vhost.customLogs[0]?.condition ?? null;
     this.rewriter = vhost.rewriteEngine && vhost.rewrites?.length ? new Rewriter(vhost.rewrites) : null;
     this.anyErrorDocuments = Boolean(vhost.settings.errorDocuments) || vhost.sections.some((section) => section.settings.errorDocuments);
     this.redirects = vhost.redirects;
@@ -283,6 +288,24 @@ export class HostRuntime {
       processGroup: processGroup === "%{GLOBAL}" ? null : processGroup,
       errorDocuments: this.errorDocuments(dir),
     };
+  }
+
+  /**
+   * CustomLog env=[!]VAR: is a request logged? Its variables are those SetEnv and SetEnvIf give it where
+   * its path leads (the <Location>s that cover it; a <Directory>'s apply as far as the path names it).
+   */
+  logs(request: EnvRequest): boolean {
+    const condition = this.logCondition;
+    if (!condition) return true;
+    const dir = settingsFor(this.vhost, request.path);
+    let conditions = this.logEnv.get(dir);
+    if (conditions === undefined) this.logEnv.set(dir, (conditions = envConditions(dir.setEnvIf)));
+    const fixed = dir.setEnv.flatMap(({ name, value }) => [name, value]);
+    const env = conditions ? conditions(request, fixed) : fixed;
+    const wanted = condition.variable.toLowerCase(); // Apache's tables ignore case
+    let set = false;
+    for (let i = 0; i < env.length; i += 2) if (env[i]!.toLowerCase() === wanted) set = true;
+    return set === condition.set;
   }
 
   /** ErrorDocument in force at a path (and file), or null; the settings are worked out only where the host has any. */
