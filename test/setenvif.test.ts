@@ -15,7 +15,7 @@ const CONFIG = fixture("site/setenvif.conf");
 /** What the configuration sets, and what its HTTPS decides. */
 const KEYS = [
   "HTTPS", "wsgi.url_scheme", "URI_DECODED", "URI_ESCAPED", "UA_NAME", "UA_VERSION", "UA_AMP", "UA_ESCAPED", "UA_NONE",
-  "LOCAL", "REMOTE_HOST_MATCHED", "SERVER_ADDR_MATCHED", "SAFE_METHOD", "HTTP11", "MISSING_IS_EMPTY", "CHAINED", "NO_CASE",
+  "LOCAL", "REMOTE_HOST_MATCHED", "SERVER_ADDR_MATCHED", "SAFE_METHOD", "HTTP11", "MISSING_IS_EMPTY", "CHAINED", "CHAINED_ANY_CASE", "NO_CASE",
   "WITH_CASE", "HEADER_NAME_REGEX", "REPEATS_JOINED", "PLAIN", "EQUALS", "FROM_SETENV", "HTTP_AUTHORIZATION", "BROWSER_CURL",
   "BROWSER_MOZILLA", "URI_DECODED_IN_LOCATION", "URI_ESCAPED_IN_LOCATION", "CHAINED_IN_LOCATION",
 ];
@@ -74,7 +74,7 @@ describe("SetEnvIf through Apache + mod_wsgi and through wsgi-bin, request by re
     expect(mine).toMatchObject({
       "wsgi.url_scheme": "https", UA_NAME: "curl", UA_VERSION: "8.0", UA_AMP: "x&y", UA_ESCAPED: "$1", UA_NONE: "[]",
       URI_ESCAPED: "1", URI_DECODED_IN_LOCATION: "1", PLAIN: "$1", EQUALS: "a=b", FROM_SETENV: "setenv",
-      HTTP_AUTHORIZATION: "Basic Zm9vOmJhcg==", REPEATS_JOINED: "1", CHAINED: "yes",
+      HTTP_AUTHORIZATION: "Basic Zm9vOmJhcg==", REPEATS_JOINED: "1", CHAINED: "yes", CHAINED_ANY_CASE: "yes",
     });
     expect(mine).not.toHaveProperty("HTTPS");
     expect(mine).not.toHaveProperty("URI_DECODED");
