@@ -105,6 +105,22 @@ describe("--error-log FILE and --access-log FILE", () => {
     const failed = lines.map((l) => COMBINED.exec(l)!).find((m) => m[13] === "access-log-test/500")!;
     expect(failed[10]).toBe("500");
   });
+
+  test("bytes outside printable ASCII are escaped as Apache's access log escapes them (\\xhh, \\t), not written as they are", async () => {
+    // As Apache 2.4.71 logged the same request: "GET /caf\xc3\xa9?q=~ HTTP/1.1" ... "ev\"il\t\xc3\xbc\\z".
+    const request = Buffer.concat([
+      Buffer.from("GET /hello/caf"), Buffer.from([0xc3, 0xa9]), Buffer.from("?q=~ HTTP/1.1\r\nHost: a\r\nUser-Agent: escape-test\"\t"),
+      Buffer.from([0xc3, 0xbc]), Buffer.from("\\z\r\nConnection: close\r\n\r\n"),
+    ]);
+    expect((await rawRequest(server.port, request)).toString("latin1")).toStartWith("HTTP/1.1 200");
+    let line: string | undefined;
+    for (let i = 0; i < 100 && !line; i++) {
+      await Bun.sleep(20);
+      line = readFileSync(join(dir, "access.log"), "latin1").split("\n").find((l) => l.includes("escape-test"));
+    }
+    expect(line).toMatch(COMBINED);
+    expect(line).toEndWith(String.raw`"GET /hello/caf\xc3\xa9?q=~ HTTP/1.1" 200 12 "-" "escape-test\"\t\xc3\xbc\\z"`);
+  });
 });
 
 describe("--log-level warn", () => {

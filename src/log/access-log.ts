@@ -20,7 +20,18 @@ function clfTime(ms: number): string {
   return formatted;
 }
 
-const quote = (value: string | null) => (value ?? "-").replace(/["\\]/g, (c) => "\\" + c).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+const NAMED: Record<string, string> = { "\b": "\\b", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", '"': '\\"', "\\": "\\\\" };
+const hex = (byte: number) => `\\x${byte.toString(16).padStart(2, "0")}`;
+
+/**
+ * Apache's ap_escape_logitem: `"` and `\` escaped, \b \n \r \t \v by name, any other byte outside
+ * printable ASCII as \xhh. Values are latin-1 strings, a character a byte (a wider one: its UTF-8 bytes).
+ */
+const quote = (value: string | null) =>
+  (value ?? "-").replace(/[^\x20-\x7e]|["\\]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return NAMED[c] ?? (code <= 0xff ? hex(code) : [...Buffer.from(c, "utf8")].map(hex).join(""));
+  });
 
 export interface AccessEntry {
   remoteAddr: string;
