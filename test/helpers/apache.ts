@@ -1,7 +1,7 @@
 // Debian's Apache, run from a private ServerRoot in a temporary directory (nothing of /etc/apache2),
 // to serve the same configuration file as wsgi-bin in comparison tests. As root its children run as
 // www-data, so what it serves must be world-readable.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -17,14 +17,29 @@ export interface RunningApache {
   stop(): Promise<void>;
 }
 
-const live = new Set<Subprocess>();
+/** Running Apaches, by the configuration file each runs. */
+const live = new Map<Subprocess, string>();
 process.on("exit", () => {
-  for (const proc of live) {
+  for (const [proc, conf] of live) {
     try {
       proc.kill("SIGKILL");
     } catch {}
+    killLeftovers(conf);
   }
 });
+
+/**
+ * mod_wsgi's daemon processes (WSGIDaemonProcess) outlive an Apache stopped with SIGTERM here,
+ * holding its listening socket: every process still running this configuration is killed.
+ */
+function killLeftovers(conf: string): void {
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").includes(conf)) process.kill(Number(pid), "SIGKILL");
+    } catch {} // gone meanwhile
+  }
+}
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -71,7 +86,7 @@ Include "${include}"
     stdout: "pipe",
     stderr: "pipe",
   });
-  live.add(proc);
+  live.set(proc, conf);
   const deadline = Date.now() + 20_000;
   while (!(await listening(port))) {
     if (proc.exitCode !== null || Date.now() > deadline) {
@@ -91,6 +106,7 @@ Include "${include}"
       await proc.exited;
       clearTimeout(timer);
       live.delete(proc);
+      killLeftovers(conf);
     },
   };
 }
