@@ -247,3 +247,24 @@ WSGIDaemonProcess d threads=2
     }
   });
 });
+
+describe("a path's bytes in the error log", () => {
+  test("are escaped as Apache escapes them (\\n, \\xhh, \\\\), so %0a cannot write a line of its own", async () => {
+    const dir = tempDir();
+    const log = join(dir, "error.log");
+    const server = await start({ args: ["--document-root", dir, "--require", "all denied", "--error-log", log] });
+    try {
+      // As Apache 2.4.71 logged the same path: "...AH00128: File does not exist: /tmp/seif/docroot/x\nforged\x1b[31m\xc3\xbc\\"\tt".
+      const r = await get(`${server.url}/x%0a[Tue Nov 24 15:20:00.000000 2026] [wsgi:emerg] forged%1b[31m%C3%BC%5C%22%09t`);
+      expect(r.status).toBe(403);
+      let lines: string[] = [];
+      for (let i = 0; i < 100 && !lines.some((line) => line.includes("AH01630")); i++, await Bun.sleep(20)) lines = readFileSync(log, "latin1").split("\n");
+      const denied = lines.filter((line) => line.includes("AH01630"));
+      expect(denied).toHaveLength(1);
+      expect(denied[0]).toEndWith(String.raw`AH01630: client denied by server configuration: ${dir}/x\n[Tue Nov 24 15:20:00.000000 2026] [wsgi:emerg] forged\x1b[31m\xc3\xbc\\"\tt`);
+      expect(lines.filter((line) => line.includes("forged"))).toHaveLength(1);
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -15,6 +15,7 @@ import { BodyProblem } from "../http/wire/request-body.ts";
 import { CRLF, LAST_CHUNK } from "../http/wire/response-writer.ts";
 import type { BodySource, ResponseSink } from "../http/wsgi-exchange.ts";
 import type { ErrorLog } from "../log/error-log.ts";
+import { logPath } from "../log/log-item.ts";
 import type { DaemonGroup, DaemonGroups } from "./daemon-groups.ts";
 import { FRONT_EXPECT, FRONT_HEADER, FRONT_HEADER_LOWER, FRONT_HTTP10, SCRIPT_CHANGED_STATUS } from "./protocol.ts";
 import type { Upstream } from "./upstream.ts";
@@ -63,7 +64,7 @@ export class DaemonProxy {
     const group = this.options.groups.get(groupName);
     if (!group) {
       // A WSGIProcessGroup (in a section inside a route) naming no WSGIDaemonProcess: warned at start-up.
-      log.error(`No WSGI daemon process called '${groupName}' has been configured: ${script}`);
+      log.error(`No WSGI daemon process called '${groupName}' has been configured: ${logPath(script)}`);
       return response.fail(500);
     }
     const hasBody = hasBodyOf(head);
@@ -94,14 +95,14 @@ export class DaemonProxy {
       }
       if (outcome.retry && tries < MAX_TRIES) continue;
       // mod_wsgi's words for a daemon that went away in the middle of a request.
-      log.error(`Truncated or oversized response headers received from daemon process '${group.name}': ${outcome.why} (${socket.path}), serving '${script}'.`);
+      log.error(`Truncated or oversized response headers received from daemon process '${group.name}': ${outcome.why} (${socket.path}), serving '${logPath(script)}'.`);
       return response.fail(500);
     }
   }
 
   private unavailable(group: DaemonGroup, script: string, response: ResponseSink): void {
     this.options.errorLog.error(`Unable to connect to WSGI daemon process '${group.name}' within its connect-timeout of ` +
-      `${group.connectTimeoutMs / 1000} s: no process of the group is taking requests, serving '${script}'.`);
+      `${group.connectTimeoutMs / 1000} s: no process of the group is taking requests, serving '${logPath(script)}'.`);
     response.fail(503);
   }
 

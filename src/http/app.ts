@@ -5,6 +5,7 @@ import { settingsFor } from "../config/resolve.ts";
 import type { DaemonProxy } from "../daemon/proxy.ts";
 import type { AccessLog } from "../log/access-log.ts";
 import type { ErrorLog } from "../log/error-log.ts";
+import { logItem, logPath } from "../log/log-item.ts";
 import { Refusal, type Pool, type WorkerSlot } from "../pool/pool.ts";
 import type { StatusHandler } from "../status/server-status.ts";
 import { hostName, hostPort } from "./host-header.ts";
@@ -127,7 +128,7 @@ export function createApp(context: AppContext): App {
       response.errorDocuments = host.errorDocuments(settings);
       const allow = accessCheck(settings.access);
       if (allow && !allow(connection.peerAddress, connection.localAddress ?? "")) {
-        errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${target.path}`);
+        errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${logItem(target.path)}`);
         return sendPage(response, 403);
       }
       if (statusBase !== null) return status!.serve(statusBase, head.method, target.path, target.query, response);
@@ -141,7 +142,7 @@ export function createApp(context: AppContext): App {
     }
     response.errorDocuments = host.errorDocumentsAt(target.path, match.file);
     if (!(connection instanceof Connection) || !(response instanceof WireResponse)) {
-      errorLog.error(`${match.file}: static files are served to socket clients only, not in process (server.fetch()).`);
+      errorLog.error(`${logPath(match.file)}: static files are served to socket clients only, not in process (server.fetch()).`);
       return response.fail(500);
     }
     return serveFile({ connection, head, target, host, response, base, errorLog }, match.file, match.root, target.path);
@@ -156,7 +157,7 @@ export function createApp(context: AppContext): App {
     response.editHead = settings.editHead;
     response.errorDocuments = settings.errorDocuments;
     if (settings.allow && !settings.allow(connection.peerAddress, connection.localAddress ?? "")) {
-      errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${match.script}`);
+      errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${logPath(match.script)}`);
       return sendPage(response, 403);
     }
     if (settings.redirects) {
@@ -165,7 +166,7 @@ export function createApp(context: AppContext): App {
     }
     if (head.chunked && !settings.chunkedRequest) {
       // WSGIChunkedRequest Off: mod_wsgi's HTTP_LENGTH_REQUIRED.
-      errorLog.error(`Unable to process WSGI request for '${match.script}': chunked transfer encoding is not enabled (WSGIChunkedRequest Off).`);
+      errorLog.error(`Unable to process WSGI request for '${logPath(match.script)}': chunked transfer encoding is not enabled (WSGIChunkedRequest Off).`);
       response.fail(411, { method: head.method });
       return stats?.routed(routeIndex, 411, started, 0, 0);
     }
@@ -183,7 +184,7 @@ export function createApp(context: AppContext): App {
     const pool = context.pool!; // there whenever a route runs in this process (daemon/daemon-config.ts)
     const slot = await pool.acquire(context.queueTimeoutMs);
     if (slot instanceof Refusal) {
-      errorLog.error(`${slot.reason} for WSGI request to '${match.script}': ${slot.detail}.`);
+      errorLog.error(`${slot.reason} for WSGI request to '${logPath(match.script)}': ${slot.detail}.`);
       response.fail(503);
       return stats?.routed(routeIndex, 503, started, 0, 0);
     }

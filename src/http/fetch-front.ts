@@ -5,6 +5,7 @@
 import type { App, Peer } from "./app.ts";
 import { errorPage, ERROR_PAGE_TYPE, type PageDetail } from "./error-page.ts";
 import type { ErrorLog } from "../log/error-log.ts";
+import { logItem } from "../log/log-item.ts";
 import type { ParsedHead } from "./wire/head-parser.ts";
 import { BodyProblem } from "./wire/request-body.ts";
 import type { BodySource, ResponseSink } from "./wsgi-exchange.ts";
@@ -143,7 +144,7 @@ class FetchSink implements ResponseSink {
     let payload = this.bodyless() ? null : body;
     if (payload && this.declared >= 0 && payload.length !== this.declared) {
       if (payload.length > this.declared) payload = payload.subarray(0, this.declared);
-      else this.errorLog.error(`${this.label}: the response body ended after ${payload.length} bytes, short of its Content-Length of ${this.declared}.`);
+      else this.errorLog.error(`${logItem(this.label)}: the response body ended after ${payload.length} bytes, short of its Content-Length of ${this.declared}.`);
     }
     this.bytes = payload?.length ?? 0;
     this.peer.answer(new Response(payload ? payload.slice() : null, init));
@@ -180,7 +181,7 @@ class FetchSink implements ResponseSink {
     if (take.length) controller.enqueue(take.slice());
     this.bytes += take.length;
     if (take.length < chunk.length) {
-      this.errorLog.error(`${this.label}: the application returned more than its Content-Length of ${this.declared} bytes: the rest was not sent.`);
+      this.errorLog.error(`${logItem(this.label)}: the application returned more than its Content-Length of ${this.declared} bytes: the rest was not sent.`);
       return false;
     }
     if ((controller.desiredSize ?? 1) > 0) return true;
@@ -192,7 +193,7 @@ class FetchSink implements ResponseSink {
   end(): void {
     if (this.controller && !this.cancelled) {
       if (this.declared >= 0 && this.bytes < this.declared) {
-        this.errorLog.error(`${this.label}: the response body ended after ${this.bytes} bytes, short of its Content-Length of ${this.declared}.`);
+        this.errorLog.error(`${logItem(this.label)}: the response body ended after ${this.bytes} bytes, short of its Content-Length of ${this.declared}.`);
         this.controller.error(new Error(`the response body ended short of its Content-Length (${this.bytes} of ${this.declared} bytes)`));
       } else this.controller.close();
     }
@@ -229,7 +230,7 @@ class FetchSink implements ResponseSink {
     const statusLine = fields[0]!;
     const status = parseInt(statusLine, 10);
     if (!(status >= 200 && status <= 599)) {
-      this.errorLog.error(`${this.label}: status '${statusLine}' cannot be answered through fetch(): 500 instead.`);
+      this.errorLog.error(`${logItem(this.label)}: status '${statusLine}' cannot be answered through fetch(): 500 instead.`);
       this.fail(500);
       return null;
     }

@@ -2,6 +2,7 @@
 //   %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"
 import { writeSync } from "node:fs";
 import { localTime } from "./local-time.ts";
+import { logItem } from "./log-item.ts";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const pad = (n: number) => String(n).padStart(2, "0");
@@ -20,18 +21,7 @@ function clfTime(ms: number): string {
   return formatted;
 }
 
-const NAMED: Record<string, string> = { "\b": "\\b", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", '"': '\\"', "\\": "\\\\" };
-const hex = (byte: number) => `\\x${byte.toString(16).padStart(2, "0")}`;
-
-/**
- * Apache's ap_escape_logitem: `"` and `\` escaped, \b \n \r \t \v by name, any other byte outside
- * printable ASCII as \xhh. Values are latin-1 strings, a character a byte (a wider one: its UTF-8 bytes).
- */
-const quote = (value: string | null) =>
-  (value ?? "-").replace(/[^\x20-\x7e]|["\\]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return NAMED[c] ?? (code <= 0xff ? hex(code) : [...Buffer.from(c, "utf8")].map(hex).join(""));
-  });
+const quote = (value: string | null) => (value === null ? "-" : logItem(value, true));
 
 export interface AccessEntry {
   remoteAddr: string;

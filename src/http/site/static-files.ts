@@ -10,6 +10,7 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { effectiveOptions, settingsFor } from "../../config/resolve.ts";
 import type { DirSettings } from "../../config/site.ts";
 import type { ErrorLog } from "../../log/error-log.ts";
+import { logItem, logPath } from "../../log/log-item.ts";
 import type { Target } from "../request-target.ts";
 import type { Connection } from "../wire/connection.ts";
 import { headerValue, type ParsedHead } from "../wire/head-parser.ts";
@@ -49,7 +50,7 @@ export async function serveFile(request: FileRequest, file: string, root: string
   const rel = relative(root, resolve(file));
   if (rel === ".." || rel.startsWith("../")) {
     // The target parser already refuses every way of climbing; this is the file system's word on it.
-    errorLog.error(`${client(request)} ${file} is outside ${root}: refused.`);
+    errorLog.error(`${client(request)} ${logPath(file)} is outside ${root}: refused.`);
     return sendPage(response, 403);
   }
   let stats: Stats | null = null;
@@ -64,12 +65,12 @@ export async function serveFile(request: FileRequest, file: string, root: string
   response.editHead = headEditor(settings.headers);
   const options = effectiveOptions(settings.options);
   if (stats && !options.has("FollowSymLinks") && (await throughSymlink(root, file))) {
-    errorLog.error(`${client(request)} AH00032: Symbolic link not allowed or link target not accessible: ${file}`);
+    errorLog.error(`${client(request)} AH00032: Symbolic link not allowed or link target not accessible: ${logPath(file)}`);
     return sendPage(response, 403);
   }
   const allow = accessCheck(settings.access);
   if (allow && !allow(request.connection.peerAddress, request.connection.socket.localAddress)) {
-    errorLog.error(`${client(request)} AH01630: client denied by server configuration: ${file}`);
+    errorLog.error(`${client(request)} AH01630: client denied by server configuration: ${logPath(file)}`);
     return sendPage(response, 403);
   }
   if (settings.redirects?.length) {
@@ -78,15 +79,15 @@ export async function serveFile(request: FileRequest, file: string, root: string
   }
   if (!stats) {
     if (forbidden(failure)) {
-      errorLog.error(`${client(request)} AH00035: access to ${path} denied (filesystem path '${file}') because search permissions are missing on a component of the path`);
+      errorLog.error(`${client(request)} AH00035: access to ${logItem(path)} denied (filesystem path '${logPath(file)}') because search permissions are missing on a component of the path`);
       return sendPage(response, 403);
     }
-    errorLog.info(`${client(request)} AH00128: File does not exist: ${file}`);
+    errorLog.info(`${client(request)} AH00128: File does not exist: ${logPath(file)}`);
     return sendPage(response, 404);
   }
   if (directory) return serveDirectory(request, file, root, path, settings, options);
   if (path.endsWith("/") || !stats.isFile()) {
-    errorLog.info(`${client(request)} AH00128: File does not exist: ${file}${path.endsWith("/") ? "/" : ""}`);
+    errorLog.info(`${client(request)} AH00128: File does not exist: ${logPath(file)}${path.endsWith("/") ? "/" : ""}`);
     return sendPage(response, 404);
   }
   return sendFile(request, file);
@@ -127,7 +128,7 @@ async function serveDirectory(request: FileRequest, dir: string, root: string, p
     if (found) return serveFile(request, candidate, root, path + name);
   }
   if (!options.has("Indexes")) {
-    errorLog.error(`${client(request)} AH01276: Cannot serve directory ${dir.replace(/\/?$/, "/")}: No matching DirectoryIndex (${index.join(",") || "none"}) found, and server-generated directory index forbidden by Options directive`);
+    errorLog.error(`${client(request)} AH01276: Cannot serve directory ${logPath(dir.replace(/\/?$/, "/"))}: No matching DirectoryIndex (${index.join(",") || "none"}) found, and server-generated directory index forbidden by Options directive`);
     return sendPage(response, 403);
   }
   if (head.method !== "GET" && head.method !== "HEAD") return sendPage(response, 405, ["Allow", "GET,HEAD,POST,OPTIONS"], { method: head.method });
@@ -163,7 +164,7 @@ async function sendFile(request: FileRequest, file: string): Promise<void> {
   try {
     handle = await open(file, "r");
   } catch (error) {
-    request.errorLog.error(`${client(request)} AH00132: file permissions deny server access: ${file}`);
+    request.errorLog.error(`${client(request)} AH00132: file permissions deny server access: ${logPath(file)}`);
     return sendPage(response, forbidden((error as NodeJS.ErrnoException).code) ? 403 : 404);
   }
   try {

@@ -3,6 +3,7 @@
 // complete body, chunked encoding for a streamed body on HTTP/1.1, or the end of the connection on
 // HTTP/1.0. HEAD, 1xx, 204 and 304 carry no body.
 import type { ErrorLog } from "../../log/error-log.ts";
+import { logItem } from "../../log/log-item.ts";
 import { ERROR_PAGE_TYPE, errorPage, type PageDetail } from "../error-page.ts";
 import type { ResponseSink } from "../wsgi-exchange.ts";
 import type { ErrorDocuments } from "../site/error-documents.ts";
@@ -210,7 +211,7 @@ export class WireResponse implements ResponseSink {
         // RFC 9110 8.6: never on 1xx or 204 (an app's "0", or the one computed for HEAD of a list).
         if (this.status < 200 || this.status === 204) continue;
         if (!/^\d+$/.test(value)) {
-          this.errorLog.error(`${this.label}: invalid Content-Length '${value}' in the response: dropped.`);
+          this.errorLog.error(`${logItem(this.label)}: invalid Content-Length '${value}' in the response: dropped.`);
           continue;
         }
         this.declared = Number(value);
@@ -248,11 +249,11 @@ export class WireResponse implements ResponseSink {
   }
 
   private shortBody(): void {
-    this.errorLog.error(`${this.label}: the response body ended after ${this.bytes} bytes, short of its Content-Length of ${this.declared}: connection closed.`);
+    this.errorLog.error(`${logItem(this.label)}: the response body ended after ${this.bytes} bytes, short of its Content-Length of ${this.declared}: connection closed.`);
     this.keepAlive = false;
   }
 
   private tooLong(): void {
-    this.errorLog.error(`${this.label}: the application returned more than its Content-Length of ${this.declared} bytes: the rest was not sent.`);
+    this.errorLog.error(`${logItem(this.label)}: the application returned more than its Content-Length of ${this.declared} bytes: the rest was not sent.`);
   }
 }
