@@ -61,6 +61,20 @@ describe("RewriteRule and RewriteCond through Apache + mod_rewrite and through w
     });
   }
 
+  /** What a [PT] rewrite leaves in environ (the app's JSON), or the status when it is no JSON. */
+  const mapped = (r: WireResponse, port: number) => {
+    if (r.header("content-type") !== "application/json") return { status: r.status, body: r.body.toString("latin1") };
+    const environ = JSON.parse(r.body.toString("utf8")) as Record<string, string>;
+    const keys = ["SCRIPT_URL", "SCRIPT_URI", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REQUEST_URI", "wsgi.url_scheme"];
+    return { status: r.status, ...Object.fromEntries(keys.map((key) => [key, environ[key]?.replaceAll(String(port), "PORT")])) };
+  };
+  for (const path of ["/pt/a%20b?q=1", "/pt-query/7?q=1", "/pt-qsa/7?q=1", "/pt-daemon/x?q=1", "/pt-nowhere", "/pt-then-more", "/app/plain?q=2"]) {
+    test(`[PT] ${path}: the new path's route runs, with the environ Apache + mod_wsgi gives it`, async () => {
+      const [theirs, mine] = await Promise.all([ask(apache.port, path, { Host: "d.test" }), ask(ours.port, path, { Host: "d.test" })]);
+      expect(mapped(mine, ours.port)).toEqual(mapped(theirs, apache.port));
+    });
+  }
+
   test("a [NE] redirect taking a CR LF from the path is a 500 without the header, as in Apache (AH02430)", async () => {
     const path = "/ne-segment/a%0d%0aX-Injected:%20yes";
     const [theirs, mine] = await Promise.all([ask(apache.port, path, { Host: "b.test" }), ask(ours.port, path, { Host: "b.test" })]);

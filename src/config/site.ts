@@ -208,6 +208,8 @@ export interface RewriteRule {
   nocase: boolean;
   /** L or END: no rule after this one is tried once it matched. */
   last: boolean;
+  /** PT: a local substitution is the request's new path, which Alias and WSGIScriptAlias map (implies L). */
+  passThrough?: boolean;
   noEscape: boolean;
   queryAppend: boolean;
   queryDiscard: boolean;

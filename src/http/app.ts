@@ -15,7 +15,7 @@ import type { EnvRequest } from "./site/env-conditions.ts";
 import type { ErrorDocuments } from "./site/error-documents.ts";
 import { headEditor } from "./site/header-rules.ts";
 import { parseTarget, targetAuthority, type Target } from "./request-target.ts";
-import type { HostRuntime, Match } from "./site/host-runtime.ts";
+import type { HostRuntime, Match, RouteSettings } from "./site/host-runtime.ts";
 import type { HostTable } from "./site/host-table.ts";
 import { sendPage, sendRedirect } from "./site/pages.ts";
 import { findRedirect, redirectHit, type UrlBase } from "./site/redirects.ts";
@@ -98,7 +98,7 @@ export function createApp(context: AppContext): App {
       // The server's own options (RFC 9110 9.3.7), as Apache answers them.
       return makeSink(connection, false, http10, "*").complete("200 OK\0Allow\0GET, HEAD, POST, OPTIONS", new Uint8Array(0));
     }
-    const target = parseTarget(head.target);
+    let target = parseTarget(head.target);
     if (typeof target === "number") {
       const response = makeSink(connection, isHead, http10, head.target);
       response.editHead = context.hosts.select(head.host).editHead; // Header always applies to these too
@@ -108,7 +108,9 @@ export function createApp(context: AppContext): App {
     const host = context.hosts.select(requestHost);
     if (host.rewriter) {
       const answer = host.rewriter.apply(rewriteRequest(connection, head, target, host, requestHost, context.scheme));
-      if (answer) {
+      if (answer && "path" in answer) {
+        target = { ...target, path: answer.path, query: answer.query, rewrittenFrom: target.path }; // [PT]
+      } else if (answer) {
         const response = makeSink(connection, isHead, http10, target.raw);
         response.editHead = host.editHead;
         response.errorDocuments = host.errorDocumentsAt(target.path); // F, G
@@ -230,7 +232,7 @@ export function createApp(context: AppContext): App {
       scheme,
       bodyLength: head.chunked ? "chunked" : head.contentLength >= 0 ? String(head.contentLength) : "",
       requestId: requestIdPrefix + (++requestCounter).toString(36),
-      env: settings.envIf ? settings.envIf(envRequest(connection, head, target), settings.env) : settings.env,
+      env: host.vhost.rewriteEngine ? withRewriteEnv(settings, connection, head, target, requestHost, host, context.scheme) : settings.envIf ? settings.envIf(envRequest(connection, head, target), settings.env) : settings.env,
       headers,
     });
     if (headLength < 0) {
@@ -300,6 +302,22 @@ function rewriteRequest(peer: Peer, head: ParsedHead, target: Target, host: Host
     },
     base: { scheme, host: requestHost, serverName: host.serverName },
   };
+}
+
+/**
+ * environ's variables with RewriteEngine On: mod_rewrite's SCRIPT_URL and SCRIPT_URI (the path as it
+ * was before any rule, and as a URL from Host), after SetEnvIf's and before SetEnv's, as Apache's phases
+ * set them.
+ */
+function withRewriteEnv(settings: RouteSettings, peer: Peer, head: ParsedHead, target: Target, requestHost: string | null,
+    host: HostRuntime, scheme: "http" | "https"): string[] {
+  const path = target.rewrittenFrom ?? target.path;
+  const name = requestHost ? hostName(requestHost) : host.serverName;
+  const port = requestHost ? hostPort(requestHost) : null;
+  const standard = port === null || port === (scheme === "https" ? "443" : "80");
+  const url = `${scheme}://${name}${standard ? "" : `:${port}`}${path}`;
+  const env = ["SCRIPT_URL", path, "SCRIPT_URI", url, ...settings.env];
+  return settings.envIf ? settings.envIf(envRequest(peer, head, target), env) : env;
 }
 
 /** CustomLog env=[!]VAR: a request refused before its head or target was read has no variables. */

@@ -12,6 +12,8 @@ export interface Target {
   query: string;
   /** The authority of an absolute-form target, which overrides the Host header (RFC 9112 3.2.2). */
   host: string | null;
+  /** A mod_rewrite [PT] rule made `path` and `query`: the path it was given (SCRIPT_URL). */
+  rewrittenFrom?: string;
 }
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]+)(.*)$/i;

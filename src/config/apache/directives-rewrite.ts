@@ -1,7 +1,7 @@
 // mod_rewrite in a server or virtual host context, for what such configurations mostly do with it:
-// redirect (http to https, one host name to another, old paths to new ones) and refuse (F, G). A
-// rule that rewrites internally (to another path here), and the per-directory form, are warnings:
-// the request is then served as if the rule were not there.
+// redirect (http to https, one host name to another, old paths to new ones), refuse (F, G), and pass
+// a new path to Alias and WSGIScriptAlias ([PT]). A rule that rewrites internally without [PT], and
+// the per-directory form, are warnings: the request is then served as if the rule were not there.
 import { ConfigError, type Source } from "../diagnostics.ts";
 import type { RewriteCond, RewriteRule, VirtualHost } from "../site.ts";
 import { REWRITE_VARIABLES } from "../../http/site/rewrite.ts";
@@ -91,6 +91,7 @@ function rewriteRule(walk: Walk, args: string[], source: Source): void {
     else if (flag === "ne" || flag === "noescape") rule.noEscape = true;
     else if (flag === "qsa" || flag === "qsappend") rule.queryAppend = true;
     else if (flag === "qsd" || flag === "qsdiscard") rule.queryDiscard = true;
+    else if (flag === "pt" || flag === "passthrough") rule.passThrough = rule.last = true;
     else ignored.push(flag.toUpperCase() + (value ? `=${value}` : ""));
   }
   regexOf("RewriteRule", pattern, rule.nocase, source);
@@ -102,8 +103,10 @@ function rewriteRule(walk: Walk, args: string[], source: Source): void {
   }
   const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(substitution);
   if (substitution !== "-" && !redirect && absolute) rule.status = 302; // an absolute URL redirects without R
-  else if (substitution !== "-" && !redirect && rule.status === 0) {
-    walk.diagnostics.warn(source, `RewriteRule: rewriting to '${substitution}' on this server (an internal rewrite) is not implemented by wsgi-bin: this rule is ignored (add [R] to redirect there)`);
+  else if (substitution !== "-" && !redirect && rule.status === 0 && !rule.passThrough) {
+    // Without [PT] Apache takes the new path for a file under DocumentRoot, which no Alias or
+    // WSGIScriptAlias maps: mod_wsgi's documentation asks for [PT].
+    walk.diagnostics.warn(source, `RewriteRule: rewriting to '${substitution}' on this server (an internal rewrite) is not implemented by wsgi-bin without [PT]: this rule is ignored (add [PT] to pass the new path to Alias and WSGIScriptAlias, or [R] to redirect there)`);
     return;
   }
   (walk.vhost.rewrites ??= []).push(rule);

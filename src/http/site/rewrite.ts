@@ -1,8 +1,8 @@
 // mod_rewrite's pass in a server or virtual host context (its hook_uri2file), before Redirect, Alias
 // or any WSGI route maps the path: the rules in order, each against the decoded path, its
 // RewriteConds (with [OR] chains) against their test strings. F or G answers at once; a redirect at
-// its [L], or at the end of the pass with what the later rules made of its URL. Only such rules reach
-// here (config/apache/directives-rewrite.ts).
+// its [L], or at the end of the pass with what the later rules made of its URL; a [PT] rule gives
+// the path the request goes on with. Only such rules reach here (config/apache/directives-rewrite.ts).
 import { statSync } from "node:fs";
 import type { RewriteCond, RewriteRule } from "../../config/site.ts";
 import { absoluteUrl, type UrlBase } from "./redirects.ts";
@@ -34,6 +34,13 @@ export interface RewriteAnswer {
   location?: string;
 }
 
+/** A [PT] rule's work: the path (decoded, latin-1 bytes) and query the request goes on with. */
+export interface RewrittenPath {
+  status: 0;
+  path: string;
+  query: string;
+}
+
 interface CompiledCond {
   cond: RewriteCond;
   regex: RegExp | null;
@@ -61,11 +68,12 @@ export class Rewriter {
    * without [L] does not end the pass: the rules after it see the URL it made (absolute, so `^/...`
    * no longer matches), and the last redirect's status and URL are the answer. F and G answer at once.
    */
-  apply(request: RewriteRequest): RewriteAnswer | null {
+  apply(request: RewriteRequest): RewriteAnswer | RewrittenPath | null {
     let uri = request.path;
     let query = request.query;
     let status = 0;
     let noEscape = false;
+    let rewritten = false;
     for (const { rule, regex, conds } of this.rules) {
       const found = regex.exec(uri);
       if (rule.negate ? found : !found) continue;
@@ -81,13 +89,18 @@ export class Rewriter {
         // The query goes on unless [QSD]; a query in the substitution replaces it, or comes first with [QSA].
         const kept = rule.queryDiscard ? "" : query;
         query = own === null ? kept : rule.queryAppend && kept ? (own ? `${own}&${kept}` : kept) : own;
-        uri = absoluteUrl(target, request.base);
-        status = rule.status || 302; // an absolute URL redirects without [R]
-        noEscape = rule.noEscape;
+        if (rule.passThrough && rule.status === 0) {
+          uri = target; // [PT] (and L): a path on this server, which Alias and WSGIScriptAlias map
+          rewritten = true;
+        } else {
+          uri = absoluteUrl(target, request.base);
+          status = rule.status || 302; // an absolute URL redirects without [R]
+          noEscape = rule.noEscape;
+        }
       }
       if (rule.last) break;
     }
-    if (status === 0) return null;
+    if (status === 0) return rewritten ? { status: 0, path: uri, query } : null;
     return { status, location: (noEscape ? uri : escapeUrl(uri)) + (query ? `?${query}` : "") };
   }
 
