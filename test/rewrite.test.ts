@@ -91,6 +91,7 @@ describe("RewriteRule and RewriteCond through Apache + mod_rewrite and through w
     expect(warnings).toEqual([0, 0].map(() => expect.stringMatching(/RewriteCond: %\{HTTP_X_TEST\} is no mod_rewrite variable \(a request header is %\{HTTP:Name\}\): it reads as empty, in Apache too$/)));
     const r = await run(["--config", CONFIG, "--check-config"], { env: { FIXTURES, PORT: "8000" } });
     expect(r.stdout).toContain("1. rewrite ^ -> 301 https://%{SERVER_NAME}%{REQUEST_URI} [L] if %{SERVER_NAME} =www.a.test or if %{SERVER_NAME} =a.test");
+    expect(r.stdout).toContain("4. rewrite ^/pt-daemon/(.*)$ -> path /d/$1 [PT]");
   });
 });
 

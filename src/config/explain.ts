@@ -91,8 +91,10 @@ function vhostLines(site: Site, vhost: VirtualHost, port: number, fallbackName: 
   if (vhost.rewriteEngine) {
     for (const rule of vhost.rewrites ?? []) {
       const conds = rule.conds.map((cond) => ` if ${cond.test} ${cond.negate ? "!" : ""}${cond.kind === "regex" ? "" : cond.kind}${cond.pattern}${cond.or ? " or" : ""}`).join("");
-      const answer = rule.substitution === "-" ? (rule.status ? `${rule.status}` : "(nothing)") : `${rule.status} ${rule.substitution}`;
-      item(`rewrite ${rule.negate ? "!" : ""}${rule.pattern} -> ${answer}${rule.last ? " [L]" : ""}${conds}`, rule.source);
+      const answer = rule.substitution === "-" ? (rule.status ? `${rule.status}` : "(nothing)")
+        : rule.status ? `${rule.status} ${rule.substitution}` : `path ${rule.substitution}`;
+      const flag = rule.passThrough ? " [PT]" : rule.last ? " [L]" : "";
+      item(`rewrite ${rule.negate ? "!" : ""}${rule.pattern} -> ${answer}${flag}${conds}`, rule.source);
     }
   } else if (vhost.rewrites?.length) lines.push(`  (RewriteEngine is off: its ${vhost.rewrites.length} RewriteRules are not applied)`);
   for (const redirect of vhost.redirects) {
