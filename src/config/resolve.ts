@@ -13,6 +13,7 @@ export function mergeSettings(base: DirSettings, over: DirSettings): DirSettings
     access: over.access ?? base.access, // AuthMerging Off: a section's Require replaces what it inherits
     directoryIndex: over.directoryIndex ?? base.directoryIndex,
     handler: over.handler ?? base.handler,
+    addHandlers: base.addHandlers || over.addHandlers ? { ...base.addHandlers, ...over.addHandlers } : undefined,
     applicationGroup: over.applicationGroup ?? base.applicationGroup,
     processGroup: over.processGroup ?? base.processGroup,
     callableObject: over.callableObject ?? base.callableObject,
@@ -149,6 +150,12 @@ export function settingsFor(vhost: VirtualHost, url: string, file?: string): Dir
   for (const index of key.split(",")) if (index !== "") settings = mergeSettings(settings, sections[Number(index)]!.settings);
   if (cache.size < MERGED_LIMIT) cache.set(key, settings);
   return settings;
+}
+
+/** AddHandler or SetHandler wsgi-script anywhere in the host: its files may be WSGI scripts. */
+export function hasWsgiHandlers(vhost: VirtualHost): boolean {
+  return [vhost.settings, ...vhost.sections.map((section) => section.settings)]
+    .some((settings) => settings.handler === "wsgi-script" || Object.values(settings.addHandlers ?? {}).includes("wsgi-script"));
 }
 
 /** mod_status's <Location PATH>s (SetHandler server-status) of a host: PATH without a trailing slash. */

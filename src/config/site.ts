@@ -84,8 +84,10 @@ export interface DirSettings {
   access?: Access;
   /** DirectoryIndex; [] is `DirectoryIndex disabled`. */
   directoryIndex?: string[];
-  /** SetHandler, lower-case: "server-status" (mod_status) in a <Location>, or "none". */
+  /** SetHandler, lower-case: "server-status" (mod_status) in a <Location>, "wsgi-script" (mod_wsgi), or "none". */
   handler?: string;
+  /** AddHandler (mod_mime): a file name extension (lower-case, no dot) -> its handler, lower-case. */
+  addHandlers?: Record<string, string>;
   applicationGroup?: string;
   processGroup?: string;
   callableObject?: string;

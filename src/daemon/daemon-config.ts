@@ -2,17 +2,20 @@
 // ports and runs the embedded group's routes itself; a daemon process runs its group's routes only,
 // with the group's Python, threads and limits, behind its private socket.
 import type { DaemonGroupConfig, ServerConfig } from "../config.ts";
+import { hasWsgiHandlers } from "../config/resolve.ts";
 
 /** Does (part of) the route run in process group `group`? */
 function runsIn(route: { processGroup: string; groupsInside: string[] }, group: string): boolean {
   return route.processGroup === group || route.groupsInside.includes(group);
 }
 
-/** Python is loaded in a front only for the embedded group's routes (or parts of routes) and import scripts. */
+/** Python is loaded in a front only for the embedded group's routes (or parts of routes), handler scripts and import scripts. */
 export function frontNeedsPython(config: ServerConfig): boolean {
   const embeddedRoute = config.listeners.some((listener) =>
     listener.hosts.some((host) => host.routes.some((route) => runsIn(route, "%{GLOBAL}"))));
-  return embeddedRoute || config.importScripts.some((script) => !script.processGroup);
+  // A file AddHandler or SetHandler wsgi-script makes a script may run here whatever group it names.
+  const handlerScripts = config.listeners.some((listener) => listener.hosts.some((host) => hasWsgiHandlers(host.vhost)));
+  return embeddedRoute || handlerScripts || config.importScripts.some((script) => !script.processGroup);
 }
 
 /** The configuration a process of daemon group `group` serves with. */

@@ -119,7 +119,18 @@ export function createApp(context: AppContext): App {
     }
     // mod_status's <Location>: its handler takes the request before any route would.
     const statusBase = status ? host.statusBase(target.path) : null;
-    const match = statusBase === null ? host.match(target.path) : null;
+    let match = statusBase === null ? host.match(target.path) : null;
+    if (match?.kind === "file" && host.wsgiHandlers) {
+      // AddHandler or SetHandler wsgi-script: the file may be a script to run, never a file to send.
+      const script = host.handlerScript(target.path, match);
+      if (script && "status" in script) {
+        const response = makeSink(connection, isHead, http10, script.script);
+        response.errorDocuments = host.errorDocumentsAt(target.path, script.script);
+        errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] Options ExecCGI is off in this directory: ${logPath(script.script)}`);
+        return sendPage(response, script.status);
+      }
+      if (script) match = script;
+    }
     if (match?.kind === "wsgi") return runWsgi(connection, head, body, target, host, requestHost, match, makeSink);
     const response = makeSink(connection, isHead, http10, match?.kind === "file" ? match.file : target.raw);
     const base: UrlBase = { scheme: context.scheme, host: requestHost, serverName: host.serverName };

@@ -57,6 +57,9 @@ const OPTION_NAMES = new Map(
   ["All", "None", "Indexes", "FollowSymLinks", "SymLinksIfOwnerMatch", "ExecCGI", "Includes", "IncludesNOEXEC", "MultiViews"]
     .map((name) => [name.toLowerCase(), name]),
 );
+/** mod_wsgi's handler names: a file they apply to runs as a WSGI script (Options ExecCGI needed). */
+const WSGI_HANDLERS = new Set(["wsgi-script", "application/x-httpd-wsgi"]);
+
 /** Options that change what wsgi-bin does. ExecCGI is what WSGIScriptAlias already grants. */
 const OPTIONS_ACTED_ON = new Set(["All", "None", "Indexes", "FollowSymLinks", "ExecCGI"]);
 
@@ -244,14 +247,26 @@ export const CORE_DIRECTIVES: DirectiveSpec[] = [
     },
   },
   {
-    name: "SetHandler", where: ANYWHERE, args: [1, 1], usage: "server-status|None",
+    name: "SetHandler", where: ANYWHERE, args: [1, 1], usage: "server-status|wsgi-script|None",
     apply(walk, args, source) {
       const handler = args[0]!.toLowerCase();
-      if (handler === "none") walk.settings.handler = "none";
-      else if (handler !== "server-status") walk.diagnostics.warn(source, `SetHandler ${args[0]}: not implemented by wsgi-bin (only server-status): ignored`);
+      if (handler === "none" || WSGI_HANDLERS.has(handler)) walk.settings.handler = handler === "none" ? "none" : "wsgi-script";
+      else if (handler !== "server-status") walk.diagnostics.warn(source, `SetHandler ${args[0]}: not implemented by wsgi-bin (only server-status and wsgi-script): ignored`);
       else if (walk.where !== "location" || walk.section?.regex) {
         walk.diagnostics.warn(source, "SetHandler server-status is served inside a <Location PATH> only: ignored here");
       } else walk.settings.handler = handler;
+    },
+  },
+  {
+    name: "AddHandler", where: ANYWHERE, args: [2, Infinity], usage: "wsgi-script EXTENSION...",
+    apply(walk, args, source) {
+      const handler = args[0]!.toLowerCase();
+      if (!WSGI_HANDLERS.has(handler)) {
+        walk.diagnostics.warn(source, `AddHandler ${args[0]}: not implemented by wsgi-bin (only wsgi-script): ignored`);
+        return;
+      }
+      const handlers = (walk.settings.addHandlers = { ...walk.settings.addHandlers });
+      for (const extension of args.slice(1)) handlers[extension.replace(/^\./, "").toLowerCase()] = "wsgi-script";
     },
   },
   {

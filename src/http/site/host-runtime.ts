@@ -3,13 +3,14 @@
 // the per-request settings of a WSGI route (application group, callable, access, SetEnv, Header),
 // worked out once per route unless <Location>/<Directory> sections apply to part of it only.
 import { statSync } from "node:fs";
+import { basename } from "node:path";
 import { RegExpRouter } from "hono/router/reg-exp-router";
 import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
 import { DEFAULTS } from "../../config.ts";
 import { componentMatcher } from "../../config/apache/include.ts";
 import { ConfigError } from "../../config/diagnostics.ts";
-import { locationCovers, sectionsInside, settingsFor, statusLocations, vhostNames, type ResolvedRoute } from "../../config/resolve.ts";
+import { effectiveOptions, hasWsgiHandlers, locationCovers, sectionsInside, settingsFor, statusLocations, vhostNames, type ResolvedRoute } from "../../config/resolve.ts";
 import type { PlannedHost } from "../../config/serve-plan.ts";
 import type { CustomLog, DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
 import type { AccessLog } from "../../log/access-log.ts";
@@ -114,6 +115,10 @@ export class HostRuntime {
   private readonly statics: StaticMapping[];
   /** mod_status's <Location PATH>s (SetHandler server-status). */
   private readonly statusPaths: string[];
+  /** AddHandler or SetHandler wsgi-script somewhere in the host: its files may be scripts (handlerScript). */
+  readonly wsgiHandlers: boolean;
+  /** Handler scripts' settings, by the settings in force and SCRIPT_NAME. */
+  private readonly handlerSettings = new WeakMap<DirSettings, Map<string, RouteSettings>>();
   /** SetEnvIf compiled for the access log's condition, by the settings in force. */
   private readonly logEnv = new WeakMap<DirSettings, EnvConditions | null>();
 
@@ -124,6 +129,7 @@ export class HostRuntime {
     this.names = vhostNames(vhost).map((name) => componentMatcher(name.toLowerCase()));
     this.editHead = headEditor(vhost.settings.headers);
     this.logCondition = vhost.customLogs[0]?.condition ?? null;
+    this.wsgiHandlers = hasWsgiHandlers(vhost);
     this.rewriter = vhost.rewriteEngine && vhost.rewrites?.length ? new Rewriter(vhost.rewrites) : null;
     this.anyErrorDocuments = Boolean(vhost.settings.errorDocuments) || vhost.sections.some((section) => section.settings.errorDocuments);
     this.redirects = vhost.redirects;
@@ -134,7 +140,7 @@ export class HostRuntime {
     this.routes = planned.routes.map((resolved) => {
       const route = resolved.route;
       const perPath = route.match === "regex" || route.directory || anyLocationMatch || sectionsInside(vhost, route).length > 0;
-      return { resolved, route, fixed: perPath ? null : this.settings(resolved, resolved.settings, route.url), perPath: perPath ? new WeakMap() : null };
+      return { resolved, route, fixed: perPath ? null : this.settings(route, resolved.settings, route.url), perPath: perPath ? new WeakMap() : null };
     });
     const simple = this.routes.every((r) => r.fixed !== null);
     this.router = simple ? prefixRouter(this.routes) : null;
@@ -253,6 +259,36 @@ export class HostRuntime {
     return null;
   }
 
+  /**
+   * mod_wsgi's handler (AddHandler or SetHandler wsgi-script): the file a static mapping leads to runs as
+   * a WSGI script. Walking down the path, the first regular file is the script and the rest PATH_INFO,
+   * as Apache's directory walk. null: a plain file (or a directory, or nothing); a status: the answer
+   * (403 where Options ExecCGI is off, as mod_wsgi).
+   */
+  handlerScript(path: string, found: { file: string; root: string }): Match | { status: number; script: string } | null {
+    const walked = fileOnPath(found.root, found.file);
+    if (!walked) return null;
+    const dir = settingsFor(this.vhost, path, walked.file);
+    if (!runsAsScript(dir, walked.file)) return null;
+    if (!effectiveOptions(dir.options).has("ExecCGI")) return { status: 403, script: walked.file };
+    const pathInfo = latin1(walked.rest);
+    if (!path.endsWith(pathInfo)) return null;
+    const scriptName = path.slice(0, path.length - pathInfo.length);
+    let byName = this.handlerSettings.get(dir);
+    if (!byName) this.handlerSettings.set(dir, (byName = new Map()));
+    let settings = byName.get(scriptName);
+    if (!settings) {
+      settings = this.settings({ match: "prefix", url: scriptName || "/", target: walked.file }, dir, scriptName || "/");
+      if (byName.size < PER_PATH_LIMIT) byName.set(scriptName, settings);
+    }
+    return { kind: "wsgi", script: walked.file, scriptName, pathInfo, settings };
+  }
+
+  /** Is the file a WSGI script where it is (for the static files' own check: its source is never sent)? */
+  isHandlerScript(path: string, file: string): boolean {
+    return this.wsgiHandlers && runsAsScript(settingsFor(this.vhost, path, file), file);
+  }
+
   /** A per-path route's settings, made once for each merged settings object and SCRIPT_NAME. */
   private pathSettings(compiled: CompiledRoute, dir: DirSettings, scriptName: string): RouteSettings {
     const cache = compiled.perPath!;
@@ -260,15 +296,14 @@ export class HostRuntime {
     if (!byName) cache.set(dir, (byName = new Map()));
     let settings = byName.get(scriptName);
     if (!settings) {
-      settings = this.settings(compiled.resolved, dir, scriptName);
+      settings = this.settings(compiled.route, dir, scriptName);
       if (byName.size < PER_PATH_LIMIT) byName.set(scriptName, settings);
     }
     return settings;
   }
 
   /** A route's settings: its own options over the per-directory ones, resolved for this host and port. */
-  private settings(resolved: ResolvedRoute, dir: DirSettings, scriptName: string): RouteSettings {
-    const route = resolved.route;
+  private settings(route: WsgiRoute, dir: DirSettings, scriptName: string): RouteSettings {
     const applicationGroup = route.applicationGroup ?? dir.applicationGroup ?? DEFAULTS.applicationGroup;
     // The path's own WSGIProcessGroup (a <Location> inside the route may name another), as in mod_wsgi.
     const processGroup = route.processGroup ?? dir.processGroup ?? "%{GLOBAL}";
@@ -360,4 +395,40 @@ function scriptInDirectory(dir: string, scriptName: string, path: string): { scr
     if (!stats.isDirectory()) return null;
   }
   return null;
+}
+
+/** SetHandler wsgi-script, or (no other SetHandler) AddHandler wsgi-script for any of the name's extensions, as mod_mime reads them. */
+function runsAsScript(dir: DirSettings, file: string): boolean {
+  if (dir.handler === "wsgi-script") return true;
+  if ((dir.handler !== undefined && dir.handler !== "none") || !dir.addHandlers) return false;
+  const extensions = basename(file).toLowerCase().split(".").slice(1);
+  return extensions.some((extension) => dir.addHandlers![extension] === "wsgi-script");
+}
+
+/**
+ * Walking from `root` down to `file`: the first regular file on the way, and what follows it; null
+ * when the walk meets a directory at the end, or nothing.
+ */
+function fileOnPath(root: string, file: string): { file: string; rest: string } | null {
+  let current = root.replace(/\/+$/, "") || "/";
+  if (!file.startsWith(current)) return null;
+  const segments = file.slice(current.length).split("/");
+  for (let i = 0; ; i++) {
+    let stats;
+    try {
+      stats = statSync(current);
+    } catch {
+      return null;
+    }
+    if (stats.isFile()) return { file: current, rest: file.slice(current.length) };
+    if (!stats.isDirectory()) return null;
+    while (i < segments.length && segments[i] === "") i++;
+    if (i >= segments.length) return null;
+    current = current === "/" ? `/${segments[i]}` : `${current}/${segments[i]}`;
+  }
+}
+
+/** A file system path's text as the latin-1 bytes of its UTF-8 (a request path's form). */
+function latin1(text: string): string {
+  return /[^\x00-\x7f]/.test(text) ? Buffer.from(text, "utf8").toString("latin1") : text;
 }

@@ -90,6 +90,11 @@ export async function serveFile(request: FileRequest, file: string, root: string
     errorLog.info(`${client(request)} AH00128: File does not exist: ${logPath(file)}${path.endsWith("/") ? "/" : ""}`);
     return sendPage(response, 404);
   }
+  if (request.host.isHandlerScript(path, file)) {
+    // A WSGI script reached here (a DirectoryIndex naming one): its source is never sent.
+    errorLog.error(`${client(request)} ${logPath(file)} is a WSGI script (AddHandler or SetHandler wsgi-script), which wsgi-bin runs only where the path names it, not as a DirectoryIndex: refused.`);
+    return sendPage(response, 403);
+  }
   return sendFile(request, file);
 }
 

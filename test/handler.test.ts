@@ -1,0 +1,84 @@
+// mod_wsgi's handler (AddHandler and SetHandler wsgi-script, Options ExecCGI): the same site served by
+// Apache + mod_wsgi and by wsgi-bin, request by request. Before, wsgi-bin sent such scripts' source as
+// static files.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { startApache, type RunningApache } from "./helpers/apache.ts";
+import { cleanupTemps, fixture, freePort, type RunningServer, start, tempDir } from "./helpers/server.ts";
+import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
+
+afterAll(() => cleanupTemps());
+
+const CONFIG = fixture("site/handler.conf");
+
+function makeSite(): string {
+  const site = tempDir("wsgi-bin-handler-");
+  const script = (rel: string) => {
+    mkdirSync(dirname(join(site, rel)), { recursive: true });
+    copyFileSync(fixture("environ.wsgi"), join(site, rel));
+  };
+  for (const rel of ["htdocs/app.wsgi", "htdocs/app.wsgi.bak", "htdocs/sub/deep.wsgi", "htdocs/daemon/d.wsgi", "htdocs/idx/index.wsgi", "apps/myapp.wsgi", "noexec/n.wsgi"]) script(rel);
+  writeFileSync(join(site, "htdocs/static.txt"), "just a file\n");
+  // Apache's children run as www-data: everything must be world-readable.
+  for (const dir of ["", "htdocs", "htdocs/sub", "htdocs/daemon", "htdocs/idx", "apps", "noexec"]) chmodSync(join(site, dir), 0o755);
+  return site;
+}
+
+async function ask(port: number, path: string): Promise<WireResponse> {
+  const client = new WireClient(port);
+  try {
+    await client.send(`GET ${path} HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n`);
+    return await client.response();
+  } finally {
+    client.close();
+  }
+}
+
+/** The status, and what the script saw (its environ's routing keys) or the body sent. */
+function comparable(r: WireResponse) {
+  if (r.header("content-type") !== "application/json") return { status: r.status, body: r.status === 200 ? r.body.toString("latin1") : "(page)" };
+  const environ = JSON.parse(r.body.toString("utf8")) as Record<string, string>;
+  const keys = ["SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SCRIPT_FILENAME", "mod_wsgi.process_group", "mod_wsgi.application_group"];
+  // %{RESOURCE} names the port the request arrived on in wsgi-bin, Host's in mod_wsgi (docs/known-limitations.md).
+  return { status: r.status, ...Object.fromEntries(keys.map((key) => [key, environ[key]?.replace(/:\d+\|/, "|")])) };
+}
+
+describe("AddHandler and SetHandler wsgi-script through Apache + mod_wsgi and through wsgi-bin", () => {
+  let site: string;
+  let ours: RunningServer;
+  let apache: RunningApache;
+  beforeAll(async () => {
+    site = makeSite();
+    const port = await freePort();
+    ours = await start({ args: ["--config", CONFIG, "--port", String(port)], env: { SITE: site, PORT: String(port) } });
+    apache = await startApache(CONFIG, ["authz_core", "mime", "alias", "dir", "wsgi"], { SITE: site }, "PORT");
+  }, 60_000);
+  afterAll(async () => {
+    await ours?.stop();
+    await apache?.stop();
+  }, 30_000);
+
+  const PATHS = [
+    "/app.wsgi", "/app.wsgi/extra/path?q=1", "/app.wsgi/", "/sub/deep.wsgi/x", "/app.wsgi.bak", "/static.txt", "/missing.wsgi",
+    "/daemon/d.wsgi/p?z=2", "/myapp", "/myapp/more/", "/noexec/n.wsgi",
+  ];
+  for (const path of PATHS) {
+    test(`GET ${path}`, async () => {
+      const [theirs, mine] = await Promise.all([ask(apache.port, path), ask(ours.port, path)]);
+      expect(comparable(mine)).toEqual(comparable(theirs));
+    });
+  }
+
+  test("a script is never sent as a file, and a directory without ExecCGI logs why it refuses", async () => {
+    const r = await ask(ours.port, "/app.wsgi");
+    expect(r.header("content-type")).toBe("application/json");
+    expect((await ask(ours.port, "/noexec/n.wsgi")).status).toBe(403);
+    expect(ours.stderr()).toContain(`Options ExecCGI is off in this directory: ${site}/noexec/n.wsgi`);
+    expect(ours.stderr()).not.toContain("warning");
+    const index = await ask(ours.port, "/idx/");
+    expect(index.status).toBe(403); // Apache runs it; wsgi-bin does not run a DirectoryIndex script
+    expect(index.body.toString("latin1")).not.toContain("def application");
+    expect(ours.stderr()).toContain(`${site}/htdocs/idx/index.wsgi is a WSGI script (AddHandler or SetHandler wsgi-script)`);
+  });
+});
