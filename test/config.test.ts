@@ -625,7 +625,7 @@ SetHandler server-status
     expect(r.code).toBe(0);
     expect(warnings(r.stderr)).toEqual([
       expect.stringMatching(/site\.conf:3: SetHandler server-status is served inside a <Location PATH> only: ignored here/),
-      expect.stringMatching(/site\.conf:5: SetHandler cgi-script: not implemented by wsgi-bin \(only server-status\): ignored/),
+      expect.stringMatching(/site\.conf:5: SetHandler cgi-script: not implemented by wsgi-bin \(only server-status and wsgi-script\): ignored/),
     ]);
   });
 
