@@ -6,7 +6,7 @@ import { regex } from "../http/site/url-map.ts";
 import { componentMatcher } from "./apache/include.ts";
 import type { Access, DirSettings, OptionsChange, Section, Site, VirtualHost, WsgiRoute } from "./site.ts";
 
-/** Later (more specific) settings override earlier ones; SetEnv, SetEnvIf, Header and section Redirects add up. */
+/** Later (more specific) settings override earlier ones; SetEnv, SetEnvIf, Header, RequestHeader and section Redirects add up. */
 export function mergeSettings(base: DirSettings, over: DirSettings): DirSettings {
   return {
     options: mergeOptions(base.options, over.options),
@@ -26,6 +26,7 @@ export function mergeSettings(base: DirSettings, over: DirSettings): DirSettings
     setEnv: [...base.setEnv, ...over.setEnv],
     setEnvIf: base.setEnvIf || over.setEnvIf ? [...(base.setEnvIf ?? []), ...(over.setEnvIf ?? [])] : undefined,
     headers: [...base.headers, ...over.headers],
+    requestHeaders: base.requestHeaders || over.requestHeaders ? [...(base.requestHeaders ?? []), ...(over.requestHeaders ?? [])] : undefined,
     redirects: base.redirects || over.redirects ? [...(base.redirects ?? []), ...(over.redirects ?? [])] : undefined,
     errorDocuments: base.errorDocuments || over.errorDocuments ? { ...base.errorDocuments, ...over.errorDocuments } : undefined,
     sources: { ...base.sources, ...over.sources },

@@ -62,13 +62,16 @@ export interface OptionsChange {
   source?: Source;
 }
 
-export type HeaderAction = "set" | "unset" | "add" | "append" | "merge" | "setifempty";
+export type HeaderAction = "set" | "unset" | "add" | "append" | "merge" | "setifempty" | "edit" | "edit*";
 
-/** Header [always|onsuccess] ACTION NAME [VALUE] */
+/** Header [always|onsuccess] ACTION NAME [VALUE], RequestHeader ACTION NAME [VALUE] (edit: NAME REGEX VALUE). */
 export interface HeaderRule {
   action: HeaderAction;
   name: string;
+  /** The value; edit's replacement ($0-$9 from the match). */
   value?: string;
+  /** edit and edit*: the regular expression replaced (its first match; edit*: every one). */
+  pattern?: string;
   /** `always` also applies to error responses (Apache's error-headers table). */
   always: boolean;
   source?: Source;
@@ -103,6 +106,8 @@ export interface DirSettings {
   /** SetEnvIf, SetEnvIfNoCase, BrowserMatch: conditional variables, in order (mod_setenvif). */
   setEnvIf?: EnvCondition[];
   headers: HeaderRule[];
+  /** RequestHeader (mod_headers on the request, before the app sees it), in order. */
+  requestHeaders?: HeaderRule[];
   /** Redirect/RedirectMatch written inside a section (the URL-path may be the <Location>'s). */
   redirects?: Redirect[];
   /** ErrorDocument by status: a text, a local URL, a full URL, or "default". */

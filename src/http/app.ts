@@ -207,6 +207,7 @@ export function createApp(context: AppContext): App {
     let hostHeader = requestHost;
     // An absolute-form target's authority is the Host (RFC 9112 3.2.2), HTTP_HOST too, as in Apache.
     let headers = target.host !== null && target.host !== head.host ? withHost(head.headers, target.host) : head.headers;
+    if (settings.editRequest) headers = settings.editRequest(headers); // RequestHeader, before mod_wsgi reads them
     let forwardedPort: string | null = null;
     let serverName = hostHeader ? hostName(hostHeader) : host.serverName;
     let scriptName = match.scriptName;

@@ -1,7 +1,7 @@
 // mod_alias (Alias, AliasMatch, Redirect...), mod_dir (DirectoryIndex), mod_env (SetEnv) and
-// mod_headers (Header).
+// mod_headers (Header, RequestHeader).
 import { ConfigError, type Source } from "../diagnostics.ts";
-import type { HeaderAction, Redirect } from "../site.ts";
+import type { HeaderAction, HeaderRule, Redirect } from "../site.ts";
 import { ANYWHERE, HOST, pathArg, regexArg, type DirectiveSpec, type Walk } from "./context.ts";
 
 const REDIRECT_STATUS: Record<string, number> = { permanent: 301, temp: 302, seeother: 303, gone: 410 };
@@ -51,8 +51,34 @@ function keepSlash(written: string, resolved: string): string {
   return written.endsWith("/") && !resolved.endsWith("/") ? resolved + "/" : resolved;
 }
 
-const HEADER_ACTIONS = new Set<HeaderAction>(["set", "unset", "add", "append", "merge", "setifempty"]);
-const HEADER_ACTIONS_NOT_IMPLEMENTED = new Set(["echo", "edit", "edit*", "note"]);
+const HEADER_ACTIONS = new Set<HeaderAction>(["set", "unset", "add", "append", "merge", "setifempty", "edit", "edit*"]);
+const HEADER_ACTIONS_NOT_IMPLEMENTED = new Set(["echo", "note"]);
+
+/** Header's and RequestHeader's ACTION NAME [VALUE] (edit: NAME REGEX VALUE) [condition]; null: ignored, with a warning. */
+function headerRule(walk: Walk, directive: string, rest: string[], source: Source): Omit<HeaderRule, "always"> | null {
+  const action = rest[0]!.toLowerCase();
+  if (HEADER_ACTIONS_NOT_IMPLEMENTED.has(action)) {
+    walk.diagnostics.warn(source, `${directive} ${action} is not implemented by wsgi-bin: ignored`);
+    return null;
+  }
+  if (!HEADER_ACTIONS.has(action as HeaderAction)) throw new ConfigError(source, `${directive}: unknown action '${rest[0]}'`);
+  const wanted = action === "unset" ? 1 : action.startsWith("edit") ? 3 : 2;
+  if (rest.length < wanted + 1) {
+    throw new ConfigError(source, `${directive} ${action} needs ${wanted === 1 ? "a header name" : wanted === 2 ? "a header name and a value" : "a header name, a regular expression and a replacement"}`);
+  }
+  if (rest.length > wanted + 1) {
+    walk.diagnostics.warn(source, `${directive}: the condition '${rest.slice(wanted + 1).join(" ")}' is not implemented by wsgi-bin: this ${directive} is ignored`);
+    return null;
+  }
+  const name = rest[1]!;
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new ConfigError(source, `${directive}: '${name}' is not a valid header name`);
+  const value = wanted === 1 ? undefined : rest.at(-1)!;
+  if (value !== undefined && /%(?:[tDlis]|\{[^}]*\}[eosC])/.test(value)) {
+    walk.diagnostics.warn(source, `${directive} ${action} ${name}: format specifiers (%t, %D, %{VAR}e...) are not expanded by wsgi-bin: the value is sent as written`);
+  }
+  if (wanted === 3) regexArg(`${directive} ${action}`, rest[2]!, source);
+  return { action: action as HeaderAction, name, value, pattern: wanted === 3 ? rest[2] : undefined, source };
+}
 
 export const ALIAS_DIRECTIVES: DirectiveSpec[] = [
   {
@@ -110,33 +136,20 @@ export const ALIAS_DIRECTIVES: DirectiveSpec[] = [
     },
   },
   {
-    name: "Header", where: ANYWHERE, args: [2, 5], usage: "[always|onsuccess] ACTION NAME [VALUE]",
+    name: "Header", where: ANYWHERE, args: [2, 6], usage: "[always|onsuccess] ACTION NAME [VALUE] (edit: NAME REGEX VALUE)",
     apply(walk, args, source) {
-      let rest = args;
-      let always = false;
-      const condition = rest[0]!.toLowerCase();
-      if (condition === "always" || condition === "onsuccess") {
-        always = condition === "always";
-        rest = rest.slice(1);
-      }
-      const action = rest[0]!.toLowerCase();
-      if (HEADER_ACTIONS_NOT_IMPLEMENTED.has(action)) {
-        walk.diagnostics.warn(source, `Header ${action} is not implemented by wsgi-bin: ignored`);
-        return;
-      }
-      if (!HEADER_ACTIONS.has(action as HeaderAction)) throw new ConfigError(source, `Header: unknown action '${rest[0]}'`);
-      const wanted = action === "unset" ? 1 : 2;
-      if (rest.length < wanted + 1) throw new ConfigError(source, `Header ${action} needs ${wanted === 1 ? "a header name" : "a header name and a value"}`);
-      if (rest.length > wanted + 1) {
-        walk.diagnostics.warn(source, `Header: the condition '${rest.slice(wanted + 1).join(" ")}' is not implemented by wsgi-bin: this Header is ignored`);
-        return;
-      }
-      const name = rest[1]!;
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new ConfigError(source, `Header: '${name}' is not a valid header name`);
-      if (wanted === 2 && /%(?:[tDlis]|\{[^}]*\}[eosC])/.test(rest[2]!)) {
-        walk.diagnostics.warn(source, `Header ${action} ${name}: format specifiers (%t, %D, %{VAR}e...) are not expanded by wsgi-bin: the value is sent as written`);
-      }
-      walk.settings.headers.push({ action: action as HeaderAction, name, value: wanted === 2 ? rest[2] : undefined, always, source });
+      const condition = args[0]!.toLowerCase();
+      const always = condition === "always";
+      const rule = headerRule(walk, "Header", always || condition === "onsuccess" ? args.slice(1) : args, source);
+      if (rule) walk.settings.headers.push({ ...rule, always });
+    },
+  },
+  {
+    name: "RequestHeader", where: ANYWHERE, args: [2, 5], usage: "ACTION NAME [VALUE] [early] (edit: NAME REGEX VALUE)",
+    apply(walk, args, source) {
+      // early (applied before the request is mapped) changes nothing the app sees.
+      const rule = headerRule(walk, "RequestHeader", args.at(-1)!.toLowerCase() === "early" ? args.slice(0, -1) : args, source);
+      if (rule) (walk.settings.requestHeaders ??= []).push({ ...rule, always: false });
     },
   },
 ];

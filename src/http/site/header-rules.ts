@@ -1,32 +1,55 @@
-// mod_headers on responses: Header set|unset|add|append|merge|setifempty, in the order written. Rules
-// without `always` apply to the responses of apps and files; the server's own error pages and
-// redirects get the `always` ones only (Apache clears its normal header table for those).
+// mod_headers: Header set|unset|add|append|merge|setifempty|edit|edit* on responses, in the order
+// written. Rules without `always` apply to the responses of apps and files; the server's own error
+// pages and redirects get the `always` ones only (Apache clears its normal header table for those).
+// RequestHeader: the same actions on a request's headers, before the app sees them.
 import type { HeaderRule } from "../../config/site.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
+import { regex, substitute } from "./url-map.ts";
 
-/** fields: [status, name, value, ...]. The index of the first field named `lower`, or -1. */
-function find(fields: string[], lower: string, from = 1): number {
+/** fields: [name, value, ...] from `from` (a response's head: [status, name, value, ...], from 1). */
+function find(fields: string[], lower: string, from: number): number {
   for (let i = from; i + 1 < fields.length; i += 2) if (fields[i]!.toLowerCase() === lower) return i;
   return -1;
 }
 
-function remove(fields: string[], lower: string): void {
-  for (let i = fields.length - 2; i >= 1; i -= 2) if (fields[i]!.toLowerCase() === lower) fields.splice(i, 2);
+function remove(fields: string[], lower: string, from: number): void {
+  for (let i = fields.length - 2; i >= from; i -= 2) if (fields[i]!.toLowerCase() === lower) fields.splice(i, 2);
 }
 
-function apply(fields: string[], rule: HeaderRule): void {
+/** edit: the first match of the rule's expression replaced ($0-$9); edit*: every one, as mod_headers. */
+function edited(value: string, rule: HeaderRule): string {
+  const pattern = regex(rule.pattern!);
+  const replacement = rule.value ?? "";
+  if (rule.action === "edit") {
+    const match = pattern.exec(value);
+    return match ? value.slice(0, match.index) + substitute(replacement, match) + value.slice(match.index + match[0].length) : value;
+  }
+  let out = "";
+  let rest = value;
+  for (let match = pattern.exec(rest); match && rest !== ""; match = pattern.exec(rest)) {
+    const end = match.index + Math.max(match[0].length, 1); // an empty match moves on by a character
+    out += rest.slice(0, match.index) + substitute(replacement, match) + (match[0].length ? "" : rest.slice(match.index, end));
+    rest = rest.slice(end);
+  }
+  return out + rest;
+}
+
+function apply(fields: string[], rule: HeaderRule, from: number): void {
   const lower = rule.name.toLowerCase();
   const value = rule.value ?? "";
-  const at = find(fields, lower);
+  const at = find(fields, lower, from);
   switch (rule.action) {
     case "set":
-      remove(fields, lower);
+      remove(fields, lower, from);
       fields.push(rule.name, value);
       return;
     case "unset":
-      remove(fields, lower);
+      remove(fields, lower, from);
       return;
     case "add":
+      // On a request the added header is a second entry, and mod_wsgi's environ keeps the last of
+      // them: the app sees the added value alone (checked against Apache 2.4.71 + mod_wsgi 4.9.4).
+      if (from === 0) remove(fields, lower, from);
       fields.push(rule.name, value);
       return;
     case "append":
@@ -40,10 +63,15 @@ function apply(fields: string[], rule: HeaderRule): void {
       return;
     }
     case "setifempty":
-      if (at < 0 || fields[at + 1] === "") {
-        remove(fields, lower);
+      // A response's empty header counts as none here; a request's is kept (checked against Apache 2.4.71).
+      if (at < 0 || (from > 0 && fields[at + 1] === "")) {
+        remove(fields, lower, from);
         fields.push(rule.name, value);
       }
+      return;
+    case "edit":
+    case "edit*":
+      for (let i = at; i >= 0; i = find(fields, lower, i + 2)) fields[i + 1] = edited(fields[i + 1]!, rule);
   }
 }
 
@@ -61,6 +89,25 @@ function compileRules(rules: HeaderRule[]): HeadEditor | null {
   if (rules.length === 0) return null;
   const always = rules.filter((rule) => rule.always);
   return (fields, error) => {
-    for (const rule of error ? always : rules) apply(fields, rule);
+    for (const rule of error ? always : rules) apply(fields, rule, 1);
   };
+}
+
+/** RequestHeader: a request's headers (name, value...) as the rules leave them, a new list. */
+export type RequestEditor = (headers: string[]) => string[];
+
+const requestEditors = new WeakMap<HeaderRule[], RequestEditor>();
+
+export function requestEditor(rules: HeaderRule[] | undefined): RequestEditor | null {
+  if (!rules?.length) return null;
+  let editor = requestEditors.get(rules);
+  if (!editor) {
+    editor = (headers) => {
+      const fields = headers.slice();
+      for (const rule of rules) apply(fields, rule, 0);
+      return fields;
+    };
+    requestEditors.set(rules, editor);
+  }
+  return editor;
 }

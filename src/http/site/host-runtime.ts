@@ -20,7 +20,7 @@ import type { HeadEditor } from "../wire/response-writer.ts";
 import { accessCheck, type AccessCheck } from "./access.ts";
 import { envConditions, type EnvConditions, type EnvRequest } from "./env-conditions.ts";
 import { ErrorDocuments } from "./error-documents.ts";
-import { headEditor } from "./header-rules.ts";
+import { headEditor, requestEditor, type RequestEditor } from "./header-rules.ts";
 import { matchRedirect, type RedirectMatch } from "./redirects.ts";
 import { Rewriter } from "./rewrite.ts";
 import { prefixLength, regex, substitute } from "./url-map.ts";
@@ -39,6 +39,8 @@ export interface RouteSettings {
   /** SetEnvIf's, worked out per request (they come before SetEnv's); null: none. */
   envIf: EnvConditions | null;
   editHead: HeadEditor | null;
+  /** RequestHeader rules: the headers the app sees; null: as received. */
+  editRequest: RequestEditor | null;
   /** Redirects written inside the sections that apply (mod_alias's fixup), if any. */
   redirects: Redirect[] | null;
   /** WSGITrustedProxies/WSGITrustedProxyHeaders: which X-Forwarded-* headers count; null: none is trusted. */
@@ -317,6 +319,7 @@ export class HostRuntime {
       env,
       envIf: envConditions(dir.setEnvIf),
       editHead: this.reach.relayed ? null : headEditor(dir.headers),
+      editRequest: requestEditor(dir.requestHeaders),
       redirects: dir.redirects?.length ? dir.redirects : null,
       proxies: trustedProxiesFor(dir.trustedProxies, dir.trustedProxyHeaders),
       chunkedRequest: dir.chunkedRequest ?? true,
