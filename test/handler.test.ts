@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { startApache, type RunningApache } from "./helpers/apache.ts";
-import { cleanupTemps, fixture, freePort, type RunningServer, start, tempDir } from "./helpers/server.ts";
+import { startBoth, type BothServers, type RunningApache } from "./helpers/apache.ts";
+import { cleanupTemps, fixture, type RunningServer, tempDir } from "./helpers/server.ts";
 import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
 
 afterAll(() => cleanupTemps());
@@ -46,18 +46,15 @@ function comparable(r: WireResponse) {
 
 describe("AddHandler and SetHandler wsgi-script through Apache + mod_wsgi and through wsgi-bin", () => {
   let site: string;
+  let both: BothServers;
   let ours: RunningServer;
   let apache: RunningApache;
   beforeAll(async () => {
     site = makeSite();
-    const port = await freePort();
-    ours = await start({ args: ["--config", CONFIG, "--port", String(port)], env: { SITE: site, PORT: String(port) } });
-    apache = await startApache(CONFIG, ["authz_core", "mime", "alias", "dir", "wsgi"], { SITE: site }, "PORT");
+    both = await startBoth(CONFIG, ["authz_core", "mime", "alias", "dir", "wsgi"], { SITE: site });
+    ({ ours, apache } = both);
   }, 60_000);
-  afterAll(async () => {
-    await ours?.stop();
-    await apache?.stop();
-  }, 30_000);
+  afterAll(() => both?.stop(), 30_000);
 
   const PATHS = [
     "/app.wsgi", "/app.wsgi/extra/path?q=1", "/app.wsgi/", "/sub/deep.wsgi/x", "/app.wsgi.bak", "/static.txt", "/missing.wsgi",

@@ -2,8 +2,8 @@
 // response's), the same configuration served by Apache + mod_wsgi and by wsgi-bin, compared request
 // by request, embedded and in a daemon group.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startApache, type RunningApache } from "./helpers/apache.ts";
-import { cleanupTemps, FIXTURES, fixture, freePort, type RunningServer, start } from "./helpers/server.ts";
+import { startBoth, type BothServers, type RunningApache } from "./helpers/apache.ts";
+import { cleanupTemps, FIXTURES, fixture, type RunningServer } from "./helpers/server.ts";
 import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
 
 afterAll(() => cleanupTemps());
@@ -37,17 +37,14 @@ const REQUEST: [string, string][] = [
 const RESPONSE = "?Set-Cookie=a%3D1&Set-Cookie=b%3D2&X-Resp=foo+boo&X-First=abbcbb";
 
 describe("RequestHeader and Header edit through Apache + mod_wsgi and through wsgi-bin", () => {
+  let both: BothServers;
   let ours: RunningServer;
   let apache: RunningApache;
   beforeAll(async () => {
-    const port = await freePort();
-    ours = await start({ args: ["--config", CONFIG, "--port", String(port)], env: { FIXTURES, PORT: String(port) } });
-    apache = await startApache(CONFIG, ["authz_core", "mime", "headers", "wsgi"], { FIXTURES }, "PORT");
+    both = await startBoth(CONFIG, ["authz_core", "mime", "headers", "wsgi"], { FIXTURES });
+    ({ ours, apache } = both);
   }, 60_000);
-  afterAll(async () => {
-    await ours?.stop();
-    await apache?.stop();
-  }, 30_000);
+  afterAll(() => both?.stop(), 30_000);
 
   for (const path of ["/x", "/loc/y", "/d/z", "/d/loc/w"]) {
     test(`GET ${path}: the headers the app sees and the ones the client gets`, async () => {

@@ -1,8 +1,8 @@
 // mod_rewrite in a virtual host (RewriteEngine, RewriteCond, RewriteRule): the same configuration
 // served by Apache + mod_rewrite and by wsgi-bin, every answer's status and Location compared.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startApache, type RunningApache } from "./helpers/apache.ts";
-import { cleanupTemps, FIXTURES, fixture, freePort, run, type RunningServer, start } from "./helpers/server.ts";
+import { startBoth, type BothServers, type RunningApache } from "./helpers/apache.ts";
+import { cleanupTemps, FIXTURES, fixture, run, type RunningServer } from "./helpers/server.ts";
 import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
 
 afterAll(() => cleanupTemps());
@@ -31,17 +31,14 @@ const CASES: [string, Record<string, string>?, string?][] = [
 ];
 
 describe("RewriteRule and RewriteCond through Apache + mod_rewrite and through wsgi-bin, request by request", () => {
+  let both: BothServers;
   let ours: RunningServer;
   let apache: RunningApache;
   beforeAll(async () => {
-    const port = await freePort();
-    ours = await start({ args: ["--config", CONFIG, "--port", String(port)], env: { FIXTURES, PORT: String(port) } });
-    apache = await startApache(CONFIG, ["authz_core", "mime", "rewrite", "wsgi"], { FIXTURES }, "PORT");
+    both = await startBoth(CONFIG, ["authz_core", "mime", "rewrite", "wsgi"], { FIXTURES });
+    ({ ours, apache } = both);
   }, 60_000);
-  afterAll(async () => {
-    await ours?.stop();
-    await apache?.stop();
-  });
+  afterAll(() => both?.stop(), 30_000);
 
   const comparable = (r: WireResponse, port: number) => ({ status: r.status, location: r.header("location")?.replaceAll(String(port), "PORT") });
 

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startApache, type RunningApache } from "./helpers/apache.ts";
-import { cleanupTemps, FIXTURES, fixture, freePort, run, type RunningServer, start, tempDir } from "./helpers/server.ts";
+import { startBoth, type BothServers, type RunningApache } from "./helpers/apache.ts";
+import { cleanupTemps, FIXTURES, fixture, run, type RunningServer, tempDir } from "./helpers/server.ts";
 import { WireClient } from "./helpers/wire-client.ts";
 
 afterAll(() => cleanupTemps());
@@ -44,17 +44,14 @@ const CASES: [string, [string, string][], string?][] = [
 ];
 
 describe("SetEnvIf through Apache + mod_wsgi and through wsgi-bin, request by request", () => {
+  let both: BothServers;
   let ours: RunningServer;
   let apache: RunningApache;
   beforeAll(async () => {
-    const port = await freePort();
-    ours = await start({ args: ["--config", CONFIG, "--port", String(port)], env: { FIXTURES, PORT: String(port) } });
-    apache = await startApache(CONFIG, ["authz_core", "mime", "env", "setenvif", "wsgi"], { FIXTURES }, "PORT");
+    both = await startBoth(CONFIG, ["authz_core", "mime", "env", "setenvif", "wsgi"], { FIXTURES });
+    ({ ours, apache } = both);
   }, 60_000);
-  afterAll(async () => {
-    await ours?.stop();
-    await apache?.stop();
-  }, 30_000);
+  afterAll(() => both?.stop(), 30_000);
 
   for (const prefix of ["", "/d"]) {
     for (const [path, headers, method = "GET"] of CASES) {
@@ -109,19 +106,17 @@ describe("SetEnvIf's mistakes are configuration errors", () => {
 describe("CustomLog env=!VAR: the requests Apache leaves out of its access log, wsgi-bin leaves out too", () => {
   const LOG_CONFIG = fixture("site/setenvif-log.conf");
   let logs: string;
+  let both: BothServers;
   let ours: RunningServer;
   let apache: RunningApache;
   beforeAll(async () => {
     logs = tempDir("wsgi-bin-setenvif-logs-");
     chmodSync(logs, 0o777);
-    const port = await freePort();
-    ours = await start({ args: ["--config", LOG_CONFIG, "--port", String(port)], env: { FIXTURES, LOGS: logs, WHO: "ours", PORT: String(port) } });
-    apache = await startApache(LOG_CONFIG, ["authz_core", "mime", "alias", "env", "setenvif", "wsgi"], { FIXTURES, LOGS: logs, WHO: "apache" }, "PORT");
+    both = await startBoth(LOG_CONFIG, ["authz_core", "mime", "alias", "env", "setenvif", "wsgi"], { FIXTURES, LOGS: logs },
+      { ours: { WHO: "ours" }, apache: { WHO: "apache" } });
+    ({ ours, apache } = both);
   }, 60_000);
-  afterAll(async () => {
-    await ours?.stop();
-    await apache?.stop();
-  }, 30_000);
+  afterAll(() => both?.stop(), 30_000);
 
   // [path, User-Agent]: SetEnvIf on the path and on a header (its variable spelled in another case),
   // SetEnv in a <Location>, a static file and a missing one.

@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freePort, sleep, tempDir } from "./server.ts";
+import { freePort, type RunningServer, sleep, start, tempDir } from "./server.ts";
 
 const APACHE = "/usr/sbin/apache2";
 const MODULES = "/usr/lib/apache2/modules";
@@ -107,6 +107,31 @@ Include "${include}"
       clearTimeout(timer);
       live.delete(proc);
       killLeftovers(conf);
+    },
+  };
+}
+
+export interface BothServers {
+  ours: RunningServer;
+  apache: RunningApache;
+  stop(): Promise<void>;
+}
+
+/**
+ * The same configuration file served by wsgi-bin and by Apache (with `modules`), for comparison tests:
+ * each on its own free port, given to it as ${PORT}; `env` given to both, `ownEnv` to each alone.
+ */
+export async function startBoth(config: string, modules: string[], env: Record<string, string>,
+    ownEnv: { ours?: Record<string, string>; apache?: Record<string, string> } = {}): Promise<BothServers> {
+  const port = await freePort();
+  const ours = await start({ args: ["--config", config, "--port", String(port)], env: { ...env, ...ownEnv.ours, PORT: String(port) } });
+  const apache = await startApache(config, modules, { ...env, ...ownEnv.apache }, "PORT");
+  return {
+    ours,
+    apache,
+    async stop() {
+      await ours.stop();
+      await apache.stop();
     },
   };
 }
