@@ -244,7 +244,7 @@ export function createApp(context: AppContext): App {
       scheme,
       bodyLength: head.chunked ? "chunked" : head.contentLength >= 0 ? String(head.contentLength) : "",
       requestId: requestIdPrefix + (++requestCounter).toString(36),
-      env: host.vhost.rewriteEngine ? withRewriteEnv(settings, connection, head, target, requestHost, host, context.scheme) : settings.envIf ? settings.envIf(envRequest(connection, head, target), settings.env) : settings.env,
+      env: environVariables(settings, connection, head, target, requestHost, host, context.scheme),
       headers,
     });
     if (headLength < 0) {
@@ -317,19 +317,22 @@ function rewriteRequest(peer: Peer, head: ParsedHead, target: Target, host: Host
 }
 
 /**
- * environ's variables with RewriteEngine On: mod_rewrite's SCRIPT_URL and SCRIPT_URI (the path as it
- * was before any rule, and as a URL from Host), after SetEnvIf's and before SetEnv's, as Apache's phases
- * set them.
+ * The configuration's environ variables for a request, in the order Apache's phases set them:
+ * SetEnvIf's, then mod_rewrite's SCRIPT_URL and SCRIPT_URI with RewriteEngine On (the path before any
+ * rule, and that as a URL from Host), then SetEnv's, which win. Without the first two, SetEnv's as they are.
  */
-function withRewriteEnv(settings: RouteSettings, peer: Peer, head: ParsedHead, target: Target, requestHost: string | null,
+function environVariables(settings: RouteSettings, peer: Peer, head: ParsedHead, target: Target, requestHost: string | null,
     host: HostRuntime, scheme: "http" | "https"): string[] {
-  const path = target.rewrittenFrom ?? target.path;
-  const name = requestHost ? hostName(requestHost) : host.serverName;
-  const port = requestHost ? hostPort(requestHost) : null;
-  const standard = port === null || port === (scheme === "https" ? "443" : "80");
-  const url = `${scheme}://${name}${standard ? "" : `:${port}`}${path}`;
-  const env = ["SCRIPT_URL", path, "SCRIPT_URI", url, ...settings.env];
-  return settings.envIf ? settings.envIf(envRequest(peer, head, target), env) : env;
+  if (!settings.envIf && !host.vhost.rewriteEngine) return settings.env;
+  let fixed = settings.env;
+  if (host.vhost.rewriteEngine) {
+    const path = target.rewrittenFrom ?? target.path;
+    const name = requestHost ? hostName(requestHost) : host.serverName;
+    const port = requestHost ? hostPort(requestHost) : null;
+    const standard = port === null || port === (scheme === "https" ? "443" : "80");
+    fixed = ["SCRIPT_URL", path, "SCRIPT_URI", `${scheme}://${name}${standard ? "" : `:${port}`}${path}`, ...fixed];
+  }
+  return settings.envIf ? settings.envIf(envRequest(peer, head, target), fixed) : fixed;
 }
 
 /** CustomLog env=[!]VAR: a request refused before its head or target was read has no variables. */
