@@ -67,8 +67,17 @@ function reader(condition: EnvCondition): Read {
   return (request, env) => headerValue(request.headers, lowerName) ?? env.get(lowerName)?.[1] ?? "";
 }
 
+/** Made once per list of conditions (a host's, or a merge of sections': settingsFor keeps those). */
+const made = new WeakMap<EnvCondition[], EnvConditions>();
+
 export function envConditions(conditions: EnvCondition[] | undefined): EnvConditions | null {
   if (!conditions?.length) return null;
+  let evaluate = made.get(conditions);
+  if (!evaluate) made.set(conditions, (evaluate = compile(conditions)));
+  return evaluate;
+}
+
+function compile(conditions: EnvCondition[]): EnvConditions {
   const compiled = conditions.map((condition) => ({
     read: reader(condition),
     pattern: new RegExp(condition.pattern, condition.noCase ? "i" : ""),

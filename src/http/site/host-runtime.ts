@@ -1,7 +1,8 @@
 // One virtual host as the front serves it: what a request path maps to, in Apache's order (mod_alias's
 // Redirect*, then Alias/AliasMatch, then mod_wsgi's WSGIScriptAlias(Match), then DocumentRoot), and
-// the per-request settings of a WSGI route (application group, callable, access, SetEnv, Header),
-// worked out once per route unless <Location>/<Directory> sections apply to part of it only.
+// the per-request settings of a WSGI route (application group, callable, access, SetEnv, SetEnvIf,
+// Header, RequestHeader), worked out once per route unless <Location>/<Directory> sections apply to
+// part of it only; and which files mod_wsgi's handler (AddHandler wsgi-script) makes scripts.
 import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { RegExpRouter } from "hono/router/reg-exp-router";
@@ -121,8 +122,6 @@ export class HostRuntime {
   readonly wsgiHandlers: boolean;
   /** Handler scripts' settings, by the settings in force and SCRIPT_NAME. */
   private readonly handlerSettings = new WeakMap<DirSettings, Map<string, RouteSettings>>();
-  /** SetEnvIf compiled for the access log's condition, by the settings in force. */
-  private readonly logEnv = new WeakMap<DirSettings, EnvConditions | null>();
 
   constructor(planned: PlannedHost, private readonly reach: Reach) {
     const vhost = planned.vhost;
@@ -336,8 +335,7 @@ export class HostRuntime {
     const condition = this.logCondition;
     if (!condition) return true;
     const dir = settingsFor(this.vhost, request.path);
-    let conditions = this.logEnv.get(dir);
-    if (conditions === undefined) this.logEnv.set(dir, (conditions = envConditions(dir.setEnvIf)));
+    const conditions = envConditions(dir.setEnvIf);
     const fixed = dir.setEnv.flatMap(({ name, value }) => [name, value]);
     const env = conditions ? conditions(request, fixed) : fixed;
     const wanted = condition.variable.toLowerCase(); // Apache's tables ignore case
