@@ -2,7 +2,7 @@
 // Apache + mod_wsgi and by wsgi-bin, request by request. Before, wsgi-bin sent such scripts' source as
 // static files.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { startBoth, type BothServers, type RunningApache } from "./helpers/apache.ts";
 import { cleanupTemps, fixture, type RunningServer, tempDir } from "./helpers/server.ts";
@@ -20,8 +20,12 @@ function makeSite(): string {
   };
   for (const rel of ["htdocs/app.wsgi", "htdocs/app.wsgi.bak", "htdocs/sub/deep.wsgi", "htdocs/daemon/d.wsgi", "htdocs/idx/index.wsgi", "apps/myapp.wsgi", "noexec/n.wsgi"]) script(rel);
   writeFileSync(join(site, "htdocs/static.txt"), "just a file\n");
+  for (const dir of ["nolinks", "links"]) {
+    script(`htdocs/${dir}/real.wsgi`);
+    symlinkSync("real.wsgi", join(site, `htdocs/${dir}/link.wsgi`));
+  }
   // Apache's children run as www-data: everything must be world-readable.
-  for (const dir of ["", "htdocs", "htdocs/sub", "htdocs/daemon", "htdocs/idx", "apps", "noexec"]) chmodSync(join(site, dir), 0o755);
+  for (const dir of ["", "htdocs", "htdocs/sub", "htdocs/daemon", "htdocs/idx", "htdocs/nolinks", "htdocs/links", "apps", "noexec"]) chmodSync(join(site, dir), 0o755);
   return site;
 }
 
@@ -58,7 +62,7 @@ describe("AddHandler and SetHandler wsgi-script through Apache + mod_wsgi and th
 
   const PATHS = [
     "/app.wsgi", "/app.wsgi/extra/path?q=1", "/app.wsgi/", "/sub/deep.wsgi/x", "/app.wsgi.bak", "/static.txt", "/missing.wsgi",
-    "/daemon/d.wsgi/p?z=2", "/myapp", "/myapp/more/", "/noexec/n.wsgi",
+    "/daemon/d.wsgi/p?z=2", "/myapp", "/myapp/more/", "/noexec/n.wsgi", "/nolinks/real.wsgi", "/nolinks/link.wsgi", "/links/link.wsgi/x",
   ];
   for (const path of PATHS) {
     test(`GET ${path}`, async () => {
@@ -67,11 +71,13 @@ describe("AddHandler and SetHandler wsgi-script through Apache + mod_wsgi and th
     });
   }
 
-  test("a script is never sent as a file, and a directory without ExecCGI logs why it refuses", async () => {
+  test("a script is never sent as a file, and a directory without ExecCGI or FollowSymLinks logs why it refuses", async () => {
     const r = await ask(ours.port, "/app.wsgi");
     expect(r.header("content-type")).toBe("application/json");
     expect((await ask(ours.port, "/noexec/n.wsgi")).status).toBe(403);
     expect(ours.stderr()).toContain(`Options ExecCGI is off in this directory: ${site}/noexec/n.wsgi`);
+    expect((await ask(ours.port, "/nolinks/link.wsgi")).status).toBe(403);
+    expect(ours.stderr()).toContain(`AH00037: Symbolic link not allowed or link target not accessible: ${site}/htdocs/nolinks/link.wsgi`);
     expect(ours.stderr()).not.toContain("warning");
     const index = await ask(ours.port, "/idx/");
     expect(index.status).toBe(403); // Apache runs it; wsgi-bin does not run a DirectoryIndex script

@@ -126,7 +126,7 @@ export function createApp(context: AppContext): App {
       if (script && "status" in script) {
         const response = makeSink(connection, isHead, http10, script.script);
         response.errorDocuments = host.errorDocumentsAt(target.path, script.script);
-        errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] Options ExecCGI is off in this directory: ${logPath(script.script)}`);
+        errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] ${script.reason}: ${logPath(script.script)}`);
         return sendPage(response, script.status);
       }
       if (script) match = script;

@@ -3,8 +3,8 @@
 // the per-request settings of a WSGI route (application group, callable, access, SetEnv, SetEnvIf,
 // Header, RequestHeader), worked out once per route unless <Location>/<Directory> sections apply to
 // part of it only; and which files mod_wsgi's handler (AddHandler wsgi-script) makes scripts.
-import { statSync } from "node:fs";
-import { basename } from "node:path";
+import { realpathSync, statSync } from "node:fs";
+import { basename, join, relative } from "node:path";
 import { RegExpRouter } from "hono/router/reg-exp-router";
 import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
@@ -264,14 +264,18 @@ export class HostRuntime {
    * mod_wsgi's handler (AddHandler or SetHandler wsgi-script): the file a static mapping leads to runs as
    * a WSGI script. Walking down the path, the first regular file is the script and the rest PATH_INFO,
    * as Apache's directory walk. null: a plain file (or a directory, or nothing); a status: the answer
-   * (403 where Options ExecCGI is off, as mod_wsgi).
+   * and why (403 where Options ExecCGI is off, as mod_wsgi; or a symbolic link without FollowSymLinks).
    */
-  handlerScript(path: string, found: { file: string; root: string }): Match | { status: number; script: string } | null {
+  handlerScript(path: string, found: { file: string; root: string }): Match | { status: number; script: string; reason: string } | null {
     const walked = fileOnPath(found.root, found.file);
     if (!walked) return null;
     const dir = settingsFor(this.vhost, path, walked.file);
     if (!runsAsScript(dir, walked.file)) return null;
-    if (!effectiveOptions(dir.options).has("ExecCGI")) return { status: 403, script: walked.file };
+    const options = effectiveOptions(dir.options);
+    if (!options.has("ExecCGI")) return { status: 403, script: walked.file, reason: "Options ExecCGI is off in this directory" };
+    if (!options.has("FollowSymLinks") && throughSymlink(found.root, walked.file)) {
+      return { status: 403, script: walked.file, reason: "AH00037: Symbolic link not allowed or link target not accessible" };
+    }
     const pathInfo = latin1(walked.rest);
     if (!path.endsWith(pathInfo)) return null;
     const scriptName = path.slice(0, path.length - pathInfo.length);
@@ -426,6 +430,15 @@ function fileOnPath(root: string, file: string): { file: string; rest: string } 
     while (i < segments.length && segments[i] === "") i++;
     if (i >= segments.length) return null;
     current = current === "/" ? `/${segments[i]}` : `${current}/${segments[i]}`;
+  }
+}
+
+/** Does the path from `root` down to `file` pass through a symbolic link? (`root` itself may be one.) */
+function throughSymlink(root: string, file: string): boolean {
+  try {
+    return realpathSync(file) !== join(realpathSync(root), relative(root, file));
+  } catch {
+    return true;
   }
 }
 
