@@ -267,7 +267,7 @@ export class HostRuntime {
    * and why (403 where Options ExecCGI is off, as mod_wsgi; or a symbolic link without FollowSymLinks).
    */
   handlerScript(path: string, found: { file: string; root: string }): Match | { status: number; script: string; reason: string } | null {
-    const walked = fileOnPath(found.root, found.file);
+    const walked = fileOnPath(found.root, found.file) ?? this.indexFile(path, found.file);
     if (!walked) return null;
     const dir = settingsFor(this.vhost, path, walked.file);
     if (!runsAsScript(dir, walked.file)) return null;
@@ -278,7 +278,7 @@ export class HostRuntime {
     }
     const pathInfo = latin1(walked.rest);
     if (!path.endsWith(pathInfo)) return null;
-    const scriptName = path.slice(0, path.length - pathInfo.length);
+    const scriptName = path.slice(0, path.length - pathInfo.length) + latin1(walked.index ?? "");
     let byName = this.handlerSettings.get(dir);
     if (!byName) this.handlerSettings.set(dir, (byName = new Map()));
     let settings = byName.get(scriptName);
@@ -287,6 +287,22 @@ export class HostRuntime {
       if (byName.size < PER_PATH_LIMIT) byName.set(scriptName, settings);
     }
     return { kind: "wsgi", script: walked.file, scriptName, pathInfo, settings };
+  }
+
+  /**
+   * mod_dir on a path ending in "/" that leads to a directory: the first of its DirectoryIndex files
+   * that exists (which may be a script: SCRIPT_NAME then names it, as after Apache's internal redirect).
+   */
+  private indexFile(path: string, directory: string): WalkedFile | null {
+    if (!path.endsWith("/")) return null;
+    for (const index of settingsFor(this.vhost, path, directory).directoryIndex ?? ["index.html"]) {
+      if (index.includes("/")) continue; // a URL-path index is not looked up here (as static-files.ts)
+      const file = join(directory, index);
+      try {
+        if (statSync(file).isFile()) return { file, rest: "", index };
+      } catch {}
+    }
+    return null;
   }
 
   /** Is the file a WSGI script where it is (for the static files' own check: its source is never sent)? */
@@ -410,11 +426,18 @@ function runsAsScript(dir: DirSettings, file: string): boolean {
   return extensions.some((extension) => dir.addHandlers![extension] === "wsgi-script");
 }
 
+/** A file a path leads to: what follows it on the path, and the DirectoryIndex name that chose it. */
+interface WalkedFile {
+  file: string;
+  rest: string;
+  index?: string;
+}
+
 /**
  * Walking from `root` down to `file`: the first regular file on the way, and what follows it; null
  * when the walk meets a directory at the end, or nothing.
  */
-function fileOnPath(root: string, file: string): { file: string; rest: string } | null {
+function fileOnPath(root: string, file: string): WalkedFile | null {
   let current = root.replace(/\/+$/, "") || "/";
   if (!file.startsWith(current)) return null;
   const segments = file.slice(current.length).split("/");

@@ -91,8 +91,8 @@ export async function serveFile(request: FileRequest, file: string, root: string
     return sendPage(response, 404);
   }
   if (request.host.isHandlerScript(path, file)) {
-    // A WSGI script reached here (a DirectoryIndex naming one): its source is never sent.
-    errorLog.error(`${client(request)} ${logPath(file)} is a WSGI script (AddHandler or SetHandler wsgi-script), which wsgi-bin runs only where the path names it, not as a DirectoryIndex: refused.`);
+    // A WSGI script that was not run (app.ts runs those a path leads to): its source is never sent.
+    errorLog.error(`${client(request)} ${logPath(file)} is a WSGI script (AddHandler or SetHandler wsgi-script), never sent as a file: refused.`);
     return sendPage(response, 403);
   }
   return sendFile(request, file);
