@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { startBoth, type BothServers, type RunningApache } from "./helpers/apache.ts";
-import { cleanupTemps, fixture, type RunningServer, tempDir } from "./helpers/server.ts";
+import { cleanupTemps, fixture, run, type RunningServer, tempDir } from "./helpers/server.ts";
 import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
 
 afterAll(() => cleanupTemps());
@@ -72,7 +72,7 @@ describe("AddHandler and SetHandler wsgi-script through Apache + mod_wsgi and th
     });
   }
 
-  test("a script is never sent as a file, and a directory without ExecCGI or FollowSymLinks logs why it refuses", async () => {
+  test("a script is never sent as a file, a directory without ExecCGI or FollowSymLinks logs why it refuses, and --check-config lists the handlers", async () => {
     const r = await ask(ours.port, "/app.wsgi");
     expect(r.header("content-type")).toBe("application/json");
     expect((await ask(ours.port, "/noexec/n.wsgi")).status).toBe(403);
@@ -82,5 +82,8 @@ describe("AddHandler and SetHandler wsgi-script through Apache + mod_wsgi and th
     expect(ours.stderr()).not.toContain("warning");
     const index = await ask(ours.port, "/idx/");
     expect(index.header("content-type")).toBe("application/json"); // run as a DirectoryIndex, as Apache does
+    const check = await run(["--config", CONFIG, "--check-config"], { env: { SITE: site, PORT: "8000" } });
+    expect(check.stdout).toContain(`wsgi-script handler in <Directory ${site}/htdocs>: *.wsgi (AddHandler) run as WSGI scripts where Options ExecCGI is on`);
+    expect(check.stdout).toContain(`wsgi-script handler in <Directory ${site}/apps>: every file (SetHandler)`);
   });
 });

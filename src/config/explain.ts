@@ -126,8 +126,17 @@ function vhostLines(site: Site, vhost: VirtualHost, port: number, fallbackName: 
     item(`static / -> ${vhost.documentRoot} (DocumentRoot); access ${accessText(settings.access)}; Options ${[...effectiveOptions(settings.options)].join(" ") || "None"}`, vhost.documentRootSource);
   }
   if (n === 0) lines.push("    (none: every request is 404)");
+  // mod_wsgi's handler: where the files the static mappings lead to run as scripts (with Options ExecCGI).
+  for (const { settings, label, source } of [{ settings: vhost.settings, label: "the host", source: vhost.source }, ...vhost.sections.map((section) =>
+    ({ settings: section.settings, label: `<${SECTION_NAMES[section.kind]}${section.regex ? " ~" : ""} ${section.pattern}>`, source: section.source }))]) {
+    const extensions = Object.entries(settings.addHandlers ?? {}).filter(([, handler]) => handler === "wsgi-script").map(([extension]) => `*.${extension}`);
+    const files = settings.handler === "wsgi-script" ? "every file (SetHandler)" : extensions.length ? `${extensions.join(", ")} (AddHandler)` : null;
+    if (files) lines.push(`  wsgi-script handler in ${label}: ${files} run as WSGI scripts where Options ExecCGI is on${at(source)}`);
+  }
   return lines;
 }
+
+const SECTION_NAMES = { directory: "Directory", files: "Files", location: "Location" } as const;
 
 export function explainSite(site: Site, plan: ServePlan, hostname: string): string {
   const out: string[] = [];
