@@ -40,6 +40,8 @@ interface Child {
   process: Subprocess;
   startedAt: number;
   ready: boolean;
+  /** SIGUSR1 came while it was starting, its log files already open: it gets the signal once ready. */
+  reopenPending?: boolean;
   /** Asked to stop (replaced, or the supervisor stopping): its exit is expected. */
   retiring: boolean;
   /** A successor is starting for it. */
@@ -129,11 +131,15 @@ export class Supervisor {
 
   /**
    * SIGUSR1 (logrotate): its own log reopened, then each ready child's, every process reopening its
-   * own files. One still starting may not handle the signal yet (its default action is to exit).
+   * own files. One still starting may not handle the signal yet (its default action is to exit), but
+   * may have opened its files before the rotation: it gets the signal once it says it is ready.
    */
   private reopenLogs(): void {
     reopenLogs(this.logFiles, this.log);
-    for (const child of this.children) if (child.ready) child.process.kill("SIGUSR1");
+    for (const child of this.children) {
+      if (child.ready) child.process.kill("SIGUSR1");
+      else child.reopenPending = true;
+    }
   }
 
   private relayChild(child: Child): RelayChild {
@@ -173,6 +179,10 @@ export class Supervisor {
       child.ready = true;
       this.backoff.delete(`${child.group.name}\0${child.slot}`);
       this.log.info(`${label(child)} ready.`);
+      if (child.reopenPending) {
+        child.reopenPending = false;
+        child.process.kill("SIGUSR1");
+      }
       if (child.group.name && !child.retiring) {
         child.listed = true;
         this.lists.broadcast();
