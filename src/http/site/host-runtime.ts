@@ -83,8 +83,11 @@ interface CompiledRoute {
   /** Settings shared by every request to the route; null when they depend on the path. */
   fixed: RouteSettings | null;
   /** When they depend on it: those made so far, by the sections' merged settings and SCRIPT_NAME. */
-  perPath: WeakMap<DirSettings, Map<string, RouteSettings>> | null;
+  perPath: SettingsCache | null;
 }
+
+/** Route settings made so far, by the sections' merged settings and SCRIPT_NAME. */
+type SettingsCache = WeakMap<DirSettings, Map<string, RouteSettings>>;
 
 /** Paths choose SCRIPT_NAME (regex routes): past this many per merged settings, made and not kept. */
 const PER_PATH_LIMIT = 256;
@@ -121,7 +124,9 @@ export class HostRuntime {
   /** AddHandler or SetHandler wsgi-script somewhere in the host: its files may be scripts (handlerScript). */
   readonly wsgiHandlers: boolean;
   /** Handler scripts' settings, by the settings in force and SCRIPT_NAME. */
-  private readonly handlerSettings = new WeakMap<DirSettings, Map<string, RouteSettings>>();
+  private readonly handlerSettings: SettingsCache = new WeakMap();
+  /** ErrorDocuments by the settings in force (errorDocumentsAt asks per request). */
+  private readonly errorPages = new WeakMap<DirSettings, ErrorDocuments>();
 
   constructor(planned: PlannedHost, private readonly reach: Reach) {
     const vhost = planned.vhost;
@@ -279,13 +284,8 @@ export class HostRuntime {
     const pathInfo = latin1(walked.rest);
     if (!path.endsWith(pathInfo)) return null;
     const scriptName = path.slice(0, path.length - pathInfo.length) + latin1(walked.index ?? "");
-    let byName = this.handlerSettings.get(dir);
-    if (!byName) this.handlerSettings.set(dir, (byName = new Map()));
-    let settings = byName.get(scriptName);
-    if (!settings) {
-      settings = this.settings({ match: "prefix", url: scriptName || "/", target: walked.file }, dir, scriptName || "/");
-      if (byName.size < PER_PATH_LIMIT) byName.set(scriptName, settings);
-    }
+    const route: WsgiRoute = { match: "prefix", url: scriptName || "/", target: walked.file };
+    const settings = this.cachedSettings(this.handlerSettings, route, dir, scriptName || "/");
     return { kind: "wsgi", script: walked.file, scriptName, pathInfo, settings };
   }
 
@@ -312,12 +312,16 @@ export class HostRuntime {
 
   /** A per-path route's settings, made once for each merged settings object and SCRIPT_NAME. */
   private pathSettings(compiled: CompiledRoute, dir: DirSettings, scriptName: string): RouteSettings {
-    const cache = compiled.perPath!;
+    return this.cachedSettings(compiled.perPath!, compiled.route, dir, scriptName);
+  }
+
+  /** settings(), kept in `cache` by the merged settings object and SCRIPT_NAME (up to PER_PATH_LIMIT names each). */
+  private cachedSettings(cache: SettingsCache, route: WsgiRoute, dir: DirSettings, scriptName: string): RouteSettings {
     let byName = cache.get(dir);
     if (!byName) cache.set(dir, (byName = new Map()));
     let settings = byName.get(scriptName);
     if (!settings) {
-      settings = this.settings(compiled.route, dir, scriptName);
+      settings = this.settings(route, dir, scriptName);
       if (byName.size < PER_PATH_LIMIT) byName.set(scriptName, settings);
     }
     return settings;
@@ -328,7 +332,7 @@ export class HostRuntime {
     const applicationGroup = route.applicationGroup ?? dir.applicationGroup ?? DEFAULTS.applicationGroup;
     // The path's own WSGIProcessGroup (a <Location> inside the route may name another), as in mod_wsgi.
     const processGroup = route.processGroup ?? dir.processGroup ?? "%{GLOBAL}";
-    const env = dir.setEnv.flatMap(({ name, value }) => [name, value]);
+    const env = setEnvPairs(dir);
     return {
       group: applicationGroupName({ applicationGroup, url: scriptName }, this.serverName, this.reach.port),
       callable: route.callableObject ?? dir.callableObject ?? DEFAULTS.callableObject,
@@ -356,7 +360,7 @@ export class HostRuntime {
     if (!condition) return true;
     const dir = settingsFor(this.vhost, request.path);
     const conditions = envConditions(dir.setEnvIf);
-    const fixed = dir.setEnv.flatMap(({ name, value }) => [name, value]);
+    const fixed = setEnvPairs(dir);
     const env = conditions ? conditions(request, fixed) : fixed;
     const wanted = condition.variable.toLowerCase(); // Apache's tables ignore case
     let set = false;
@@ -372,10 +376,15 @@ export class HostRuntime {
   /** ErrorDocument in `dir` (the settings in force for a path), its local URLs served from this host's files. */
   errorDocuments(dir: DirSettings): ErrorDocuments | null {
     if (!dir.errorDocuments) return null;
-    return new ErrorDocuments(dir.errorDocuments, (path) => {
-      const found = this.match(path);
-      return found?.kind === "file" ? found.file : null;
-    });
+    let pages = this.errorPages.get(dir);
+    if (pages === undefined) {
+      pages = new ErrorDocuments(dir.errorDocuments, (path) => {
+        const found = this.match(path);
+        return found?.kind === "file" ? found.file : null;
+      });
+      this.errorPages.set(dir, pages);
+    }
+    return pages;
   }
 }
 
@@ -416,6 +425,11 @@ function scriptInDirectory(dir: string, scriptName: string, path: string): { scr
     if (!stats.isDirectory()) return null;
   }
   return null;
+}
+
+/** SetEnv's variables in `dir`: name, value... */
+function setEnvPairs(dir: DirSettings): string[] {
+  return dir.setEnv.flatMap(({ name, value }) => [name, value]);
 }
 
 /** SetHandler wsgi-script, or (no other SetHandler) AddHandler wsgi-script for any of the name's extensions, as mod_mime reads them. */
