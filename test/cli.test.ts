@@ -17,7 +17,7 @@ describe("command line", () => {
       "--callable-object", "--no-reload", "--server-name", "--error-log", "--log-level", "--access-log", "--parallel-interpreters",
       "--server-alias", "--document-root", "--url-alias", "--url-alias-match", "--alias-match", "--redirect", "--redirect-match",
       "--directory-index", "--directory-listing", "--options", "--require", "--setenv", "--header", "--no-chunked-request",
-      "--restrict-embedded", "--trust-proxy-header"]) {
+      "--restrict-embedded", "--trust-proxy-header", "--trace-enable"]) {
       expect(r.stdout).toContain(flag);
     }
   });
@@ -58,6 +58,7 @@ describe("command line", () => {
     ["--header with an unknown action", [hello, "--header", "frob X-A b"], /--header: Header: unknown action 'frob'/],
     ["--header set without a value", [hello, "--header", "set X-A"], /--header: Header set needs a header name and a value/],
     ["--setenv without a name", [hello, "--setenv", "=x"], /--setenv wants NAME=VALUE/],
+    ["--trace-enable maybe", [hello, "--trace-enable", "maybe"], /--trace-enable: TraceEnable must be on, off or extended, not 'maybe'/],
     ["--url-alias without =", [hello, "--url-alias", "/static"], /--url-alias wants URL-PATH=FILE-OR-DIRECTORY/],
     ["--url-alias URL without a leading /", [hello, "--url-alias", "static=/tmp"], /--url-alias: Alias: the URL-path must start with '\/'/],
     ["--url-alias-match with a bad regex", [hello, "--url-alias-match", "(=/tmp"], /--url-alias-match: AliasMatch: invalid regular expression/],
@@ -176,7 +177,26 @@ describe("flags for one host's routes, each served as the directive it names", (
   });
 });
 
-describe("--server-alias, --require, --trust-proxy-header, --restrict-embedded", () => {
+describe("--server-alias, --require, --trust-proxy-header, --restrict-embedded, --trace-enable", () => {
+  test("--trace-enable off refuses TRACE with 405; by default the server echoes it, the app never called (TraceEnable)", async () => {
+    const [off, on] = await Promise.all([
+      start({ args: ["--alias", `/wire=${wire}`, "--trace-enable", "off"] }),
+      start({ args: ["--alias", `/wire=${wire}`] }),
+    ]);
+    try {
+      const refused = await fetch(`${off.url}/wire/env`, { method: "TRACE" });
+      expect(refused.status).toBe(405);
+      expect(refused.headers.get("allow")).toBe("");
+      // fetch() drops a TRACE response's body: read the wire.
+      const echoed = (await rawRequest(on.port, "TRACE /wire/env HTTP/1.1\r\nHost: h\r\nX-Probe: p\r\nConnection: close\r\n\r\n")).toString("latin1");
+      expect(echoed).toStartWith("HTTP/1.1 200 OK\r\n");
+      expect(echoed).toContain("\r\nContent-Type: message/http\r\n");
+      expect(echoed).toEndWith("\r\n\r\nTRACE /wire/env HTTP/1.1\r\nHost: h\r\nX-Probe: p\r\nConnection: close\r\n\r\n");
+    } finally {
+      await Promise.all([off.stop(), on.stop()]);
+    }
+  });
+
   test("--server-alias: the host answers its name and aliases (wildcards too); a Host naming neither gets 403 (ServerAlias)", async () => {
     const server = await start({ args: ["--alias", `/wire=${wire}`, "--server-name", "a.example", "--server-alias", "*.b.example", "--server-alias", "c.example"] });
     try {

@@ -176,11 +176,11 @@ describe("static files from a configuration (DocumentRoot, Alias)", () => {
 
   test("methods: POST gets the file, OPTIONS the Allow list, PUT and DELETE 405", async () => {
     expect((await ask(server.port, "/a.txt", {}, "POST")).body.toString()).toBe("hello world\n");
-    expect((await ask(server.port, "/a.txt", {}, "OPTIONS")).header("allow")).toBe("OPTIONS,HEAD,GET,POST");
+    expect((await ask(server.port, "/a.txt", {}, "OPTIONS")).header("allow")).toBe("GET,POST,OPTIONS,HEAD,TRACE");
     for (const method of ["PUT", "DELETE"]) {
       const r = await ask(server.port, "/a.txt", {}, method);
       expect(r.status).toBe(405);
-      expect(r.header("allow")).toBe("OPTIONS,HEAD,GET,POST");
+      expect(r.header("allow")).toBe("GET,POST,OPTIONS,HEAD,TRACE");
       expect(r.body.toString()).toContain(`<p>The requested method ${method} is not allowed for this URL.</p>`);
     }
   });

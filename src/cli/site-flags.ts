@@ -94,6 +94,7 @@ export const SITE_FLAGS: Record<string, SiteFlag> = {
   },
   header: { directive: "Header", place: "host", args: words },
   "no-chunked-request": { directive: "WSGIChunkedRequest", place: "host", switch: true, args: () => ["Off"] },
+  "trace-enable": { directive: "TraceEnable", place: "host", args: words },
   "restrict-embedded": { directive: "WSGIRestrictEmbedded", place: "server", switch: true, args: () => ["On"] },
 };
 
@@ -137,5 +138,7 @@ One host's other routes and settings (each the directive it names; refused with 
                                  edit response headers (Header: set, unset, add, append, merge,
                                  setifempty); repeatable
   --no-chunked-request           answer a chunked request body with 411 (WSGIChunkedRequest Off)
+  --trace-enable on|off|extended how TRACE is answered (TraceEnable): on (the default) echoes the
+                                 request, off refuses it (405), extended also echoes a body up to 64 KiB
   --restrict-embedded            refuse routes running in the embedded group (WSGIRestrictEmbedded On)
 `;

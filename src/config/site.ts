@@ -1,6 +1,7 @@
 // The site model: what the server should be, however it was described (an Apache configuration
 // file or the command line, which describes one virtual host). src/config/serve-plan.ts picks what
 // one process serves of it; the HTTP front (src/http/site/) serves that.
+import type { TraceEnable } from "../http/site/trace.ts";
 import type { ConnectionLimits } from "../http/wire/limits.ts";
 import type { Source } from "./diagnostics.ts";
 
@@ -256,6 +257,8 @@ export interface VirtualHost {
   errorLog?: string;
   logLevel?: string;
   customLogs: CustomLog[];
+  /** TraceEnable: how TRACE is answered (http/site/trace.ts); unset: on. */
+  traceEnable?: TraceEnable;
   ssl?: SslSettings;
   source?: Source;
 }

@@ -143,7 +143,7 @@ export class DaemonProxy {
     while (!parsed) {
       const bytes = await upstream.read();
       if (bytes === null) {
-        if (pump?.problem) return this.clientBodyFailed(pump.problem, response);
+        if (pump?.problem) return this.clientBodyFailed(pump.problem, head.method, response);
         // A started pump owns the body (it may be waiting in a read): another try could not have it whole.
         const untouched = !buffered && pump === null;
         const unread = performance.now() - sentAt < RESEND_WITHIN_MS;
@@ -218,8 +218,8 @@ export class DaemonProxy {
   }
 
   /** The client's body failed while it went to the daemon: answer as the embedded path would. */
-  private clientBodyFailed(problem: BodyProblem, response: ResponseSink): Outcome {
-    response.fail(problem === BodyProblem.TooLarge ? 413 : 400);
+  private clientBodyFailed(problem: BodyProblem, method: string, response: ResponseSink): Outcome {
+    response.fail(problem === BodyProblem.TooLarge ? 413 : 400, { method });
     return { kind: "done" };
   }
 }

@@ -21,6 +21,7 @@ import { sendPage, sendRedirect } from "./site/pages.ts";
 import { findRedirect, redirectHit, type UrlBase } from "./site/redirects.ts";
 import type { RewriteRequest } from "./site/rewrite.ts";
 import { serveFile } from "./site/static-files.ts";
+import { answerTrace } from "./site/trace.ts";
 import { Connection } from "./wire/connection.ts";
 import { headerValue, type ParsedHead } from "./wire/head-parser.ts";
 import type { RequestBody } from "./wire/request-body.ts";
@@ -117,6 +118,13 @@ export function createApp(context: AppContext): App {
         return sendRedirect(response, answer, errorLog);
       }
     }
+    // TRACE: the server's own answer, once a Redirect had its say (see site/trace.ts).
+    if (head.method === "TRACE" && host.match(target.path)?.kind !== "redirect") {
+      const response = makeSink(connection, false, http10, target.raw);
+      response.editHead = host.editHead;
+      response.errorDocuments = host.errorDocumentsAt(target.path);
+      return answerTrace(head, body, response, host.vhost.traceEnable ?? "on");
+    }
     // mod_status's <Location>: its handler takes the request before any route would.
     const statusBase = status ? host.statusBase(target.path) : null;
     let match = statusBase === null ? host.match(target.path) : null;
@@ -185,7 +193,7 @@ export function createApp(context: AppContext): App {
     }
     if (context.limitRequestBody && head.contentLength > context.limitRequestBody) {
       errorLog.error(`Requested content-length of ${head.contentLength} is larger than the configured limit of ${context.limitRequestBody}`);
-      response.fail(413);
+      response.fail(413, { method: head.method });
       return stats?.routed(routeIndex, 413, started, 0, 0);
     }
     if (settings.processGroup !== null && context.daemons) {
@@ -253,7 +261,7 @@ export function createApp(context: AppContext): App {
       return stats?.routed(routeIndex, 431, started, asked, acquired);
     }
     stats?.running(slot, routeIndex);
-    await runExchange(pool, slot, headLength, body, response, workerDone);
+    await runExchange(pool, slot, headLength, body, response, head.method, workerDone);
     stats?.routed(routeIndex, response.status, started, asked, acquired);
   }
 

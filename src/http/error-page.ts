@@ -14,7 +14,7 @@ const MESSAGES: Record<number, [string, string]> = {
   410: ["Gone", "The requested resource is no longer available on this server and there is no forwarding address.\nPlease remove all references to this resource."],
   411: ["Length Required", ""],
   412: ["Precondition Failed", "The precondition on the request for this URL evaluated to false."],
-  413: ["Request Entity Too Large", "The requested resource does not allow request data with this request, or the amount of data provided exceeds the capacity limit."],
+  413: ["Request Entity Too Large", ""],
   414: ["Request-URI Too Long", "The requested URL's length exceeds the capacity limit for this server."],
   416: ["Requested Range Not Satisfiable", "None of the range-specifier values in the Range\nrequest-header field overlap the current extent\nof the selected resource."],
   417: ["Expectation Failed", "The expectation given in the Expect request-header field could not be met by this server."],
@@ -48,10 +48,19 @@ function message(status: number, text: string, detail: PageDetail | undefined): 
   return text;
 }
 
+/** The page's text below its heading: in a paragraph, but for 413, whose text Apache writes bare. */
+function paragraph(status: number, text: string, detail: PageDetail | undefined): string {
+  if (status === 413) {
+    return `The requested resource does not allow request data with ${escapeHtml(detail?.method ?? "")} requests, or the amount of data provided in\n` +
+      "the request exceeds the capacity limit.\n";
+  }
+  return `<p>${message(status, text, detail)}</p>\n`;
+}
+
 export function errorPage(status: number, detail?: PageDetail): ErrorPage {
   const [reason, text] = MESSAGES[status] ?? ["Error", "The server could not complete your request."];
   const body = `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n<html><head>\n<title>${status} ${reason}</title>\n` +
-    `</head><body>\n<h1>${reason}</h1>\n<p>${message(status, text, detail)}</p>\n</body></html>\n`;
+    `</head><body>\n<h1>${reason}</h1>\n${paragraph(status, text, detail)}</body></html>\n`;
   return { reason, body };
 }
 

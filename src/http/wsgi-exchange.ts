@@ -57,9 +57,12 @@ const BODY_TOO_LARGE = 2;
 /** The rest of the body is read by the worker from the socket in DIRECT_FD (see channel.ts). */
 const BODY_DIRECT = 4;
 
-/** `workerDone` runs once the worker is done, before it goes back to the pool (status/stats.ts reads what it measured). */
+/**
+ * `method` is the request's (error pages name it); `workerDone` runs once the worker is done, before it
+ * goes back to the pool (status/stats.ts reads what it measured).
+ */
 export async function runExchange(
-  pool: Pool, slot: WorkerSlot, headLength: number, body: BodySource, sink: ResponseSink, workerDone?: (slot: WorkerSlot) => void,
+  pool: Pool, slot: WorkerSlot, headLength: number, body: BodySource, sink: ResponseSink, method: string, workerDone?: (slot: WorkerSlot) => void,
 ): Promise<void> {
   const channel = slot.channel;
   body.hold?.();
@@ -73,7 +76,7 @@ export async function runExchange(
       return;
     }
     if (kind === ToMain.File) return await sendFile(slot, sink);
-    if (kind !== ToMain.Head) return sink.fail(kind === ToMain.Error ? channel.arg() : 500);
+    if (kind !== ToMain.Head) return sink.fail(kind === ToMain.Error ? channel.arg() : 500, { method });
     const length = channel.arg();
     const more = await sink.start(channel.buffer.toString("latin1", 0, length), channel.data.subarray(length, channel.length()));
     if (!more) {

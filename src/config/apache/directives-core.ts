@@ -119,6 +119,14 @@ export const CORE_DIRECTIVES: DirectiveSpec[] = [
     },
   },
   {
+    name: "TraceEnable", where: HOST, args: [1, 1], usage: "on|off|extended",
+    apply(walk, args, source) {
+      const mode = args[0]!.toLowerCase();
+      if (mode !== "on" && mode !== "off" && mode !== "extended") throw new ConfigError(source, `TraceEnable must be on, off or extended, not '${args[0]}'`);
+      walk.vhost.traceEnable = mode;
+    },
+  },
+  {
     name: "ServerAlias", where: ["vhost"], args: [1, Infinity], usage: "NAME [NAME]...",
     apply(walk, args) {
       walk.vhost.serverAliases.push(...args);

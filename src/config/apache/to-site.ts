@@ -147,6 +147,7 @@ function inherit(main: VirtualHost, own: VirtualHost): VirtualHost {
     errorLog: own.errorLog ?? main.errorLog,
     logLevel: own.logLevel ?? main.logLevel,
     customLogs: own.customLogs.length ? own.customLogs : main.customLogs,
+    traceEnable: own.traceEnable ?? main.traceEnable,
     ssl: main.ssl || own.ssl ? { ...main.ssl, ...own.ssl } : undefined,
     source: own.source,
   };

@@ -36,8 +36,8 @@ export interface FileRequest {
   errorLog: ErrorLog;
 }
 
-/** What the default handler allows on a file (TRACE is not implemented). */
-const ALLOW = "OPTIONS,HEAD,GET,POST";
+/** What the default handler allows on a file or a listing, as Apache lists it: TRACE unless TraceEnable is off. */
+const allowed = (request: FileRequest) => (request.host.vhost.traceEnable === "off" ? "GET,POST,OPTIONS,HEAD" : "GET,POST,OPTIONS,HEAD,TRACE");
 const BLOCK = 1 << 18;
 const EMPTY = new Uint8Array(0);
 
@@ -136,7 +136,8 @@ async function serveDirectory(request: FileRequest, dir: string, root: string, p
     errorLog.error(`${client(request)} AH01276: Cannot serve directory ${logPath(dir.replace(/\/?$/, "/"))}: No matching DirectoryIndex (${index.join(",") || "none"}) found, and server-generated directory index forbidden by Options directive`);
     return sendPage(response, 403);
   }
-  if (head.method !== "GET" && head.method !== "HEAD") return sendPage(response, 405, ["Allow", "GET,HEAD,POST,OPTIONS"], { method: head.method });
+  if (head.method === "OPTIONS") return response.complete(`200 OK\0Allow\0${allowed(request)}\0Content-Length\x000`, EMPTY);
+  if (head.method !== "GET" && head.method !== "HEAD") return sendPage(response, 405, ["Allow", allowed(request)], { method: head.method });
   const entries: ListingEntry[] = [];
   for (const dirent of await readdir(dir, { withFileTypes: true })) {
     const name = Buffer.from(dirent.name, "utf8").toString("latin1"); // its bytes, as Apache writes them
@@ -163,8 +164,8 @@ async function serveDirectory(request: FileRequest, dir: string, root: string, p
 async function sendFile(request: FileRequest, file: string): Promise<void> {
   const { head, response } = request;
   const method = head.method;
-  if (method === "OPTIONS") return response.complete(`200 OK\0Allow\0${ALLOW}\0Content-Length\x000`, EMPTY);
-  if (method !== "GET" && method !== "HEAD" && method !== "POST") return sendPage(response, 405, ["Allow", ALLOW], { method });
+  if (method === "OPTIONS") return response.complete(`200 OK\0Allow\0${allowed(request)}\0Content-Length\x000`, EMPTY);
+  if (method !== "GET" && method !== "HEAD" && method !== "POST") return sendPage(response, 405, ["Allow", allowed(request)], { method });
   let handle: FileHandle;
   try {
     handle = await open(file, "r");

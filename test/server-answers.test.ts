@@ -1,0 +1,110 @@
+// What the server answers itself, compared with Apache + mod_wsgi on one configuration
+// (fixtures/site/server-answers.conf): TRACE as Apache's core answers it (TraceEnable on, off and
+// extended).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startBoth, type BothServers, type RunningApache } from "./helpers/apache.ts";
+import { cleanupTemps, FIXTURES, fixture, type RunningServer, tempDir } from "./helpers/server.ts";
+import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
+
+afterAll(() => cleanupTemps());
+
+async function ask(port: number, request: string): Promise<WireResponse> {
+  const client = new WireClient(port);
+  try {
+    await client.send(request);
+    return await client.response();
+  } finally {
+    client.close();
+  }
+}
+
+const trace = (host: string, path: string, extra = "", body = "") =>
+  `TRACE ${path} HTTP/1.1\r\nHost: ${host}\r\nX-Seen: one\r\nAccept: a\r\nx-seen: two\r\n${extra}Connection: close\r\n\r\n${body}`;
+
+/** What both servers must agree on: the status, the fields that are not the server's own, the body. */
+function comparable(r: WireResponse) {
+  const serverOwn = new Set(["date", "server", "connection", "keep-alive", "transfer-encoding", "content-length"]);
+  return { status: r.status, headers: r.headers.filter(([name]) => !serverOwn.has(name)).sort(), body: r.body.toString("latin1") };
+}
+
+describe("TRACE and the server's own head fields, through Apache + mod_wsgi and through wsgi-bin", () => {
+  let both: BothServers;
+  let ours: RunningServer;
+  let apache: RunningApache;
+  const both2 = async (request: string) => Promise.all([ask(apache.port, request), ask(ours.port, request)]);
+
+  beforeAll(async () => {
+    const docs = tempDir();
+    chmodSync(docs, 0o755); // Apache's children run as www-data
+    writeFileSync(join(docs, "file.txt"), "a file\n");
+    chmodSync(join(docs, "file.txt"), 0o644);
+    both = await startBoth(fixture("site/server-answers.conf"), ["authz_core", "alias", "mime", "wsgi"], { FIXTURES, DOCS: docs });
+    ({ ours, apache } = both);
+  }, 60_000);
+  afterAll(() => both?.stop(), 30_000);
+
+  for (const path of ["/app/x?y=1", "/d/x", "/file.txt", "/nowhere", "/denied/x"]) {
+    test(`TRACE ${path} (TraceEnable on): the request echoed as message/http, whatever the path maps to`, async () => {
+      const [theirs, mine] = await both2(trace("on.test", path));
+      expect(comparable(mine)).toEqual(comparable(theirs));
+      expect(mine.status).toBe(200);
+      expect(mine.header("content-type")).toBe("message/http");
+      // Apache's headers_in: a repeated name once, at its first place and spelling, its values joined.
+      expect(mine.body.toString("latin1")).toBe(`TRACE ${path} HTTP/1.1\r\nHost: on.test\r\nX-Seen: one, two\r\nAccept: a\r\nConnection: close\r\n\r\n`);
+    });
+  }
+
+  test("TRACE of a path a Redirect maps: the redirect", async () => {
+    const [theirs, mine] = await both2(trace("on.test", "/old"));
+    expect(comparable(mine)).toEqual(comparable(theirs));
+    expect(mine.status).toBe(302);
+  });
+
+  test("TRACE with a body (TraceEnable on): 413, with Apache's page naming the method", async () => {
+    const [theirs, mine] = await both2(trace("on.test", "/app", "Content-Length: 3\r\n", "abc"));
+    expect(comparable(mine)).toEqual(comparable(theirs));
+    expect(mine.status).toBe(413);
+    expect(mine.body.toString()).toContain("does not allow request data with TRACE requests");
+  });
+
+  test("TraceEnable off: 405 with an empty Allow, the app not called", async () => {
+    const [theirs, mine] = await both2(trace("off.test", "/app"));
+    expect(comparable(mine)).toEqual(comparable(theirs));
+    expect(mine.status).toBe(405);
+    expect(mine.header("allow")).toBe("");
+  });
+
+  for (const [name, extra, body] of [
+    ["Content-Length", "Content-Length: 5\r\n", "hello"],
+    ["chunked", "Transfer-Encoding: chunked\r\n", "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"],
+  ] as const) {
+    test(`TraceEnable extended: a ${name} body is echoed after the head`, async () => {
+      const [theirs, mine] = await both2(trace("extended.test", "/app", extra, body));
+      expect(comparable(mine)).toEqual(comparable(theirs));
+      expect(mine.status).toBe(200);
+      expect(mine.body.toString()).toEndWith(name === "chunked" ? "\r\n\r\nabcde" : "\r\n\r\nhello");
+    });
+  }
+
+  test("TraceEnable extended: a body over 64 KiB is 413", async () => {
+    const body = "x".repeat(65537);
+    const [theirs, mine] = await both2(trace("extended.test", "/app", `Content-Length: ${body.length}\r\n`, body));
+    expect(comparable(mine)).toEqual(comparable(theirs));
+    expect(mine.status).toBe(413);
+  });
+
+  test("OPTIONS and 405 on a static file list TRACE only where it is enabled", async () => {
+    const methods = (r: WireResponse) => (r.header("allow") ?? "").split(",").sort(); // Apache's order is a hash's
+    for (const [host, method] of [["on.test", "OPTIONS"], ["on.test", "PUT"], ["off.test", "OPTIONS"]]) {
+      const [theirs, mine] = await both2(`${method} /file.txt HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      expect(mine.status).toBe(theirs.status);
+      expect(methods(mine)).toEqual(methods(theirs));
+    }
+  });
+
+  test("wsgi-bin reads the configuration without a warning", () => {
+    expect(ours.stderr()).not.toContain("warning");
+  });
+});
