@@ -1,6 +1,7 @@
 // What the server answers itself, compared with Apache + mod_wsgi on one configuration
 // (fixtures/site/server-answers.conf): TRACE as Apache's core answers it (TraceEnable on, off and
-// extended).
+// extended), and the head fields a response's server owns: its own Date and Server in place of an
+// app's, no Content-Type or Content-Length on a 204 or 304.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -103,6 +104,33 @@ describe("TRACE and the server's own head fields, through Apache + mod_wsgi and 
       expect(methods(mine)).toEqual(methods(theirs));
     }
   });
+
+  test("an app's Date and Server are replaced by the server's own", async () => {
+    const request = "GET /app?Date=Mon,+01+Jan+2001+00:00:00+GMT&Server=app/1.0&X-Kept=1 HTTP/1.1\r\nHost: on.test\r\nConnection: close\r\n\r\n";
+    const [theirs, mine] = await both2(request);
+    for (const r of [theirs, mine]) {
+      expect(r.headers.filter(([name]) => name === "date" || name === "server").length).toBe(2);
+      expect(Math.abs(Date.parse(r.header("date")!) - Date.now())).toBeLessThan(60_000);
+      expect(r.header("server")).not.toBe("app/1.0");
+      expect(r.header("x-kept")).toBe("1");
+    }
+    expect(mine.header("server")).toStartWith("wsgi-bin/");
+    // Apache's order: its Date and Server first.
+    expect(mine.headers.slice(0, 2).map(([name]) => name)).toEqual(["date", "server"]);
+  });
+
+  for (const prefix of ["/app", "/d"]) {
+    for (const status of ["204", "304"]) {
+      test(`${status} from an app (${prefix}): no Content-Type or Content-Length, the other headers kept`, async () => {
+        const query = `status=${status}&Content-Type=text/plain&Content-Length=7&ETag=%22e%22&Cache-Control=max-age%3D5&Content-Language=en`;
+        const [theirs, mine] = await both2(`GET ${prefix}?${query} HTTP/1.1\r\nHost: on.test\r\nConnection: close\r\n\r\n`);
+        expect(comparable(mine)).toEqual(comparable(theirs));
+        expect(mine.header("content-type")).toBeUndefined();
+        expect(mine.header("content-length")).toBeUndefined();
+        expect(mine.header("etag")).toBe('"e"');
+      });
+    }
+  }
 
   test("wsgi-bin reads the configuration without a warning", () => {
     expect(ours.stderr()).not.toContain("warning");

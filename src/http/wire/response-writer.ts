@@ -197,10 +197,13 @@ export class WireResponse implements ResponseSink {
     if (this.editHead) this.editHead(fields, false);
     const status = fields[0]!;
     this.status = parseInt(status, 10);
-    this.mode = this.head || this.status < 200 || this.status === 204 || this.status === 304 ? NONE : CHUNKED;
-    let text = `HTTP/1.1 ${status}\r\n`;
-    let date = false;
-    let server = false;
+    // Apache's AP_STATUS_IS_HEADER_ONLY: a 204 or 304 has no body and says nothing of one, so an app's
+    // Content-Type and Content-Length are not sent (RFC 9110 8.6 forbids the length on 1xx and 204).
+    const headerOnly = this.status < 200 || this.status === 204 || this.status === 304;
+    this.mode = this.head || headerOnly ? NONE : CHUNKED;
+    // The server's own Date and Server, first, as Apache's ap_basic_http_header writes them: an app's
+    // (or a Header rule's) are dropped below, as Apache drops them.
+    let text = `HTTP/1.1 ${status}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\n`;
     // Content-Type and Content-Length go out once, the app's last one, as mod_wsgi sets them (two
     // different lengths would let a client or proxy frame the body either way).
     let contentType: string | null = null;
@@ -208,8 +211,7 @@ export class WireResponse implements ResponseSink {
       const name = fields[i]!;
       const value = fields[i + 1]!;
       if (name.length === 14 && name.toLowerCase() === "content-length") {
-        // RFC 9110 8.6: never on 1xx or 204 (an app's "0", or the one computed for HEAD of a list).
-        if (this.status < 200 || this.status === 204) continue;
+        if (headerOnly) continue;
         if (!/^\d+$/.test(value)) {
           this.errorLog.error(`${logItem(this.label)}: invalid Content-Length '${value}' in the response: dropped.`);
           continue;
@@ -218,11 +220,10 @@ export class WireResponse implements ResponseSink {
         continue;
       }
       if (name.length === 12 && name.toLowerCase() === "content-type") {
-        contentType = `${name}: ${value}\r\n`;
+        if (!headerOnly) contentType = `${name}: ${value}\r\n`;
         continue;
       }
-      if (name.length === 4 && name.toLowerCase() === "date") date = true;
-      else if (name.length === 6 && name.toLowerCase() === "server") server = true;
+      if ((name.length === 4 && name.toLowerCase() === "date") || (name.length === 6 && name.toLowerCase() === "server")) continue;
       text += `${name}: ${value}\r\n`;
     }
     if (contentType !== null) text += contentType;
@@ -233,8 +234,6 @@ export class WireResponse implements ResponseSink {
         this.left = this.declared;
       }
     }
-    if (!date) text += `Date: ${httpDate()}\r\n`;
-    if (!server) text += `Server: ${this.serverSoftware}\r\n`;
     return text;
   }
 
