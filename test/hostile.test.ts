@@ -110,12 +110,13 @@ describe("malformed requests", () => {
     await server.waitForLog(/414: request line longer than LimitRequestLine \(200\)/);
   });
 
-  test("OPTIONS * is the server's: 200 with Allow, and the connection goes on", async () => {
+  test("OPTIONS * is the server's: 200 without Allow (as Apache 2.4), and the connection goes on", async () => {
     const client = new WireClient(server.port);
     await client.send("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n" + request("/wire/no-read"));
     const options = await client.response();
     expect(options.status).toBe(200);
-    expect(options.header("allow")).toBe("GET, HEAD, POST, OPTIONS");
+    expect(options.header("allow")).toBeUndefined();
+    expect(options.header("content-length")).toBe("0");
     expect((await client.response()).body.toString()).toBe("did not read");
     client.close();
   });

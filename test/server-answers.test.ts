@@ -105,6 +105,14 @@ describe("TRACE and the server's own head fields, through Apache + mod_wsgi and 
     }
   });
 
+  test("OPTIONS * and TRACE *: 200 without Allow, and 400", async () => {
+    for (const method of ["OPTIONS", "TRACE"]) {
+      const [theirs, mine] = await both2(`${method} * HTTP/1.1\r\nHost: on.test\r\nConnection: close\r\n\r\n`);
+      expect(comparable(mine)).toEqual(comparable(theirs));
+      expect(mine.status).toBe(method === "OPTIONS" ? 200 : 400);
+    }
+  });
+
   test("an app's Date and Server are replaced by the server's own", async () => {
     const request = "GET /app?Date=Mon,+01+Jan+2001+00:00:00+GMT&Server=app/1.0&X-Kept=1 HTTP/1.1\r\nHost: on.test\r\nConnection: close\r\n\r\n";
     const [theirs, mine] = await both2(request);

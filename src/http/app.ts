@@ -96,8 +96,8 @@ export function createApp(context: AppContext): App {
     const http10 = head.protocol === "HTTP/1.0";
     const isHead = head.method === "HEAD";
     if (head.target === "*" && head.method === "OPTIONS") {
-      // The server's own options (RFC 9110 9.3.7), as Apache answers them.
-      return makeSink(connection, false, http10, "*").complete("200 OK\0Allow\0GET, HEAD, POST, OPTIONS", new Uint8Array(0));
+      // The server's own options (RFC 9110 9.3.7): Apache 2.4 answers 200 and lists nothing.
+      return makeSink(connection, false, http10, "*").complete("200 OK\0Content-Length\x000", new Uint8Array(0));
     }
     let target = parseTarget(head.target);
     if (typeof target === "number") {
