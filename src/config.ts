@@ -49,6 +49,8 @@ export interface DaemonGroupConfig {
 
 /** Apache's connection limits and timeouts come from ConnectionLimits (http/wire/limits.ts). */
 export interface ServerConfig extends ConnectionLimits {
+  /** The Server header and SERVER_SOFTWARE, as ServerTokens words them; unset: wsgi-bin/VERSION. */
+  serverSoftware?: string;
   /** Every listener with the virtual hosts (and their routes) it serves: what the HTTP front takes. */
   listeners: PlannedListener[];
   /** The first listener's address (the supervisor shares its port between processes). */

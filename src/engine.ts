@@ -71,7 +71,7 @@ export function startEngine(
         threads: config.threads,
         multiprocess: config.multiprocess ?? config.processes > 1,
         restart_on_change: restartOnChange,
-        server_software: SERVER_SOFTWARE,
+        server_software: config.serverSoftware ?? SERVER_SOFTWARE,
         executable: install.executable,
         venv: install.venv && { ...install.venv },
         python_path: config.pythonPath,

@@ -98,7 +98,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     reusePort: options.reusePort ?? false,
     limits: wireLimits(config),
     limitRequestBody: config.limitRequestBody,
-    serverSoftware: SERVER_SOFTWARE,
+    serverSoftware: config.serverSoftware ?? SERVER_SOFTWARE,
     errorLog,
   };
 
@@ -167,7 +167,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     const daemons = options.daemons ? new DaemonProxy({ groups: options.daemons, listener: index, limits: wireOptions.limits, errorLog }) : null;
     apps[index] = createApp({
       hosts: new HostTable(hosts), pool, daemons, errorLog, accessLog, scheme,
-      serverSoftware: SERVER_SOFTWARE,
+      serverSoftware: wireOptions.serverSoftware,
       limitRequestBody: config.limitRequestBody,
       queueTimeoutMs: config.queueTimeout * 1000,
       onRequest,

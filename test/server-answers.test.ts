@@ -144,3 +144,26 @@ describe("TRACE and the server's own head fields, through Apache + mod_wsgi and 
     expect(ours.stderr()).not.toContain("warning");
   });
 });
+
+describe("ServerTokens, through Apache + mod_wsgi and through wsgi-bin", () => {
+  let both: BothServers;
+  beforeAll(async () => {
+    both = await startBoth(fixture("site/server-tokens.conf"), ["authz_core", "mime", "wsgi"], { FIXTURES });
+  }, 60_000);
+  afterAll(() => both?.stop(), 30_000);
+
+  for (const path of ["/x", "/d/x"]) {
+    test(`ServerTokens Prod (${path}): the Server header and SERVER_SOFTWARE name the product, no version`, async () => {
+      const request = `GET ${path} HTTP/1.1\r\nHost: tokens.test\r\nConnection: close\r\n\r\n`;
+      const [theirs, mine] = await Promise.all([ask(both.apache.port, request), ask(both.ours.port, request)]);
+      expect(theirs.header("server")).toBe("Apache");
+      expect(JSON.parse(theirs.body.toString()).SERVER_SOFTWARE).toBe("Apache");
+      expect(mine.header("server")).toBe("wsgi-bin");
+      expect(JSON.parse(mine.body.toString()).SERVER_SOFTWARE).toBe("wsgi-bin");
+    });
+  }
+
+  test("wsgi-bin reads the configuration without a warning", () => {
+    expect(both.ours.stderr()).not.toContain("warning");
+  });
+});

@@ -9,6 +9,7 @@ import { STANDARD_FORMATS } from "./apache/directives-log.ts";
 import { ConfigError, type Diagnostics } from "./diagnostics.ts";
 import { resolveRoute, statusLocations, vhostsOnPort, type ResolvedRoute } from "./resolve.ts";
 import { displayName } from "./daemon-options.ts";
+import { serverBanner } from "../version.ts";
 import { hostName, type CustomLog, type DaemonProcess, type Listener, type Site, type TlsFiles, type VirtualHost } from "./site.ts";
 
 const COMBINED = STANDARD_FORMATS.find(([name]) => name === "combined")![1];
@@ -216,6 +217,7 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     user: site.connection.user,
     group: site.connection.group,
     queueLimit: site.connection.queueLimit ?? DEFAULTS.queueLimit,
+    serverSoftware: serverBanner(site.connection.serverTokens),
     deadlockTimeout: DEFAULTS.deadlockTimeout,
     serverStatus: statusPaths.length ? { paths: statusPaths } : undefined,
   };

@@ -2,6 +2,7 @@
 // file or the command line, which describes one virtual host). src/config/serve-plan.ts picks what
 // one process serves of it; the HTTP front (src/http/site/) serves that.
 import type { TraceEnable } from "../http/site/trace.ts";
+import type { ServerTokens } from "../version.ts";
 import type { ConnectionLimits } from "../http/wire/limits.ts";
 import type { Source } from "./diagnostics.ts";
 
@@ -316,6 +317,8 @@ export interface ConnectionSettings extends Partial<ConnectionLimits> {
   group?: string;
   /** ListenBacklog: requests that may wait for a free thread, per process (--queue-limit). */
   queueLimit?: number;
+  /** ServerTokens: the Server header's and SERVER_SOFTWARE's detail (version.ts); unset: Full. */
+  serverTokens?: ServerTokens;
 }
 
 export interface Site {

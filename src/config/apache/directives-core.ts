@@ -6,6 +6,7 @@ import { mergeOptions } from "../resolve.ts";
 import type { Listener, RequireRule, VhostAddress } from "../site.ts";
 import { ANYWHERE, flagArg, HOST, integerArg, pathArg, SECTIONS, SERVER, type DirectiveSpec } from "./context.ts";
 import { hasModule } from "./modules.ts";
+import type { ServerTokens } from "../../version.ts";
 
 export function parseListen(args: string[], source: Source): Listener {
   const [address, protocolArg] = args as [string, string | undefined];
@@ -52,6 +53,12 @@ export function serverNameHost(value: string): string {
   if (bracketed) return bracketed[1]!;
   return withoutScheme.replace(/:\d*$/, "");
 }
+
+/** ServerTokens' words, as Apache reads them (any case; Min and ProductOnly too). */
+const SERVER_TOKENS = new Map<string, ServerTokens>([
+  ["prod", "Prod"], ["productonly", "Prod"], ["major", "Major"], ["minor", "Minor"], ["min", "Minimal"], ["minimal", "Minimal"],
+  ["os", "OS"], ["full", "Full"],
+]);
 
 const OPTION_NAMES = new Map(
   ["All", "None", "Indexes", "FollowSymLinks", "SymLinksIfOwnerMatch", "ExecCGI", "Includes", "IncludesNOEXEC", "MultiViews"]
@@ -195,6 +202,14 @@ export const CORE_DIRECTIVES: DirectiveSpec[] = [
         if (header) walk.draft.connection.requestReadTimeout = integerArg("RequestReadTimeout header", header[1]!, source, 1, 86400);
         else if (!/^(body|handshake)=/i.test(arg)) throw new ConfigError(source, `RequestReadTimeout: cannot read '${arg}' (header=SECONDS[-MAX][,MinRate=RATE])`);
       }
+    },
+  },
+  {
+    name: "ServerTokens", where: SERVER, args: [1, 1], usage: "Prod|Major|Minor|Minimal|OS|Full",
+    apply(walk, args, source) {
+      const tokens = SERVER_TOKENS.get(args[0]!.toLowerCase());
+      if (!tokens) throw new ConfigError(source, `ServerTokens takes one of Prod(uctOnly), Major, Minor, Min(imal), OS or Full, not '${args[0]}'`);
+      walk.draft.connection.serverTokens = tokens;
     },
   },
   {
