@@ -175,6 +175,11 @@ describe("SIGUSR1 reopens the log files (logrotate's postrotate)", () => {
         await get(`${server.url}/print`, { headers: { "User-Agent": "before-rotation" } });
         await server.waitForLog(/WRITTEN-TO-WSGI-ERRORS marker/);
         for (let i = 0; i < 100 && !readFileSync(accessLog, "utf8").includes("before-rotation"); i++) await Bun.sleep(20);
+        // Every process has said it listens: a child still starting would write that line into the
+        // rotated file, rightly (it was written before the signal), and fail the check at the end.
+        const listening = () => readFileSync(errorLog, "utf8").split(" listening on ").length - 1;
+        for (let i = 0; i < 250 && listening() < processes; i++) await Bun.sleep(20);
+        expect(listening()).toBe(processes);
         renameSync(errorLog, `${errorLog}.1`);
         renameSync(accessLog, `${accessLog}.1`);
         const rotated = [readFileSync(`${errorLog}.1`, "utf8"), readFileSync(`${accessLog}.1`, "utf8")];
