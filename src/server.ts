@@ -123,7 +123,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const hostsByListener = config.listeners.map((listener, index) => {
     // Over TLS the scheme says https (wsgi.url_scheme): mod_ssl's HTTPS=on would only say it again, and
     // mod_wsgi passes no HTTPS variable on.
-    const reach = { port: ports[index]!, scheme: listener.tls ? "https" : "http", relayed: Boolean(daemon) } as const;
+    const reach = { port: ports[index]!, scheme: listener.tls ? "https" : "http", host: listener.host, relayed: Boolean(daemon) } as const;
     return listener.hosts.map((host) => {
       const runtime = new HostRuntime(host, reach);
       // A daemon process logs no access: the front that relayed the request does (once, as Apache).

@@ -20,6 +20,7 @@ export function mergeSettings(base: DirSettings, over: DirSettings): DirSettings
     passAuthorization: over.passAuthorization ?? base.passAuthorization,
     scriptReloading: over.scriptReloading ?? base.scriptReloading,
     chunkedRequest: over.chunkedRequest ?? base.chunkedRequest,
+    serverSignature: over.serverSignature ?? base.serverSignature,
     trustedProxies: over.trustedProxies ?? base.trustedProxies,
     trustedProxyHeaders: over.trustedProxyHeaders ?? base.trustedProxyHeaders,
     limitRequestBody: over.limitRequestBody ?? base.limitRequestBody,

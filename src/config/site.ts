@@ -99,6 +99,8 @@ export interface DirSettings {
   passAuthorization?: boolean;
   scriptReloading?: boolean;
   chunkedRequest?: boolean;
+  /** ServerSignature: what environ's SERVER_SIGNATURE says (Off: nothing, Apache's default). */
+  serverSignature?: "off" | "on" | "email";
   trustedProxies?: string[];
   trustedProxyHeaders?: string[];
   /** LimitRequestBody; 0 is no limit. */
@@ -244,6 +246,8 @@ export interface VirtualHost {
   serverAliases: string[];
   documentRoot?: string;
   documentRootSource?: Source;
+  /** ServerAdmin: environ's SERVER_ADMIN. */
+  serverAdmin?: string;
   /** In declaration order; a virtual host's come before those it inherits from the main server. */
   wsgiRoutes: WsgiRoute[];
   staticMappings: StaticMapping[];

@@ -18,6 +18,7 @@ import { parseTarget, targetAuthority, type Target } from "./request-target.ts";
 import type { HostRuntime, Match, RouteSettings } from "./site/host-runtime.ts";
 import type { HostTable } from "./site/host-table.ts";
 import { sendPage, sendRedirect } from "./site/pages.ts";
+import { serverSignature } from "./site/environ-context.ts";
 import { findRedirect, redirectHit, type UrlBase } from "./site/redirects.ts";
 import type { RewriteRequest } from "./site/rewrite.ts";
 import { serveFile } from "./site/static-files.ts";
@@ -218,7 +219,7 @@ export function createApp(context: AppContext): App {
     if (settings.editRequest) headers = settings.editRequest(headers); // RequestHeader, before mod_wsgi reads them
     let forwardedPort: string | null = null;
     let serverName = hostHeader ? hostName(hostHeader) : host.serverName;
-    let scriptName = match.scriptName;
+    let mountPoint: string | null = null;
     if (settings.proxies) {
       const forwarded = settings.proxies.resolve(remoteAddr, scheme, headers);
       ({ remoteAddr, scheme, headers } = forwarded);
@@ -229,7 +230,7 @@ export function createApp(context: AppContext): App {
       }
       forwardedPort = forwarded.port;
       serverName = forwarded.serverName ?? serverName;
-      scriptName = forwarded.scriptName ?? scriptName;
+      mountPoint = forwarded.scriptName;
     }
     // Apache's ap_get_server_port (UseCanonicalName Off): the port Host names, else the scheme's.
     const serverPort = forwardedPort ?? (hostHeader ? hostPort(hostHeader) : null) ?? (scheme === "https" ? "443" : "80");
@@ -239,7 +240,8 @@ export function createApp(context: AppContext): App {
       callable: settings.callable,
       reload: settings.reload,
       passAuthorization: settings.passAuthorization,
-      scriptName,
+      contextId: settings.context.id,
+      scriptName: match.scriptName,
       pathInfo: match.pathInfo,
       query: target.query,
       method: head.method,
@@ -249,9 +251,14 @@ export function createApp(context: AppContext): App {
       remotePort: String(connection.peerPort),
       serverName,
       serverPort,
+      serverAddr: serverAddress(connection),
+      pathTranslated: match.pathInfo ? host.translatePath(match.pathInfo) : "",
       scheme,
       bodyLength: head.chunked ? "chunked" : head.contentLength >= 0 ? String(head.contentLength) : "",
       requestId: requestIdPrefix + (++requestCounter).toString(36),
+      mountPoint,
+      signature: settings.signature === "off" ? "" : serverSignature(settings.signature, context.serverSoftware, serverName, serverPort, host.vhost.serverAdmin),
+      context: settings.context.text,
       env: environVariables(settings, connection, head, target, requestHost, host, context.scheme),
       headers,
     });
@@ -362,6 +369,15 @@ function envRequest(peer: Peer, head: ParsedHead, target: Target): EnvRequest {
     serverAddr: peer.localAddress ?? "",
     headers: head.headers,
   };
+}
+
+/**
+ * SERVER_ADDR: the local address the connection came in on, an IPv4 one without the "::ffff:" an IPv6
+ * socket shows it with ("" in process, where there is none).
+ */
+function serverAddress(peer: Peer): string {
+  const address = peer.localAddress ?? "";
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }
 
 /** The headers with Host replaced (X-Forwarded-Host from a trusted proxy becomes HTTP_HOST, as in mod_wsgi). */

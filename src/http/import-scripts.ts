@@ -45,10 +45,10 @@ export async function loadScript(pool: Pool, script: string, group: string, repl
   const slot = await pool.acquire(0, false); // not a client's request: never refused for a full queue
   if (slot instanceof Refusal) return "no worker thread"; // unbounded and without a timeout: cannot happen
   const length = writeRequestHead(slot.channel, {
-    group, script, callable: "", reload: true, passAuthorization: false,
+    group, script, callable: "", reload: true, passAuthorization: false, contextId: "",
     scriptName: "", pathInfo: "", query: "", method: "", protocol: "", requestUri: "", remoteAddr: "",
-    remotePort: "", serverName: "", serverPort: "", scheme: "", bodyLength: "", requestId,
-    env: [], headers: [],
+    remotePort: "", serverName: "", serverPort: "", serverAddr: "", pathTranslated: "", scheme: "", bodyLength: "", requestId,
+    mountPoint: null, signature: "", context: "", env: [], headers: [],
   });
   slot.sendRequest(length, flags | replica); // REQUEST_IMPORT: not timed by --request-timeout
   const kind = await slot.receive();

@@ -70,6 +70,13 @@ export const DIRECT_FD = 68;
 export const DIRECT_TIMEOUT_MS = 69;
 export const DIRECT_GONE = 70;
 export const DIRECT_TAKEN = 36; // Float64 index: bytes 288 to 295
+/**
+ * Float64 indexes written by the worker before it runs a request, for environ's mod_wsgi.total_requests
+ * (requests the process finished before it: RunQueue.finished) and mod_wsgi.thread_requests (requests
+ * the worker thread ran before it, in any interpreter), as mod_wsgi counts them.
+ */
+export const TOTAL_REQUESTS = 37; // bytes 296 to 303
+export const THREAD_REQUESTS = 38; // bytes 304 to 311
 
 export const DATA_OFFSET = 320;
 export const DEFAULT_DATA_SIZE = 1 << 20;

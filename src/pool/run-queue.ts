@@ -14,6 +14,7 @@ const AWAKE = 3; // workers started and not asleep: running a request or about t
 const SERIAL = 4; // the last request serial handed out (pool/busy.ts): unique across workers
 const STARTED = 5; // workers started, in order (the pool starts the next when this moves)
 const WOKEN = 6; // workers woken and not yet up: counted awake by the wake rule already
+const FINISHED = 7; // requests the workers finished (mod_wsgi.total_requests), mod 2^32
 const RING = 8;
 
 export class RunQueue {
@@ -115,6 +116,16 @@ export class RunQueue {
   /** Back from away(): awake again. */
   back(): void {
     Atomics.add(this.words, AWAKE, 1);
+  }
+
+  /** Requests finished by every worker of the process so far (to 2^32, then from 0 again). */
+  finishedRequests(): number {
+    return Atomics.load(this.words, FINISHED) >>> 0;
+  }
+
+  /** A request (not an import script) is over. */
+  requestFinished(): void {
+    Atomics.add(this.words, FINISHED, 1);
   }
 
   /** A request serial never used by another worker; never 0 (idle). */

@@ -5,7 +5,7 @@ import { defineNoArgsBuiltin } from "../ffi/builtin.ts";
 import { libpython } from "../ffi/libpython.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { BusyState } from "./busy.ts";
-import { Channel, GROUP, REQUEST_EXIT, REQUEST_IMPORT, REQUEST_REPLICA_MASK, SEQ_TO_WORKER, ToMain, ToWorker } from "./channel.ts";
+import { Channel, GROUP, REQUEST_EXIT, REQUEST_IMPORT, REQUEST_REPLICA_MASK, SEQ_TO_WORKER, THREAD_REQUESTS, ToMain, ToWorker, TOTAL_REQUESTS } from "./channel.ts";
 import { ThreadInterpreters } from "./interpreters.ts";
 import { marshal } from "./marshal.ts";
 import { ParallelTable } from "./parallel.ts";
@@ -102,6 +102,7 @@ function serve(init: WorkerInit): void {
   };
 
   const threadIdent = py.PyThread_get_thread_ident();
+  let threadRequests = 0; // requests this thread ran, in any interpreter (mod_wsgi.thread_requests)
   runQueue.announceStarted();
 
   for (;;) {
@@ -147,6 +148,10 @@ function serve(init: WorkerInit): void {
       py.PyEval_RestoreThread(entry.threadState);
       clock.gilTaken(gilFrom);
       busy.begin(runQueue.nextSerial(), entry.interpreter, threadIdent, untimed);
+      if (!untimed) {
+        channel.wide[TOTAL_REQUESTS] = runQueue.finishedRequests();
+        channel.wide[THREAD_REQUESTS] = threadRequests++;
+      }
       const result = py.PyObject_CallObject(entry.handle, entry.channelArgs[index]!);
       if (result) py.Py_DecRef(result);
       else {
@@ -156,6 +161,7 @@ function serve(init: WorkerInit): void {
       }
       if (busy.end()) settle(entry.settle);
       py.PyEval_SaveThread();
+      if (!untimed) runQueue.requestFinished();
     }
     if (parallelGroup) parallel.release(parallelGroup, replica);
     clock.publish();

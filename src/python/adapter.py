@@ -25,6 +25,7 @@ PIECES, PUBLISHED, RELEASED, START, FILL, PAYLOAD = 16, 16, 17, 20, 36, 52  # st
 DATA_OFFSET = 320
 DIRECT_FD, DIRECT_TIMEOUT_MS, DIRECT_GONE = 68, 69, 70  # a body read here: see Input.recv
 DIRECT_TAKEN = 36  # in the control area as doubles (Worker.wide)
+TOTAL_REQUESTS, THREAD_REQUESTS = 37, 38  # doubles, written by the worker thread before each request
 BODY, CONTINUE, CANCEL = 2, 3, 4
 FRAME_CHUNKS = 1  # ARG of the Continue that answers HEAD
 BODY_DIRECT = 4  # ARG of a Body: the rest of the body is read from the socket in DIRECT_FD
@@ -34,10 +35,16 @@ NEED_BODY, COMPLETE, HEAD, END, ABORT, ERROR, FILE, FULL = 11, 12, 13, 15, 16, 1
 SCRIPT_CHANGED = 1000
 
 # Twin of the field order in src/http/request-head.ts. F_ENV counts the name/value pairs (SetEnv)
-# that follow it ("" for none); the request headers come after them.
-(F_GROUP, F_SCRIPT, F_CALLABLE, F_RELOAD, F_PASS_AUTH, F_SCRIPT_NAME, F_PATH_INFO, F_QUERY, F_METHOD,
- F_PROTOCOL, F_REQUEST_URI, F_REMOTE_ADDR, F_REMOTE_PORT, F_SERVER_NAME, F_SERVER_PORT, F_SCHEME,
- F_BODY_LENGTH, F_REQUEST_ID, F_ENV) = range(19)
+# that follow it ("" for none); the request headers come after them. The fields up to F_SCRIPT_NAME are
+# a route's key (F_CONTEXT_ID numbers the F_CONTEXT text, read only when a route's base environ is made).
+(F_GROUP, F_SCRIPT, F_CALLABLE, F_RELOAD, F_PASS_AUTH, F_CONTEXT_ID, F_SCRIPT_NAME, F_PATH_INFO, F_QUERY,
+ F_METHOD, F_PROTOCOL, F_REQUEST_URI, F_REMOTE_ADDR, F_REMOTE_PORT, F_SERVER_NAME, F_SERVER_PORT,
+ F_SERVER_ADDR, F_PATH_TRANSLATED, F_SCHEME, F_BODY_LENGTH, F_REQUEST_ID, F_MOUNT_POINT, F_SIGNATURE,
+ F_CONTEXT, F_ENV) = range(25)
+# Twin of src/http/site/environ-context.ts's separator of F_CONTEXT's names and values.
+CONTEXT_SEPARATOR = "\x01"
+# The mod_wsgi whose environ wsgi-bin's follows (its mod_wsgi.version).
+MOD_WSGI_VERSION = (4, 9, 4)
 
 LEVELS = ["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
@@ -440,9 +447,11 @@ class Interpreter:
             if isinstance(stream, LogStream):
                 stream.prefix = prefix
 
-    def base_environ(self, route):
-        """The part of environ that is the same for every request to one alias (route fields)."""
+    def base_environ(self, route, context):
+        """The part of environ that is the same for every request to one alias (route fields), with
+        the configuration's values for it (`context`: the F_CONTEXT field)."""
         self.name_output(route[F_GROUP])
+        values = context.split(CONTEXT_SEPARATOR) if context else []
         errors = LogStream(self.log, "<wsgi.errors>", prefix="[alias %s] " % (route[F_SCRIPT_NAME] or "/"))
         return {
             "wsgi.version": (1, 0),
@@ -458,6 +467,16 @@ class Interpreter:
             "mod_wsgi.application_group": route[F_GROUP],
             "mod_wsgi.callable_object": route[F_CALLABLE],
             "mod_wsgi.script_reloading": route[F_RELOAD],
+            "mod_wsgi.script_name": route[F_SCRIPT_NAME],
+            # mod_wsgi's directives for these (WSGIHandlerScript, WSGIEnableSendfile, WSGIIgnoreActivity)
+            # are not wsgi-bin's: their defaults.
+            "mod_wsgi.request_handler": "wsgi-script",
+            "mod_wsgi.handler_script": "",
+            "mod_wsgi.enable_sendfile": "0",
+            "mod_wsgi.ignore_activity": "0",
+            "mod_wsgi.version": MOD_WSGI_VERSION,
+            "SERVER_SIGNATURE": "",
+            **dict(zip(values[::2], values[1::2])),
             "SCRIPT_FILENAME": route[F_SCRIPT],
             # What every request sets, in the order it does: copied with room for them, environ() only
             # replaces values (a dict growing past its size is rebuilt, twice per request otherwise).
@@ -740,7 +759,7 @@ class Worker:
         route = tuple(fields[:F_SCRIPT_NAME + 1])
         base = self.environs.get(route)
         if base is None:
-            base = self.environs[route] = self.interpreter.base_environ(route)
+            base = self.environs[route] = self.interpreter.base_environ(route, fields[F_CONTEXT])
         first_header = F_ENV + 1
         if fields[F_ENV]:
             # SetEnv's variables, under what mod_wsgi sets itself (as in its environ: subprocess_env first).
@@ -756,13 +775,25 @@ class Worker:
             https = None
         (environ["SCRIPT_NAME"], environ["PATH_INFO"], environ["QUERY_STRING"], environ["REQUEST_METHOD"],
          environ["SERVER_PROTOCOL"], environ["REQUEST_URI"], environ["REMOTE_ADDR"], environ["REMOTE_PORT"],
-         environ["SERVER_NAME"], environ["SERVER_PORT"]) = fields[F_SCRIPT_NAME:F_SCHEME]  # CGI_KEYS
+         environ["SERVER_NAME"], environ["SERVER_PORT"], environ["SERVER_ADDR"],
+         environ["PATH_TRANSLATED"]) = fields[F_SCRIPT_NAME:F_SCHEME]  # CGI_KEYS
+        if not fields[F_PATH_TRANSLATED]:
+            del environ["PATH_TRANSLATED"]  # none without PATH_INFO, as in Apache
         scheme = fields[F_SCHEME]
         environ["REQUEST_SCHEME"] = scheme
         environ["wsgi.url_scheme"] = scheme if https is None else "https" if https == "1" or https.lower() == "on" else "http"
         environ["mod_wsgi.request_id"] = fields[F_REQUEST_ID]
-        environ["mod_wsgi.request_start"] = str(time.time_ns() // 1000)
+        # The environ is made as the app is about to be called: both times are that moment here.
+        environ["mod_wsgi.request_start"] = environ["mod_wsgi.script_start"] = str(time.time_ns() // 1000)
         environ["mod_wsgi.thread_id"] = self.thread
+        environ["mod_wsgi.path_info"] = environ["PATH_INFO"]
+        wide = self.wide
+        environ["mod_wsgi.total_requests"] = int(wide[TOTAL_REQUESTS])
+        environ["mod_wsgi.thread_requests"] = int(wide[THREAD_REQUESTS])
+        if fields[F_MOUNT_POINT]:  # a trusted proxy's X-Script-Name, after "="
+            environ["SCRIPT_NAME"] = environ["mod_wsgi.mount_point"] = fields[F_MOUNT_POINT][1:]
+        if fields[F_SIGNATURE]:
+            environ["SERVER_SIGNATURE"] = fields[F_SIGNATURE]
         keys = _header_keys[route[F_PASS_AUTH] == "1"]
         # A repeated header has its values joined, as Apache does. A header replaces a SetEnv variable
         # of the same name rather than joining it: so with SetEnv they are gathered apart first.
@@ -785,12 +816,13 @@ class Worker:
         return environ
 
 
-# environ keys for the request head's fields F_SCRIPT_NAME .. F_SERVER_PORT, in that order (as environ() sets them).
+# environ keys for the request head's fields F_SCRIPT_NAME .. F_PATH_TRANSLATED, in that order (as environ() sets them).
 CGI_KEYS = ("SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REQUEST_METHOD", "SERVER_PROTOCOL", "REQUEST_URI",
-            "REMOTE_ADDR", "REMOTE_PORT", "SERVER_NAME", "SERVER_PORT")
+            "REMOTE_ADDR", "REMOTE_PORT", "SERVER_NAME", "SERVER_PORT", "SERVER_ADDR", "PATH_TRANSLATED")
 # The other keys environ() sets on every request, in that order.
 PER_REQUEST_KEYS = ("wsgi.url_scheme", "REQUEST_SCHEME", "mod_wsgi.request_id", "mod_wsgi.request_start",
-                    "mod_wsgi.thread_id", "wsgi.input")
+                    "mod_wsgi.script_start", "mod_wsgi.thread_id", "mod_wsgi.path_info", "mod_wsgi.total_requests",
+                    "mod_wsgi.thread_requests", "wsgi.input")
 
 
 # Request header name -> environ key (None: dropped), with Authorization dropped ([False]) or passed

@@ -149,6 +149,20 @@ export const CORE_DIRECTIVES: DirectiveSpec[] = [
     },
   },
   {
+    name: "ServerAdmin", where: HOST, args: [1, 1], usage: "EMAIL-ADDRESS|URL",
+    apply(walk, args) {
+      walk.vhost.serverAdmin = args[0]!; // environ's SERVER_ADMIN (wsgi-bin's error pages do not show it)
+    },
+  },
+  {
+    name: "ServerSignature", where: ANYWHERE, args: [1, 1], usage: "On|Off|EMail",
+    apply(walk, args, source) {
+      const value = args[0]!.toLowerCase();
+      if (value !== "on" && value !== "off" && value !== "email") throw new ConfigError(source, `ServerSignature takes On, Off or EMail, got '${args[0]}'`);
+      walk.settings.serverSignature = value; // environ's SERVER_SIGNATURE (not added to wsgi-bin's error pages)
+    },
+  },
+  {
     name: "ServerRoot", where: SERVER, args: [1, 1], usage: "DIRECTORY",
     apply() {}, // read (and acted on) by the parser: Include and relative paths use it
   },

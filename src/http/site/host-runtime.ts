@@ -20,6 +20,7 @@ import { type TrustedProxies, trustedProxiesFor } from "../trusted-proxies.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
 import { accessCheck, type AccessCheck } from "./access.ts";
 import { envConditions, type EnvConditions, type EnvRequest } from "./env-conditions.ts";
+import { DEFAULT_DOCUMENT_ROOT, environContext, latin1, listenerHost, type EnvironContext } from "./environ-context.ts";
 import { ErrorDocuments } from "./error-documents.ts";
 import { headEditor, requestEditor, type RequestEditor } from "./header-rules.ts";
 import { matchRedirect, type RedirectMatch } from "./redirects.ts";
@@ -52,17 +53,29 @@ export interface RouteSettings {
   processGroup: string | null;
   /** ErrorDocument where the route is: for the 500s and 503s the server answers for the app. */
   errorDocuments: ErrorDocuments | null;
+  /** environ's values from the configuration and the listener (DOCUMENT_ROOT, CONTEXT_*...). */
+  context: EnvironContext;
+  /** ServerSignature where the route is (environ's SERVER_SIGNATURE, worked out per request when not Off). */
+  signature: "off" | "on" | "email";
+}
+
+/** An Alias a file was found through: CONTEXT_PREFIX and CONTEXT_DOCUMENT_ROOT (mod_alias's ap_set_context_info). */
+export interface AliasContext {
+  prefix: string;
+  root: string;
 }
 
 export type Match =
   | { kind: "redirect"; found: RedirectMatch }
   | { kind: "wsgi"; script: string; scriptName: string; pathInfo: string; settings: RouteSettings }
-  | { kind: "file"; file: string; root: string };
+  | { kind: "file"; file: string; root: string; alias?: AliasContext };
 
 /** Where the host is reached: the listener's port and scheme. */
 export interface Reach {
   port: number;
   scheme: "http" | "https";
+  /** The Listen address as configured (mod_wsgi.listener_host); absent: any. */
+  host?: string;
   /** In a daemon process: requests come relayed by a front, which applies the Header rules to the response itself. */
   relayed?: boolean;
 }
@@ -91,6 +104,9 @@ type SettingsCache = WeakMap<DirSettings, Map<string, RouteSettings>>;
 
 /** Paths choose SCRIPT_NAME (regex routes): past this many per merged settings, made and not kept. */
 const PER_PATH_LIMIT = 256;
+
+/** PATH_TRANSLATED remembered for this many PATH_INFOs per host, then forgotten all at once. */
+const TRANSLATED_LIMIT = 1024;
 
 /** A decoded path (latin-1 bytes) as a file system path (UTF-8); null when it is not valid UTF-8. */
 function fsPath(path: string): string | null {
@@ -127,6 +143,8 @@ export class HostRuntime {
   private readonly handlerSettings: SettingsCache = new WeakMap();
   /** ErrorDocuments by the settings in force (errorDocumentsAt asks per request). */
   private readonly errorPages = new WeakMap<DirSettings, ErrorDocuments>();
+  /** PATH_TRANSLATED by PATH_INFO (translatePath): one map lookup per request for the paths an app sees again. */
+  private readonly translated = new Map<string, string>();
 
   constructor(planned: PlannedHost, private readonly reach: Reach) {
     const vhost = planned.vhost;
@@ -243,12 +261,17 @@ export class HostRuntime {
     for (const mapping of this.statics) {
       let file: string;
       let root = mapping.target;
+      let alias: AliasContext;
       if (mapping.kind === "alias-match") {
         const match = regex(mapping.url).exec(path);
         if (!match) continue;
         const substituted = fsPath(substitute(mapping.target, match));
         if (substituted === null) return null;
         file = substituted;
+        // As mod_alias: the part of the path matched, and the target less what follows the match.
+        const end = match.index + match[0].length;
+        const target = latin1(substituted);
+        alias = { prefix: path.slice(0, end), root: target.slice(0, Math.max(target.length - (path.length - end), 0)) };
         // Symbolic links are checked below the directory no $N can change.
         const variable = mapping.target.search(/[$&\\]/);
         const fixed = variable < 0 ? mapping.target : mapping.target.slice(0, variable);
@@ -259,8 +282,9 @@ export class HostRuntime {
         const rest = fsPath(path.slice(length));
         if (rest === null) return null;
         file = mapping.target + rest;
+        alias = { prefix: mapping.url, root: latin1(mapping.target) };
       }
-      return { kind: "file", file, root };
+      return { kind: "file", file, root, alias };
     }
     return null;
   }
@@ -271,7 +295,7 @@ export class HostRuntime {
    * as Apache's directory walk. null: a plain file (or a directory, or nothing); a status: the answer
    * and why (403 where Options ExecCGI is off, as mod_wsgi; or a symbolic link without FollowSymLinks).
    */
-  handlerScript(path: string, found: { file: string; root: string }): Match | { status: number; script: string; reason: string } | null {
+  handlerScript(path: string, found: { file: string; root: string; alias?: AliasContext }): Match | { status: number; script: string; reason: string } | null {
     const walked = fileOnPath(found.root, found.file) ?? this.indexFile(path, found.file);
     if (!walked) return null;
     const dir = settingsFor(this.vhost, path, walked.file);
@@ -285,7 +309,8 @@ export class HostRuntime {
     if (!path.endsWith(pathInfo)) return null;
     const scriptName = path.slice(0, path.length - pathInfo.length) + latin1(walked.index ?? "");
     const route: WsgiRoute = { match: "prefix", url: scriptName || "/", target: walked.file };
-    const settings = this.cachedSettings(this.handlerSettings, route, dir, scriptName || "/");
+    // Cached by SCRIPT_NAME, which also decides the Alias (a prefix of the path it names).
+    const settings = this.cachedSettings(this.handlerSettings, route, dir, scriptName || "/", found.alias ?? null);
     return { kind: "wsgi", script: walked.file, scriptName, pathInfo, settings };
   }
 
@@ -316,19 +341,19 @@ export class HostRuntime {
   }
 
   /** settings(), kept in `cache` by the merged settings object and SCRIPT_NAME (up to PER_PATH_LIMIT names each). */
-  private cachedSettings(cache: SettingsCache, route: WsgiRoute, dir: DirSettings, scriptName: string): RouteSettings {
+  private cachedSettings(cache: SettingsCache, route: WsgiRoute, dir: DirSettings, scriptName: string, alias: AliasContext | null = null): RouteSettings {
     let byName = cache.get(dir);
     if (!byName) cache.set(dir, (byName = new Map()));
     let settings = byName.get(scriptName);
     if (!settings) {
-      settings = this.settings(route, dir, scriptName);
+      settings = this.settings(route, dir, scriptName, alias);
       if (byName.size < PER_PATH_LIMIT) byName.set(scriptName, settings);
     }
     return settings;
   }
 
   /** A route's settings: its own options over the per-directory ones, resolved for this host and port. */
-  private settings(route: WsgiRoute, dir: DirSettings, scriptName: string): RouteSettings {
+  private settings(route: WsgiRoute, dir: DirSettings, scriptName: string, alias: AliasContext | null = null): RouteSettings {
     const applicationGroup = route.applicationGroup ?? dir.applicationGroup ?? DEFAULTS.applicationGroup;
     // The path's own WSGIProcessGroup (a <Location> inside the route may name another), as in mod_wsgi.
     const processGroup = route.processGroup ?? dir.processGroup ?? "%{GLOBAL}";
@@ -348,7 +373,48 @@ export class HostRuntime {
       chunkedRequest: dir.chunkedRequest ?? true,
       processGroup: processGroup === "%{GLOBAL}" ? null : processGroup,
       errorDocuments: this.errorDocuments(dir),
+      context: environContext({
+        documentRoot: this.vhost.documentRoot, alias, serverAdmin: this.vhost.serverAdmin,
+        listenerHost: listenerHost(this.reach.host), listenerPort: this.reach.port,
+      }),
+      signature: dir.serverSignature ?? "off",
     };
+  }
+
+  /**
+   * PATH_TRANSLATED for a PATH_INFO: that path mapped as a URL path, as Apache's subrequest maps it
+   * (through Alias, WSGIScriptAlias or the DocumentRoot, latin-1 as environ's strings); "" where a
+   * Redirect takes it (Apache then sets none). Remembered per path, up to TRANSLATED_LIMIT of them.
+   */
+  translatePath(path: string): string {
+    let translated = this.translated.get(path);
+    if (translated === undefined) {
+      translated = this.mapPath(path);
+      if (this.translated.size >= TRANSLATED_LIMIT) this.translated.clear();
+      this.translated.set(path, translated);
+    }
+    return translated;
+  }
+
+  /** translatePath's mapping: nothing is looked up on disk (the directory walk would split and rejoin it). */
+  private mapPath(path: string): string {
+    if (this.redirects.length && matchRedirect(this.redirects, path)) return "";
+    if (this.statics.length) {
+      const file = this.staticFile(path);
+      if (file?.kind === "file") return latin1(file.file);
+    }
+    for (const { route } of this.routes) {
+      if (route.match === "regex") {
+        const match = regex(route.url).exec(path);
+        if (match) return latin1(substitute(route.target, match)) + path.slice(match.index + match[0].length);
+        continue;
+      }
+      const length = prefixLength(route.url, path);
+      // A URL-path ending in "/" keeps that "/" in what follows (Apache: WSGIScriptAlias / X gives X/path).
+      if (length >= 0) return latin1(route.target) + path.slice(route.url.endsWith("/") ? length - 1 : length);
+    }
+    const root = this.vhost.documentRoot ?? DEFAULT_DOCUMENT_ROOT;
+    return latin1(root === "/" ? "" : root) + path;
   }
 
   /**
@@ -477,9 +543,4 @@ function throughSymlink(root: string, file: string): boolean {
   } catch {
     return true;
   }
-}
-
-/** A file system path's text as the latin-1 bytes of its UTF-8 (a request path's form). */
-function latin1(text: string): string {
-  return /[^\x00-\x7f]/.test(text) ? Buffer.from(text, "utf8").toString("latin1") : text;
 }
