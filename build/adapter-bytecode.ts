@@ -1,5 +1,5 @@
-// The adapter (src/python/adapter.py) compiled at build time for each Python version this machine has,
-// so that an interpreter loads its code object (PyMarshal_ReadObjectFromString, ~0.3 ms) instead of
+// The adapter (src/python/adapter.py) and the mod_wsgi module (src/python/mod_wsgi.py) compiled at
+// build time for each Python version this machine has, so that an interpreter loads its code object (PyMarshal_ReadObjectFromString, ~0.3 ms) instead of
 // compiling the source (~8 ms of every interpreter's start-up): an esbuild plugin fills in
 // src/pool/adapter-bytecode.ts, which is empty in the sources. One entry per bytecode format (magic
 // number); a Python the build did not see compiles the source as before.
@@ -8,7 +8,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type * as esbuild from "esbuild";
 import { pyenvPythons, pyenvRoot } from "../scripts/pyenv-root.ts";
-import { ADAPTER_FILENAME } from "../src/pool/adapter-bytecode.ts";
+import { ADAPTER_FILENAME, MOD_WSGI_FILENAME } from "../src/pool/adapter-bytecode.ts";
 
 /** python3.9 .. python3.13 wherever this machine keeps them: pyenv's versions, /usr/bin, /usr/local/bin, PATH. */
 function pythonsHere(): string[] {
@@ -21,15 +21,22 @@ function pythonsHere(): string[] {
   return found.filter((path) => existsSync(path));
 }
 
-/** Magic number -> the marshalled code object in base64, for every distinct bytecode format found. */
-export function compileAdapterForEachPython(root: string): Record<string, string> {
+/** The files compiled, each with the name its code carries and the constant of src/pool/adapter-bytecode.ts it fills. */
+const COMPILED = [
+  { source: join("src", "python", "adapter.py"), name: ADAPTER_FILENAME, constant: "ADAPTER_BYTECODE" },
+  { source: join("src", "python", "mod_wsgi.py"), name: MOD_WSGI_FILENAME, constant: "MOD_WSGI_BYTECODE" },
+];
+
+/** Per file (by its constant): magic number -> the marshalled code object in base64, for every distinct bytecode format found. */
+export function compileAdapterForEachPython(root: string): Record<string, Record<string, string>> {
   const script = join(root, "build", "compile-adapter.py");
-  const source = join(root, "src", "python", "adapter.py");
-  const compiled: Record<string, string> = {};
+  const args = COMPILED.flatMap((file) => [join(root, file.source), file.name]);
+  const compiled: Record<string, Record<string, string>> = Object.fromEntries(COMPILED.map((file) => [file.constant, {}]));
   for (const python of pythonsHere()) {
-    const run = Bun.spawnSync([python, "-I", script, source, ADAPTER_FILENAME], { stdout: "pipe", stderr: "pipe" });
-    const [magic, code] = run.stdout.toString().trim().split(" ");
-    if (run.exitCode === 0 && magic && code) compiled[magic] ??= code;
+    const run = Bun.spawnSync([python, "-I", script, ...args], { stdout: "pipe", stderr: "pipe" });
+    const [magic, ...codes] = run.stdout.toString().trim().split(" ");
+    if (run.exitCode !== 0 || !magic || codes.length !== COMPILED.length) continue;
+    COMPILED.forEach((file, index) => (compiled[file.constant]![magic] ??= codes[index]!));
   }
   return compiled;
 }
@@ -41,10 +48,14 @@ export function adapterBytecodePlugin(root: string): esbuild.Plugin {
       let contents: string | null = null; // once per build, whichever bundles import it
       build.onLoad({ filter: /[\\/]src[\\/]pool[\\/]adapter-bytecode\.ts$/ }, (args) => {
         if (contents === null) {
-          const stub = readFileSync(args.path, "utf8");
-          const empty = "ADAPTER_BYTECODE: Readonly<Record<string, string>> = {};";
-          if (!stub.includes(empty)) throw new Error(`${args.path}: no '${empty}' to fill in`);
-          contents = stub.replace(empty, empty.replace("{}", JSON.stringify(compileAdapterForEachPython(root))));
+          let stub = readFileSync(args.path, "utf8");
+          const compiled = compileAdapterForEachPython(root);
+          for (const { constant } of COMPILED) {
+            const empty = `${constant}: Readonly<Record<string, string>> = {};`;
+            if (!stub.includes(empty)) throw new Error(`${args.path}: no '${empty}' to fill in`);
+            stub = stub.replace(empty, empty.replace("{}", JSON.stringify(compiled[constant])));
+          }
+          contents = stub;
         }
         return { contents, loader: "ts" };
       });

@@ -69,6 +69,8 @@ export function startEngine(
         log_fd: errorLog.fd,
         log_level: errorLog.level,
         threads: config.threads,
+        processes: config.processes, // mod_wsgi.maximum_processes
+        started: performance.timeOrigin / 1000, // the process's start: mod_wsgi's restart_time
         multiprocess: config.multiprocess ?? config.processes > 1,
         restart_on_change: restartOnChange,
         server_software: config.serverSoftware ?? SERVER_SOFTWARE,

@@ -22,9 +22,11 @@ beforeAll(() => {
   writeFileSync(
     join(dir, "app.wsgi"),
     `import json, sys
+import mod_wsgi
 def application(environ, start_response):
     body = json.dumps({"hello": "from the binary", "script_name": environ["SCRIPT_NAME"],
-                       "path_info": environ["PATH_INFO"], "version": "%d.%d.%d" % sys.version_info[:3]}).encode()
+                       "path_info": environ["PATH_INFO"], "version": "%d.%d.%d" % sys.version_info[:3],
+                       "mod_wsgi": mod_wsgi.version}).encode()
     start_response("200 OK", [("Content-Type", "application/json")])
     return [body]
 `,
@@ -44,7 +46,7 @@ describe("the executable alone in a directory", () => {
     const r = await get(`${server.url}/app/x`);
     expect(r.status).toBe(200);
     const body = JSON.parse(r.text);
-    expect(body).toMatchObject({ hello: "from the binary", script_name: "/app", path_info: "/x" });
+    expect(body).toMatchObject({ hello: "from the binary", script_name: "/app", path_info: "/x", mod_wsgi: [4, 9, 4] });
     expect(server.log()).toContain(`Python ${body.version}`);
     expect((await get(`${server.url}/elsewhere`)).status).toBe(404);
   });
@@ -59,16 +61,17 @@ describe("the executable alone in a directory", () => {
   });
 });
 
-// The build compiles adapter.py with every Python it finds (build/adapter-bytecode.ts); `npm test`
-// builds on this machine, so each Python found here loads it precompiled, without compiling it.
-describe("the adapter precompiled by the build", () => {
+// The build compiles adapter.py and mod_wsgi.py with every Python it finds (build/adapter-bytecode.ts);
+// `npm test` builds on this machine, so each Python found here loads them precompiled, without compiling them.
+describe("the adapter and the mod_wsgi module precompiled by the build", () => {
   for (const python of discoverPythons()) {
-    test(`Python ${python.version} (${python.source}) loads it and serves`, async () => {
+    test(`Python ${python.version} (${python.source}) loads them and serves`, async () => {
       const server = await start({ command: [exe], cwd: dir, python: python.executable, args: ["--log-level", "debug", "--alias", "/app=app.wsgi"] });
       try {
         const r = await getJson(`${server.url}/app`);
-        expect(r).toMatchObject({ hello: "from the binary", version: python.version });
+        expect(r).toMatchObject({ hello: "from the binary", version: python.version, mod_wsgi: [4, 9, 4] });
         expect(server.log()).toContain("precompiled by the build for this Python.");
+        expect(server.log()).toContain("Module mod_wsgi for application group");
         expect(server.log()).not.toContain("compiled from its source");
       } finally {
         await server.stop();

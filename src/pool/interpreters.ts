@@ -13,7 +13,7 @@ import {
   PyBUF_WRITE, PyInterpreterConfig_OWN_GIL, type InterpreterConfig, type LibPython, type Ptr,
 } from "../ffi/libpython.ts";
 import type { ErrorLog } from "../log/error-log.ts";
-import { adapterCode } from "./adapter-code.ts";
+import { adapterCode, modWsgiCode } from "./adapter-code.ts";
 import type { ParallelGroup, ParallelTable } from "./parallel.ts";
 import type { SharedMutex } from "./shared-mutex.ts";
 
@@ -88,7 +88,7 @@ export class ThreadInterpreters {
       if (!threadState) return null;
       this.threadStates.set(group, threadState);
       py.PyThreadState_Swap(threadState);
-      const attached = this.attachAdapter(`'${group}'`, 1);
+      const attached = this.attachAdapter(`'${group}'`, group, 1);
       py.PyThreadState_Swap(this.mainState);
       if (!attached) return null;
       const entry = { threadState, ...attached, interpreter: py.PyThreadState_GetInterpreter(threadState) };
@@ -127,7 +127,7 @@ export class ThreadInterpreters {
         this.replicaStates[slot] = threadState;
       }
       // This replica's GIL is held.
-      const attached = this.attachAdapter(label, group.count);
+      const attached = this.attachAdapter(label, group.group, group.count);
       py.PyEval_SaveThread();
       if (!attached) return null;
       const entry = { threadState, ...attached, interpreter: py.PyThreadState_GetInterpreter(threadState) };
@@ -188,14 +188,16 @@ export class ThreadInterpreters {
 
   /**
    * Imports the adapter into the current interpreter (once) and attaches this thread; `replicas` tells
-   * the adapter how many interpreters its group has (its refusal hints and 3.12's stdlib fallbacks). GIL held.
+   * the adapter how many interpreters its group has (its refusal hints and 3.12's stdlib fallbacks),
+   * `group` names it (for mod_wsgi.application_group). GIL held.
    */
-  private attachAdapter(label: string, replicas: number): { handle: Ptr; settle: Ptr; channelArgs: Ptr[] } | null {
+  private attachAdapter(label: string, group: string, replicas: number): { handle: Ptr; settle: Ptr; channelArgs: Ptr[] } | null {
     const py = this.py;
     const { config, memories, exchangeDef, publishDef, awayDef, backDef } = this.attachArguments;
     const name = py.PyUnicode_FromString(ADAPTER_MODULE);
     let module = py.PyImport_GetModule(name);
     py.Py_DecRef(name);
+    const first = !module; // the interpreter's first attach: the one its Interpreter is made with
     if (!module && !py.PyErr_Occurred()) {
       const { code, precompiled } = adapterCode(py);
       if (code) {
@@ -219,6 +221,8 @@ export class ThreadInterpreters {
           py.PyCFunction_NewEx(awayDef, 0, 0),
           py.PyCFunction_NewEx(backDef, 0, 0),
           py.PyLong_FromLongLong(replicas),
+          py.PyUnicode_FromString(group),
+          ...(first ? [modWsgiCode(py)] : []), // later attaches find the interpreter made
         ]);
         if (args) {
           handle = py.PyObject_CallObject(attach, args);

@@ -385,9 +385,12 @@ class ScriptChanged(Exception):
 class Interpreter:
     """What one interpreter holds once, whichever worker thread set it up first."""
 
-    def __init__(self, config, replicas=1):
+    def __init__(self, config, replicas=1, group="", mod_wsgi_code=None):
         self.config = config
         self.replicas = replicas
+        self.group = group  # its application group, as environ's mod_wsgi.application_group names it
+        self.mod_wsgi_code = mod_wsgi_code  # src/python/mod_wsgi.py: marshalled code (bytes) or its source (str)
+        self.tracker = None  # mod_wsgi.py's Tracker, once the app imported mod_wsgi
         self.log = ErrorLog(config["log_fd"], config["log_level"])
         self.load_lock = threading.RLock()
         self.loaded = {}  # script path -> its module, once executed to the end
@@ -427,6 +430,24 @@ class Interpreter:
         # calls _signal.signal, which on a worker thread raises ValueError: a script registering a
         # handler as it loads would fail to load, where under mod_wsgi it runs.
         _signal.signal = self.ignore_signal
+        # `import mod_wsgi` finds its module here first, as under Apache, where it is built in.
+        sys.meta_path.insert(0, ModWsgiFinder(self))
+
+    def install_mod_wsgi(self, module):
+        """Fills the module `import mod_wsgi` makes: mod_wsgi.py's code, run in a namespace of its own."""
+        code = self.mod_wsgi_code
+        if code is None:
+            raise ImportError("wsgi-bin was given no mod_wsgi module for this interpreter", name="mod_wsgi")
+        self.log.write("debug", "Module mod_wsgi for application group '%s': %s." % (
+            self.group or "%{GLOBAL}", "precompiled by the build for this Python" if type(code) is bytes else "compiled from its source"))
+        if type(code) is bytes:
+            import marshal
+            code = marshal.loads(code)
+        else:
+            code = compile(code, MOD_WSGI_FILE, "exec", dont_inherit=True)
+        namespace = {"__name__": "_wsgi_bin_mod_wsgi"}
+        exec(code, namespace)
+        self.tracker = namespace["install"](module, self, FileWrapper, (RequestTimeout,))
 
     def ignore_signal(self, signalnum, handler):
         """signal.signal from an app: logged with where it was called from, ignored, `handler` returned."""
@@ -527,19 +548,41 @@ class Interpreter:
             return module
 
 
+class ModWsgiFinder:
+    """A meta path finder for `mod_wsgi` alone: its module is made (Interpreter.install_mod_wsgi) on
+    the first import, so that an interpreter whose app never imports it pays nothing for it."""
+
+    def __init__(self, interpreter):
+        self.interpreter = interpreter
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "mod_wsgi":
+            return None
+        from _frozen_importlib import ModuleSpec  # importlib's own, always loaded
+        return ModuleSpec(name, self, origin="wsgi-bin")
+
+    def create_module(self, spec):
+        return None  # a plain module
+
+    def exec_module(self, module):
+        self.interpreter.install_mod_wsgi(module)
+
+
 _interpreter = None
 _interpreter_lock = threading.Lock()
 ADAPTER_FILE = Interpreter.ignore_signal.__code__.co_filename  # "wsgi-bin/adapter.py", the name it is compiled with
+MOD_WSGI_FILE = "wsgi-bin/mod_wsgi.py"  # twin of MOD_WSGI_FILENAME in src/pool/adapter-bytecode.ts
 
 
-def attach(config, views, exchange, publish, away, back, replicas=1):
+def attach(config, views, exchange, publish, away, back, replicas=1, group="", mod_wsgi_code=None):
     """Called once per worker thread per interpreter: returns the function to call per request with
     the index of its channel in `views`. replicas: how many interpreters its group has
-    (--parallel-interpreters; 1: this one only)."""
+    (--parallel-interpreters; 1: this one only); group: its application group's name; mod_wsgi_code:
+    the mod_wsgi module's code (see Interpreter.install_mod_wsgi), given with the first attach only."""
     global _interpreter
     with _interpreter_lock:
         if _interpreter is None:
-            _interpreter = Interpreter(config, replicas)
+            _interpreter = Interpreter(config, replicas, group, mod_wsgi_code)
     return Worker(_interpreter, views, exchange, publish, away, back).handle
 
 
@@ -717,7 +760,11 @@ class Worker:
                            % (script, fields[F_CALLABLE]))
             return self.finish(ERROR, 0, 404)
         self.response = Response(self, fields)
-        self.response.run(application, self.environ(fields))
+        tracker = self.interpreter.tracker
+        if tracker is None:
+            self.response.run(application, self.environ(fields))
+        else:  # the app imported mod_wsgi: its requests are tracked, its event callbacks called
+            tracker.run(self.response, application, self.environ(fields))
 
     def hint(self, error, script):
         """Logs what to do when `error` is an extension refusing this interpreter."""
@@ -745,6 +792,9 @@ class Worker:
         rest still run; atexit forgets them once run."""
         import atexit
 
+        tracker = self.interpreter.tracker
+        if tracker is not None:  # as mod_wsgi: process_stopping first, then the interpreter's end
+            tracker.stopping()
         self.log.write("info", "Running the exit functions of application group '%s'." % (group or "%{GLOBAL}"))
         atexit._run_exitfuncs()
         self.finish(END)
@@ -1066,6 +1116,9 @@ class Response:
         self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s"
                        % (self.script, _traceback().format_exc().rstrip("\n")))
         self.worker.hint(error, self.script)  # an import inside the app, on its first request
+        tracker = self.worker.interpreter.tracker
+        if tracker is not None:
+            tracker.exception(sys.exc_info())
         if self.head_sent:
             self.worker.finish(ABORT)
         else:
