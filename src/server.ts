@@ -97,7 +97,6 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const wireOptions = {
     reusePort: options.reusePort ?? false,
     limits: wireLimits(config),
-    limitRequestBody: config.limitRequestBody,
     serverSoftware: config.serverSoftware ?? SERVER_SOFTWARE,
     errorLog,
   };
@@ -168,7 +167,6 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     apps[index] = createApp({
       hosts: new HostTable(hosts), pool, daemons, errorLog, accessLog, scheme,
       serverSoftware: wireOptions.serverSoftware,
-      limitRequestBody: config.limitRequestBody,
       queueTimeoutMs: config.queueTimeout * 1000,
       onRequest,
       status,

@@ -164,15 +164,13 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
   const defaultHost = listeners[0]!.hosts[0]!;
 
   // The embedded group's settings are the processes on the ports'; each WSGIDaemonProcess runs its own.
-  const routes = hosts.flatMap((host) => host.routes);
   const processes = site.embedded;
   const daemons = site.daemons.map((daemon) => daemonGroup(site, daemon));
   const groupOf = (group: string) => (group === "%{GLOBAL}" ? undefined : group);
 
-  const limits = routes.map((r) => r.settings.limitRequestBody ?? DEFAULTS.limitRequestBody);
-  const fallback = defaultHost.vhost.settings.limitRequestBody ?? DEFAULTS.limitRequestBody;
-  const limit = limits.length ? limits.reduce((a, b) => (a === 0 ? b : b === 0 ? a : Math.min(a, b))) : fallback;
-  if (new Set(limits).size > 1) diagnostics.warn(undefined, `LimitRequestBody differs between routes: per-route limits are ${NOT_YET}; ${limit || "no limit"} for all`);
+  // Each route is held to its own LimitRequestBody (http/site/host-runtime.ts); this one is the
+  // default host's, for what has no route (the library's in-process requests).
+  const limit = defaultHost.vhost.settings.limitRequestBody ?? DEFAULTS.limitRequestBody;
   reportLogs(site, defaultHost.vhost, hosts.map((host) => host.vhost), diagnostics);
 
   const importScripts: ImportScript[] = [];

@@ -40,7 +40,6 @@ export interface AppContext {
   serverSoftware: string;
   errorLog: ErrorLog;
   accessLog: AccessLog | null;
-  limitRequestBody: number;
   /** --queue-timeout in ms; 0 is none. */
   queueTimeoutMs: number;
   /** Runs for every request taken (process/recycler.ts counts them). */
@@ -192,11 +191,13 @@ export function createApp(context: AppContext): App {
       response.fail(411, { method: head.method });
       return stats?.routed(routeIndex, 411, started, 0, 0);
     }
-    if (context.limitRequestBody && head.contentLength > context.limitRequestBody) {
-      errorLog.error(`Requested content-length of ${head.contentLength} is larger than the configured limit of ${context.limitRequestBody}`);
+    const limit = settings.limitRequestBody;
+    if (limit && head.contentLength > limit) {
+      errorLog.error(`Requested content-length of ${head.contentLength} is larger than the configured limit of ${limit}`);
       response.fail(413, { method: head.method });
       return stats?.routed(routeIndex, 413, started, 0, 0);
     }
+    body.limitTo?.(limit); // a body of undeclared length is held to the route's limit as it arrives
     if (settings.processGroup !== null && context.daemons) {
       // Daemon mode: one of the group's processes runs it (mod_wsgi's WSGIProcessGroup).
       await context.daemons.forward(connection, head, body, match.script, settings.processGroup, response);

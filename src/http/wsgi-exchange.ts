@@ -20,6 +20,11 @@ export interface BodySource {
   handOver?(progress: DirectProgress, into: Uint8Array): Lent | null;
   /** The app is about to run: stop reading a body that handOver will lend. */
   hold?(): void;
+  /**
+   * LimitRequestBody where the request was routed (0: none), for a body of undeclared length: past
+   * it, reads give BodyProblem.TooLarge. Declared lengths are checked before the app runs.
+   */
+  limitTo?(bytes: number): void;
 }
 
 /**

@@ -127,7 +127,6 @@ export class EmbeddedServer implements WsgiServer {
       serverSoftware: SERVER_SOFTWARE,
       errorLog: this.errorLog,
       accessLog: this.accessLog,
-      limitRequestBody: config.limitRequestBody,
       queueTimeoutMs: config.queueTimeout * 1000,
       status: this.statusPage,
       onAccess: onRequest
@@ -158,7 +157,6 @@ export class EmbeddedServer implements WsgiServer {
       this.wire = new WireServer({
         host, port, reusePort: false,
         limits: wireLimits(config),
-        limitRequestBody: config.limitRequestBody,
         serverSoftware: SERVER_SOFTWARE,
         errorLog: this.errorLog,
         dispatch: (connection, head, body) => app!.dispatch(connection, head, body),

@@ -49,6 +49,8 @@ export interface RouteSettings {
   proxies: TrustedProxies | null;
   /** WSGIChunkedRequest: false refuses a chunked request body (411), as mod_wsgi does. */
   chunkedRequest: boolean;
+  /** LimitRequestBody where the route is (its <Location>, <Directory>, host or server); 0: none. */
+  limitRequestBody: number;
   /** The WSGIDaemonProcess group that runs it; null: the embedded group (this process). */
   processGroup: string | null;
   /** ErrorDocument where the route is: for the 500s and 503s the server answers for the app. */
@@ -371,6 +373,7 @@ export class HostRuntime {
       redirects: dir.redirects?.length ? dir.redirects : null,
       proxies: trustedProxiesFor(dir.trustedProxies, dir.trustedProxyHeaders),
       chunkedRequest: dir.chunkedRequest ?? true,
+      limitRequestBody: dir.limitRequestBody ?? DEFAULTS.limitRequestBody,
       processGroup: processGroup === "%{GLOBAL}" ? null : processGroup,
       errorDocuments: this.errorDocuments(dir),
       context: environContext({

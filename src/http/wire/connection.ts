@@ -147,7 +147,7 @@ export class Connection implements ResponseTarget, SocketLender {
     this.headSince = 0;
     this.wroteResponse = false;
     const server = this.server;
-    const body = new RequestBody(head.contentLength, head.chunked, server.limits, server.limitRequestBody,
+    const body = new RequestBody(head.contentLength, head.chunked, server.limits,
       head.expectContinue ? () => this.sendContinue() : null);
     body.onRoom = this.onRoom;
     if (server.lendsSockets) body.lender = this;

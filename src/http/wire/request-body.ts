@@ -72,6 +72,11 @@ export class RequestBody {
   lender: SocketLender | null = null;
   /** The socket is held for the worker to read the rest of the body (see hold): the connection must not read it. */
   held = false;
+  /**
+   * LimitRequestBody for a chunked body: the route's, once the request is routed (limitTo); none
+   * before, so that bytes arriving with the head are not held to another route's limit.
+   */
+  private limit = 0;
   /** While the worker reads the socket itself: what it has read (see handOver and settle). */
   private lent: DirectProgress | null = null;
   /** The duplicate descriptor the worker reads; this thread closes it (settle). */
@@ -81,8 +86,6 @@ export class RequestBody {
     contentLength: number,
     chunked: boolean,
     limits: WireLimits,
-    /** LimitRequestBody for chunked bodies (declared lengths are checked before the app runs); 0: none. */
-    private readonly limit: number,
     /** Runs on the first read, before waiting: `Expect: 100-continue` is answered there. */
     private onFirstRead: (() => void) | null,
   ) {
@@ -214,6 +217,17 @@ export class RequestBody {
     }
     this.queue.push(payload);
     this.queued += payload.length;
+  }
+
+  /** The route's LimitRequestBody (see BodySource.limitTo): what arrived past it already is dropped. */
+  limitTo(bytes: number): void {
+    this.limit = bytes;
+    if (this.decoder && bytes && this.received > bytes && !this.problem) {
+      this.problem = BodyProblem.TooLarge;
+      this.queue.length = 0;
+      this.queued = 0;
+      this.wake();
+    }
   }
 
   /** The client went away or timed out: a waiting read, and every later one, gets the problem. */

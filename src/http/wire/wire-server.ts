@@ -16,8 +16,6 @@ export interface WireServerOptions {
   reusePort: boolean;
   tls?: TLSOptions;
   limits: WireLimits;
-  /** LimitRequestBody for bodies of undeclared length (0: none). */
-  limitRequestBody: number;
   serverSoftware: string;
   errorLog: ErrorLog;
   /** Serves one request; its response ends with the connection's finished(). */
@@ -43,7 +41,6 @@ const DRAIN_SWEEP_MS = 50;
 
 export class WireServer {
   readonly limits: WireLimits;
-  readonly limitRequestBody: number;
   readonly serverSoftware: string;
   readonly errorLog: ErrorLog;
   readonly dispatch: WireServerOptions["dispatch"];
@@ -67,7 +64,6 @@ export class WireServer {
 
   constructor(options: WireServerOptions) {
     this.limits = options.limits;
-    this.limitRequestBody = options.limitRequestBody;
     this.serverSoftware = options.serverSoftware;
     this.errorLog = options.errorLog;
     this.dispatch = options.dispatch;
