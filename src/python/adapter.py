@@ -105,8 +105,8 @@ class ErrorLog:
             pass
 
 
-# The error log of the request this thread serves (its virtual host's), none between requests: as in
-# mod_wsgi, sys.stdout and sys.stderr write to the request's log while a request runs, else to the main one.
+# The error log of the requests this worker thread serves (their virtual host's); none in other threads:
+# as in mod_wsgi, sys.stdout and sys.stderr write to the request's log while one runs, else to the main one.
 _request_log = threading.local()
 
 # The key of the route's error log ("FD LEVEL") in the configuration's values (ROUTE_LOG_KEY in
@@ -768,19 +768,15 @@ class Worker:
             self.input = None  # a lent socket is the HTTP thread's again: Input.recv checks
 
     def serve(self, fields, script):
-        # The route's host's error log takes what the request logs (its lines, the app's output).
         route = tuple(fields[:F_SCRIPT_NAME + 1])
         known = self.environs.get(route)
         if known is None:
             known = self.environs[route] = self.interpreter.base_environ(route, fields[F_CONTEXT])
-        self.log = _request_log.log = known[0]
-        try:
-            self.serve_route(fields, script, known[1])
-        finally:
-            self.log = self.interpreter.log
-            _request_log.log = None
-
-    def serve_route(self, fields, script, base):
+        log, base = known
+        if log is not self.log:
+            # The route's host's error log takes what the request logs (its lines, the app's output). It
+            # stays this thread's until a request of another host: the thread runs nothing in between.
+            self.log = _request_log.log = log
         try:
             module = self.interpreter.load(script, fields[F_RELOAD] == "1")
         except RequestTimeout:
@@ -817,6 +813,7 @@ class Worker:
     def import_script(self, script):
         """WSGIImportScript: load the script into this interpreter now, call nothing (no callable named).
         On failure the channel carries the exception's last line (the library's ScriptLoadError says it)."""
+        self.outside_requests()
         try:
             self.interpreter.load(script, True)
         except ScriptNotFound:
@@ -834,12 +831,18 @@ class Worker:
         rest still run; atexit forgets them once run."""
         import atexit
 
+        self.outside_requests()
         tracker = self.interpreter.tracker
         if tracker is not None:  # as mod_wsgi: process_stopping first, then the interpreter's end
             tracker.stopping()
         self.log.write("info", "Running the exit functions of application group '%s'." % (group or "%{GLOBAL}"))
         atexit._run_exitfuncs()
         self.finish(END)
+
+    def outside_requests(self):
+        """What this thread logs next is no request's: the main server's log takes it."""
+        self.log = self.interpreter.log
+        _request_log.log = None
 
     def reason(self, text):
         """Writes a short UTF-8 text into the channel for the final message; returns its length."""
