@@ -131,7 +131,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     // mod_wsgi passes no HTTPS variable on.
     const reach = { port: ports[index]!, scheme: listener.tls ? "https" : "http", host: listener.host, relayed: Boolean(daemon) } as const;
     return listener.hosts.map((host) => {
-      const runtime = new HostRuntime(host, reach, hostLog(host));
+      const runtime = new HostRuntime(host, reach, hostLog(host), errorLog);
       // A daemon process logs no access: the front that relayed the request does (once, as Apache).
       runtime.accessLog = daemon ? null : accessLogFor(host.accessLog);
       return runtime;

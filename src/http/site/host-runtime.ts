@@ -147,8 +147,12 @@ export class HostRuntime {
   /** PATH_TRANSLATED by PATH_INFO (translatePath): one map lookup per request for the paths an app sees again. */
   private readonly translated = new Map<string, string>();
 
-  /** Its ErrorLog at its LogLevel: what its requests and its apps log (the main server's unless it has its own). */
-  constructor(planned: PlannedHost, private readonly reach: Reach, readonly errorLog: ErrorLog) {
+  /** Does it log elsewhere than the process's main error log (its own ErrorLog or LogLevel)? */
+  private readonly ownLog: boolean;
+
+  /** `errorLog`: its ErrorLog at its LogLevel, what its requests and its apps log; `mainLog`: the process's. */
+  constructor(planned: PlannedHost, private readonly reach: Reach, readonly errorLog: ErrorLog, mainLog: ErrorLog = errorLog) {
+    this.ownLog = errorLog !== mainLog;
     const vhost = planned.vhost;
     this.vhost = vhost;
     this.serverName = planned.serverName;
@@ -377,7 +381,8 @@ export class HostRuntime {
       errorDocuments: this.errorDocuments(dir),
       context: environContext({
         documentRoot: this.vhost.documentRoot, alias, serverAdmin: this.vhost.serverAdmin,
-        listenerHost: listenerHost(this.reach.host), listenerPort: this.reach.port, errorLog: this.errorLog,
+        listenerHost: listenerHost(this.reach.host), listenerPort: this.reach.port,
+        errorLog: this.ownLog ? this.errorLog : undefined,
       }),
       signature: dir.serverSignature ?? "off",
     };
