@@ -66,7 +66,7 @@ export interface Peer {
 }
 
 /** A response sink that Header rules can edit (the wire's; fetch-front.ts's ignores them). */
-export type EditableSink = ResponseSink & { editHead?: HeadEditor | null; errorDocuments?: ErrorDocuments | null };
+export type EditableSink = ResponseSink & { editHead?: HeadEditor | null; errorDocuments?: ErrorDocuments | null; errorLog?: ErrorLog };
 
 /** Makes one request's response sink: the wire's WireResponse, or fetch-front.ts's. */
 export type SinkFactory<P extends Peer> = (peer: P, isHead: boolean, http10: boolean, label: string) => EditableSink;
@@ -178,6 +178,7 @@ export function createApp(context: AppContext): App {
     const response = makeSink(connection, head.method === "HEAD", head.protocol === "HTTP/1.0", match.script);
     response.editHead = settings.editHead;
     response.errorDocuments = settings.errorDocuments;
+    response.errorLog = host.errorLog; // what it says of the app's response (a wrong Content-Length)
     if (settings.allow && !settings.allow(connection.peerAddress, connection.localAddress ?? "")) {
       host.errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${logPath(match.script)}`);
       return sendPage(response, 403);
@@ -199,7 +200,7 @@ export function createApp(context: AppContext): App {
     }
     if (settings.processGroup !== null && context.daemons) {
       // Daemon mode: one of the group's processes runs it (mod_wsgi's WSGIProcessGroup).
-      await context.daemons.forward(connection, head, body, match.script, settings.processGroup, response);
+      await context.daemons.forward(connection, head, body, match.script, settings.processGroup, response, host.errorLog);
       return stats?.routed(routeIndex, response.status, started, 0, 0);
     }
     const asked = stats ? performance.now() : 0;
