@@ -64,6 +64,7 @@ async function exercise(url: string): Promise<void> {
     if (groups.includes("serverd")) expect(await request(url, host, "/sd?ok")).toBe(200);
     if (groups.includes("vd")) expect(await request(url, host, "/vd?ok")).toBe(200);
   }
+  expect(await request(url, "b.test", "/app/nogroup")).toBe(500); // "No WSGI daemon process called 'nosuch'"
 }
 
 /** Waits until the last line the requests leave is written (a daemon's lines come a little later). */
@@ -95,6 +96,17 @@ describe("each virtual host's own ErrorLog, as Apache + mod_wsgi 4.9", () => {
       expect(where(ours)).toEqual(where(apache));
     });
   }
+
+  test("a route whose WSGIProcessGroup names no daemon group: its host's log says so", () => {
+    expect(filesWith(apache, "called 'nosuch'")).toEqual(["b"]);
+    expect(filesWith(ours, "called 'nosuch'")).toEqual(["b"]);
+  });
+
+  test("an app's response short of its Content-Length: its host's log says so (wsgi-bin's line)", async () => {
+    await fetch(`${both.ours.url}/app?short`, { headers: { Host: "b.test" } }).then((response) => response.text()).catch(() => "cut");
+    for (let i = 0; i < 200 && !filesWith(ours, "short of its Content-Length").length; i++) await Bun.sleep(25);
+    expect(filesWith(ours, "short of its Content-Length")).toEqual(["b"]);
+  });
 
   test("what that is: the host's own file, else the main server's; its LogLevel decides (info in a.test only)", () => {
     expect(filesWith(ours, "MARK-PRINT-ok-b.test-embedded")).toEqual(["b"]);
