@@ -97,6 +97,8 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   // Each virtual host's ErrorLog (request lines, its apps' output); the main server's takes the rest.
   const errorLogFor = hostErrorLogs(errorLog, config.errorLog, files);
   const hostLog = (host: PlannedHost) => errorLogFor(host.vhost.errorLog, host.vhost.logLevel ?? DEFAULTS.logLevel);
+  // Opened now, as root when started so (as Apache opens its logs): --user may not enter their directories.
+  for (const listener of config.listeners) for (const host of listener.hosts) hostLog(host);
   const { onRequest, daemon } = options;
   const wireOptions = {
     reusePort: options.reusePort ?? false,
