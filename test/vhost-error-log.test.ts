@@ -196,3 +196,20 @@ describe("--error-log and --log-level with --config: the main server's, as if wr
     }
   }, 60_000);
 });
+
+describe("--user: the hosts' error logs are opened before root is dropped, as Apache opens its logs", () => {
+  test("a host's log file that only root may write still takes its requests' lines", async () => {
+    expect(process.getuid!()).toBe(0); // the test runs as root, as privileges.test.ts
+    const { docs, logs } = directories();
+    const dir = logs();
+    chmodSync(dir, 0o700); // nobody can neither enter it nor create files in it
+    const server = await startOurs(dir, docs, ["--user", "nobody", "--group", "nogroup"]);
+    try {
+      expect(await request(server.url, "b.test", "/app?asnobody")).toBe(200);
+      await settled(dir, ["MARK-ERRORS-asnobody-b.test-embedded"]);
+      expect(filesWith(dir, "MARK-PRINT-asnobody-b.test-embedded")).toEqual(["b"]);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+});
