@@ -29,6 +29,9 @@ export interface DaemonGroupConfig {
   pythonPath: string[];
   /** home=: the working directory of its processes. */
   home?: string;
+  /** The ErrorLog and LogLevel of the host it is defined in (else the main server's): its processes' own lines. */
+  errorLog?: string;
+  logLevel: string;
   /** display-name=: what `ps` shows for its processes. */
   displayName?: string;
   /** user=, group=: names or #ids its processes switch to when the server starts as root. */

@@ -1,7 +1,7 @@
 // Puts the layers together: logs, Python, the worker pool and the HTTP listeners (one per Listen).
 import { availableParallelism } from "node:os";
-import type { DaemonGroupConfig, ServerConfig } from "./config.ts";
-import type { PlannedListener } from "./config/serve-plan.ts";
+import { DEFAULTS, type DaemonGroupConfig, type ServerConfig } from "./config.ts";
+import type { PlannedHost, PlannedListener } from "./config/serve-plan.ts";
 import { frontNeedsPython } from "./daemon/daemon-config.ts";
 import type { DaemonGroups } from "./daemon/daemon-groups.ts";
 import { enterDaemonGroup } from "./daemon/daemon-process.ts";
@@ -24,6 +24,7 @@ import { WireResponse } from "./http/wire/response-writer.ts";
 import { WireServer, type WireServerOptions } from "./http/wire/wire-server.ts";
 import { AccessLog } from "./log/access-log.ts";
 import { ErrorLog } from "./log/error-log.ts";
+import { hostErrorLogs } from "./log/host-error-logs.ts";
 import { levelNumber } from "./log/levels.ts";
 import { type LogFile, openLogFile, reopenLogs } from "./log/log-files.ts";
 import { checkParallelSupport } from "./pool/parallel.ts";
@@ -93,6 +94,11 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     if (!log) accessLogs.set(target, (log = new AccessLog(target === "-" ? 1 : openLogFile(target, files))));
     return log;
   };
+  // Each virtual host's ErrorLog (request lines, its apps' output); the main server's takes the rest.
+  const errorLogFor = hostErrorLogs(errorLog, config.errorLog, files);
+  const hostLog = (host: PlannedHost) => errorLogFor(host.vhost.errorLog, host.vhost.logLevel ?? DEFAULTS.logLevel);
+  // Opened now, as root when started so (as Apache opens its logs): --user may not enter their directories.
+  for (const listener of config.listeners) for (const host of listener.hosts) hostLog(host);
   const { onRequest, daemon } = options;
   const wireOptions = {
     reusePort: options.reusePort ?? false,
@@ -108,6 +114,8 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   const apps: (App | null)[] = config.listeners.map(() => null);
   const servers = daemon ? [listenDaemon(daemon, apps, wireOptions)] : config.listeners.map((listener, index) => listen(listener, {
     ...wireOptions,
+    // What a connection logs before its Host is known goes to its address's default host, as Apache's c->base_server.
+    errorLog: hostLog(listener.hosts[0]!),
     dispatch: (connection, head, body) => apps[index]!.dispatch(connection, head, body),
     logAccess: (connection, head, line, status, bytes) => apps[index]?.logAccess(connection, head, line, status, bytes),
   }));
@@ -124,7 +132,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     // mod_wsgi passes no HTTPS variable on.
     const reach = { port: ports[index]!, scheme: listener.tls ? "https" : "http", host: listener.host, relayed: Boolean(daemon) } as const;
     return listener.hosts.map((host) => {
-      const runtime = new HostRuntime(host, reach);
+      const runtime = new HostRuntime(host, reach, hostLog(host), errorLog);
       // A daemon process logs no access: the front that relayed the request does (once, as Apache).
       runtime.accessLog = daemon ? null : accessLogFor(host.accessLog);
       return runtime;

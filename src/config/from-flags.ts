@@ -99,6 +99,7 @@ function overrideSite(site: Site, flags: Flags, diagnostics: Diagnostics, daemon
   for (const settings of groups) overrideProcess(settings, flags);
   // The directive lines of the flags below apply to every host as a file's would (server-level lines aside).
   const draft: SiteDraft = { ...site, formats: new Map() };
+  overrideMainLog(site, flags);
   for (const vhost of [site.main, ...site.vhosts]) overrideHost(draft, vhost, flags, diagnostics);
   return site;
 }
@@ -115,9 +116,22 @@ function overrideProcess(settings: ProcessSettings, flags: Flags): void {
   settings.pythonPath = [...settings.pythonPath, ...flags.pythonPath];
 }
 
+/**
+ * --error-log and --log-level are the main server's ErrorLog and LogLevel, as if written last at its
+ * level (httpd's -E and -e name the main server's log too): the virtual hosts that inherit them follow,
+ * those with their own keep theirs.
+ */
+function overrideMainLog(site: Site, flags: Flags): void {
+  const { errorLog, logLevel } = site.main;
+  for (const vhost of site.vhosts) {
+    if (flags.errorLog !== undefined && vhost.errorLog === errorLog) vhost.errorLog = flags.errorLog;
+    if (flags.logLevel !== undefined && vhost.logLevel === logLevel) vhost.logLevel = flags.logLevel;
+  }
+  if (flags.errorLog !== undefined) site.main.errorLog = flags.errorLog;
+  if (flags.logLevel !== undefined) site.main.logLevel = flags.logLevel;
+}
+
 function overrideHost(draft: SiteDraft, vhost: VirtualHost, flags: Flags, diagnostics: Diagnostics): void {
-  if (flags.errorLog !== undefined) vhost.errorLog = flags.errorLog;
-  if (flags.logLevel !== undefined) vhost.logLevel = flags.logLevel;
   if (flags.accessLog !== undefined) vhost.customLogs = [accessLog(flags.accessLog)];
   // Per-directory values too: the flag is meant for the whole process.
   const everywhere = [vhost.settings, ...vhost.sections.map((section) => section.settings)];

@@ -80,6 +80,8 @@ function daemonGroup(site: Site, daemon: DaemonProcess): DaemonGroupConfig {
     pythonPath: settings.pythonPath,
     home: settings.home,
     displayName: displayName(daemon.name, settings.displayName),
+    errorLog: (daemon.host ?? site.main).errorLog,
+    logLevel: (daemon.host ?? site.main).logLevel ?? DEFAULTS.logLevel,
     user: settings.user,
     group: settings.group,
     gracefulTimeout: settings.gracefulTimeout,
@@ -123,8 +125,8 @@ function listenerTls(site: Site, listener: Listener, hosts: VirtualHost[], diagn
   return { certificateFile: ssl.certificateFile, keyFile: ssl.keyFile, chainFile: ssl.chainFile };
 }
 
-/** Each host's access log is its own (PlannedHost.accessLog); the error log is the default host's. */
-function reportLogs(site: Site, served: VirtualHost, hosts: VirtualHost[], diagnostics: Diagnostics): void {
+/** Each host's access log is its own (PlannedHost.accessLog), as its error log is (its vhost's ErrorLog). */
+function reportLogs(hosts: VirtualHost[], diagnostics: Diagnostics): void {
   const reported = new Set<CustomLog>();
   for (const host of hosts) {
     const [accessLog, ...otherLogs] = host.customLogs;
@@ -135,9 +137,6 @@ function reportLogs(site: Site, served: VirtualHost, hosts: VirtualHost[], diagn
       if (!reported.has(log)) diagnostics.warn(log.source, `CustomLog ${log.target}: more than one access log per host is ${NOT_YET}: not written`);
     }
     for (const log of host.customLogs) reported.add(log); // a virtual host shares the main server's
-    if (host !== served && host.errorLog !== served.errorLog) {
-      diagnostics.warn(host.source, `${describeVhost(host, site)}: its own ErrorLog is ${NOT_YET}: its errors go to ${served.errorLog ?? "stderr"}`);
-    }
   }
 }
 
@@ -171,7 +170,7 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
   // Each route is held to its own LimitRequestBody (http/site/host-runtime.ts); this one is the
   // default host's, for what has no route (the library's in-process requests).
   const limit = defaultHost.vhost.settings.limitRequestBody ?? DEFAULTS.limitRequestBody;
-  reportLogs(site, defaultHost.vhost, hosts.map((host) => host.vhost), diagnostics);
+  reportLogs(hosts.map((host) => host.vhost), diagnostics);
 
   const importScripts: ImportScript[] = [];
   for (const script of site.importScripts) {
@@ -197,8 +196,9 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     pythonHome: processes.pythonHome,
     pythonPath: processes.pythonPath,
     serverName: defaultHost.serverName,
-    errorLog: vhost.errorLog,
-    logLevel: vhost.logLevel ?? DEFAULTS.logLevel,
+    // The main server's error log: start-up, shutdown and process lines (each host's own take its requests').
+    errorLog: site.main.errorLog,
+    logLevel: site.main.logLevel ?? DEFAULTS.logLevel,
     accessLog: vhost.customLogs[0]?.target,
     limitRequestBody: limit,
     processes: processes.processes,

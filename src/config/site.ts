@@ -305,6 +305,8 @@ export interface DaemonProcess {
   settings: ProcessSettings;
   /** Options mod_wsgi has that wsgi-bin does not act on. */
   unimplemented: string[];
+  /** The <VirtualHost> it is defined in (undefined: the main server): its processes log to that host's ErrorLog. */
+  host?: VirtualHost;
   source?: Source;
 }
 

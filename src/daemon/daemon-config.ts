@@ -47,6 +47,9 @@ export function daemonServerConfig(config: ServerConfig, group: DaemonGroupConfi
     queueLimit: group.queueLimit,
     // mod_wsgi: a daemon group's processes run as its user=/group=, else as Apache's User/Group.
     user: group.user ?? config.user,
+    // Its processes' own lines go where mod_wsgi's go: the ErrorLog of the host defining the group.
+    errorLog: group.errorLog,
+    logLevel: group.logLevel,
     group: group.group ?? config.group,
     // The front logs the access (once, as Apache does) and answers the status page; the daemon has the error log only.
     accessLog: undefined,

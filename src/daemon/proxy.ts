@@ -58,9 +58,12 @@ type Outcome =
 export class DaemonProxy {
   constructor(private readonly options: ProxyOptions) {}
 
-  /** Runs the request for `script` in daemon process group `groupName`; the response goes to `response`. */
-  async forward(peer: Peer, head: ParsedHead, body: BodySource, script: string, groupName: string, response: ResponseSink): Promise<void> {
-    const log = this.options.errorLog;
+  /**
+   * Runs the request for `script` in daemon process group `groupName`; the response goes to `response`,
+   * what goes wrong to `log` (the request's host's error log).
+   */
+  async forward(peer: Peer, head: ParsedHead, body: BodySource, script: string, groupName: string, response: ResponseSink,
+    log: ErrorLog = this.options.errorLog): Promise<void> {
     const group = this.options.groups.get(groupName);
     if (!group) {
       // A WSGIProcessGroup (in a section inside a route) naming no WSGIDaemonProcess: warned at start-up.
@@ -72,7 +75,7 @@ export class DaemonProxy {
     const deadline = Date.now() + group.connectTimeoutMs;
     for (let tries = 1; ; tries++) {
       const socket = await group.pick(deadline);
-      if (!socket) return this.unavailable(group, script, response);
+      if (!socket) return this.unavailable(group, script, response, log);
       const upstream = await socket.connection();
       if (!upstream) {
         socket.outstanding--;
@@ -100,8 +103,8 @@ export class DaemonProxy {
     }
   }
 
-  private unavailable(group: DaemonGroup, script: string, response: ResponseSink): void {
-    this.options.errorLog.error(`Unable to connect to WSGI daemon process '${group.name}' within its connect-timeout of ` +
+  private unavailable(group: DaemonGroup, script: string, response: ResponseSink, log: ErrorLog): void {
+    log.error(`Unable to connect to WSGI daemon process '${group.name}' within its connect-timeout of ` +
       `${group.connectTimeoutMs / 1000} s: no process of the group is taking requests, serving '${logPath(script)}'.`);
     response.fail(503);
   }

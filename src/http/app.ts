@@ -65,7 +65,7 @@ export interface Peer {
 }
 
 /** A response sink that Header rules can edit (the wire's; fetch-front.ts's ignores them). */
-export type EditableSink = ResponseSink & { editHead?: HeadEditor | null; errorDocuments?: ErrorDocuments | null };
+export type EditableSink = ResponseSink & { editHead?: HeadEditor | null; errorDocuments?: ErrorDocuments | null; errorLog?: ErrorLog };
 
 /** Makes one request's response sink: the wire's WireResponse, or fetch-front.ts's. */
 export type SinkFactory<P extends Peer> = (peer: P, isHead: boolean, http10: boolean, label: string) => EditableSink;
@@ -115,7 +115,7 @@ export function createApp(context: AppContext): App {
         const response = makeSink(connection, isHead, http10, target.raw);
         response.editHead = host.editHead;
         response.errorDocuments = host.errorDocumentsAt(target.path); // F, G
-        return sendRedirect(response, answer, errorLog);
+        return sendRedirect(response, answer, host.errorLog);
       }
     }
     // TRACE: the server's own answer, once a Redirect had its say (see site/trace.ts).
@@ -134,7 +134,7 @@ export function createApp(context: AppContext): App {
       if (script && "status" in script) {
         const response = makeSink(connection, isHead, http10, script.script);
         response.errorDocuments = host.errorDocumentsAt(target.path, script.script);
-        errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] ${script.reason}: ${logPath(script.script)}`);
+        host.errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] ${script.reason}: ${logPath(script.script)}`);
         return sendPage(response, script.status);
       }
       if (script) match = script;
@@ -149,24 +149,24 @@ export function createApp(context: AppContext): App {
       response.errorDocuments = host.errorDocuments(settings);
       const allow = accessCheck(settings.access);
       if (allow && !allow(connection.peerAddress, connection.localAddress ?? "")) {
-        errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${logItem(target.path)}`);
+        host.errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${logItem(target.path)}`);
         return sendPage(response, 403);
       }
       if (statusBase !== null) return status!.serve(statusBase, head.method, target.path, target.query, response);
       const hit = settings.redirects?.length ? findRedirect(settings.redirects, target.path, target.query, base) : null;
-      return hit ? sendRedirect(response, hit, errorLog) : sendPage(response, 404);
+      return hit ? sendRedirect(response, hit, host.errorLog) : sendPage(response, 404);
     }
     if (match.kind === "redirect") {
       response.editHead = host.editHead;
       response.errorDocuments = host.errorDocumentsAt(target.path); // Redirect gone
-      return sendRedirect(response, redirectHit(match.found, target.query, base), errorLog);
+      return sendRedirect(response, redirectHit(match.found, target.query, base), host.errorLog);
     }
     response.errorDocuments = host.errorDocumentsAt(target.path, match.file);
     if (!(connection instanceof Connection) || !(response instanceof WireResponse)) {
-      errorLog.error(`${logPath(match.file)}: static files are served to socket clients only, not in process (server.fetch()).`);
+      host.errorLog.error(`${logPath(match.file)}: static files are served to socket clients only, not in process (server.fetch()).`);
       return response.fail(500);
     }
-    return serveFile({ connection, head, target, host, response, base, errorLog }, match.file, match.root, target.path);
+    return serveFile({ connection, head, target, host, response, base, errorLog: host.errorLog }, match.file, match.root, target.path);
   }
 
   async function runWsgi<P extends Peer>(connection: P, head: ParsedHead, body: BodySource, target: Target, host: HostRuntime,
@@ -177,37 +177,38 @@ export function createApp(context: AppContext): App {
     const response = makeSink(connection, head.method === "HEAD", head.protocol === "HTTP/1.0", match.script);
     response.editHead = settings.editHead;
     response.errorDocuments = settings.errorDocuments;
+    response.errorLog = host.errorLog; // what it says of the app's response (a wrong Content-Length)
     if (settings.allow && !settings.allow(connection.peerAddress, connection.localAddress ?? "")) {
-      errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${logPath(match.script)}`);
+      host.errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${logPath(match.script)}`);
       return sendPage(response, 403);
     }
     if (settings.redirects) {
       const hit = findRedirect(settings.redirects, target.path, target.query, { scheme: context.scheme, host: requestHost, serverName: host.serverName });
-      if (hit) return sendRedirect(response, hit, errorLog);
+      if (hit) return sendRedirect(response, hit, host.errorLog);
     }
     if (head.chunked && !settings.chunkedRequest) {
       // WSGIChunkedRequest Off: mod_wsgi's HTTP_LENGTH_REQUIRED.
-      errorLog.error(`Unable to process WSGI request for '${logPath(match.script)}': chunked transfer encoding is not enabled (WSGIChunkedRequest Off).`);
+      host.errorLog.error(`Unable to process WSGI request for '${logPath(match.script)}': chunked transfer encoding is not enabled (WSGIChunkedRequest Off).`);
       response.fail(411, { method: head.method });
       return stats?.routed(routeIndex, 411, started, 0, 0);
     }
     const limit = settings.limitRequestBody;
     if (limit && head.contentLength > limit) {
-      errorLog.error(`Requested content-length of ${head.contentLength} is larger than the configured limit of ${limit}`);
+      host.errorLog.error(`Requested content-length of ${head.contentLength} is larger than the configured limit of ${limit}`);
       response.fail(413, { method: head.method });
       return stats?.routed(routeIndex, 413, started, 0, 0);
     }
     body.limitTo?.(limit); // a body of undeclared length is held to the route's limit as it arrives
     if (settings.processGroup !== null && context.daemons) {
       // Daemon mode: one of the group's processes runs it (mod_wsgi's WSGIProcessGroup).
-      await context.daemons.forward(connection, head, body, match.script, settings.processGroup, response);
+      await context.daemons.forward(connection, head, body, match.script, settings.processGroup, response, host.errorLog);
       return stats?.routed(routeIndex, response.status, started, 0, 0);
     }
     const asked = stats ? performance.now() : 0;
     const pool = context.pool!; // there whenever a route runs in this process (daemon/daemon-config.ts)
     const slot = await pool.acquire(context.queueTimeoutMs);
     if (slot instanceof Refusal) {
-      errorLog.error(`${slot.reason} for WSGI request to '${logPath(match.script)}': ${slot.detail}.`);
+      host.errorLog.error(`${slot.reason} for WSGI request to '${logPath(match.script)}': ${slot.detail}.`);
       response.fail(503);
       return stats?.routed(routeIndex, 503, started, 0, 0);
     }

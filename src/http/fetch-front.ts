@@ -136,7 +136,8 @@ class FetchSink implements ResponseSink {
   private wake: (() => void) | null = null;
   private cancelled = false;
 
-  constructor(private readonly peer: FetchPeer, private readonly isHead: boolean, private readonly errorLog: ErrorLog, private readonly label: string) {}
+  /** errorLog: the server's; a WSGI request's host's once its route is found (app.ts). */
+  constructor(private readonly peer: FetchPeer, private readonly isHead: boolean, public errorLog: ErrorLog, private readonly label: string) {}
 
   complete(head: string, body: Uint8Array): void {
     const init = this.init(head);

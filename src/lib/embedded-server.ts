@@ -120,7 +120,7 @@ export class EmbeddedServer implements WsgiServer {
     const onRequest = this.options.onRequest;
     const reach = { port: GROUP_PORT, scheme: "http" as const };
     return {
-      hosts: new HostTable(config.listeners[0]!.hosts.map((host) => new HostRuntime(host, reach))),
+      hosts: new HostTable(config.listeners[0]!.hosts.map((host) => new HostRuntime(host, reach, this.errorLog))),
       pool: this.engine.pool,
       statRoutes: this.statusTable.index,
       scheme: "http",

@@ -105,11 +105,21 @@ class ErrorLog:
             pass
 
 
+# The error log of the requests this worker thread serves (their virtual host's); none in other threads:
+# as in mod_wsgi, sys.stdout and sys.stderr write to the request's log while one runs, else to the main one.
+_request_log = threading.local()
+
+# The key of the route's error log ("FD LEVEL") in the configuration's values (ROUTE_LOG_KEY in
+# src/http/site/environ-context.ts): taken out of environ.
+ROUTE_LOG_KEY = "wsgi-bin.error_log"
+
+
 class LogStream(io.TextIOBase):
     """sys.stdout, sys.stderr and wsgi.errors: whole lines go to the error log, never to a response."""
 
-    def __init__(self, log, name, level="error", prefix=""):
+    def __init__(self, log, name, level="error", prefix="", follows_request=False):
         self.log = log
+        self.follows_request = follows_request  # sys.stdout/stderr: the request's log while one runs
         self.name = name
         self.level = level
         self.prefix = prefix  # says whose output it is: "[alias /hello] ", "[group NAME] "
@@ -137,7 +147,10 @@ class LogStream(io.TextIOBase):
 
     def emit(self, lines):
         prefix = self.prefix
-        self.log.write(self.level, "\n".join(prefix + line for line in lines.split("\n")) if prefix else lines)
+        log = self.log
+        if self.follows_request:
+            log = getattr(_request_log, "log", None) or log
+        log.write(self.level, "\n".join(prefix + line for line in lines.split("\n")) if prefix else lines)
 
     def writelines(self, lines):
         for line in lines:
@@ -420,8 +433,9 @@ class Interpreter:
                 sys.modules.setdefault(name, None)
         if config.get("unset_pythonhome"):
             os.environ.pop("PYTHONHOME", None)
-        sys.stdout = LogStream(self.log, "<stdout>")
-        sys.stderr = LogStream(self.log, "<stderr>")
+        sys.stdout = LogStream(self.log, "<stdout>", follows_request=True)
+        sys.stderr = LogStream(self.log, "<stderr>", follows_request=True)
+        self.route_logs = {}  # "FD LEVEL" -> its ErrorLog (route_log)
         # As under Apache, whose stdin is /dev/null: an app that reads it (input(), a stray
         # sys.stdin.readline()) gets EOF, where it waited on the terminal or pipe wsgi-bin was
         # started from, its request hung.
@@ -468,13 +482,24 @@ class Interpreter:
             if isinstance(stream, LogStream):
                 stream.prefix = prefix
 
+    def route_log(self, spec):
+        """The error log a route's host names ("FD LEVEL", a descriptor the server opened), else the main one."""
+        if spec is None:
+            return self.log
+        log = self.route_logs.get(spec)
+        if log is None:
+            fd, level = spec.split(" ")
+            log = self.route_logs[spec] = ErrorLog(int(fd), int(level))
+        return log
+
     def base_environ(self, route, context):
         """The part of environ that is the same for every request to one alias (route fields), with
-        the configuration's values for it (`context`: the F_CONTEXT field)."""
+        the configuration's values for it (`context`: the F_CONTEXT field); and the route's error log."""
         self.name_output(route[F_GROUP])
-        values = context.split(CONTEXT_SEPARATOR) if context else []
-        errors = LogStream(self.log, "<wsgi.errors>", prefix="[alias %s] " % (route[F_SCRIPT_NAME] or "/"))
-        return {
+        values = dict(zip(*[iter(context.split(CONTEXT_SEPARATOR) if context else [])] * 2))
+        log = self.route_log(values.pop(ROUTE_LOG_KEY, None))
+        errors = LogStream(log, "<wsgi.errors>", prefix="[alias %s] " % (route[F_SCRIPT_NAME] or "/"))
+        return log, {
             "wsgi.version": (1, 0),
             "wsgi.multithread": self.config["threads"] > 1,
             "wsgi.multiprocess": self.config["multiprocess"],
@@ -497,12 +522,16 @@ class Interpreter:
             "mod_wsgi.ignore_activity": "0",
             "mod_wsgi.version": MOD_WSGI_VERSION,
             "SERVER_SIGNATURE": "",
-            **dict(zip(values[::2], values[1::2])),
+            **values,
             "SCRIPT_FILENAME": route[F_SCRIPT],
             # What every request sets, in the order it does: copied with room for them, environ() only
             # replaces values (a dict growing past its size is rebuilt, twice per request otherwise).
             **dict.fromkeys(CGI_KEYS + PER_REQUEST_KEYS),
         }
+
+    def request_log(self):
+        """The log of the request this thread serves (mod_wsgi logs a script's loading there), else the main one."""
+        return getattr(_request_log, "log", None) or self.log
 
     def load(self, script, reloading):
         """The script's module, executed on first use and again after its file changed."""
@@ -526,11 +555,11 @@ class Interpreter:
             if module is not None and self.restart_on_change:
                 if script not in self.changed:
                     self.changed.add(script)
-                    self.log.write("notice", "WSGI script '%s' changed since it was loaded: restarting daemon process "
+                    self.request_log().write("notice", "WSGI script '%s' changed since it was loaded: restarting daemon process "
                                    "group '%s'." % (script, self.config.get("process_group", "")))
                 raise ScriptChanged(script)
             name = module_name(script)
-            self.log.write("info", "%s WSGI script '%s'." % ("Reloading" if module else "Loading", script))
+            self.request_log().write("info", "%s WSGI script '%s'." % ("Reloading" if module else "Loading", script))
             self.loaded.pop(script, None)
             module = types.ModuleType(name)
             module.__file__ = script
@@ -632,7 +661,7 @@ class Worker:
         # for the requests queued meanwhile (RunQueue.away in src/pool/run-queue.ts).
         self.away = away
         self.back = back
-        self.environs = {}  # the constant part of environ, per route (see base_environ)
+        self.environs = {}  # per route: its error log and the constant part of environ (see base_environ)
         self.response = None  # the request's Response while it runs, for a timeout outside the app
         self.input = None  # the request's wsgi.input while it runs: one kept past it reads nothing more
         self.thread = threading.get_ident()  # a Worker is made on, and belongs to, its worker thread
@@ -739,6 +768,15 @@ class Worker:
             self.input = None  # a lent socket is the HTTP thread's again: Input.recv checks
 
     def serve(self, fields, script):
+        route = tuple(fields[:F_SCRIPT_NAME + 1])
+        known = self.environs.get(route)
+        if known is None:
+            known = self.environs[route] = self.interpreter.base_environ(route, fields[F_CONTEXT])
+        log, base = known
+        if log is not self.log:
+            # The route's host's error log takes what the request logs (its lines, the app's output). It
+            # stays this thread's until a request of another host: the thread runs nothing in between.
+            self.log = _request_log.log = log
         try:
             module = self.interpreter.load(script, fields[F_RELOAD] == "1")
         except RequestTimeout:
@@ -762,9 +800,9 @@ class Worker:
         self.response = Response(self, fields)
         tracker = self.interpreter.tracker
         if tracker is None:
-            self.response.run(application, self.environ(fields))
+            self.response.run(application, self.environ(fields, base))
         else:  # the app imported mod_wsgi: its requests are tracked, its event callbacks called
-            tracker.run(self.response, application, self.environ(fields))
+            tracker.run(self.response, application, self.environ(fields, base))
 
     def hint(self, error, script):
         """Logs what to do when `error` is an extension refusing this interpreter."""
@@ -775,6 +813,7 @@ class Worker:
     def import_script(self, script):
         """WSGIImportScript: load the script into this interpreter now, call nothing (no callable named).
         On failure the channel carries the exception's last line (the library's ScriptLoadError says it)."""
+        self.outside_requests()
         try:
             self.interpreter.load(script, True)
         except ScriptNotFound:
@@ -792,6 +831,7 @@ class Worker:
         rest still run; atexit forgets them once run."""
         import atexit
 
+        self.outside_requests()
         tracker = self.interpreter.tracker
         if tracker is not None:  # as mod_wsgi: process_stopping first, then the interpreter's end
             tracker.stopping()
@@ -799,17 +839,19 @@ class Worker:
         atexit._run_exitfuncs()
         self.finish(END)
 
+    def outside_requests(self):
+        """What this thread logs next is no request's: the main server's log takes it."""
+        self.log = self.interpreter.log
+        _request_log.log = None
+
     def reason(self, text):
         """Writes a short UTF-8 text into the channel for the final message; returns its length."""
         data = text.encode("utf-8", "backslashreplace")[:4096]
         self.data[:len(data)] = data
         return len(data)
 
-    def environ(self, fields):
-        route = tuple(fields[:F_SCRIPT_NAME + 1])
-        base = self.environs.get(route)
-        if base is None:
-            base = self.environs[route] = self.interpreter.base_environ(route, fields[F_CONTEXT])
+    def environ(self, fields, base):
+        """The request's environ: the route's constant part (`base`) with the head's fields."""
         first_header = F_ENV + 1
         if fields[F_ENV]:
             # SetEnv's variables, under what mod_wsgi sets itself (as in its environ: subprocess_env first).
@@ -844,7 +886,7 @@ class Worker:
             environ["SCRIPT_NAME"] = environ["mod_wsgi.mount_point"] = fields[F_MOUNT_POINT][1:]
         if fields[F_SIGNATURE]:
             environ["SERVER_SIGNATURE"] = fields[F_SIGNATURE]
-        keys = _header_keys[route[F_PASS_AUTH] == "1"]
+        keys = _header_keys[fields[F_PASS_AUTH] == "1"]
         # A repeated header has its values joined, as Apache does. A header replaces a SetEnv variable
         # of the same name rather than joining it: so with SetEnv they are gathered apart first.
         headers = environ if first_header == F_ENV + 1 else {}

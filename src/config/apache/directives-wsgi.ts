@@ -96,7 +96,8 @@ export const WSGI_DIRECTIVES: DirectiveSpec[] = [
         path: (value) => pathArg(walk, value, source),
         warn: (message) => walk.diagnostics.warn(source, message),
       });
-      walk.draft.daemons.push({ name, options: Object.fromEntries(options), settings, unimplemented, source });
+      const host = walk.vhost === walk.draft.main ? undefined : walk.vhost;
+      walk.draft.daemons.push({ name, options: Object.fromEntries(options), settings, unimplemented, host, source });
     },
   },
   {

@@ -197,7 +197,8 @@ export function buildSite(parsed: ParsedConfig, diagnostics: Diagnostics): Site 
     main,
     vhosts,
     embedded: draft.embedded,
-    daemons: draft.daemons,
+    // A group defined in a <VirtualHost> logs as that host does once it inherits the main server's ErrorLog.
+    daemons: draft.daemons.map((daemon) => (daemon.host ? { ...daemon, host: vhosts[draft.vhosts.indexOf(daemon.host)] } : daemon)),
     importScripts: draft.importScripts,
     restrictEmbedded: draft.restrictEmbedded,
     connection: draft.connection,

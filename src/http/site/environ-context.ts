@@ -28,7 +28,15 @@ export interface ContextValues {
   /** The Listen address as written ("" for any), and the port the request came in on. */
   listenerHost: string;
   listenerPort: number;
+  /**
+   * The host's error log, where the adapter writes the route's lines (wsgi.errors, print(), tracebacks);
+   * undefined: the process's main one, the adapter's own (nothing more in every request's head).
+   */
+  errorLog?: { fd: number; level: number };
 }
+
+/** The key of the route's error log ("FD LEVEL") in the text: the adapter takes it out of environ (ROUTE_LOG_KEY there). */
+const ROUTE_LOG_KEY = "wsgi-bin.error_log";
 
 /** Texts seen, by their number: bounded by the configuration's routes, aliases and listeners. */
 const numbers = new Map<string, string>();
@@ -42,6 +50,7 @@ export function environContext(values: ContextValues): EnvironContext {
     "SERVER_ADMIN", values.serverAdmin ?? NO_ADMIN,
     "mod_wsgi.listener_host", values.listenerHost,
     "mod_wsgi.listener_port", String(values.listenerPort),
+    ...(values.errorLog ? [ROUTE_LOG_KEY, `${values.errorLog.fd} ${values.errorLog.level}`] : []),
   ].map(latin1).join(SEPARATOR);
   let id = numbers.get(text);
   if (id === undefined) numbers.set(text, (id = String(numbers.size + 1)));

@@ -15,6 +15,7 @@ import { effectiveOptions, hasWsgiHandlers, locationCovers, sectionsInside, sett
 import type { PlannedHost } from "../../config/serve-plan.ts";
 import type { CustomLog, DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
 import type { AccessLog } from "../../log/access-log.ts";
+import type { ErrorLog } from "../../log/error-log.ts";
 import { applicationGroupName } from "../aliases.ts";
 import { type TrustedProxies, trustedProxiesFor } from "../trusted-proxies.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
@@ -148,7 +149,12 @@ export class HostRuntime {
   /** PATH_TRANSLATED by PATH_INFO (translatePath): one map lookup per request for the paths an app sees again. */
   private readonly translated = new Map<string, string>();
 
-  constructor(planned: PlannedHost, private readonly reach: Reach) {
+  /** Does it log elsewhere than the process's main error log (its own ErrorLog or LogLevel)? */
+  private readonly ownLog: boolean;
+
+  /** `errorLog`: its ErrorLog at its LogLevel, what its requests and its apps log; `mainLog`: the process's. */
+  constructor(planned: PlannedHost, private readonly reach: Reach, readonly errorLog: ErrorLog, mainLog: ErrorLog = errorLog) {
+    this.ownLog = errorLog !== mainLog;
     const vhost = planned.vhost;
     this.vhost = vhost;
     this.serverName = planned.serverName;
@@ -379,6 +385,7 @@ export class HostRuntime {
       context: environContext({
         documentRoot: this.vhost.documentRoot, alias, serverAdmin: this.vhost.serverAdmin,
         listenerHost: listenerHost(this.reach.host), listenerPort: this.reach.port,
+        errorLog: this.ownLog ? this.errorLog : undefined,
       }),
       signature: dir.serverSignature ?? "off",
     };

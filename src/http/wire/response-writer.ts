@@ -62,7 +62,8 @@ export class WireResponse implements ResponseSink {
     private readonly head: boolean,
     private readonly http10: boolean,
     private readonly serverSoftware: string,
-    private readonly errorLog: ErrorLog,
+    /** The server's; a WSGI request's host's once its route is found (app.ts). */
+    public errorLog: ErrorLog,
     /** Names the request in log lines: the script. */
     private readonly label: string,
   ) {}
