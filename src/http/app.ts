@@ -23,6 +23,7 @@ import { findRedirect, redirectHit, type UrlBase } from "./site/redirects.ts";
 import type { RewriteRequest } from "./site/rewrite.ts";
 import { serveFile } from "./site/static-files.ts";
 import { answerTrace } from "./site/trace.ts";
+import { nowMicros } from "./site/header-format.ts";
 import { Connection } from "./wire/connection.ts";
 import { headerValue, type ParsedHead } from "./wire/head-parser.ts";
 import type { RequestBody } from "./wire/request-body.ts";
@@ -65,7 +66,11 @@ export interface Peer {
 }
 
 /** A response sink that Header rules can edit (the wire's; fetch-front.ts's ignores them). */
-export type EditableSink = ResponseSink & { editHead?: HeadEditor | null; errorDocuments?: ErrorDocuments | null; errorLog?: ErrorLog };
+export type EditableSink = ResponseSink & {
+  editHead?: HeadEditor | null; errorDocuments?: ErrorDocuments | null; errorLog?: ErrorLog;
+  /** When the request was received (µs since the epoch), for the Header rules' %t and %D. */
+  readonly started?: number;
+};
 
 /** Makes one request's response sink: the wire's WireResponse, or fetch-front.ts's. */
 export type SinkFactory<P extends Peer> = (peer: P, isHead: boolean, http10: boolean, label: string) => EditableSink;
@@ -218,7 +223,9 @@ export function createApp(context: AppContext): App {
     let hostHeader = requestHost;
     // An absolute-form target's authority is the Host (RFC 9112 3.2.2), HTTP_HOST too, as in Apache.
     let headers = target.host !== null && target.host !== head.host ? withHost(head.headers, target.host) : head.headers;
-    if (settings.editRequest) headers = settings.editRequest(headers); // RequestHeader, before mod_wsgi reads them
+    const env = environVariables(settings, connection, head, target, requestHost, host, context.scheme);
+    // RequestHeader, before mod_wsgi reads them (%t, %D and %{VAR}e in their values read these).
+    if (settings.editRequest) headers = settings.editRequest(headers, { started: response.started ?? nowMicros(), env });
     let forwardedPort: string | null = null;
     let serverName = hostHeader ? hostName(hostHeader) : host.serverName;
     let mountPoint: string | null = null;
@@ -261,7 +268,7 @@ export function createApp(context: AppContext): App {
       mountPoint,
       signature: settings.signature === "off" ? "" : serverSignature(settings.signature, context.serverSoftware, serverName, serverPort, host.vhost.serverAdmin),
       context: settings.context.text,
-      env: environVariables(settings, connection, head, target, requestHost, host, context.scheme),
+      env,
       headers,
     });
     if (headLength < 0) {

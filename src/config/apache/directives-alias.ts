@@ -73,8 +73,10 @@ function headerRule(walk: Walk, directive: string, rest: string[], source: Sourc
   const name = rest[1]!;
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new ConfigError(source, `${directive}: '${name}' is not a valid header name`);
   const value = wanted === 1 ? undefined : rest.at(-1)!;
-  if (value !== undefined && /%(?:[tDlis]|\{[^}]*\}[eosC])/.test(value)) {
-    walk.diagnostics.warn(source, `${directive} ${action} ${name}: format specifiers (%t, %D, %{VAR}e...) are not expanded by wsgi-bin: the value is sent as written`);
+  // %t, %D, %% and (in RequestHeader) %{VAR}e are expanded (http/site/header-format.ts); the others not.
+  const unexpanded = directive === "RequestHeader" ? /%(?:[lib]|\{[^}]*\}[osC])/ : /%(?:[lib]|\{[^}]*\}[eosC])/;
+  if (value !== undefined && !action.startsWith("edit") && unexpanded.test(value.replace(/%%/g, ""))) {
+    walk.diagnostics.warn(source, `${directive} ${action} ${name}: format specifiers other than %t, %D and %%${directive === "RequestHeader" ? " and %{VAR}e" : ""} are not expanded by wsgi-bin: they are sent as written`);
   }
   if (wanted === 3) regexArg(`${directive} ${action}`, rest[2]!, source);
   return { action: action as HeaderAction, name, value, pattern: wanted === 3 ? rest[2] : undefined, source };

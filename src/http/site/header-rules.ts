@@ -4,6 +4,7 @@
 // RequestHeader: the same actions on a request's headers, before the app sees them.
 import type { HeaderRule } from "../../config/site.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
+import { expand, type FormatContext } from "./header-format.ts";
 import { regex, substitute } from "./url-map.ts";
 
 /** fields: [name, value, ...] from `from` (a response's head: [status, name, value, ...], from 1). */
@@ -34,9 +35,9 @@ function edited(value: string, rule: HeaderRule): string {
   return out + rest;
 }
 
-function apply(fields: string[], rule: HeaderRule, from: number): void {
+function apply(fields: string[], rule: HeaderRule, from: number, context: FormatContext | undefined): void {
   const lower = rule.name.toLowerCase();
-  const value = rule.value ?? "";
+  const value = rule.action.startsWith("edit") ? "" : expand(rule.value ?? "", context);
   const at = find(fields, lower, from);
   switch (rule.action) {
     case "set":
@@ -88,13 +89,14 @@ export function headEditor(rules: HeaderRule[]): HeadEditor | null {
 function compileRules(rules: HeaderRule[]): HeadEditor | null {
   if (rules.length === 0) return null;
   const always = rules.filter((rule) => rule.always);
-  return (fields, error) => {
-    for (const rule of error ? always : rules) apply(fields, rule, 1);
+  return (fields, error, started) => {
+    const context = started === undefined ? undefined : { started };
+    for (const rule of error ? always : rules) apply(fields, rule, 1, context);
   };
 }
 
 /** RequestHeader: a request's headers (name, value...) as the rules leave them, a new list. */
-export type RequestEditor = (headers: string[]) => string[];
+export type RequestEditor = (headers: string[], context: FormatContext) => string[];
 
 const requestEditors = new WeakMap<HeaderRule[], RequestEditor>();
 
@@ -102,9 +104,9 @@ export function requestEditor(rules: HeaderRule[] | undefined): RequestEditor | 
   if (!rules?.length) return null;
   let editor = requestEditors.get(rules);
   if (!editor) {
-    editor = (headers) => {
+    editor = (headers, context) => {
       const fields = headers.slice();
-      for (const rule of rules) apply(fields, rule, 0);
+      for (const rule of rules) apply(fields, rule, 0, context);
       return fields;
     };
     requestEditors.set(rules, editor);

@@ -15,7 +15,7 @@ export interface PageSink {
 
 export function sendPage(response: PageSink, status: number, fields: string[] = [], detail?: PageDetail): void {
   const edit = response.editHead;
-  if (edit) response.editHead = (head) => edit(head, true);
+  if (edit) response.editHead = (head, _error, started) => edit(head, true, started);
   const custom = status >= 400 ? response.errorDocuments?.page(status) : null;
   if (custom) {
     const head = [`${custom.status} ${errorPage(custom.status).reason}`, ...fields, ...custom.fields, "Content-Length", String(custom.body.length)];

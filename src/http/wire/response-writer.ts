@@ -9,6 +9,7 @@ import type { ResponseSink } from "../wsgi-exchange.ts";
 import type { ErrorDocuments } from "../site/error-documents.ts";
 import { noteGarbage } from "./garbage.ts";
 import { httpDate } from "./http-date.ts";
+import { nowMicros } from "../site/header-format.ts";
 
 /** What the response writer needs from the connection. */
 export interface ResponseTarget {
@@ -37,7 +38,7 @@ const CLOSE = 3; // HTTP/1.0 without a length: the end of the connection ends th
  * Edits a response's head before it is written (mod_headers' Header rules): `fields` is
  * [status, name, value, name, value...]; `error` is true for the server's own error pages.
  */
-export type HeadEditor = (fields: string[], error: boolean) => void;
+export type HeadEditor = (fields: string[], error: boolean, started?: number) => void;
 
 /** Chunked framing, shared with the daemon proxy's request bodies. */
 export const CRLF = Buffer.from("\r\n");
@@ -54,6 +55,8 @@ export class WireResponse implements ResponseSink {
   private keepAlive = false;
   /** The Header rules of the host and path answered, if it has any. */
   editHead: HeadEditor | null = null;
+  /** When the request was received, µs since the epoch: Header and RequestHeader rules' %t and %D read it. */
+  readonly started = nowMicros();
   /** ErrorDocument for the path answered, if any applies there (fail() consults it). */
   errorDocuments: ErrorDocuments | null = null;
 
@@ -176,7 +179,7 @@ export class WireResponse implements ResponseSink {
     let extra = "";
     if (this.editHead) {
       const fields = [String(answer)];
-      this.editHead(fields, true);
+      this.editHead(fields, true, this.started);
       for (let i = 1; i + 1 < fields.length; i += 2) extra += `${fields[i]}: ${fields[i + 1]}\r\n`;
     }
     const body = custom ? custom.body : Buffer.from(page.body, "latin1");
@@ -195,7 +198,7 @@ export class WireResponse implements ResponseSink {
   /** The status line and the app's headers; notes the status, framing and declared length. */
   private headLines(head: string): string {
     const fields = head.split("\0");
-    if (this.editHead) this.editHead(fields, false);
+    if (this.editHead) this.editHead(fields, false, this.started);
     const status = fields[0]!;
     this.status = parseInt(status, 10);
     // Apache's AP_STATUS_IS_HEADER_ONLY: a 204 or 304 has no body and says nothing of one, so an app's
