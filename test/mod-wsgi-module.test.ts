@@ -22,7 +22,10 @@ const MODULE_NAMES = ["FileWrapper", "active_requests", "application_group", "ev
  * The arguments mod_wsgi passes that wsgi-bin leaves out (docs/known-limitations.md): the request
  * body's and the response's byte and time counts, which the adapter does not measure.
  */
-const LEFT_OUT = ["input_length", "input_reads", "input_time", "output_length", "output_time", "output_writes"];
+const LEFT_OUT = ["input_length", "input_reads", "input_time", "output_length", "output_time", "output_writes",
+  // mod_wsgi gives these only when the thread had used user CPU time by the request's start (its
+  // Adapter_run): a fresh Apache thread's first request may come without them, so neither side's count.
+  "cpu_user_time", "cpu_system_time"];
 
 interface EventSummary {
   name: string;

@@ -134,7 +134,9 @@ class Tracker:
             try:
                 if self.event_callbacks:
                     event = {"request_id": request_id}
-                    if cpu is not None:
+                    # As mod_wsgi: only when the thread had used some user CPU time by the start (a
+                    # thread's first request may find none: getrusage counts in ticks).
+                    if cpu is not None and cpu[0] != 0.0:
                         user, system = thread_cpu()
                         event.update(cpu_user_time=max(user - cpu[0], 0.0), cpu_system_time=max(system - cpu[1], 0.0))
                     event.update(application_finish=finish, application_time=max(finish - start, 0.0), request_data=data)
