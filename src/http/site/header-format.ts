@@ -1,7 +1,7 @@
 // mod_headers' format specifiers in a Header or RequestHeader value: %t (t= and the time the request
 // was received, in microseconds since the epoch), %D (D= and the microseconds since), %{VAR}e (an
 // environment variable of the request, "(null)" when unset) and %% (a percent sign). A value is
-// compiled once; one without "%" stays a plain string.
+// compiled once, with the rules it is in (header-rules.ts); one without "%" stays a plain string.
 
 /** What a value's specifiers read for one request. */
 export interface FormatContext {
@@ -19,23 +19,12 @@ export function nowMicros(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
-const compiled = new Map<string, Format>();
+/** A value with no context (a page made outside a request) goes out as written. */
+export function formatted(format: Format, written: string, context: FormatContext | undefined): string {
+  return typeof format === "string" ? format : context ? format(context) : written;
+}
 
 export function headerFormat(value: string): Format {
-  let format = compiled.get(value);
-  if (format === undefined) {
-    format = compile(value);
-    if (compiled.size < 1024) compiled.set(value, format); // values come from the configuration: few
-  }
-  return format;
-}
-
-export function expand(value: string, context: FormatContext | undefined): string {
-  const format = headerFormat(value);
-  return typeof format === "string" ? format : context ? format(context) : value;
-}
-
-function compile(value: string): Format {
   if (!value.includes("%")) return value;
   const parts: Part[] = [];
   let literal = "";

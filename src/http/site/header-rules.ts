@@ -4,7 +4,7 @@
 // RequestHeader: the same actions on a request's headers, before the app sees them.
 import type { HeaderRule } from "../../config/site.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
-import { expand, type FormatContext } from "./header-format.ts";
+import { type Format, formatted, type FormatContext, headerFormat } from "./header-format.ts";
 import { regex, substitute } from "./url-map.ts";
 
 /** fields: [name, value, ...] from `from` (a response's head: [status, name, value, ...], from 1). */
@@ -35,9 +35,20 @@ function edited(value: string, rule: HeaderRule): string {
   return out + rest;
 }
 
-function apply(fields: string[], rule: HeaderRule, from: number, context: FormatContext | undefined): void {
-  const lower = rule.name.toLowerCase();
-  const value = rule.action.startsWith("edit") ? "" : expand(rule.value ?? "", context);
+/** A rule with what every request would work out again: its name lowered, its value's format. */
+interface CompiledRule {
+  rule: HeaderRule;
+  lower: string;
+  format: Format;
+}
+
+function compileRule(rule: HeaderRule): CompiledRule {
+  return { rule, lower: rule.name.toLowerCase(), format: rule.action.startsWith("edit") ? "" : headerFormat(rule.value ?? "") };
+}
+
+function apply(fields: string[], compiled: CompiledRule, from: number, context: FormatContext | undefined): void {
+  const { rule, lower } = compiled;
+  const value = formatted(compiled.format, rule.value ?? "", context);
   const at = find(fields, lower, from);
   switch (rule.action) {
     case "set":
@@ -88,10 +99,11 @@ export function headEditor(rules: HeaderRule[]): HeadEditor | null {
 
 function compileRules(rules: HeaderRule[]): HeadEditor | null {
   if (rules.length === 0) return null;
-  const always = rules.filter((rule) => rule.always);
+  const all = rules.map(compileRule);
+  const always = all.filter((compiled) => compiled.rule.always);
   return (fields, error, started) => {
     const context = started === undefined ? undefined : { started };
-    for (const rule of error ? always : rules) apply(fields, rule, 1, context);
+    for (const compiled of error ? always : all) apply(fields, compiled, 1, context);
   };
 }
 
@@ -104,9 +116,10 @@ export function requestEditor(rules: HeaderRule[] | undefined): RequestEditor | 
   if (!rules?.length) return null;
   let editor = requestEditors.get(rules);
   if (!editor) {
+    const all = rules.map(compileRule);
     editor = (headers, context) => {
       const fields = headers.slice();
-      for (const rule of rules) apply(fields, rule, 0, context);
+      for (const compiled of all) apply(fields, compiled, 0, context);
       return fields;
     };
     requestEditors.set(rules, editor);
