@@ -4,19 +4,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startBoth, type BothServers } from "./helpers/apache.ts";
 import { cleanupTemps, FIXTURES, fixture } from "./helpers/server.ts";
-import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
+import { exchange, type WireResponse } from "./helpers/wire-client.ts";
 
 afterAll(() => cleanupTemps());
 
-async function ask(port: number, path: string): Promise<WireResponse> {
-  const client = new WireClient(port);
-  try {
-    await client.send(`GET ${path} HTTP/1.1\r\nHost: formats.test\r\nUser-Agent: probe\r\nConnection: close\r\n\r\n`);
-    return await client.response();
-  } finally {
-    client.close();
-  }
-}
+const ask = (port: number, path: string): Promise<WireResponse> =>
+  exchange(port, `GET ${path} HTTP/1.1\r\nHost: formats.test\r\nUser-Agent: probe\r\nConnection: close\r\n\r\n`);
 
 describe("Header and RequestHeader format specifiers, through Apache + mod_wsgi and through wsgi-bin", () => {
   let both: BothServers;

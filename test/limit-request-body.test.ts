@@ -5,20 +5,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startBoth, type BothServers } from "./helpers/apache.ts";
 import { cleanupTemps, FIXTURES, fixture } from "./helpers/server.ts";
-import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
+import { exchange, type WireResponse } from "./helpers/wire-client.ts";
 
 afterAll(() => cleanupTemps());
 
 async function post(port: number, path: string, size: number, chunked: boolean): Promise<WireResponse> {
   const body = "x".repeat(size);
   const framing = chunked ? `Transfer-Encoding: chunked\r\n\r\n${size.toString(16)}\r\n${body}\r\n0\r\n\r\n` : `Content-Length: ${size}\r\n\r\n${body}`;
-  const client = new WireClient(port);
-  try {
-    await client.send(`POST ${path} HTTP/1.1\r\nHost: limits.test\r\nConnection: close\r\n${framing}`);
-    return await client.response();
-  } finally {
-    client.close();
-  }
+  return exchange(port, `POST ${path} HTTP/1.1\r\nHost: limits.test\r\nConnection: close\r\n${framing}`);
 }
 
 describe("LimitRequestBody per route, through Apache + mod_wsgi and through wsgi-bin", () => {

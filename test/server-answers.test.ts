@@ -7,19 +7,11 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBoth, type BothServers, type RunningApache } from "./helpers/apache.ts";
 import { cleanupTemps, FIXTURES, fixture, type RunningServer, tempDir } from "./helpers/server.ts";
-import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
+import { exchange, type WireResponse } from "./helpers/wire-client.ts";
 
 afterAll(() => cleanupTemps());
 
-async function ask(port: number, request: string): Promise<WireResponse> {
-  const client = new WireClient(port);
-  try {
-    await client.send(request);
-    return await client.response();
-  } finally {
-    client.close();
-  }
-}
+const ask = exchange;
 
 const trace = (host: string, path: string, extra = "", body = "") =>
   `TRACE ${path} HTTP/1.1\r\nHost: ${host}\r\nX-Seen: one\r\nAccept: a\r\nx-seen: two\r\n${extra}Connection: close\r\n\r\n${body}`;

@@ -138,9 +138,14 @@ describe("CustomLog env=!VAR: the requests Apache leaves out of its access log, 
       const file = join(logs, `access-${who}.log`);
       return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).map((line) => /"([^"]*)" \d+ \S+ "[^"]*" "([^"]*)"$/.exec(line)!.slice(1).join(" ")) : [];
     };
-    let theirs: string[] = [];
-    for (let i = 0; i < 50 && theirs.length < 4; i++, await Bun.sleep(50)) theirs = logged("apache");
+    // Each server writes a request's line once its response is out: waited for on both sides.
+    const settled = async (who: string) => {
+      let lines: string[] = [];
+      for (let i = 0; i < 50 && lines.length < 4; i++, await Bun.sleep(50)) lines = logged(who);
+      return lines;
+    };
+    const theirs = await settled("apache");
     expect(theirs).toEqual(["GET /healthz HTTP/1.1 curl", "GET /app?x=1 HTTP/1.1 curl", "GET /files/hello.wsgi HTTP/1.1 curl", "GET /files/missing HTTP/1.1 curl"]);
-    expect(logged("ours")).toEqual(theirs);
+    expect(await settled("ours")).toEqual(theirs);
   });
 });

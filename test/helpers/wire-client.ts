@@ -139,6 +139,17 @@ export class WireClient {
   }
 }
 
+/** One request on a connection of its own: the response, parsed; the connection closed after. */
+export async function exchange(port: number, request: string): Promise<WireResponse> {
+  const client = new WireClient(port);
+  try {
+    await client.send(request);
+    return await client.response();
+  } finally {
+    client.close();
+  }
+}
+
 /** A GET (or other bodiless) request. */
 export const request = (path: string, extra = "", method = "GET", protocol = "HTTP/1.1") =>
   `${method} ${path} ${protocol}\r\nHost: test\r\n${extra}\r\n`;
