@@ -7,6 +7,7 @@ const MESSAGES: Record<number, [string, string]> = {
   307: ["Temporary Redirect", ""],
   308: ["Permanent Redirect", ""],
   400: ["Bad Request", "Your browser sent a request that this server could not understand.<br />\n"],
+  401: ["Unauthorized", "This server could not verify that you\nare authorized to access the document\nrequested.  Either you supplied the wrong\ncredentials (e.g., bad password), or your\nbrowser doesn't understand how to supply\nthe credentials required."],
   403: ["Forbidden", "You don't have permission to access this resource."],
   404: ["Not Found", "The requested URL was not found on this server."],
   405: ["Method Not Allowed", ""],
@@ -19,7 +20,7 @@ const MESSAGES: Record<number, [string, string]> = {
   416: ["Requested Range Not Satisfiable", "None of the range-specifier values in the Range\nrequest-header field overlap the current extent\nof the selected resource."],
   417: ["Expectation Failed", "The expectation given in the Expect request-header field could not be met by this server."],
   431: ["Request Header Fields Too Large", "Your browser sent a request whose header fields exceed this server's limit."],
-  500: ["Internal Server Error", "The server encountered an internal error or misconfiguration and was unable to complete your request."],
+  500: ["Internal Server Error", ""],
   501: ["Not Implemented", "The server does not support the action requested by the browser."],
   503: ["Service Unavailable", "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later."],
   504: ["Gateway Timeout", "The gateway did not receive a timely response from the upstream server or application."],
@@ -31,10 +32,11 @@ export interface ErrorPage {
   body: string;
 }
 
-/** What some pages name: a redirect's target (already URL-escaped), the method refused. */
+/** What some pages name: a redirect's target (already URL-escaped), the method refused, the host's ServerAdmin (500). */
 export interface PageDetail {
   location?: string;
   method?: string;
+  serverAdmin?: string;
 }
 
 const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -50,6 +52,11 @@ function message(status: number, text: string, detail: PageDetail | undefined): 
 
 /** The page's text below its heading: in a paragraph, but for 413, whose text Apache writes bare. */
 function paragraph(status: number, text: string, detail: PageDetail | undefined): string {
+  if (status === 500) {
+    return "<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\nyour request.</p>\n" +
+      `<p>Please contact the server administrator at \n ${escapeHtml(detail?.serverAdmin ?? "[no address given]")} to inform them of the time this error occurred,\n` +
+      " and the actions you performed just before this error.</p>\n<p>More information about this error may be available\nin the server error log.</p>\n";
+  }
   if (status === 413) {
     return `The requested resource does not allow request data with ${escapeHtml(detail?.method ?? "")} requests, or the amount of data provided in\n` +
       "the request exceeds the capacity limit.\n";

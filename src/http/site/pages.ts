@@ -10,6 +10,8 @@ export interface PageSink {
   editHead?: HeadEditor | null;
   /** ErrorDocument for the path answered, if any applies there. */
   errorDocuments?: ErrorDocuments | null;
+  /** The host's ServerAdmin, which Apache's 500 page names. */
+  serverAdmin?: string;
   complete(head: string, body: Uint8Array): void;
 }
 
@@ -21,7 +23,7 @@ export function sendPage(response: PageSink, status: number, fields: string[] = 
     const head = [`${custom.status} ${errorPage(custom.status).reason}`, ...fields, ...custom.fields, "Content-Length", String(custom.body.length)];
     return response.complete(head.join("\0"), custom.body);
   }
-  const page = errorPage(status, detail);
+  const page = errorPage(status, { serverAdmin: response.serverAdmin, ...detail });
   const head = [`${status} ${page.reason}`, ...fields, "Content-Length", String(page.body.length), "Content-Type", ERROR_PAGE_TYPE];
   response.complete(head.join("\0"), Buffer.from(page.body, "latin1"));
 }

@@ -59,6 +59,8 @@ export class WireResponse implements ResponseSink {
   readonly started = nowMicros();
   /** ErrorDocument for the path answered, if any applies there (fail() consults it). */
   errorDocuments: ErrorDocuments | null = null;
+  /** The host's ServerAdmin, which the 500 page names. */
+  serverAdmin: string | undefined = undefined;
 
   constructor(
     private readonly target: ResponseTarget,
@@ -175,7 +177,7 @@ export class WireResponse implements ResponseSink {
     const custom = this.errorDocuments?.page(status) ?? null;
     const answer = custom?.status ?? status;
     this.status = answer;
-    const page = errorPage(answer, detail);
+    const page = errorPage(answer, { serverAdmin: this.serverAdmin, ...detail });
     let extra = "";
     if (this.editHead) {
       const fields = [String(answer)];
