@@ -84,6 +84,11 @@ export const SITE_FLAGS: Record<string, SiteFlag> = {
   options: { directive: "Options", place: "host", args: words },
   // Require belongs in a section: the command line's is <Location />, which covers the whole host.
   require: { directive: "Require", place: { location: "/" }, args: words },
+  // HTTP Basic authentication for the same <Location /> (mod_auth_basic, mod_authn_file, mod_authz_groupfile).
+  "auth-user-file": { directive: "AuthUserFile", place: { location: "/" }, args: (value, cwd) => [absolute(value, cwd)] },
+  "auth-group-file": { directive: "AuthGroupFile", place: { location: "/" }, args: (value, cwd) => [absolute(value, cwd)] },
+  "auth-name": { directive: "AuthName", place: { location: "/" }, args: (value) => [value] },
+  "auth-type": { directive: "AuthType", place: { location: "/" }, args: words },
   setenv: {
     directive: "SetEnv", place: "host",
     args(value, _cwd, flag) {
@@ -100,10 +105,17 @@ export const SITE_FLAGS: Record<string, SiteFlag> = {
 
 /** The directive lines of the site flags given, in the order given (Redirects and Aliases match in that order). */
 export function siteLines(given: { name: string; value: string }[], cwd: string): DirectiveLine[] {
-  return given.map(({ name, value }) => {
+  const lines: DirectiveLine[] = given.map(({ name, value }) => {
     const flag = SITE_FLAGS[name]!;
     return { flag: `--${name}`, name: flag.directive, args: flag.args(value, cwd, name), place: flag.place };
   });
+  // --auth-user-file is Basic authentication unless --auth-type says otherwise; the realm must be named.
+  const named = (flag: string) => given.some((item) => item.name === flag);
+  if (named("auth-user-file")) {
+    if (!named("auth-name")) throw new UsageError("--auth-user-file needs --auth-name REALM: the name a browser shows when it asks for a password (AuthName)");
+    if (!named("auth-type")) lines.push({ flag: "--auth-user-file", name: "AuthType", args: ["Basic"], place: { location: "/" } });
+  }
+  return lines;
 }
 
 /** The directive lines that serve something by themselves (no --alias needed). */
@@ -132,7 +144,15 @@ One host's other routes and settings (each the directive it names; refused with 
   --directory-listing            list a directory without an index file (Options +Indexes)
   --options '[+|-]OPTION...'     Options' arguments: Indexes, FollowSymLinks (on by default), None, All
   --require 'RULE'               who may reach the host (Require in <Location />): all granted,
-                                 all denied, ip RANGE..., local; repeatable, any one grants
+                                 all denied, ip RANGE..., local, valid-user, user NAME...,
+                                 group NAME...; repeatable, any one grants
+  --auth-user-file FILE          check the users a Require valid-user|user|group asks for against
+                                 an htpasswd file, by HTTP Basic authentication (AuthUserFile, with
+                                 AuthType Basic); needs --auth-name
+  --auth-name REALM              the realm a 401 names, which browsers show (AuthName)
+  --auth-group-file FILE         the groups Require group reads: 'group: user user...' lines
+                                 (AuthGroupFile)
+  --auth-type Basic|None         AuthType (Basic with --auth-user-file; None turns it off)
   --setenv NAME=VALUE            a variable in every request's environ (SetEnv); repeatable
   --header '[always] ACTION NAME [VALUE]'
                                  edit response headers (Header: set, unset, add, append, merge,

@@ -17,6 +17,11 @@ function requireText(rule: RequireRule): string {
       return `ip ${rule.ranges.join(" ")}`;
     case "local":
       return "local";
+    case "valid-user":
+      return "valid-user";
+    case "user":
+    case "group":
+      return `${rule.kind} ${rule.names.join(" ")}`;
     default:
       return `${rule.text} (not implemented)`;
   }

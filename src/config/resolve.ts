@@ -11,6 +11,7 @@ export function mergeSettings(base: DirSettings, over: DirSettings): DirSettings
   return {
     options: mergeOptions(base.options, over.options),
     access: over.access ?? base.access, // AuthMerging Off: a section's Require replaces what it inherits
+    auth: over.auth && base.auth ? { ...base.auth, ...over.auth } : over.auth ?? base.auth,
     directoryIndex: over.directoryIndex ?? base.directoryIndex,
     handler: over.handler ?? base.handler,
     addHandlers: base.addHandlers || over.addHandlers ? { ...base.addHandlers, ...over.addHandlers } : undefined,

@@ -48,8 +48,29 @@ export type RequireRule =
   | { kind: "all"; granted: boolean }
   | { kind: "ip"; ranges: string[] }
   | { kind: "local" }
-  /** A Require wsgi-bin cannot evaluate (valid-user, host, not ...): it grants nobody. */
+  /** mod_authz_user and mod_authz_groupfile: any authenticated user, these users, members of these groups. */
+  | { kind: "valid-user" }
+  | { kind: "user"; names: string[] }
+  | { kind: "group"; names: string[] }
+  /** A Require wsgi-bin cannot evaluate (host, env, expr, not ...): it grants nobody. */
   | { kind: "unsupported"; text: string };
+
+/**
+ * mod_auth_basic, mod_authn_file and mod_authz_groupfile's settings where a request is (each merged
+ * on its own, as httpd merges their per-directory configurations).
+ */
+export interface AuthSettings {
+  /** AuthType as written ("Basic"; "None" turns authentication off). */
+  type?: string;
+  /** AuthName: the realm a 401 names. */
+  name?: string;
+  /** AuthUserFile: an htpasswd file. */
+  userFile?: string;
+  /** AuthGroupFile: `group: user user...` lines. */
+  groupFile?: string;
+  /** AuthBasicProvider, lower-case; "file" is the one wsgi-bin has (and httpd's default). */
+  providers?: string[];
+}
 
 export interface Access {
   rules: RequireRule[];
@@ -87,6 +108,8 @@ export interface HeaderRule {
 export interface DirSettings {
   options?: OptionsChange;
   access?: Access;
+  /** AuthType, AuthName, AuthUserFile, AuthGroupFile, AuthBasicProvider: who a user-based Require lets in. */
+  auth?: AuthSettings;
   /** DirectoryIndex; [] is `DirectoryIndex disabled`. */
   directoryIndex?: string[];
   /** SetHandler, lower-case: "server-status" (mod_status) in a <Location>, "wsgi-script" (mod_wsgi), or "none". */

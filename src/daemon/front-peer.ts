@@ -4,7 +4,7 @@
 import type { Peer } from "../http/app.ts";
 import type { Connection } from "../http/wire/connection.ts";
 import type { ParsedHead } from "../http/wire/head-parser.ts";
-import { FRONT_EXPECT, FRONT_HEADER_LOWER, FRONT_HTTP10 } from "./protocol.ts";
+import { FRONT_EXPECT, FRONT_HEADER_LOWER, FRONT_HTTP10, FRONT_USER } from "./protocol.ts";
 
 /** The client of a relayed request, over the front's connection to this daemon. */
 export class FrontPeer implements Peer {
@@ -13,6 +13,8 @@ export class FrontPeer implements Peer {
     readonly peerAddress: string,
     readonly peerPort: number,
     readonly localAddress: string,
+    /** The user the front authenticated (REMOTE_USER), if any. */
+    readonly relayedUser: string | null = null,
   ) {}
 
   cut(): void {
@@ -54,7 +56,14 @@ export function fromFront(connection: Connection, head: ParsedHead): Relayed | n
   if (!/^\d+$/.test(listener) || !/^\d+$/.test(remotePort)) return null;
   const expectAdded = flags.includes(FRONT_EXPECT);
   if (expectAdded && expectAt >= 0) kept.splice(expectAt, 2);
-  const peer = new FrontPeer(connection, remoteAddr, Number(remotePort), localAddress === "-" ? "" : localAddress);
+  const userFlag = flags.find((flag) => flag.startsWith(FRONT_USER));
+  let user: string | null = null;
+  try {
+    if (userFlag) user = decodeURIComponent(userFlag.slice(FRONT_USER.length));
+  } catch {
+    return null; // not what a front writes
+  }
+  const peer = new FrontPeer(connection, remoteAddr, Number(remotePort), localAddress === "-" ? "" : localAddress, user);
   const protocol = flags.includes(FRONT_HTTP10) ? "HTTP/1.0" : head.protocol;
   return { listener: Number(listener), peer, head: { ...head, protocol, headers: kept, expectContinue: expectAdded ? false : head.expectContinue } };
 }

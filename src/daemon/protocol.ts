@@ -10,13 +10,15 @@ export const DAEMON_SOCKET_ENV = "WSGI_BIN_DAEMON_SOCKET";
  * The request header the front adds, "ADDR PORT LISTENER LOCAL-ADDR[ FLAG...]": the client's address and
  * port, the index of the listener it reached (its virtual hosts, scheme and port), the address it
  * reached ("-" if unknown), then FRONT_EXPECT if the front added `Expect: 100-continue` itself and
- * FRONT_HTTP10 if the client spoke HTTP/1.0 (the front always speaks HTTP/1.1 to a daemon). A daemon
- * believes it because only the fronts can reach its socket; fronts drop it from what clients send.
+ * FRONT_HTTP10 if the client spoke HTTP/1.0 (the front always speaks HTTP/1.1 to a daemon), and
+ * FRONT_USER followed by the URI-encoded user the front authenticated (REMOTE_USER). A daemon believes
+ * it because only the fronts can reach its socket; fronts drop it from what clients send.
  */
 export const FRONT_HEADER = "WSGI-Bin-Front";
 export const FRONT_HEADER_LOWER = "wsgi-bin-front";
 export const FRONT_EXPECT = "expect";
 export const FRONT_HTTP10 = "http10";
+export const FRONT_USER = "user=";
 
 /**
  * The status a daemon process answers when a script changed since it loaded it (mod_wsgi's daemon-mode

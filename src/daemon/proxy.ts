@@ -17,7 +17,7 @@ import type { BodySource, ResponseSink } from "../http/wsgi-exchange.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import { logPath } from "../log/log-item.ts";
 import type { DaemonGroup, DaemonGroups } from "./daemon-groups.ts";
-import { FRONT_EXPECT, FRONT_HEADER, FRONT_HEADER_LOWER, FRONT_HTTP10, SCRIPT_CHANGED_STATUS } from "./protocol.ts";
+import { FRONT_EXPECT, FRONT_HEADER, FRONT_HEADER_LOWER, FRONT_HTTP10, FRONT_USER, SCRIPT_CHANGED_STATUS } from "./protocol.ts";
 import type { Upstream } from "./upstream.ts";
 import {
   Framing, framingOf, MAX_RESPONSE_HEAD, parseResponseHead, ResponseBody, responseHeadEnd, type ResponseHead,
@@ -60,10 +60,10 @@ export class DaemonProxy {
 
   /**
    * Runs the request for `script` in daemon process group `groupName`; the response goes to `response`,
-   * what goes wrong to `log` (the request's host's error log).
+   * what goes wrong to `log` (the request's host's error log). `user`: who Basic authentication let in.
    */
   async forward(peer: Peer, head: ParsedHead, body: BodySource, script: string, groupName: string, response: ResponseSink,
-    log: ErrorLog = this.options.errorLog): Promise<void> {
+    log: ErrorLog = this.options.errorLog, user: string | null = null): Promise<void> {
     const group = this.options.groups.get(groupName);
     if (!group) {
       // A WSGIProcessGroup (in a section inside a route) naming no WSGIDaemonProcess: warned at start-up.
@@ -71,7 +71,7 @@ export class DaemonProxy {
       return response.fail(500);
     }
     const hasBody = hasBodyOf(head);
-    const request = this.requestHead(peer, head, hasBody && !head.expectContinue);
+    const request = this.requestHead(peer, head, hasBody && !head.expectContinue, user);
     const deadline = Date.now() + group.connectTimeoutMs;
     for (let tries = 1; ; tries++) {
       const socket = await group.pick(deadline);
@@ -114,7 +114,7 @@ export class DaemonProxy {
    * `expect`), always as HTTP/1.1: the front's connection persists whatever the client's does, and
    * an HTTP/1.0 client's protocol goes in FRONT_HEADER.
    */
-  private requestHead(peer: Peer, head: ParsedHead, expect: boolean): Buffer {
+  private requestHead(peer: Peer, head: ParsedHead, expect: boolean, user: string | null): Buffer {
     let text = `${head.method} ${head.target} HTTP/1.1\r\n`;
     const headers = head.headers;
     for (let i = 0; i < headers.length; i += 2) {
@@ -122,7 +122,8 @@ export class DaemonProxy {
       if (name.length === FRONT_HEADER_LOWER.length && name.toLowerCase() === FRONT_HEADER_LOWER) continue; // a forgery
       text += `${name}: ${headers[i + 1]}\r\n`;
     }
-    const flags = `${expect ? ` ${FRONT_EXPECT}` : ""}${head.protocol === "HTTP/1.0" ? ` ${FRONT_HTTP10}` : ""}`;
+    const flags = `${expect ? ` ${FRONT_EXPECT}` : ""}${head.protocol === "HTTP/1.0" ? ` ${FRONT_HTTP10}` : ""}` +
+      (user === null ? "" : ` ${FRONT_USER}${encodeURIComponent(user)}`);
     text += `${FRONT_HEADER}: ${peer.peerAddress} ${peer.peerPort} ${this.options.listener} ${peer.localAddress || "-"}${flags}\r\n`;
     if (expect) text += "Expect: 100-continue\r\n";
     return Buffer.from(text + "\r\n", "latin1");

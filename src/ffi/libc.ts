@@ -80,6 +80,8 @@ function bind() {
     dup2: f("int dup2(int from, int to)") as (from: number, to: number) => number,
     /** The text of the last failed call's errno. */
     errorText: () => strerror(koffi.errno()),
+    /** The text of an errno, as Apache's log lines give it ("No such file or directory"). */
+    strerror,
   };
 }
 

@@ -10,7 +10,8 @@ import { Refusal, type Pool, type WorkerSlot } from "../pool/pool.ts";
 import type { StatusHandler } from "../status/server-status.ts";
 import { hostName, hostPort } from "./host-header.ts";
 import { writeRequestHead } from "./request-head.ts";
-import { accessCheck } from "./site/access.ts";
+import { accessGate } from "./site/access.ts";
+import { admitRequest, remoteUsers } from "./site/basic-auth.ts";
 import type { EnvRequest } from "./site/env-conditions.ts";
 import type { ErrorDocuments } from "./site/error-documents.ts";
 import { headEditor } from "./site/header-rules.ts";
@@ -59,6 +60,8 @@ export interface Peer {
   readonly peerPort: number;
   /** The address the request arrived at (Require local); absent in process. */
   readonly localAddress?: string;
+  /** A daemon process's relayed request: the user the front process authenticated (REMOTE_USER). */
+  readonly relayedUser?: string | null;
   /** Give up on the response: the client must see it is incomplete. */
   cut(): void;
   /** The response is over (after cut(), for an internal error). */
@@ -67,7 +70,7 @@ export interface Peer {
 
 /** A response sink that Header rules can edit (the wire's; fetch-front.ts's ignores them). */
 export type EditableSink = ResponseSink & {
-  editHead?: HeadEditor | null; errorDocuments?: ErrorDocuments | null; errorLog?: ErrorLog;
+  editHead?: HeadEditor | null; errorDocuments?: ErrorDocuments | null; errorLog?: ErrorLog; serverAdmin?: string;
   /** When the request was received (µs since the epoch), for the Header rules' %t and %D. */
   readonly started?: number;
 };
@@ -107,17 +110,25 @@ export function createApp(context: AppContext): App {
     let target = parseTarget(head.target);
     if (typeof target === "number") {
       const response = makeSink(connection, isHead, http10, head.target);
-      response.editHead = context.hosts.select(head.host).editHead; // Header always applies to these too
+      const host = context.hosts.select(head.host);
+      response.editHead = host.editHead; // Header always applies to these too
+      response.serverAdmin = host.vhost.serverAdmin;
       return response.fail(target);
     }
     const requestHost = target.host ?? head.host;
     const host = context.hosts.select(requestHost);
+    // Every page from here on is this host's (its ServerAdmin in a 500).
+    const hostSink = (headOnly: boolean, label: string) => {
+      const response = makeSink(connection, headOnly, http10, label);
+      response.serverAdmin = host.vhost.serverAdmin;
+      return response;
+    };
     if (host.rewriter) {
       const answer = host.rewriter.apply(rewriteRequest(connection, head, target, host, requestHost, context.scheme));
       if (answer && "path" in answer) {
         target = { ...target, path: answer.path, query: answer.query, rewrittenFrom: target.path }; // [PT]
       } else if (answer) {
-        const response = makeSink(connection, isHead, http10, target.raw);
+        const response = hostSink(isHead, target.raw);
         response.editHead = host.editHead;
         response.errorDocuments = host.errorDocumentsAt(target.path); // F, G
         return sendRedirect(response, answer, host.errorLog);
@@ -125,7 +136,7 @@ export function createApp(context: AppContext): App {
     }
     // TRACE: the server's own answer, once a Redirect had its say (see site/trace.ts).
     if (head.method === "TRACE" && host.match(target.path)?.kind !== "redirect") {
-      const response = makeSink(connection, false, http10, target.raw);
+      const response = hostSink(false, target.raw);
       response.editHead = host.editHead;
       response.errorDocuments = host.errorDocumentsAt(target.path);
       return answerTrace(head, body, response, host.vhost.traceEnable ?? "on");
@@ -137,7 +148,7 @@ export function createApp(context: AppContext): App {
       // AddHandler or SetHandler wsgi-script: the file may be a script to run, never a file to send.
       const script = host.handlerScript(target.path, match);
       if (script && "status" in script) {
-        const response = makeSink(connection, isHead, http10, script.script);
+        const response = hostSink(isHead, script.script);
         response.errorDocuments = host.errorDocumentsAt(target.path, script.script);
         host.errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] ${script.reason}: ${logPath(script.script)}`);
         return sendPage(response, script.status);
@@ -145,18 +156,14 @@ export function createApp(context: AppContext): App {
       if (script) match = script;
     }
     if (match?.kind === "wsgi") return runWsgi(connection, head, body, target, host, requestHost, match, makeSink);
-    const response = makeSink(connection, isHead, http10, match?.kind === "file" ? match.file : target.raw);
+    const response = hostSink(isHead, match?.kind === "file" ? match.file : target.raw);
     const base: UrlBase = { scheme: context.scheme, host: requestHost, serverName: host.serverName };
     if (!match) {
       // No route, but a <Location> may still refuse the path, redirect it or give it to mod_status (Apache checks access first).
       const settings = settingsFor(host.vhost, target.path);
       response.editHead = headEditor(settings.headers);
       response.errorDocuments = host.errorDocuments(settings);
-      const allow = accessCheck(settings.access);
-      if (allow && !allow(connection.peerAddress, connection.localAddress ?? "")) {
-        host.errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${logItem(target.path)}`);
-        return sendPage(response, 403);
-      }
+      if (!admitRequest(accessGate(settings.access, settings.auth), connection, head, target.path, response, host.errorLog, logItem(target.path))) return;
       if (statusBase !== null) return status!.serve(statusBase, head.method, target.path, target.query, response);
       const hit = settings.redirects?.length ? findRedirect(settings.redirects, target.path, target.query, base) : null;
       return hit ? sendRedirect(response, hit, host.errorLog) : sendPage(response, 404);
@@ -180,13 +187,12 @@ export function createApp(context: AppContext): App {
     const started = stats ? performance.now() : 0;
     const routeIndex = stats ? context.statRoutes?.get(match.script) ?? -1 : -1;
     const response = makeSink(connection, head.method === "HEAD", head.protocol === "HTTP/1.0", match.script);
+    response.serverAdmin = host.vhost.serverAdmin;
     response.editHead = settings.editHead;
     response.errorDocuments = settings.errorDocuments;
     response.errorLog = host.errorLog; // what it says of the app's response (a wrong Content-Length)
-    if (settings.allow && !settings.allow(connection.peerAddress, connection.localAddress ?? "")) {
-      host.errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] AH01630: client denied by server configuration: ${logPath(match.script)}`);
-      return sendPage(response, 403);
-    }
+    const admission = admitRequest(settings.gate, connection, head, target.path, response, host.errorLog, logPath(match.script));
+    if (!admission) return;
     if (settings.redirects) {
       const hit = findRedirect(settings.redirects, target.path, target.query, { scheme: context.scheme, host: requestHost, serverName: host.serverName });
       if (hit) return sendRedirect(response, hit, host.errorLog);
@@ -206,7 +212,7 @@ export function createApp(context: AppContext): App {
     body.limitTo?.(limit); // a body of undeclared length is held to the route's limit as it arrives
     if (settings.processGroup !== null && context.daemons) {
       // Daemon mode: one of the group's processes runs it (mod_wsgi's WSGIProcessGroup).
-      await context.daemons.forward(connection, head, body, match.script, settings.processGroup, response, host.errorLog);
+      await context.daemons.forward(connection, head, body, match.script, settings.processGroup, response, host.errorLog, admission.user);
       return stats?.routed(routeIndex, response.status, started, 0, 0);
     }
     const asked = stats ? performance.now() : 0;
@@ -223,7 +229,9 @@ export function createApp(context: AppContext): App {
     let hostHeader = requestHost;
     // An absolute-form target's authority is the Host (RFC 9112 3.2.2), HTTP_HOST too, as in Apache.
     let headers = target.host !== null && target.host !== head.host ? withHost(head.headers, target.host) : head.headers;
-    const env = environVariables(settings, connection, head, target, requestHost, host, context.scheme);
+    let env = environVariables(settings, connection, head, target, requestHost, host, context.scheme);
+    // mod_wsgi's REMOTE_USER and AUTH_TYPE (Apache's common variables, over SetEnv's): who Basic authentication let in.
+    if (admission.user !== null) env = [...env, "REMOTE_USER", admission.user, "AUTH_TYPE", settings.gate?.auth?.type ?? "Basic"];
     // RequestHeader, before mod_wsgi reads them (%t, %D and %{VAR}e in their values read these).
     if (settings.editRequest) headers = settings.editRequest(headers, { started: response.started ?? nowMicros(), env });
     let forwardedPort: string | null = null;
@@ -291,6 +299,7 @@ export function createApp(context: AppContext): App {
     if (!log || (host.logCondition && !loggedAt(host, connection, head))) return;
     log.write({
       remoteAddr: connection.peerAddress,
+      user: head ? remoteUsers.get(head) : null,
       requestLine,
       status,
       bytes,

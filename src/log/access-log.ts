@@ -23,8 +23,13 @@ function clfTime(ms: number): string {
 
 const quote = (value: string | null) => (value === null ? "-" : logItem(value, true));
 
+/** %u as mod_log_config writes it: "-" for none, `""` for an empty name, else escaped. */
+const remoteUser = (user: string | null | undefined) => (user == null ? "-" : user === "" ? '""' : logItem(user, true)); // ap_escape_logitem escapes quotes anywhere
+
 export interface AccessEntry {
   remoteAddr: string;
+  /** The user Basic authentication named (%u), if any. */
+  user?: string | null;
   requestLine: string;
   status: number;
   bytes: number;
@@ -36,7 +41,7 @@ export class AccessLog {
   constructor(private readonly fd: number) {}
 
   write(entry: AccessEntry, time = Date.now()): void {
-    const line = `${entry.remoteAddr} - - ${clfTime(time)} "${quote(entry.requestLine)}" ${entry.status} ` +
+    const line = `${entry.remoteAddr} - ${remoteUser(entry.user)} ${clfTime(time)} "${quote(entry.requestLine)}" ${entry.status} ` +
       `${entry.bytes > 0 ? entry.bytes : "-"} "${quote(entry.referer)}" "${quote(entry.userAgent)}"\n`;
     try {
       writeSync(this.fd, line);

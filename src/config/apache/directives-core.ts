@@ -89,6 +89,13 @@ function requireRule(args: string[], source: Source): RequireRule {
     case "local":
       if (rest.length) throw new ConfigError(source, "Require local takes no argument");
       return { kind: "local" };
+    case "valid-user":
+      if (rest.length) throw new ConfigError(source, "Require valid-user takes no argument");
+      return { kind: "valid-user" };
+    case "user":
+    case "group":
+      if (rest.length === 0) throw new ConfigError(source, `Require ${provider.toLowerCase()} needs at least one name`);
+      return { kind: provider.toLowerCase() as "user" | "group", names: rest };
     default:
       return { kind: "unsupported", text: args.join(" ") };
   }
@@ -272,7 +279,7 @@ export const CORE_DIRECTIVES: DirectiveSpec[] = [
     },
   },
   {
-    name: "Require", where: SECTIONS, args: [1, Infinity], usage: "all granted|all denied|ip RANGE...|local",
+    name: "Require", where: SECTIONS, args: [1, Infinity], usage: "all granted|all denied|ip RANGE...|local|valid-user|user NAME...|group NAME...",
     apply(walk, args, source) {
       const rule = requireRule(args, source);
       if (rule.kind === "unsupported") {

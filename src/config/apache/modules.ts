@@ -16,6 +16,11 @@ const MODULES: [file: string, id: string][] = [
   ["mod_setenvif.c", "setenvif_module"],
   ["mod_authz_core.c", "authz_core_module"],
   ["mod_authz_host.c", "authz_host_module"],
+  ["mod_authz_user.c", "authz_user_module"],
+  ["mod_authz_groupfile.c", "authz_groupfile_module"],
+  ["mod_auth_basic.c", "auth_basic_module"],
+  ["mod_authn_core.c", "authn_core_module"],
+  ["mod_authn_file.c", "authn_file_module"],
   ["mod_ssl.c", "ssl_module"],
   ["mod_status.c", "status_module"],
 ];

@@ -8,6 +8,7 @@ import { mergeSettings } from "../resolve.ts";
 import { emptySettings, emptyVhost, type Listener, type Section, type Site, type VirtualHost } from "../site.ts";
 import { defaultProcessSettings, pathArg, regexArg, type DirectiveSpec, type SiteDraft, type Walk, type Where } from "./context.ts";
 import { ALIAS_DIRECTIVES } from "./directives-alias.ts";
+import { AUTH_DIRECTIVES } from "./directives-auth.ts";
 import { CORE_DIRECTIVES, parseVhostAddress } from "./directives-core.ts";
 import { LOG_DIRECTIVES, STANDARD_FORMATS } from "./directives-log.ts";
 import { SSL_DIRECTIVES } from "./directives-ssl.ts";
@@ -17,7 +18,7 @@ import { WSGI_DIRECTIVES } from "./directives-wsgi.ts";
 import type { ConfigNode, ParsedConfig, SectionNode } from "./parser.ts";
 
 const DIRECTIVES = new Map<string, DirectiveSpec>(
-  [...CORE_DIRECTIVES, ...ALIAS_DIRECTIVES, ...REWRITE_DIRECTIVES, ...SETENVIF_DIRECTIVES, ...LOG_DIRECTIVES, ...WSGI_DIRECTIVES, ...SSL_DIRECTIVES].map((spec) => [spec.name.toLowerCase(), spec]),
+  [...CORE_DIRECTIVES, ...AUTH_DIRECTIVES, ...ALIAS_DIRECTIVES, ...REWRITE_DIRECTIVES, ...SETENVIF_DIRECTIVES, ...LOG_DIRECTIVES, ...WSGI_DIRECTIVES, ...SSL_DIRECTIVES].map((spec) => [spec.name.toLowerCase(), spec]),
 );
 /** Read by the parser itself. */
 const PARSER_DIRECTIVES = ["Define", "UnDefine", "Include", "IncludeOptional"];

@@ -19,7 +19,7 @@ import type { ErrorLog } from "../../log/error-log.ts";
 import { applicationGroupName } from "../aliases.ts";
 import { type TrustedProxies, trustedProxiesFor } from "../trusted-proxies.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
-import { accessCheck, type AccessCheck } from "./access.ts";
+import { accessGate, type Gate } from "./access.ts";
 import { envConditions, type EnvConditions, type EnvRequest } from "./env-conditions.ts";
 import { DEFAULT_DOCUMENT_ROOT, environContext, latin1, listenerHost, type EnvironContext } from "./environ-context.ts";
 import { ErrorDocuments } from "./error-documents.ts";
@@ -35,8 +35,8 @@ export interface RouteSettings {
   callable: string;
   passAuthorization: boolean;
   reload: boolean;
-  /** null: everyone may reach it. */
-  allow: AccessCheck | null;
+  /** Its Require lines (and authentication settings); null: everyone may reach it. */
+  gate: Gate | null;
   /** SetEnv's environ additions: name, value... */
   env: string[];
   /** SetEnvIf's, worked out per request (they come before SetEnv's); null: none. */
@@ -371,7 +371,7 @@ export class HostRuntime {
       callable: route.callableObject ?? dir.callableObject ?? DEFAULTS.callableObject,
       passAuthorization: route.passAuthorization ?? dir.passAuthorization ?? false,
       reload: dir.scriptReloading ?? true,
-      allow: accessCheck(dir.access),
+      gate: accessGate(dir.access, dir.auth),
       env,
       envIf: envConditions(dir.setEnvIf),
       editHead: this.reach.relayed ? null : headEditor(dir.headers),

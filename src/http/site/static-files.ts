@@ -15,7 +15,8 @@ import type { Target } from "../request-target.ts";
 import type { Connection } from "../wire/connection.ts";
 import { headerValue, type ParsedHead } from "../wire/head-parser.ts";
 import type { WireResponse } from "../wire/response-writer.ts";
-import { accessCheck } from "./access.ts";
+import { accessGate, type Gate } from "./access.ts";
+import { admit, admitRequest } from "./basic-auth.ts";
 import { directoryListing, LISTING_TYPE, type ListingEntry } from "./directory-listing.ts";
 import { headEditor } from "./header-rules.ts";
 import type { HostRuntime } from "./host-runtime.ts";
@@ -34,6 +35,16 @@ export interface FileRequest {
   /** For redirects: the scheme and the Host asked for. */
   base: UrlBase;
   errorLog: ErrorLog;
+}
+
+/** Nothing logged: a listing leaves out what the request could not open, as mod_autoindex's subrequests do. */
+const QUIET = { error() {} };
+
+/** Would the request be let in where the gate stands (with the credentials it brought)? */
+function mayOpen(gate: Gate, request: FileRequest): boolean {
+  const { connection, head } = request;
+  const authorization = headerValue(head, "authorization") ?? undefined;
+  return admit(gate, { peerAddress: connection.peerAddress, peerPort: connection.peerPort, localAddress: connection.localAddress, authorization, path: "" }, QUIET).status === 0;
 }
 
 /** What the default handler allows on a file or a listing, as Apache lists it: TRACE unless TraceEnable is off. */
@@ -68,11 +79,8 @@ export async function serveFile(request: FileRequest, file: string, root: string
     errorLog.error(`${client(request)} AH00032: Symbolic link not allowed or link target not accessible: ${logPath(file)}`);
     return sendPage(response, 403);
   }
-  const allow = accessCheck(settings.access);
-  if (allow && !allow(request.connection.peerAddress, request.connection.socket.localAddress)) {
-    errorLog.error(`${client(request)} AH01630: client denied by server configuration: ${logPath(file)}`);
-    return sendPage(response, 403);
-  }
+  const gate = accessGate(settings.access, settings.auth);
+  if (!admitRequest(gate, request.connection, request.head, path, response, errorLog, logPath(file))) return;
   if (settings.redirects?.length) {
     const hit = findRedirect(settings.redirects, path, request.target.query, request.base);
     if (hit) return sendRedirect(response, hit, errorLog);
@@ -152,8 +160,8 @@ async function serveDirectory(request: FileRequest, dir: string, root: string, p
       }
     }
     const own = settingsFor(request.host.vhost, path + name, isDirectory ? `${full}/` : full);
-    const allow = accessCheck(own.access);
-    if (allow && !allow(request.connection.peerAddress, request.connection.socket.localAddress)) continue;
+    const gate = accessGate(own.access, own.auth);
+    if (gate && !mayOpen(gate, request)) continue;
     entries.push({ name, directory: isDirectory });
   }
   const body = Buffer.from(directoryListing(path, entries), "latin1");
