@@ -195,3 +195,66 @@ describe("Basic authentication from the command line", () => {
     expect(result.stderr).toContain("--auth-user-file needs --auth-name REALM");
   });
 });
+
+/** An auth script's own lines (AUTHCHECK, GROUPCHECK), without the time and pid both servers write differently. */
+const scriptLines = (log: string) => messages(log).filter((line) => /AUTHCHECK|GROUPCHECK/.test(line))
+  .map((line) => line.replace(/^.*?((AUTH|GROUP)CHECK)/, "$1").replace(/'REMOTE_PORT', /g, "").replace(/'127\.0\.0\.1', \d+/g, "'127.0.0.1'"));
+
+const SCRIPT_CASES: [path: string, authorization: string | undefined, what: string][] = [
+  ["/s", undefined, "no credentials: 401, the script not called"],
+  ["/s?x=1", basic("ada:lovelace"), "check_password True: in, with the query in environ"],
+  ["/s", basic("ada:bad"), "check_password False: 401, Password Mismatch"],
+  ["/s", basic("nobody:x"), "check_password None: 401, user not found"],
+  ["/s", basic("boom:x"), "check_password raises: 500, its traceback logged"],
+  ["/s", basic("odd:x"), "check_password answers a string: in, as that user (mod_wsgi's REMOTE_USER is the string)"],
+  ["/g", basic("ada:lovelace"), "Require wsgi-group: groups_for_user names the group (bytes)"],
+  ["/g", basic("grace:hopper"), "Require wsgi-group: no groups, 401"],
+  ["/both", basic("alice:wonder"), "file then wsgi: the file knows alice"],
+  ["/both", basic("ada:lovelace"), "file then wsgi: the script knows ada"],
+  ["/both", basic("ada:wrong"), "file then wsgi: the script refuses"],
+  ["/named", basic("grace:hopper"), "application-group=: the script runs in that interpreter"],
+];
+
+describe("mod_wsgi's auth hooks (WSGIAuthUserScript, WSGIAuthGroupScript) through Apache and wsgi-bin", () => {
+  let both: BothServers;
+  let ours: RunningServer;
+  let apache: RunningApache;
+  const answers = new Map<string, [WireResponse, WireResponse]>();
+
+  beforeAll(async () => {
+    const auth = tempDir();
+    chmodSync(auth, 0o755);
+    writeFileSync(join(auth, "users"), USERS);
+    chmodSync(join(auth, "users"), 0o644);
+    const modules = ["authz_core", "authz_host", "authz_user", "auth_basic", "authn_core", "authn_file", "alias", "mime", "wsgi"];
+    both = await startBoth(fixture("site/auth-script.conf"), modules, { FIXTURES, AUTH: auth });
+    ({ ours, apache } = both);
+    for (const [path, authorization] of SCRIPT_CASES) {
+      const raw = `GET ${path} HTTP/1.1\r\nHost: script.test\r\nX-Test: seen\r\n${authorization === undefined ? "" : `Authorization: ${authorization}\r\n`}Connection: close\r\n\r\n`;
+      answers.set(`${path} ${authorization}`, [await exchange(apache.port, raw), await exchange(ours.port, raw)]);
+    }
+  }, 90_000);
+  afterAll(() => both?.stop(), 30_000);
+
+  for (const [path, authorization, what] of SCRIPT_CASES) {
+    test(`${path}: ${what}`, () => {
+      const [theirs, mine] = answers.get(`${path} ${authorization}`)!;
+      expect(comparable(mine)).toEqual(comparable(theirs));
+    });
+  }
+
+  test("the scripts were called as mod_wsgi calls them: the same arguments, the same environ", async () => {
+    await sleep(300);
+    const theirs = scriptLines(apache.errorLog());
+    expect(theirs.length).toBe(12); // every case but the first (no credentials) and the one the file answers, and two groups_for_user
+    expect(scriptLines(ours.log())).toEqual(theirs);
+  });
+
+  test("the error log says why, as Apache's does", () => {
+    for (const needle of ["AH01617", "AH01618", "AH01631", "User is not a member of any groups", "RuntimeError: boom"]) {
+      const theirs = linesOf(apache.errorLog(), needle);
+      expect(theirs.length).toBeGreaterThan(0);
+      expect(linesOf(ours.log(), needle).length).toBe(theirs.length);
+    }
+  });
+});

@@ -21,6 +21,7 @@ function requireText(rule: RequireRule): string {
       return "valid-user";
     case "user":
     case "group":
+    case "wsgi-group":
       return `${rule.kind} ${rule.names.join(" ")}`;
     default:
       return `${rule.text} (not implemented)`;

@@ -52,6 +52,8 @@ export type RequireRule =
   | { kind: "valid-user" }
   | { kind: "user"; names: string[] }
   | { kind: "group"; names: string[] }
+  /** mod_wsgi's: members of these groups by its WSGIAuthGroupScript's groups_for_user. */
+  | { kind: "wsgi-group"; names: string[] }
   /** A Require wsgi-bin cannot evaluate (host, env, expr, not ...): it grants nobody. */
   | { kind: "unsupported"; text: string };
 
@@ -68,8 +70,18 @@ export interface AuthSettings {
   userFile?: string;
   /** AuthGroupFile: `group: user user...` lines. */
   groupFile?: string;
-  /** AuthBasicProvider, lower-case; "file" is the one wsgi-bin has (and httpd's default). */
+  /** AuthBasicProvider, lower-case, asked in order: "file" (httpd's default) and mod_wsgi's "wsgi". */
   providers?: string[];
+  /** WSGIAuthUserScript: the provider "wsgi" calls its check_password(environ, user, password). */
+  userScript?: AuthScript;
+  /** WSGIAuthGroupScript: Require group calls its groups_for_user(environ, user). */
+  groupScript?: AuthScript;
+}
+
+/** A mod_wsgi auth script and the application group it runs in (%{GLOBAL} unless application-group= says). */
+export interface AuthScript {
+  script: string;
+  applicationGroup: string;
 }
 
 export interface Access {

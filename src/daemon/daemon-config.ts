@@ -15,7 +15,10 @@ export function frontNeedsPython(config: ServerConfig): boolean {
     listener.hosts.some((host) => host.routes.some((route) => runsIn(route, "%{GLOBAL}"))));
   // A file AddHandler or SetHandler wsgi-script makes a script may run here whatever group it names.
   const handlerScripts = config.listeners.some((listener) => listener.hosts.some((host) => hasWsgiHandlers(host.vhost)));
-  return embeddedRoute || handlerScripts || config.importScripts.some((script) => !script.processGroup);
+  // mod_wsgi runs WSGIAuthUserScript and WSGIAuthGroupScript in the process that took the request.
+  const authScripts = config.listeners.some((listener) => listener.hosts.some((host) =>
+    [host.vhost.settings, ...host.vhost.sections.map((section) => section.settings)].some((settings) => settings.auth?.userScript || settings.auth?.groupScript)));
+  return embeddedRoute || handlerScripts || authScripts || config.importScripts.some((script) => !script.processGroup);
 }
 
 /** The configuration a process of daemon group `group` serves with. */

@@ -10,7 +10,8 @@ import { Refusal, type Pool, type WorkerSlot } from "../pool/pool.ts";
 import type { StatusHandler } from "../status/server-status.ts";
 import { hostName, hostPort } from "./host-header.ts";
 import { writeRequestHead } from "./request-head.ts";
-import { accessGate } from "./site/access.ts";
+import { AuthScripts, scriptContext } from "./auth-scripts.ts";
+import { accessGate, type Gate } from "./site/access.ts";
 import { admitRequest, remoteUsers } from "./site/basic-auth.ts";
 import type { EnvRequest } from "./site/env-conditions.ts";
 import type { ErrorDocuments } from "./site/error-documents.ts";
@@ -98,6 +99,7 @@ export function createApp(context: AppContext): App {
   const status = context.status ?? null;
   const stats = status?.stats ?? null;
   const workerDone = stats ? (slot: WorkerSlot) => stats.workerDone(slot) : undefined;
+  const authScripts = new AuthScripts(context.pool);
 
   async function dispatch<P extends Peer>(connection: P, head: ParsedHead, body: BodySource, makeSink: SinkFactory<P>): Promise<void> {
     context.onRequest?.();
@@ -163,7 +165,10 @@ export function createApp(context: AppContext): App {
       const settings = settingsFor(host.vhost, target.path);
       response.editHead = headEditor(settings.headers);
       response.errorDocuments = host.errorDocuments(settings);
-      if (!admitRequest(accessGate(settings.access, settings.auth), connection, head, target.path, response, host.errorLog, logItem(target.path))) return;
+      const gate = accessGate(settings.access, settings.auth);
+      let admission = admitRequest(gate, connection, head, target.path, response, host.errorLog, logItem(target.path), scriptsFor(gate, connection, head, target, host, requestHost));
+      if (admission instanceof Promise) admission = await admission;
+      if (!admission) return;
       if (statusBase !== null) return status!.serve(statusBase, head.method, target.path, target.query, response);
       const hit = settings.redirects?.length ? findRedirect(settings.redirects, target.path, target.query, base) : null;
       return hit ? sendRedirect(response, hit, host.errorLog) : sendPage(response, 404);
@@ -178,7 +183,19 @@ export function createApp(context: AppContext): App {
       host.errorLog.error(`${logPath(match.file)}: static files are served to socket clients only, not in process (server.fetch()).`);
       return response.fail(500);
     }
-    return serveFile({ connection, head, target, host, response, base, errorLog: host.errorLog }, match.file, match.root, target.path);
+    const authScripts = (gate: Gate | null) => scriptsFor(gate, connection, head, target, host, requestHost);
+    return serveFile({ connection, head, target, host, response, base, errorLog: host.errorLog, authScripts }, match.file, match.root, target.path);
+  }
+
+  /** What a WSGIAuthUserScript or WSGIAuthGroupScript would run with, where the gate names one. */
+  function scriptsFor(gate: Gate | null, peer: Peer, head: ParsedHead, target: Target, host: HostRuntime, requestHost: string | null) {
+    if (!gate?.auth?.userScript && !gate?.auth?.groupScript) return undefined;
+    return scriptContext(authScripts, gate, {
+      head, path: target.path, query: target.query, peerAddress: peer.peerAddress, peerPort: peer.peerPort,
+      localAddress: peer.localAddress ?? "", serverName: requestHost ? hostName(requestHost) : host.serverName,
+      serverPort: (requestHost ? hostPort(requestHost) : null) ?? (context.scheme === "https" ? "443" : "80"), port: host.port, scheme: context.scheme,
+      context: host.context,
+    });
   }
 
   async function runWsgi<P extends Peer>(connection: P, head: ParsedHead, body: BodySource, target: Target, host: HostRuntime,
@@ -191,7 +208,9 @@ export function createApp(context: AppContext): App {
     response.editHead = settings.editHead;
     response.errorDocuments = settings.errorDocuments;
     response.errorLog = host.errorLog; // what it says of the app's response (a wrong Content-Length)
-    const admission = admitRequest(settings.gate, connection, head, target.path, response, host.errorLog, logPath(match.script));
+    let admission = admitRequest(settings.gate, connection, head, target.path, response, host.errorLog, logPath(match.script),
+      scriptsFor(settings.gate, connection, head, target, host, requestHost));
+    if (admission instanceof Promise) admission = await admission; // only where credentials are checked: no tick otherwise
     if (!admission) return;
     if (settings.redirects) {
       const hit = findRedirect(settings.redirects, target.path, target.query, { scheme: context.scheme, host: requestHost, serverName: host.serverName });

@@ -90,6 +90,11 @@ export const DEFAULT_DATA_SIZE = 1 << 20;
 export const REQUEST_IMPORT = 1 << 16;
 /** With REQUEST_IMPORT and no script: the interpreter's atexit functions, the process exiting (http/exit-functions.ts). */
 export const REQUEST_EXIT = 1 << 17;
+/**
+ * A WSGIAuthUserScript's check_password or a WSGIAuthGroupScript's groups_for_user, called with the
+ * request's environ (http/auth-scripts.ts); the answer is a Complete message's payload. Twinned in adapter.py.
+ */
+export const REQUEST_AUTH = 1 << 18;
 export const REQUEST_REPLICA_MASK = 0xffff;
 
 /** HTTP thread -> worker. */

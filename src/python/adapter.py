@@ -29,6 +29,8 @@ TOTAL_REQUESTS, THREAD_REQUESTS = 37, 38  # doubles, written by the worker threa
 BODY, CONTINUE, CANCEL = 2, 3, 4
 FRAME_CHUNKS = 1  # ARG of the Continue that answers HEAD
 BODY_DIRECT = 4  # ARG of a Body: the rest of the body is read from the socket in DIRECT_FD
+REQUEST_AUTH = 1 << 18  # ARG of a Request: call a WSGIAuthUserScript or WSGIAuthGroupScript (see authenticate)
+AUTH_USER, AUTH_PASSWORD = "\x01user", "\x01password"  # their arguments, among the head's SetEnv pairs
 NEED_BODY, COMPLETE, HEAD, END, ABORT, ERROR, FILE, FULL = 11, 12, 13, 15, 16, 17, 18, 19
 
 # Twin of SCRIPT_CHANGED_STATUS in src/daemon/protocol.ts: a daemon process's script changed.
@@ -754,6 +756,8 @@ class Worker:
         script = fields[F_SCRIPT]
         if not fields[F_CALLABLE]:
             return self.import_script(script) if script else self.run_exit_functions(fields[F_GROUP])
+        if self.control[ARG] & REQUEST_AUTH:
+            return self.authenticate(fields, script)
         try:
             self.serve(fields, script)
         except RequestTimeout:
@@ -824,6 +828,54 @@ class Worker:
             self.hint(error, script)
             return self.finish(ERROR, self.reason(_traceback().format_exception_only(type(error), error)[-1].strip()), 500)
         self.finish(END)
+
+    def authenticate(self, fields, script):
+        """mod_wsgi's auth hooks: a WSGIAuthUserScript's check_password(environ, user, password), whose
+        None (no such user), str (let in as that user, as mod_wsgi takes it), true or false value is
+        answered "", "=" and the name, "1" or "0"; or a WSGIAuthGroupScript's
+        groups_for_user(environ, user), answered as the groups (str or bytes) joined by NULs. The environ is
+        the one mod_wsgi gives them: the CGI variables (SCRIPT_NAME the path, PATH_INFO empty), a few
+        mod_wsgi.* keys and wsgi.errors. Anything else is logged and answered as an error (500)."""
+        self.outside_requests()
+        route = tuple(fields[:F_SCRIPT_NAME + 1])
+        known = self.environs.get(route)
+        if known is None:
+            known = self.environs[route] = self.interpreter.base_environ(route, fields[F_CONTEXT])
+        log, base = known
+        self.log = _request_log.log = log
+        full = self.environ(fields, base)
+        self.input = None
+        environ = {key: value for key, value in full.items() if key in AUTH_KEYS or key.startswith("HTTP_")}
+        user = full.get(AUTH_USER, "")
+        callable = fields[F_CALLABLE]
+        try:
+            module = self.interpreter.load(script, True)
+        except ScriptNotFound:
+            self.log.write("error", "Target WSGI %s script not found or unable to stat: %s" % (AUTH_KINDS[callable], script))
+            return self.finish(ERROR, 0, 500)
+        except BaseException as error:
+            self.log.write("error", "Failed to exec Python script file '%s'." % script)
+            self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s" % (script, _traceback().format_exc()))
+            self.hint(error, script)
+            return self.finish(ERROR, 0, 500)
+        function = getattr(module, callable, None)
+        if function is None:
+            self.log.write("error", "Target WSGI %s script '%s' does not provide '%s'." % (AUTH_KINDS[callable], script, callable))
+            return self.finish(ERROR, 0, 500)
+        try:
+            if callable == "check_password":
+                result = function(environ, user, full.get(AUTH_PASSWORD, ""))
+                answer = ("" if result is None else "=" + result if isinstance(result, str)
+                          else "1" if result else "0")
+            else:
+                answer = "\0".join(group.decode("latin-1") if isinstance(group, bytes) else str(group)
+                                   for group in function(environ, user) or ())
+        except BaseException:
+            self.log.write("error", "Exception occurred processing WSGI script '%s'.\n%s" % (script, _traceback().format_exc()))
+            return self.finish(ERROR, 0, 500)
+        data = answer.encode("latin-1", "replace")
+        self.data[:len(data)] = data
+        self.finish(COMPLETE, len(data), 0)
 
     def run_exit_functions(self, group):
         """The process is exiting: this interpreter's atexit functions, as mod_wsgi runs them when it
@@ -907,6 +959,14 @@ class Worker:
         environ["wsgi.input"] = self.input = Input(self, None if body_length == "chunked" else int(body_length or 0), fields)
         return environ
 
+
+# What mod_wsgi's auth hooks find in environ (besides HTTP_*), and what their scripts are called in its messages.
+AUTH_KEYS = frozenset((
+    "DOCUMENT_ROOT", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR", "REMOTE_PORT", "REQUEST_METHOD", "REQUEST_URI",
+    "SCRIPT_NAME", "SERVER_ADDR", "SERVER_ADMIN", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SIGNATURE",
+    "SERVER_SOFTWARE", "mod_wsgi.application_group", "mod_wsgi.process_group", "mod_wsgi.script_reloading",
+    "mod_wsgi.version", "wsgi.errors"))
+AUTH_KINDS = {"check_password": "user authentication", "groups_for_user": "group authorisation"}
 
 # environ keys for the request head's fields F_SCRIPT_NAME .. F_PATH_TRANSLATED, in that order (as environ() sets them).
 CGI_KEYS = ("SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REQUEST_METHOD", "SERVER_PROTOCOL", "REQUEST_URI",

@@ -94,8 +94,9 @@ function requireRule(args: string[], source: Source): RequireRule {
       return { kind: "valid-user" };
     case "user":
     case "group":
+    case "wsgi-group":
       if (rest.length === 0) throw new ConfigError(source, `Require ${provider.toLowerCase()} needs at least one name`);
-      return { kind: provider.toLowerCase() as "user" | "group", names: rest };
+      return { kind: provider.toLowerCase() as "user" | "group" | "wsgi-group", names: rest };
     default:
       return { kind: "unsupported", text: args.join(" ") };
   }
@@ -279,7 +280,7 @@ export const CORE_DIRECTIVES: DirectiveSpec[] = [
     },
   },
   {
-    name: "Require", where: SECTIONS, args: [1, Infinity], usage: "all granted|all denied|ip RANGE...|local|valid-user|user NAME...|group NAME...",
+    name: "Require", where: SECTIONS, args: [1, Infinity], usage: "all granted|all denied|ip RANGE...|local|valid-user|user NAME...|group NAME...|wsgi-group NAME...",
     apply(walk, args, source) {
       const rule = requireRule(args, source);
       if (rule.kind === "unsupported") {

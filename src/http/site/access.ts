@@ -17,8 +17,11 @@ export const enum Verdict {
 export interface Gate {
   /** By the client's address (and the address it reached us on). */
   check(peer: string, local: string): Verdict;
-  /** Does a user-based line let this authenticated user in? `groups` is read only if a group line asks. */
-  admitsUser(user: string, groups: () => string[] | Error): boolean | Error;
+  /** Does `Require valid-user` or a `Require user` naming them let this authenticated user in? */
+  grantsUser(user: string): boolean;
+  /** The groups `Require group` lets in (AuthGroupFile's), and `Require wsgi-group` (WSGIAuthGroupScript's). */
+  readonly groups: readonly string[];
+  readonly wsgiGroups: readonly string[];
   readonly auth: AuthSettings | undefined;
 }
 
@@ -48,23 +51,21 @@ function compileGate(access: Access, auth: AuthSettings | undefined): Gate | nul
   const addressChecks = access.rules.map(addressCheck);
   if (addressChecks.includes(everyone)) return null;
   const granting = addressChecks.filter((check): check is AddressCheck => check !== null);
-  const userRules = access.rules.filter((rule) => rule.kind === "valid-user" || rule.kind === "user" || rule.kind === "group");
-  const anyUser = userRules.some((rule) => rule.kind === "valid-user");
-  const users = new Set(userRules.flatMap((rule) => (rule.kind === "user" ? rule.names : [])));
-  const groups = userRules.flatMap((rule) => (rule.kind === "group" ? rule.names : []));
-  const otherwise = userRules.length ? Verdict.NeedsUser : Verdict.Denied;
+  const names = (kind: RequireRule["kind"]) => access.rules.flatMap((rule) => (rule.kind === kind && "names" in rule ? rule.names : []));
+  const anyUser = access.rules.some((rule) => rule.kind === "valid-user");
+  const users = new Set(names("user"));
+  const groups = names("group");
+  const wsgiGroups = names("wsgi-group");
+  const otherwise = anyUser || users.size || groups.length || wsgiGroups.length ? Verdict.NeedsUser : Verdict.Denied;
   return {
     auth,
+    groups,
+    wsgiGroups,
     check(peer, local) {
       for (const check of granting) if (check(peer, local)) return Verdict.Granted;
       return otherwise;
     },
-    admitsUser(user, groupsOf) {
-      if (anyUser || users.has(user)) return true;
-      if (groups.length === 0) return false;
-      const member = groupsOf();
-      return member instanceof Error ? member : groups.some((group) => member.includes(group));
-    },
+    grantsUser: (user) => anyUser || users.has(user),
   };
 }
 
@@ -82,6 +83,6 @@ function addressCheck(rule: RequireRule): AddressCheck | null {
       return (peer, local) => inRanges(list, peer) || unmapped(peer) === unmapped(local);
     }
     default:
-      return null; // valid-user, user, group: asked once a user is authenticated; host, env...: not evaluated here
+      return null; // valid-user, user, group, wsgi-group: asked once a user is authenticated; host, env...: not evaluated here
   }
 }

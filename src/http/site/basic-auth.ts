@@ -4,6 +4,8 @@
 import { createHash } from "node:crypto";
 import { libc } from "../../ffi/libc.ts";
 import { headerValue, type ParsedHead } from "../wire/head-parser.ts";
+import type { AuthSettings } from "../../config/site.ts";
+import type { AuthScriptRequest, AuthScripts } from "../auth-scripts.ts";
 import { type Gate, Verdict } from "./access.ts";
 import { AuthFileError, GroupFile, PasswordFile, verifyPassword } from "./htpasswd.ts";
 import { type PageSink, sendPage } from "./pages.ts";
@@ -35,6 +37,8 @@ export interface AuthRequest {
   path: string;
   /** A daemon process: the user the front process authenticated (and let in) already. */
   relayedUser?: string | null;
+  /** What WSGIAuthUserScript and WSGIAuthGroupScript run with (none: they fail, 500). */
+  scripts?: { calls: AuthScripts; request: AuthScriptRequest };
 }
 
 const GRANTED: Admission = { status: 0, user: null };
@@ -50,7 +54,7 @@ const groupFiles = new Map<string, GroupFile>();
  * why an authentication failed; a plain 403 (no user involved) is for the caller to log (AH01630),
  * as it names the file or path refused.
  */
-export function admit(gate: Gate, request: AuthRequest, log: AuthLog): Admission {
+export function admit(gate: Gate, request: AuthRequest, log: AuthLog): Admission | Promise<Admission> {
   const verdict = gate.check(request.peerAddress, request.localAddress);
   if (verdict === Verdict.Granted) return GRANTED;
   if (verdict === Verdict.Denied) return DENIED;
@@ -77,33 +81,102 @@ export function admit(gate: Gate, request: AuthRequest, log: AuthLog): Admission
     log.error(`${client} AH01614: client used wrong authentication scheme: ${request.path}`);
     return { status: 401, user: null, realm };
   }
-  const { user, userBytes, password } = credentials;
-  if (auth.providers && !auth.providers.includes("file")) {
-    log.error(`${client} AuthBasicProvider ${auth.providers.join(" ")} is not implemented by wsgi-bin (only file): ${request.path}`);
-    return { status: 500, user };
+  return authenticate(gate, auth, realm, credentials, request, client, log);
+}
+
+/** What a provider says of a user and password: "not found" lets the next provider answer. */
+type Checked = "granted" | "not found" | "mismatch" | "failed";
+
+/**
+ * The credentials through AuthBasicProvider's providers in order (the file, mod_wsgi's script), then
+ * the user through the user-based Require lines. Asynchronous: a script runs on a worker thread.
+ */
+async function authenticate(gate: Gate, auth: AuthSettings, realm: string, credentials: Credentials, request: AuthRequest,
+  client: string, log: AuthLog): Promise<Admission> {
+  const { userBytes, password } = credentials;
+  let user = credentials.user;
+  let checked: Checked = "not found";
+  for (const provider of auth.providers ?? ["file"]) {
+    if (provider === "file") checked = checkFile(auth, userBytes, password, request, client, log);
+    else if (provider === "wsgi") {
+      const answer = await checkScript(auth, user, password, request, client, log);
+      if (typeof answer === "object") user = answer.user; // mod_wsgi: the name the script gave
+      checked = typeof answer === "object" ? "granted" : answer;
+    }
+    else {
+      log.error(`${client} AuthBasicProvider ${provider} is not implemented by wsgi-bin (only file and wsgi): ${request.path}`);
+      checked = "failed";
+    }
+    if (checked !== "not found") break;
   }
-  if (!auth.userFile) {
-    log.error(`${client} AH01619: AuthUserFile not specified in the configuration: ${request.path}`);
-    return { status: 500, user };
-  }
-  const hash = fileFor(passwordFiles, auth.userFile, PasswordFile).lookup(userBytes);
-  if (hash instanceof AuthFileError) {
-    log.error(`${errnoPrefix(hash)}${client} ${hash.message}`);
-    return { status: 500, user };
-  }
-  if (hash === null) {
+  if (checked === "failed") return { status: 500, user };
+  if (checked === "not found") {
     log.error(`${client} AH01618: user ${user} not found: ${request.path}`);
     return { status: 401, user, realm };
   }
-  if (!passwordMatches(password, hash)) {
+  if (checked === "mismatch") {
     log.error(`${client} AH01617: user ${user}: authentication failure for "${request.path}": Password Mismatch`);
     return { status: 401, user, realm };
   }
-  const admitted = gate.admitsUser(user, () => groupsOf(userBytes, auth.groupFile));
-  if (admitted === true) return { status: 0, user };
-  if (admitted instanceof Error) log.error(`${admitted instanceof AuthFileError ? errnoPrefix(admitted) : ""}${client} ${admitted.message}`);
+  if (gate.grantsUser(user)) return { status: 0, user };
+  if (gate.groups.length) {
+    const groups = groupsOf(userBytes, auth.groupFile);
+    if (groups instanceof Error) log.error(`${groups instanceof AuthFileError ? errnoPrefix(groups) : ""}${client} ${groups.message}`);
+    else if (gate.groups.some((group) => groups.includes(group))) return { status: 0, user };
+  }
+  if (gate.wsgiGroups.length) {
+    const groups = await scriptGroups(auth, user, request, client, log);
+    if (groups === "failed") return { status: 500, user };
+    if (gate.wsgiGroups.some((group) => groups.includes(group))) return { status: 0, user };
+    // mod_wsgi's own line before authz_core's.
+    log.error(`${client} mod_wsgi (pid=${process.pid}): Authorization of user '${user}' to access '${request.path}' failed. ` +
+      `User is not a member of ${groups.length ? "designated" : "any"} groups.`);
+  }
   log.error(`${client} AH01631: user ${user}: authorization failure for "${request.path}": `);
   return { status: 401, user, realm };
+}
+
+/** mod_authn_file: the user's line in the AuthUserFile, and the password against its hash. */
+function checkFile(auth: AuthSettings, user: Uint8Array, password: Buffer, request: AuthRequest, client: string, log: AuthLog): Checked {
+  if (!auth.userFile) {
+    log.error(`${client} AH01619: AuthUserFile not specified in the configuration: ${request.path}`);
+    return "failed";
+  }
+  const hash = fileFor(passwordFiles, auth.userFile, PasswordFile).lookup(user);
+  if (hash instanceof AuthFileError) {
+    log.error(`${errnoPrefix(hash)}${client} ${hash.message}`);
+    return "failed";
+  }
+  if (hash === null) return "not found";
+  return passwordMatches(password, hash) ? "granted" : "mismatch";
+}
+
+/**
+ * mod_wsgi's provider: the WSGIAuthUserScript's check_password (its failures logged by the adapter);
+ * a name it returns lets the request in as that user.
+ */
+async function checkScript(auth: AuthSettings, user: string, password: Buffer, request: AuthRequest, client: string,
+  log: AuthLog): Promise<Checked | { user: string }> {
+  const scripts = request.scripts;
+  if (!auth.userScript || !scripts) {
+    log.error(`${client} mod_wsgi (pid=${process.pid}): Location of WSGI user authentication script not provided.`);
+    return "failed";
+  }
+  const answer = await scripts.calls.checkPassword(auth.userScript, scripts.request, user, password);
+  if (answer instanceof Error) return "failed";
+  if (answer !== null && typeof answer === "object") return answer;
+  return answer === null ? "not found" : answer ? "granted" : "mismatch";
+}
+
+/** The user's groups by the WSGIAuthGroupScript's groups_for_user; "failed" when it could not say. */
+async function scriptGroups(auth: AuthSettings, user: string, request: AuthRequest, client: string, log: AuthLog): Promise<string[] | "failed"> {
+  const scripts = request.scripts;
+  if (!auth.groupScript || !scripts) {
+    log.error(`${client} mod_wsgi (pid=${process.pid}): Location of WSGI group authorization script not provided.`);
+    return "failed";
+  }
+  const groups = await scripts.calls.groupsForUser(auth.groupScript, scripts.request, user);
+  return groups instanceof Error ? "failed" : groups;
 }
 
 /** Who sent a request, as admitRequest needs it (a wire Connection, a daemon's FrontPeer...). */
@@ -121,12 +194,19 @@ export interface AuthPeer {
  * path), as Apache's AH01630.
  */
 export function admitRequest(gate: Gate | null, peer: AuthPeer, head: ParsedHead, path: string, response: PageSink, log: AuthLog,
-  refusedItem: string): Admission | null {
+  refusedItem: string, scripts?: AuthRequest["scripts"]): Admission | null | Promise<Admission | null> {
   if (!gate) return GRANTED;
   const admission = admit(gate, {
     peerAddress: peer.peerAddress, peerPort: peer.peerPort, localAddress: peer.localAddress ?? "",
-    authorization: headerValue(head, "authorization") ?? undefined, path, relayedUser: peer.relayedUser,
+    authorization: headerValue(head, "authorization") ?? undefined, path, relayedUser: peer.relayedUser, scripts,
   }, log);
+  return admission instanceof Promise
+    ? admission.then((settled) => answered(settled, peer, head, response, log, refusedItem))
+    : answered(admission, peer, head, response, log, refusedItem);
+}
+
+/** admitRequest's end: the user noted, a refusal sent. */
+function answered(admission: Admission, peer: AuthPeer, head: ParsedHead, response: PageSink, log: AuthLog, refusedItem: string): Admission | null {
   if (admission.user !== null) remoteUsers.set(head, admission.user);
   if (admission.status === 0) return admission;
   if (admission.status === 403) log.error(`[client ${peer.peerAddress}:${peer.peerPort}] AH01630: client denied by server configuration: ${refusedItem}`);
@@ -135,12 +215,18 @@ export function admitRequest(gate: Gate | null, peer: AuthPeer, head: ParsedHead
   return null;
 }
 
+interface Credentials {
+  user: string;
+  userBytes: Buffer;
+  password: Buffer;
+}
+
 /**
  * The user and password of `Basic base64(user:password)`: null when there is no header, "other scheme"
  * for Bearer and the like. Bytes, as Apache compares them; the user also as latin-1 text (one char a
  * byte), as REMOTE_USER and the logs carry it.
  */
-function basicCredentials(header: string | undefined): { user: string; userBytes: Buffer; password: Buffer } | null | "other scheme" {
+function basicCredentials(header: string | undefined): Credentials | null | "other scheme" {
   if (header === undefined) return null;
   const value = header.trimStart();
   const space = value.indexOf(" ");

@@ -197,6 +197,23 @@ export class HostRuntime {
     return routes;
   }
 
+  /** The port of the listener it is reached on. */
+  get port(): number {
+    return this.reach.port;
+  }
+
+  private ownContext: EnvironContext | null = null;
+
+  /** environ's values from the configuration for the host itself (DOCUMENT_ROOT...): mod_wsgi's auth scripts get them. */
+  get context(): EnvironContext {
+    this.ownContext ??= environContext({
+      documentRoot: this.vhost.documentRoot, alias: null, serverAdmin: this.vhost.serverAdmin,
+      listenerHost: listenerHost(this.reach.host), listenerPort: this.reach.port,
+      errorLog: this.ownLog ? this.errorLog : undefined,
+    });
+    return this.ownContext;
+  }
+
   /** Does Host name this host (ServerName or a ServerAlias, wildcards allowed)? `name` is lower-case, without port. */
   named(name: string): boolean {
     return this.names.some((matches) => matches(name));

@@ -16,7 +16,7 @@ import type { Connection } from "../wire/connection.ts";
 import { headerValue, type ParsedHead } from "../wire/head-parser.ts";
 import type { WireResponse } from "../wire/response-writer.ts";
 import { accessGate, type Gate } from "./access.ts";
-import { admit, admitRequest } from "./basic-auth.ts";
+import { admit, admitRequest, type AuthRequest } from "./basic-auth.ts";
 import { directoryListing, LISTING_TYPE, type ListingEntry } from "./directory-listing.ts";
 import { headEditor } from "./header-rules.ts";
 import type { HostRuntime } from "./host-runtime.ts";
@@ -35,16 +35,22 @@ export interface FileRequest {
   /** For redirects: the scheme and the Host asked for. */
   base: UrlBase;
   errorLog: ErrorLog;
+  /** What a WSGIAuthUserScript or WSGIAuthGroupScript where a gate stands would run with (app.ts). */
+  authScripts?: (gate: Gate | null) => AuthRequest["scripts"];
 }
 
 /** Nothing logged: a listing leaves out what the request could not open, as mod_autoindex's subrequests do. */
 const QUIET = { error() {} };
 
 /** Would the request be let in where the gate stands (with the credentials it brought)? */
-function mayOpen(gate: Gate, request: FileRequest): boolean {
+async function mayOpen(gate: Gate, request: FileRequest): Promise<boolean> {
   const { connection, head } = request;
   const authorization = headerValue(head, "authorization") ?? undefined;
-  return admit(gate, { peerAddress: connection.peerAddress, peerPort: connection.peerPort, localAddress: connection.localAddress, authorization, path: "" }, QUIET).status === 0;
+  const admission = await admit(gate, {
+    peerAddress: connection.peerAddress, peerPort: connection.peerPort, localAddress: connection.localAddress, authorization, path: "",
+    scripts: request.authScripts?.(gate),
+  }, QUIET);
+  return admission.status === 0;
 }
 
 /** What the default handler allows on a file or a listing, as Apache lists it: TRACE unless TraceEnable is off. */
@@ -80,7 +86,7 @@ export async function serveFile(request: FileRequest, file: string, root: string
     return sendPage(response, 403);
   }
   const gate = accessGate(settings.access, settings.auth);
-  if (!admitRequest(gate, request.connection, request.head, path, response, errorLog, logPath(file))) return;
+  if (!(await admitRequest(gate, request.connection, request.head, path, response, errorLog, logPath(file), request.authScripts?.(gate)))) return;
   if (settings.redirects?.length) {
     const hit = findRedirect(settings.redirects, path, request.target.query, request.base);
     if (hit) return sendRedirect(response, hit, errorLog);
@@ -161,7 +167,7 @@ async function serveDirectory(request: FileRequest, dir: string, root: string, p
     }
     const own = settingsFor(request.host.vhost, path + name, isDirectory ? `${full}/` : full);
     const gate = accessGate(own.access, own.auth);
-    if (gate && !mayOpen(gate, request)) continue;
+    if (gate && !(await mayOpen(gate, request))) continue;
     entries.push({ name, directory: isDirectory });
   }
   const body = Buffer.from(directoryListing(path, entries), "latin1");

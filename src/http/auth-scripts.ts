@@ -1,0 +1,104 @@
+// mod_wsgi's auth hooks: a WSGIAuthUserScript's check_password(environ, user, password) and a
+// WSGIAuthGroupScript's groups_for_user(environ, user), run on a worker thread in the script's
+// application group (%{GLOBAL} unless application-group= names another), in the process that took the
+// request, as mod_wsgi runs them in embedded mode. The request's environ is what an app would get,
+// without wsgi.input; the answer comes back as a Complete message's payload (adapter.py's authenticate).
+import type { AuthScript } from "../config/site.ts";
+import { REQUEST_AUTH, ToMain } from "../pool/channel.ts";
+import { Refusal, type Pool } from "../pool/pool.ts";
+import { applicationGroupName } from "./aliases.ts";
+import { writeRequestHead } from "./request-head.ts";
+import type { Gate } from "./site/access.ts";
+import type { EnvironContext } from "./site/environ-context.ts";
+import type { ParsedHead } from "./wire/head-parser.ts";
+
+/** What the environ of an auth script's call is made of. */
+export interface AuthScriptRequest {
+  head: ParsedHead;
+  /** The request's path, decoded: SCRIPT_NAME, as mod_wsgi gives it (PATH_INFO is empty). */
+  path: string;
+  query: string;
+  peerAddress: string;
+  peerPort: number;
+  localAddress: string;
+  serverName: string;
+  /** SERVER_PORT: the port Host names, else the scheme's. */
+  serverPort: string;
+  /** The listener's port (what %{SERVER} names a group by). */
+  port: number;
+  scheme: string;
+  /** The host's environ values from the configuration (DOCUMENT_ROOT, SERVER_ADMIN...). */
+  context: EnvironContext;
+}
+
+/**
+ * check_password's answer: true, false, null (no such user: the next provider is asked), a name (let
+ * in as that user: mod_wsgi makes a returned string REMOTE_USER), or why it failed (500).
+ */
+export type PasswordAnswer = boolean | null | { user: string } | Error;
+
+/** Names twinned in adapter.py (AUTH_USER, AUTH_PASSWORD): taken out of environ before the call. */
+const AUTH_USER = "\u0001user";
+const AUTH_PASSWORD = "\u0001password";
+
+export class AuthScripts {
+  constructor(private readonly pool: Pool | null) {}
+
+  async checkPassword(script: AuthScript, request: AuthScriptRequest, user: string, password: Uint8Array): Promise<PasswordAnswer> {
+    const answer = await this.call(script, "check_password", request, [AUTH_USER, user, AUTH_PASSWORD, Buffer.from(cString(password)).toString("latin1")]);
+    if (answer instanceof Error) return answer;
+    if (answer.startsWith("=")) return { user: answer.slice(1) };
+    return answer === "1" ? true : answer === "0" ? false : null;
+  }
+
+  /** The user's groups (latin-1 text, one char a byte), or why the script failed. */
+  async groupsForUser(script: AuthScript, request: AuthScriptRequest, user: string): Promise<string[] | Error> {
+    const answer = await this.call(script, "groups_for_user", request, [AUTH_USER, user]);
+    if (answer instanceof Error) return answer;
+    return answer === "" ? [] : answer.split("\0");
+  }
+
+  /** Runs `callable` of the script; resolves to its answer's payload, or an Error when it could not answer (logged by the adapter). */
+  private async call(script: AuthScript, callable: string, request: AuthScriptRequest, env: string[]): Promise<string | Error> {
+    const pool = this.pool;
+    if (!pool) return new Error("no Python in this process");
+    const slot = await pool.acquire();
+    if (slot instanceof Refusal) return new Error(`${slot.reason}: ${slot.detail}`);
+    try {
+      const { head } = request;
+      const length = writeRequestHead(slot.channel, {
+        group: applicationGroupName({ applicationGroup: script.applicationGroup, url: "" }, request.serverName, request.port),
+        script: script.script, callable, reload: true, passAuthorization: false, contextId: request.context.id,
+        scriptName: request.path, pathInfo: "", query: request.query, method: head.method, protocol: head.protocol,
+        requestUri: head.target, remoteAddr: request.peerAddress, remotePort: String(request.peerPort),
+        serverName: request.serverName, serverPort: request.serverPort, serverAddr: request.localAddress, pathTranslated: "",
+        scheme: request.scheme, bodyLength: "", requestId: "", mountPoint: null, signature: "", context: request.context.text,
+        env: env.map(cleanField), headers: head.headers,
+      });
+      if (length < 0) return new Error("the request's head does not fit in the channel");
+      slot.sendRequest(length, REQUEST_AUTH);
+      const kind = await slot.receive();
+      if (kind !== ToMain.Complete) return new Error(`its ${callable} failed`);
+      return slot.channel.buffer.toString("latin1", 0, slot.channel.length());
+    } finally {
+      pool.release(slot);
+    }
+  }
+}
+
+/** Who and what an auth script's environ describes, where the gate asks for a script (else undefined: none runs). */
+export function scriptContext(calls: AuthScripts, gate: Gate | null, request: AuthScriptRequest): { calls: AuthScripts; request: AuthScriptRequest } | undefined {
+  return gate?.auth?.userScript || gate?.auth?.groupScript ? { calls, request } : undefined;
+}
+
+/** The bytes before a NUL: what C code (and so mod_wsgi) sees of a password. */
+function cString(bytes: Uint8Array): Uint8Array {
+  const nul = bytes.indexOf(0);
+  return nul < 0 ? bytes : bytes.subarray(0, nul);
+}
+
+/** The head's fields are NUL-separated: a NUL in a user name ends it, as in C. */
+function cleanField(text: string): string {
+  const nul = text.indexOf("\0");
+  return nul < 0 ? text : text.slice(0, nul);
+}
