@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { cleanupTemps, fixture, start, tempDir, type RunningServer } from "./helpers/server.ts";
+import { cleanupTemps, fixture, freePort, start, tempDir, type RunningServer } from "./helpers/server.ts";
 
 const FRAMEWORKS = fixture("frameworks");
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
@@ -180,9 +180,11 @@ describe("Django under /dj (CSRF, sessions, uploads, admin)", () => {
   let base: string;
   const project = join(FRAMEWORKS, "djangoproject");
   const password = "wsgi-bin-Admin-pw-1";
+  let python = "";
+  let database = "";
 
   beforeAll(async () => {
-    const python = pythonWith("django", "python3-django");
+    python = pythonWith("django", "python3-django");
     const env = {
       ...process.env,
       DJANGO_SETTINGS_MODULE: "testsite.settings",
@@ -194,10 +196,14 @@ describe("Django under /dj (CSRF, sessions, uploads, admin)", () => {
     for (const command of [
       ["migrate", "--noinput", "-v", "0"],
       ["createsuperuser", "--noinput", "--username", "admin", "--email", "admin@example.com"],
+      // For the WSGIAuthUserScript test: a member of group staff, and a user in no group.
+      ["shell", "-c", "from django.contrib.auth.models import Group, User; staff = Group.objects.create(name='staff'); " +
+        "User.objects.create_user('editor', password='editor-pw-1').groups.add(staff); User.objects.create_user('outsider', password='outsider-pw-1')"],
     ]) {
       const run = Bun.spawnSync([python, "-m", "django", ...command], { env, cwd: project, stdout: "pipe", stderr: "pipe" });
       if (run.exitCode !== 0) throw new Error(`django ${command[0]} failed:\n${run.stdout}\n${run.stderr}`);
     }
+    database = env.WSGI_BIN_DJANGO_DB!;
     server = await serve("/dj", join(project, "app.wsgi"), python, {
       WSGI_BIN_DJANGO_DB: env.WSGI_BIN_DJANGO_DB!,
       PYTHONDONTWRITEBYTECODE: "1",
@@ -315,6 +321,35 @@ describe("Django under /dj (CSRF, sessions, uploads, admin)", () => {
     expect(users.status).toBe(200);
     expect(await users.text()).toContain("admin@example.com");
   });
+
+  test("Django's users guard a path through WSGIAuthUserScript and WSGIAuthGroupScript, as Django documents it for mod_wsgi", async () => {
+    const port = await freePort();
+    const guarded = await start({
+      args: ["--config", fixture("frameworks/django-auth.conf"), "--port", String(port)], python, timeoutMs: 30_000,
+      env: { PROJECT: project, PORT: String(port), WSGI_BIN_DJANGO_DB: database, PYTHONDONTWRITEBYTECODE: "1" },
+    });
+    try {
+      const url = `${guarded.url}/dj/json/`;
+      const as = (credentials: string) => fetch(url, { headers: { Authorization: `Basic ${Buffer.from(credentials).toString("base64")}` } });
+      const anonymous = await fetch(url);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get("www-authenticate")).toBe('Basic realm="Django users"');
+      expect((await as(`admin:${password}`)).status).toBe(200); // Require user admin
+      const editor = await as("editor:editor-pw-1"); // Require wsgi-group staff: groups_for_user
+      expect(editor.status).toBe(200);
+      expect((await editor.json()).framework).toBe("django");
+      expect((await as("outsider:outsider-pw-1")).status).toBe(401); // authenticated, in no group
+      expect((await as("editor:wrong")).status).toBe(401);
+      expect((await as("nobody:x")).status).toBe(401); // check_password's None
+      expect((await fetch(`${guarded.url}/dj/form/`)).status).toBe(200); // outside the Location
+      const log = guarded.log();
+      expect(log).toContain('AH01617: user editor: authentication failure for "/dj/json/": Password Mismatch');
+      expect(log).toContain("AH01618: user nobody not found: /dj/json/");
+      expect(log).toContain("Authorization of user 'outsider' to access '/dj/json/' failed. User is not a member of any groups.");
+    } finally {
+      await guarded.stop();
+    }
+  }, 60_000);
 
   test("a 404 from Django's URL resolver", async () => {
     const response = await fetch(`${base}/no/such/page/`);
