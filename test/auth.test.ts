@@ -57,6 +57,7 @@ const CASES: [path: string, authorization: string | undefined, what: string][] =
   ["/private", basic("alice:bad"), "a wrong password"],
   ["/private", basic("nobody:x"), "an unknown user"],
   ["/private", basic("alice"), "no colon: an empty password"],
+  ["/private", `Basic ${Buffer.from('a\nb\u0001"c:x', "latin1").toString("base64")}`, "a user named with control characters: escaped in the log line"],
   ["/private", "Bearer abc", "another scheme"],
   ["/private", "Basic !!!", "credentials that do not decode"],
   ["/alice", basic("alice:wonder"), "Require user: the user named"],

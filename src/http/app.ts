@@ -99,7 +99,7 @@ export function createApp(context: AppContext): App {
   const status = context.status ?? null;
   const stats = status?.stats ?? null;
   const workerDone = stats ? (slot: WorkerSlot) => stats.workerDone(slot) : undefined;
-  const authScripts = new AuthScripts(context.pool);
+  const authScripts = new AuthScripts(context.pool, context.queueTimeoutMs);
 
   async function dispatch<P extends Peer>(connection: P, head: ParsedHead, body: BodySource, makeSink: SinkFactory<P>): Promise<void> {
     context.onRequest?.();

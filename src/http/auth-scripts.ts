@@ -37,12 +37,16 @@ export interface AuthScriptRequest {
  */
 export type PasswordAnswer = boolean | null | { user: string } | Error;
 
+/** The script ran and failed: the adapter logged why (its traceback), nothing more is to be said. */
+export class ScriptFailed extends Error {}
+
 /** Names twinned in adapter.py (AUTH_USER, AUTH_PASSWORD): taken out of environ before the call. */
 const AUTH_USER = "\u0001user";
 const AUTH_PASSWORD = "\u0001password";
 
 export class AuthScripts {
-  constructor(private readonly pool: Pool | null) {}
+  /** `queueTimeoutMs`: --queue-timeout, as for the app's requests (0: wait for a worker as long as it takes). */
+  constructor(private readonly pool: Pool | null, private readonly queueTimeoutMs = 0) {}
 
   async checkPassword(script: AuthScript, request: AuthScriptRequest, user: string, password: Uint8Array): Promise<PasswordAnswer> {
     const answer = await this.call(script, "check_password", request, [AUTH_USER, user, AUTH_PASSWORD, Buffer.from(cString(password)).toString("latin1")]);
@@ -61,9 +65,9 @@ export class AuthScripts {
   /** Runs `callable` of the script; resolves to its answer's payload, or an Error when it could not answer (logged by the adapter). */
   private async call(script: AuthScript, callable: string, request: AuthScriptRequest, env: string[]): Promise<string | Error> {
     const pool = this.pool;
-    if (!pool) return new Error("no Python in this process");
-    const slot = await pool.acquire();
-    if (slot instanceof Refusal) return new Error(`${slot.reason}: ${slot.detail}`);
+    if (!pool) return new Error(`${script.script}: no Python runs in this process to call its ${callable}`);
+    const slot = await pool.acquire(this.queueTimeoutMs);
+    if (slot instanceof Refusal) return new Error(`${slot.reason} for WSGI script '${script.script}' (${callable}): ${slot.detail}`);
     try {
       const { head } = request;
       const length = writeRequestHead(slot.channel, {
@@ -75,10 +79,10 @@ export class AuthScripts {
         scheme: request.scheme, bodyLength: "", requestId: "", mountPoint: null, signature: "", context: request.context.text,
         env: env.map(cleanField), headers: head.headers,
       });
-      if (length < 0) return new Error("the request's head does not fit in the channel");
+      if (length < 0) return new Error(`the request's head is too large to call ${callable} of '${script.script}'`);
       slot.sendRequest(length, REQUEST_AUTH);
       const kind = await slot.receive();
-      if (kind !== ToMain.Complete) return new Error(`its ${callable} failed`);
+      if (kind !== ToMain.Complete) return new ScriptFailed(`its ${callable} failed`);
       return slot.channel.buffer.toString("latin1", 0, slot.channel.length());
     } finally {
       pool.release(slot);

@@ -3,9 +3,10 @@
 // for a user that Require names. The log lines are Apache's, as 2.4.71 words them.
 import { createHash } from "node:crypto";
 import { libc } from "../../ffi/libc.ts";
+import { logItem } from "../../log/log-item.ts";
 import { headerValue, type ParsedHead } from "../wire/head-parser.ts";
 import type { AuthSettings } from "../../config/site.ts";
-import type { AuthScriptRequest, AuthScripts } from "../auth-scripts.ts";
+import { type AuthScriptRequest, type AuthScripts, ScriptFailed } from "../auth-scripts.ts";
 import { type Gate, Verdict } from "./access.ts";
 import { AuthFileError, GroupFile, PasswordFile, verifyPassword } from "./htpasswd.ts";
 import { type PageSink, sendPage } from "./pages.ts";
@@ -60,6 +61,8 @@ export function admit(gate: Gate, request: AuthRequest, log: AuthLog): Admission
   if (verdict === Verdict.Denied) return DENIED;
   if (request.relayedUser) return { status: 0, user: request.relayedUser };
   const client = `[client ${request.peerAddress}:${request.peerPort}]`;
+  // What the client sent goes into log lines escaped, as Apache's error log escapes it (no forged lines).
+  request = { ...request, path: logItem(request.path) };
   const auth = gate.auth ?? {};
   const type = auth.type?.toLowerCase();
   if (type !== "basic") {
@@ -110,12 +113,13 @@ async function authenticate(gate: Gate, auth: AuthSettings, realm: string, crede
     if (checked !== "not found") break;
   }
   if (checked === "failed") return { status: 500, user };
+  const named = logItem(user);
   if (checked === "not found") {
-    log.error(`${client} AH01618: user ${user} not found: ${request.path}`);
+    log.error(`${client} AH01618: user ${named} not found: ${request.path}`);
     return { status: 401, user, realm };
   }
   if (checked === "mismatch") {
-    log.error(`${client} AH01617: user ${user}: authentication failure for "${request.path}": Password Mismatch`);
+    log.error(`${client} AH01617: user ${named}: authentication failure for "${request.path}": Password Mismatch`);
     return { status: 401, user, realm };
   }
   if (gate.grantsUser(user)) return { status: 0, user };
@@ -129,10 +133,10 @@ async function authenticate(gate: Gate, auth: AuthSettings, realm: string, crede
     if (groups === "failed") return { status: 500, user };
     if (gate.wsgiGroups.some((group) => groups.includes(group))) return { status: 0, user };
     // mod_wsgi's own line before authz_core's.
-    log.error(`${client} mod_wsgi (pid=${process.pid}): Authorization of user '${user}' to access '${request.path}' failed. ` +
+    log.error(`${client} mod_wsgi (pid=${process.pid}): Authorization of user '${named}' to access '${request.path}' failed. ` +
       `User is not a member of ${groups.length ? "designated" : "any"} groups.`);
   }
-  log.error(`${client} AH01631: user ${user}: authorization failure for "${request.path}": `);
+  log.error(`${client} AH01631: user ${named}: authorization failure for "${request.path}": `);
   return { status: 401, user, realm };
 }
 
@@ -163,7 +167,7 @@ async function checkScript(auth: AuthSettings, user: string, password: Buffer, r
     return "failed";
   }
   const answer = await scripts.calls.checkPassword(auth.userScript, scripts.request, user, password);
-  if (answer instanceof Error) return "failed";
+  if (answer instanceof Error) return failed(answer, client, log);
   if (answer !== null && typeof answer === "object") return answer;
   return answer === null ? "not found" : answer ? "granted" : "mismatch";
 }
@@ -176,7 +180,13 @@ async function scriptGroups(auth: AuthSettings, user: string, request: AuthReque
     return "failed";
   }
   const groups = await scripts.calls.groupsForUser(auth.groupScript, scripts.request, user);
-  return groups instanceof Error ? "failed" : groups;
+  return groups instanceof Error ? failed(groups, client, log) : groups;
+}
+
+/** A script that could not answer: the adapter logged its own failures (a traceback); the rest are logged here. */
+function failed(error: Error, client: string, log: AuthLog): "failed" {
+  if (!(error instanceof ScriptFailed)) log.error(`${client} mod_wsgi (pid=${process.pid}): ${error.message}`);
+  return "failed";
 }
 
 /** Who sent a request, as admitRequest needs it (a wire Connection, a daemon's FrontPeer...). */
