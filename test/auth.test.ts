@@ -25,10 +25,29 @@ const USERS = [
 ].join("\n");
 const GROUPS = "staff: bob carol\nother: alice\nstaff: erin\n";
 
+/** A directory Apache's children (www-data) can read, holding `users` and, if given, `groups`. */
+function authDirectory(groups?: string): string {
+  const dir = tempDir();
+  chmodSync(dir, 0o755);
+  for (const [name, text] of [["users", USERS], ["groups", groups]] as const) {
+    if (text === undefined) continue;
+    writeFileSync(join(dir, name), text);
+    chmodSync(join(dir, name), 0o644);
+  }
+  return dir;
+}
+
+/** Each raw request to Apache then to wsgi-bin, one at a time, in order (so both logs' lines come in the same order). */
+async function askBoth(apache: RunningApache, ours: RunningServer, requests: [key: string, raw: string][]): Promise<Map<string, [WireResponse, WireResponse]>> {
+  const answers = new Map<string, [WireResponse, WireResponse]>();
+  for (const [key, raw] of requests) answers.set(key, [await exchange(apache.port, raw), await exchange(ours.port, raw)]);
+  return answers;
+}
+
 const basic = (credentials: string) => `Basic ${Buffer.from(credentials, "utf8").toString("base64")}`;
 
-const request = (path: string, authorization?: string) =>
-  `GET ${path} HTTP/1.1\r\nHost: auth.test\r\n${authorization === undefined ? "" : `Authorization: ${authorization}\r\n`}Connection: close\r\n\r\n`;
+const request = (path: string, authorization?: string, host = "auth.test", extra = "") =>
+  `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}${authorization === undefined ? "" : `Authorization: ${authorization}\r\n`}Connection: close\r\n\r\n`;
 
 /** What both servers must agree on: the status, the fields that are not the server's own, the body. */
 function comparable(r: WireResponse) {
@@ -85,25 +104,16 @@ describe("Basic authentication through Apache + mod_wsgi and through wsgi-bin", 
   let ours: RunningServer;
   let apache: RunningApache;
   let logs: string;
-  const answers = new Map<string, [WireResponse, WireResponse]>();
+  let answers: Map<string, [WireResponse, WireResponse]>;
 
   beforeAll(async () => {
-    const auth = tempDir();
-    chmodSync(auth, 0o755); // Apache's children run as www-data
-    writeFileSync(join(auth, "users"), USERS);
-    writeFileSync(join(auth, "groups"), GROUPS);
-    chmodSync(join(auth, "users"), 0o644);
-    chmodSync(join(auth, "groups"), 0o644);
+    const auth = authDirectory(GROUPS);
     logs = tempDir();
     chmodSync(logs, 0o777);
     const modules = ["authz_core", "authz_host", "authz_user", "authz_groupfile", "auth_basic", "authn_core", "authn_file", "alias", "mime", "wsgi"];
     both = await startBoth(fixture("site/auth.conf"), modules, { FIXTURES, AUTH: auth, LOGS: logs }, { ours: { WHO: "ours" }, apache: { WHO: "apache" } });
     ({ ours, apache } = both);
-    // One at a time, in order, so that the logs' lines come in the same order from both.
-    for (const [path, authorization] of CASES) {
-      const raw = request(path, authorization);
-      answers.set(`${path} ${authorization}`, [await exchange(apache.port, raw), await exchange(ours.port, raw)]);
-    }
+    answers = await askBoth(apache, ours, CASES.map(([path, authorization]) => [`${path} ${authorization}`, request(path, authorization)]));
   }, 90_000);
   afterAll(() => both?.stop(), 30_000);
 
@@ -153,8 +163,7 @@ describe("Basic authentication through Apache + mod_wsgi and through wsgi-bin", 
 
 describe("Basic authentication from the command line", () => {
   test("--require valid-user with --auth-user-file and --auth-name: 401, then the user", async () => {
-    const dir = tempDir();
-    writeFileSync(join(dir, "users"), USERS);
+    const dir = authDirectory();
     const server = await start({
       args: ["--alias", `/=${join(FIXTURES, "site/who.wsgi")}`, "--require", "valid-user", "--auth-user-file", join(dir, "users"), "--auth-name", "Flags"],
     });
@@ -171,9 +180,7 @@ describe("Basic authentication from the command line", () => {
   });
 
   test("a password changed in the file counts at once: the old one is refused, the new one accepted", async () => {
-    const dir = tempDir();
-    const users = join(dir, "users");
-    writeFileSync(users, USERS);
+    const users = join(authDirectory(), "users");
     const server = await start({
       args: ["--alias", `/=${join(FIXTURES, "site/who.wsgi")}`, "--require", "valid-user", "--auth-user-file", users, "--auth-name", "Flags"],
     });
@@ -220,20 +227,15 @@ describe("mod_wsgi's auth hooks (WSGIAuthUserScript, WSGIAuthGroupScript) throug
   let both: BothServers;
   let ours: RunningServer;
   let apache: RunningApache;
-  const answers = new Map<string, [WireResponse, WireResponse]>();
+  let answers: Map<string, [WireResponse, WireResponse]>;
 
   beforeAll(async () => {
-    const auth = tempDir();
-    chmodSync(auth, 0o755);
-    writeFileSync(join(auth, "users"), USERS);
-    chmodSync(join(auth, "users"), 0o644);
+    const auth = authDirectory();
     const modules = ["authz_core", "authz_host", "authz_user", "auth_basic", "authn_core", "authn_file", "alias", "mime", "wsgi"];
     both = await startBoth(fixture("site/auth-script.conf"), modules, { FIXTURES, AUTH: auth });
     ({ ours, apache } = both);
-    for (const [path, authorization] of SCRIPT_CASES) {
-      const raw = `GET ${path} HTTP/1.1\r\nHost: script.test\r\nX-Test: seen\r\n${authorization === undefined ? "" : `Authorization: ${authorization}\r\n`}Connection: close\r\n\r\n`;
-      answers.set(`${path} ${authorization}`, [await exchange(apache.port, raw), await exchange(ours.port, raw)]);
-    }
+    answers = await askBoth(apache, ours, SCRIPT_CASES.map(([path, authorization]) =>
+      [`${path} ${authorization}`, request(path, authorization, "script.test", "X-Test: seen\r\n")]));
   }, 90_000);
   afterAll(() => both?.stop(), 30_000);
 

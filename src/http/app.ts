@@ -10,7 +10,7 @@ import { Refusal, type Pool, type WorkerSlot } from "../pool/pool.ts";
 import type { StatusHandler } from "../status/server-status.ts";
 import { hostName, hostPort } from "./host-header.ts";
 import { writeRequestHead } from "./request-head.ts";
-import { AuthScripts, scriptContext } from "./auth-scripts.ts";
+import { AuthScripts } from "./auth-scripts.ts";
 import { accessGate, type Gate } from "./site/access.ts";
 import { admitRequest, remoteUsers } from "./site/basic-auth.ts";
 import type { EnvRequest } from "./site/env-conditions.ts";
@@ -111,26 +111,19 @@ export function createApp(context: AppContext): App {
     }
     let target = parseTarget(head.target);
     if (typeof target === "number") {
-      const response = makeSink(connection, isHead, http10, head.target);
       const host = context.hosts.select(head.host);
+      const response = sinkOf(makeSink, connection, host, isHead, http10, head.target);
       response.editHead = host.editHead; // Header always applies to these too
-      response.serverAdmin = host.vhost.serverAdmin;
       return response.fail(target);
     }
     const requestHost = target.host ?? head.host;
     const host = context.hosts.select(requestHost);
-    // Every page from here on is this host's (its ServerAdmin in a 500).
-    const hostSink = (headOnly: boolean, label: string) => {
-      const response = makeSink(connection, headOnly, http10, label);
-      response.serverAdmin = host.vhost.serverAdmin;
-      return response;
-    };
     if (host.rewriter) {
       const answer = host.rewriter.apply(rewriteRequest(connection, head, target, host, requestHost, context.scheme));
       if (answer && "path" in answer) {
         target = { ...target, path: answer.path, query: answer.query, rewrittenFrom: target.path }; // [PT]
       } else if (answer) {
-        const response = hostSink(isHead, target.raw);
+        const response = sinkOf(makeSink, connection, host, isHead, http10, target.raw);
         response.editHead = host.editHead;
         response.errorDocuments = host.errorDocumentsAt(target.path); // F, G
         return sendRedirect(response, answer, host.errorLog);
@@ -138,7 +131,7 @@ export function createApp(context: AppContext): App {
     }
     // TRACE: the server's own answer, once a Redirect had its say (see site/trace.ts).
     if (head.method === "TRACE" && host.match(target.path)?.kind !== "redirect") {
-      const response = hostSink(false, target.raw);
+      const response = sinkOf(makeSink, connection, host, false, http10, target.raw);
       response.editHead = host.editHead;
       response.errorDocuments = host.errorDocumentsAt(target.path);
       return answerTrace(head, body, response, host.vhost.traceEnable ?? "on");
@@ -150,7 +143,7 @@ export function createApp(context: AppContext): App {
       // AddHandler or SetHandler wsgi-script: the file may be a script to run, never a file to send.
       const script = host.handlerScript(target.path, match);
       if (script && "status" in script) {
-        const response = hostSink(isHead, script.script);
+        const response = sinkOf(makeSink, connection, host, isHead, http10, script.script);
         response.errorDocuments = host.errorDocumentsAt(target.path, script.script);
         host.errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] ${script.reason}: ${logPath(script.script)}`);
         return sendPage(response, script.status);
@@ -158,7 +151,7 @@ export function createApp(context: AppContext): App {
       if (script) match = script;
     }
     if (match?.kind === "wsgi") return runWsgi(connection, head, body, target, host, requestHost, match, makeSink);
-    const response = hostSink(isHead, match?.kind === "file" ? match.file : target.raw);
+    const response = sinkOf(makeSink, connection, host, isHead, http10, match?.kind === "file" ? match.file : target.raw);
     const base: UrlBase = { scheme: context.scheme, host: requestHost, serverName: host.serverName };
     if (!match) {
       // No route, but a <Location> may still refuse the path, redirect it or give it to mod_status (Apache checks access first).
@@ -190,12 +183,12 @@ export function createApp(context: AppContext): App {
   /** What a WSGIAuthUserScript or WSGIAuthGroupScript would run with, where the gate names one. */
   function scriptsFor(gate: Gate | null, peer: Peer, head: ParsedHead, target: Target, host: HostRuntime, requestHost: string | null) {
     if (!gate?.auth?.userScript && !gate?.auth?.groupScript) return undefined;
-    return scriptContext(authScripts, gate, {
+    return { calls: authScripts, request: {
       head, path: target.path, query: target.query, peerAddress: peer.peerAddress, peerPort: peer.peerPort,
       localAddress: peer.localAddress ?? "", serverName: requestHost ? hostName(requestHost) : host.serverName,
       serverPort: (requestHost ? hostPort(requestHost) : null) ?? (context.scheme === "https" ? "443" : "80"), port: host.port, scheme: context.scheme,
       context: host.context,
-    });
+    } };
   }
 
   async function runWsgi<P extends Peer>(connection: P, head: ParsedHead, body: BodySource, target: Target, host: HostRuntime,
@@ -203,8 +196,7 @@ export function createApp(context: AppContext): App {
     const settings = match.settings;
     const started = stats ? performance.now() : 0;
     const routeIndex = stats ? context.statRoutes?.get(match.script) ?? -1 : -1;
-    const response = makeSink(connection, head.method === "HEAD", head.protocol === "HTTP/1.0", match.script);
-    response.serverAdmin = host.vhost.serverAdmin;
+    const response = sinkOf(makeSink, connection, host, head.method === "HEAD", head.protocol === "HTTP/1.0", match.script);
     response.editHead = settings.editHead;
     response.errorDocuments = settings.errorDocuments;
     response.errorLog = host.errorLog; // what it says of the app's response (a wrong Content-Length)
@@ -373,6 +365,13 @@ function rewriteRequest(peer: Peer, head: ParsedHead, target: Target, host: Host
  * SetEnvIf's, then mod_rewrite's SCRIPT_URL and SCRIPT_URI with RewriteEngine On (the path before any
  * rule, and that as a URL from Host), then SetEnv's, which win. Without the first two, SetEnv's as they are.
  */
+/** A response sink for one of a host's answers: its ServerAdmin is what a 500 page names. */
+function sinkOf<P extends Peer>(makeSink: SinkFactory<P>, peer: P, host: HostRuntime, isHead: boolean, http10: boolean, label: string): EditableSink {
+  const response = makeSink(peer, isHead, http10, label);
+  response.serverAdmin = host.vhost.serverAdmin;
+  return response;
+}
+
 function environVariables(settings: RouteSettings, peer: Peer, head: ParsedHead, target: Target, requestHost: string | null,
     host: HostRuntime, scheme: "http" | "https"): string[] {
   if (!settings.envIf && !host.vhost.rewriteEngine) return settings.env;

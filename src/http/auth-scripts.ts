@@ -8,8 +8,8 @@ import { REQUEST_AUTH, ToMain } from "../pool/channel.ts";
 import { Refusal, type Pool } from "../pool/pool.ts";
 import { applicationGroupName } from "./aliases.ts";
 import { writeRequestHead } from "./request-head.ts";
-import type { Gate } from "./site/access.ts";
 import type { EnvironContext } from "./site/environ-context.ts";
+import { cString } from "./site/htpasswd.ts";
 import type { ParsedHead } from "./wire/head-parser.ts";
 
 /** What the environ of an auth script's call is made of. */
@@ -88,17 +88,6 @@ export class AuthScripts {
       pool.release(slot);
     }
   }
-}
-
-/** Who and what an auth script's environ describes, where the gate asks for a script (else undefined: none runs). */
-export function scriptContext(calls: AuthScripts, gate: Gate | null, request: AuthScriptRequest): { calls: AuthScripts; request: AuthScriptRequest } | undefined {
-  return gate?.auth?.userScript || gate?.auth?.groupScript ? { calls, request } : undefined;
-}
-
-/** The bytes before a NUL: what C code (and so mod_wsgi) sees of a password. */
-function cString(bytes: Uint8Array): Uint8Array {
-  const nul = bytes.indexOf(0);
-  return nul < 0 ? bytes : bytes.subarray(0, nul);
 }
 
 /** The head's fields are NUL-separated: a NUL in a user name ends it, as in C. */

@@ -771,12 +771,16 @@ class Worker:
             self.response = None
             self.input = None  # a lent socket is the HTTP thread's again: Input.recv checks
 
-    def serve(self, fields, script):
+    def route_base(self, fields):
+        """The route's error log and base environ (see Interpreter.base_environ), made on its first request."""
         route = tuple(fields[:F_SCRIPT_NAME + 1])
         known = self.environs.get(route)
         if known is None:
             known = self.environs[route] = self.interpreter.base_environ(route, fields[F_CONTEXT])
-        log, base = known
+        return known
+
+    def serve(self, fields, script):
+        log, base = self.route_base(fields)
         if log is not self.log:
             # The route's host's error log takes what the request logs (its lines, the app's output). It
             # stays this thread's until a request of another host: the thread runs nothing in between.
@@ -836,12 +840,7 @@ class Worker:
         groups_for_user(environ, user), answered as the groups (str or bytes) joined by NULs. The environ is
         the one mod_wsgi gives them: the CGI variables (SCRIPT_NAME the path, PATH_INFO empty), a few
         mod_wsgi.* keys and wsgi.errors. Anything else is logged and answered as an error (500)."""
-        self.outside_requests()
-        route = tuple(fields[:F_SCRIPT_NAME + 1])
-        known = self.environs.get(route)
-        if known is None:
-            known = self.environs[route] = self.interpreter.base_environ(route, fields[F_CONTEXT])
-        log, base = known
+        log, base = self.route_base(fields)
         self.log = _request_log.log = log
         full = self.environ(fields, base)
         self.input = None

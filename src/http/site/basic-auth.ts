@@ -206,13 +206,18 @@ export interface AuthPeer {
 export function admitRequest(gate: Gate | null, peer: AuthPeer, head: ParsedHead, path: string, response: PageSink, log: AuthLog,
   refusedItem: string, scripts?: AuthRequest["scripts"]): Admission | null | Promise<Admission | null> {
   if (!gate) return GRANTED;
-  const admission = admit(gate, {
-    peerAddress: peer.peerAddress, peerPort: peer.peerPort, localAddress: peer.localAddress ?? "",
-    authorization: headerValue(head, "authorization") ?? undefined, path, relayedUser: peer.relayedUser, scripts,
-  }, log);
+  const admission = admit(gate, authRequest(peer, head, path, scripts), log);
   return admission instanceof Promise
     ? admission.then((settled) => answered(settled, peer, head, response, log, refusedItem))
     : answered(admission, peer, head, response, log, refusedItem);
+}
+
+/** What admit() asks of a request. */
+export function authRequest(peer: AuthPeer, head: ParsedHead, path: string, scripts?: AuthRequest["scripts"]): AuthRequest {
+  return {
+    peerAddress: peer.peerAddress, peerPort: peer.peerPort, localAddress: peer.localAddress ?? "",
+    authorization: headerValue(head, "authorization") ?? undefined, path, relayedUser: peer.relayedUser, scripts,
+  };
 }
 
 /** admitRequest's end: the user noted, a refusal sent. */

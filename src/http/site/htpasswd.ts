@@ -39,8 +39,8 @@ function hashOf(phrase: Uint8Array, hash: string): string | null {
   return crypt(phrase, Buffer.from(hash, "latin1"));
 }
 
-/** The bytes before the first NUL: what C code sees of them. */
-function cString(bytes: Uint8Array): Uint8Array {
+/** The bytes before the first NUL: what C code (Apache, mod_wsgi) sees of them. */
+export function cString(bytes: Uint8Array): Uint8Array {
   const nul = bytes.indexOf(0);
   return nul === -1 ? bytes : bytes.subarray(0, nul);
 }

@@ -16,7 +16,7 @@ import type { Connection } from "../wire/connection.ts";
 import { headerValue, type ParsedHead } from "../wire/head-parser.ts";
 import type { WireResponse } from "../wire/response-writer.ts";
 import { accessGate, type Gate } from "./access.ts";
-import { admit, admitRequest, type AuthRequest } from "./basic-auth.ts";
+import { admit, admitRequest, authRequest, type AuthRequest } from "./basic-auth.ts";
 import { directoryListing, LISTING_TYPE, type ListingEntry } from "./directory-listing.ts";
 import { headEditor } from "./header-rules.ts";
 import type { HostRuntime } from "./host-runtime.ts";
@@ -44,12 +44,7 @@ const QUIET = { error() {} };
 
 /** Would the request be let in where the gate stands (with the credentials it brought)? */
 async function mayOpen(gate: Gate, request: FileRequest): Promise<boolean> {
-  const { connection, head } = request;
-  const authorization = headerValue(head, "authorization") ?? undefined;
-  const admission = await admit(gate, {
-    peerAddress: connection.peerAddress, peerPort: connection.peerPort, localAddress: connection.localAddress, authorization, path: "",
-    scripts: request.authScripts?.(gate),
-  }, QUIET);
+  const admission = await admit(gate, authRequest(request.connection, request.head, "", request.authScripts?.(gate)), QUIET);
   return admission.status === 0;
 }
 
