@@ -18,6 +18,7 @@ import { importScripts } from "./http/import-scripts.ts";
 import { HostRuntime } from "./http/site/host-runtime.ts";
 import { HostTable } from "./http/site/host-table.ts";
 import { loadMimeTypes } from "./http/site/mime-types.ts";
+import { sniSelector } from "./http/site/sni.ts";
 import { TlsError, tlsOptions } from "./http/site/tls.ts";
 import { wireLimits } from "./http/wire/limits.ts";
 import { WireResponse } from "./http/wire/response-writer.ts";
@@ -60,8 +61,9 @@ export function openErrorLog(config: Pick<ServerConfig, "errorLog" | "logLevel">
 function listen(listener: PlannedListener, options: Omit<WireServerOptions, "host" | "port" | "tls">): WireServer {
   const where = `${listener.host}:${listener.port}`;
   const tls = listener.tls ? tlsOptions(listener.tls, where) : undefined;
+  const sni = listener.tls ? sniSelector(listener.hosts, where) : undefined;
   try {
-    return new WireServer({ ...options, host: listener.host, port: listener.port, tls });
+    return new WireServer({ ...options, host: listener.host, port: listener.port, tls, sni });
   } catch (error) {
     if (!listener.tls || (error as { code?: string }).code === "EADDRINUSE") throw error;
     throw new TlsError(`TLS on ${where}: certificate ${listener.tls.certificateFile} with key ${listener.tls.keyFile}: ${(error as Error).message}`);

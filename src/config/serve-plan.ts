@@ -24,6 +24,8 @@ export interface PlannedHost {
   routes: ResolvedRoute[];
   /** Its access log (its first CustomLog, else the main server's): a file, "-" (stdout), or none. */
   accessLog?: string;
+  /** mod_ssl is on for it (SSLEngine on, or --https-port's host): SSL_TLS_SNI, and which hosts a TLS connection may move between. */
+  sslEngine: boolean;
 }
 
 export interface PlannedListener extends Listener {
@@ -117,9 +119,11 @@ function listenerTls(site: Site, listener: Listener, hosts: VirtualHost[], diagn
     throw new ConfigError(ssl.source, `${describeVhost(first!, site)}: SSLEngine on needs SSLCertificateFile and SSLCertificateKeyFile`);
   }
   for (const other of hosts.slice(1)) {
-    if (!other.ssl?.engine) diagnostics.warn(other.source, `${describeVhost(other, site)}: no SSLEngine on, but port ${listener.port} speaks TLS (its default host has SSLEngine on): its requests arrive over TLS`);
-    else if (other.ssl.certificateFile !== ssl.certificateFile) {
-      diagnostics.warn(other.ssl.source, `${describeVhost(other, site)}: a certificate per name (SNI) is not implemented by wsgi-bin: port ${listener.port} presents ${ssl.certificateFile} to every client`);
+    if (!other.ssl?.engine) {
+      diagnostics.warn(other.source, `${describeVhost(other, site)}: no SSLEngine on, but port ${listener.port} speaks TLS (its default host has SSLEngine on): ` +
+        "only a client naming it in SNI reaches it (over TLS, with the default host's certificate), others get 421 Misdirected Request, as in Apache");
+    } else if (!other.ssl.certificateFile || !other.ssl.keyFile) {
+      throw new ConfigError(other.ssl.source, `${describeVhost(other, site)}: SSLEngine on needs SSLCertificateFile and SSLCertificateKeyFile`);
     }
   }
   return { certificateFile: ssl.certificateFile, keyFile: ssl.keyFile, chainFile: ssl.chainFile };
@@ -145,7 +149,8 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
   const plan = (vhost: VirtualHost): PlannedHost => {
     let host = planned.get(vhost);
     if (!host) {
-      host = { vhost, serverName: hostName(vhost, site, hostname), routes: servableRoutes(site, vhost, diagnostics), accessLog: vhost.customLogs[0]?.target };
+      host = { vhost, serverName: hostName(vhost, site, hostname), routes: servableRoutes(site, vhost, diagnostics), accessLog: vhost.customLogs[0]?.target,
+        sslEngine: Boolean(vhost.ssl?.engine) };
       planned.set(vhost, host);
     }
     return host;
@@ -154,7 +159,9 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
     const onPort = vhostsOnPort(site, listener.port);
     const vhosts = onPort.length ? onPort : [site.main];
     const tls = listenerTls(site, listener, vhosts, diagnostics);
-    return { ...listener, tls, hosts: vhosts.map(plan) };
+    const hosts = vhosts.map(plan);
+    if (listener.tls) for (const host of hosts) host.sslEngine = true; // --https-port's certificate is its host's
+    return { ...listener, tls, hosts };
   });
   for (const vhost of site.vhosts) {
     if (!planned.has(vhost)) diagnostics.warn(vhost.source, `${describeVhost(vhost, site)}: no Listen on its port, so it takes no requests (as in Apache)`);

@@ -4,7 +4,7 @@
 import type { Peer } from "../http/app.ts";
 import type { Connection } from "../http/wire/connection.ts";
 import type { ParsedHead } from "../http/wire/head-parser.ts";
-import { FRONT_EXPECT, FRONT_HEADER_LOWER, FRONT_HTTP10, FRONT_USER } from "./protocol.ts";
+import { FRONT_EXPECT, FRONT_HEADER_LOWER, FRONT_HTTP10, FRONT_SNI, FRONT_USER } from "./protocol.ts";
 
 /** The client of a relayed request, over the front's connection to this daemon. */
 export class FrontPeer implements Peer {
@@ -15,6 +15,8 @@ export class FrontPeer implements Peer {
     readonly localAddress: string,
     /** The user the front authenticated (REMOTE_USER), if any. */
     readonly relayedUser: string | null = null,
+    /** The name the client sent the front in its TLS handshake (SSL_TLS_SNI), if any. */
+    readonly relayedServerName: string | null = null,
   ) {}
 
   cut(): void {
@@ -56,14 +58,21 @@ export function fromFront(connection: Connection, head: ParsedHead): Relayed | n
   if (!/^\d+$/.test(listener) || !/^\d+$/.test(remotePort)) return null;
   const expectAdded = flags.includes(FRONT_EXPECT);
   if (expectAdded && expectAt >= 0) kept.splice(expectAt, 2);
-  const userFlag = flags.find((flag) => flag.startsWith(FRONT_USER));
   let user: string | null = null;
+  let serverName: string | null = null;
   try {
-    if (userFlag) user = decodeURIComponent(userFlag.slice(FRONT_USER.length));
+    user = flagValue(flags, FRONT_USER);
+    serverName = flagValue(flags, FRONT_SNI);
   } catch {
     return null; // not what a front writes
   }
-  const peer = new FrontPeer(connection, remoteAddr, Number(remotePort), localAddress === "-" ? "" : localAddress, user);
+  const peer = new FrontPeer(connection, remoteAddr, Number(remotePort), localAddress === "-" ? "" : localAddress, user, serverName);
   const protocol = flags.includes(FRONT_HTTP10) ? "HTTP/1.0" : head.protocol;
   return { listener: Number(listener), peer, head: { ...head, protocol, headers: kept, expectContinue: expectAdded ? false : head.expectContinue } };
+}
+
+/** A flag's URI-encoded value (FRONT_USER, FRONT_SNI), or null where the front wrote none. */
+function flagValue(flags: string[], prefix: string): string | null {
+  const flag = flags.find((candidate) => candidate.startsWith(prefix));
+  return flag ? decodeURIComponent(flag.slice(prefix.length)) : null;
 }

@@ -11,7 +11,8 @@ export const DAEMON_SOCKET_ENV = "WSGI_BIN_DAEMON_SOCKET";
  * port, the index of the listener it reached (its virtual hosts, scheme and port), the address it
  * reached ("-" if unknown), then FRONT_EXPECT if the front added `Expect: 100-continue` itself and
  * FRONT_HTTP10 if the client spoke HTTP/1.0 (the front always speaks HTTP/1.1 to a daemon), and
- * FRONT_USER followed by the URI-encoded user the front authenticated (REMOTE_USER). A daemon believes
+ * FRONT_USER followed by the URI-encoded user the front authenticated (REMOTE_USER), and FRONT_SNI
+ * followed by the URI-encoded name a TLS client sent in its handshake (SSL_TLS_SNI). A daemon believes
  * it because only the fronts can reach its socket; fronts drop it from what clients send.
  */
 export const FRONT_HEADER = "WSGI-Bin-Front";
@@ -19,6 +20,7 @@ export const FRONT_HEADER_LOWER = "wsgi-bin-front";
 export const FRONT_EXPECT = "expect";
 export const FRONT_HTTP10 = "http10";
 export const FRONT_USER = "user=";
+export const FRONT_SNI = "sni=";
 
 /**
  * The status a daemon process answers when a script changed since it loaded it (mod_wsgi's daemon-mode

@@ -17,7 +17,7 @@ import type { BodySource, ResponseSink } from "../http/wsgi-exchange.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import { logPath } from "../log/log-item.ts";
 import type { DaemonGroup, DaemonGroups } from "./daemon-groups.ts";
-import { FRONT_EXPECT, FRONT_HEADER, FRONT_HEADER_LOWER, FRONT_HTTP10, FRONT_USER, SCRIPT_CHANGED_STATUS } from "./protocol.ts";
+import { FRONT_EXPECT, FRONT_HEADER, FRONT_HEADER_LOWER, FRONT_HTTP10, FRONT_SNI, FRONT_USER, SCRIPT_CHANGED_STATUS } from "./protocol.ts";
 import type { Upstream } from "./upstream.ts";
 import {
   Framing, framingOf, MAX_RESPONSE_HEAD, parseResponseHead, ResponseBody, responseHeadEnd, type ResponseHead,
@@ -123,7 +123,8 @@ export class DaemonProxy {
       text += `${name}: ${headers[i + 1]}\r\n`;
     }
     const flags = `${expect ? ` ${FRONT_EXPECT}` : ""}${head.protocol === "HTTP/1.0" ? ` ${FRONT_HTTP10}` : ""}` +
-      (user === null ? "" : ` ${FRONT_USER}${encodeURIComponent(user)}`);
+      (user === null ? "" : ` ${FRONT_USER}${encodeURIComponent(user)}`) +
+      (peer.serverNameIndication ? ` ${FRONT_SNI}${encodeURIComponent(peer.serverNameIndication)}` : "");
     text += `${FRONT_HEADER}: ${peer.peerAddress} ${peer.peerPort} ${this.options.listener} ${peer.localAddress || "-"}${flags}\r\n`;
     if (expect) text += "Expect: 100-continue\r\n";
     return Buffer.from(text + "\r\n", "latin1");

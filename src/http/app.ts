@@ -23,6 +23,7 @@ import { sendPage, sendRedirect } from "./site/pages.ts";
 import { serverSignature } from "./site/environ-context.ts";
 import { findRedirect, redirectHit, type UrlBase } from "./site/redirects.ts";
 import type { RewriteRequest } from "./site/rewrite.ts";
+import { misdirection } from "./site/sni.ts";
 import { serveFile } from "./site/static-files.ts";
 import { answerTrace } from "./site/trace.ts";
 import { nowMicros } from "./site/header-format.ts";
@@ -61,8 +62,12 @@ export interface Peer {
   readonly peerPort: number;
   /** The address the request arrived at (Require local); absent in process. */
   readonly localAddress?: string;
+  /** The name a TLS client sent in its handshake (SNI): null for none; undefined but on this process's own TLS connections. */
+  readonly serverNameIndication?: string | null;
   /** A daemon process's relayed request: the user the front process authenticated (REMOTE_USER). */
   readonly relayedUser?: string | null;
+  /** A daemon process's relayed request: the name the client sent the front in its TLS handshake. */
+  readonly relayedServerName?: string | null;
   /** Give up on the response: the client must see it is incomplete. */
   cut(): void;
   /** The response is over (after cut(), for an internal error). */
@@ -105,6 +110,8 @@ export function createApp(context: AppContext): App {
     context.onRequest?.();
     const http10 = head.protocol === "HTTP/1.0";
     const isHead = head.method === "HEAD";
+    const sni = connection.serverNameIndication;
+    if (sni !== undefined && refusedOverTls(connection, sni, head, makeSink, isHead, http10)) return;
     if (head.target === "*" && head.method === "OPTIONS") {
       // The server's own options (RFC 9110 9.3.7): Apache 2.4 answers 200 and lists nothing.
       return makeSink(connection, false, http10, "*").complete("200 OK\0Content-Length\x000", new Uint8Array(0));
@@ -180,6 +187,19 @@ export function createApp(context: AppContext): App {
     return serveFile({ connection, head, target, host, response, base, errorLog: host.errorLog, authScripts }, match.file, match.root, target.path);
   }
 
+  /** mod_ssl's check of a TLS request's Host against the host its handshake chose (site/sni.ts); answered here when it fails. */
+  function refusedOverTls<P extends Peer>(peer: P, sni: string | null, head: ParsedHead, makeSink: SinkFactory<P>, isHead: boolean, http10: boolean): boolean {
+    const requestHost = targetAuthority(head.target) ?? head.host;
+    const host = context.hosts.select(requestHost);
+    const refusal = misdirection(sni, context.hosts, host, requestHost);
+    if (!refusal) return false;
+    host.errorLog.error(`[client ${peer.peerAddress}:${peer.peerPort}] ${refusal.message}`);
+    const response = sinkOf(makeSink, peer, host, isHead, http10, head.target);
+    response.editHead = host.editHead;
+    response.fail(refusal.status, undefined, true); // refused before Apache reads another request on it
+    return true;
+  }
+
   /** What a WSGIAuthUserScript or WSGIAuthGroupScript would run with, where the gate names one. */
   function scriptsFor(gate: Gate | null, peer: Peer, head: ParsedHead, target: Target, host: HostRuntime, requestHost: string | null) {
     if (!gate?.auth?.userScript && !gate?.auth?.groupScript) return undefined;
@@ -243,6 +263,9 @@ export function createApp(context: AppContext): App {
     let env = environVariables(settings, connection, head, target, requestHost, host, context.scheme);
     // mod_wsgi's REMOTE_USER and AUTH_TYPE (Apache's common variables, over SetEnv's): who Basic authentication let in.
     if (admission.user !== null) env = [...env, "REMOTE_USER", admission.user, "AUTH_TYPE", settings.gate?.auth?.type ?? "Basic"];
+    // mod_ssl's SSL_TLS_SNI, set whatever SSLOptions say (mod_wsgi drops only HTTPS), where mod_ssl is on.
+    const sni = connection.serverNameIndication ?? connection.relayedServerName;
+    if (sni && host.sslEngine) env = [...env, "SSL_TLS_SNI", sni];
     // RequestHeader, before mod_wsgi reads them (%t, %D and %{VAR}e in their values read these).
     if (settings.editRequest) headers = settings.editRequest(headers, { started: response.started ?? nowMicros(), env });
     let forwardedPort: string | null = null;

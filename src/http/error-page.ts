@@ -19,6 +19,7 @@ const MESSAGES: Record<number, [string, string]> = {
   414: ["Request-URI Too Long", "The requested URL's length exceeds the capacity limit for this server."],
   416: ["Requested Range Not Satisfiable", "None of the range-specifier values in the Range\nrequest-header field overlap the current extent\nof the selected resource."],
   417: ["Expectation Failed", "The expectation given in the Expect request-header field could not be met by this server."],
+  421: ["Misdirected Request", "The client needs a new connection for this\nrequest as the requested host name does not match\nthe Server Name Indication (SNI) in use for this\nconnection."],
   431: ["Request Header Fields Too Large", "Your browser sent a request whose header fields exceed this server's limit."],
   500: ["Internal Server Error", ""],
   501: ["Not Implemented", "The server does not support the action requested by the browser."],

@@ -50,8 +50,8 @@ export interface ResponseSink {
   end(): void;
   /** The app failed after the head went out: the client must see an incomplete body. */
   abort(): void;
-  /** No response from the app: send the error page for `status` (with what it names: the method...). */
-  fail(status: number, detail?: PageDetail): void;
+  /** No response from the app: send the error page for `status` (with what it names: the method...); `close`: end the connection after it whatever the status. */
+  fail(status: number, detail?: PageDetail, close?: boolean): void;
 }
 
 /** Body reply flags (ARG of ToWorker.Body), twinned in adapter.py's Input. */

@@ -121,6 +121,8 @@ function fsPath(path: string): string | null {
 export class HostRuntime {
   readonly vhost: VirtualHost;
   readonly serverName: string;
+  /** mod_ssl is on for it (PlannedHost.sslEngine). */
+  readonly sslEngine: boolean;
   /** The host's own Header rules, for pages answered before any section applies (404). */
   readonly editHead: HeadEditor | null;
   /** Its own access log (null: none); undefined where the front writes one for every host (the library). */
@@ -158,6 +160,7 @@ export class HostRuntime {
     const vhost = planned.vhost;
     this.vhost = vhost;
     this.serverName = planned.serverName;
+    this.sslEngine = planned.sslEngine;
     this.names = vhostNames(vhost).map((name) => componentMatcher(name.toLowerCase()));
     this.editHead = headEditor(vhost.settings.headers);
     this.logCondition = vhost.customLogs[0]?.condition ?? null;

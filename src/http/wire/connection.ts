@@ -77,6 +77,14 @@ export class Connection implements ResponseTarget, SocketLender {
     return (this.ownAddress ??= this.socket.localAddress);
   }
 
+  private sniName: string | null | undefined = undefined;
+
+  /** The name a TLS client sent in its handshake (SNI): null for none; undefined on a plain connection. */
+  get serverNameIndication(): string | null | undefined {
+    if (this.sniName === undefined && this.server.tls) this.sniName = this.socket.getServername() || null;
+    return this.sniName;
+  }
+
   refuse(reason: string): void {
     this.refusal = reason;
   }

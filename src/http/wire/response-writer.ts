@@ -173,7 +173,7 @@ export class WireResponse implements ResponseSink {
     this.target.finished(this.status, this.bytes, false);
   }
 
-  fail(status: number, detail?: PageDetail): void {
+  fail(status: number, detail?: PageDetail, close = false): void {
     const custom = this.errorDocuments?.page(status) ?? null;
     const answer = custom?.status ?? status;
     this.status = answer;
@@ -189,7 +189,7 @@ export class WireResponse implements ResponseSink {
     if (custom) for (let i = 0; i + 1 < custom.fields.length; i += 2) fields += `${custom.fields[i]}: ${custom.fields[i + 1]}\r\n`;
     else fields += `Content-Type: ${ERROR_PAGE_TYPE}\r\n`;
     // Apache's ap_status_drops_connection: after these the connection is not to be trusted.
-    this.keepAlive = !DROPS_CONNECTION.has(status) && this.target.keepAliveWanted();
+    this.keepAlive = !close && !DROPS_CONNECTION.has(status) && this.target.keepAliveWanted();
     const text = `HTTP/1.1 ${answer} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\n${fields}${extra}${this.connectionHeader()}\r\n`;
     const out = this.head ? Buffer.from(text, "latin1") : Buffer.concat([Buffer.from(text, "latin1"), body]);
     this.target.write(out);

@@ -2,6 +2,7 @@
 // once-a-second sweep for the timeouts (cheaper than a timer per request).
 import type { Socket, SocketHandler, TCPSocketListener, TLSOptions, UnixSocketListener } from "bun";
 import type { ErrorLog } from "../../log/error-log.ts";
+import type { SniSelect } from "../site/sni.ts";
 import { Connection } from "./connection.ts";
 import type { ParsedHead } from "./head-parser.ts";
 import type { WireLimits } from "./limits.ts";
@@ -15,6 +16,8 @@ export interface WireServerOptions {
   /** Share the port with other processes (SO_REUSEPORT). */
   reusePort: boolean;
   tls?: TLSOptions;
+  /** Another certificate for some names a TLS client may send (SNI, see http/site/sni.ts). */
+  sni?: SniSelect;
   limits: WireLimits;
   serverSoftware: string;
   errorLog: ErrorLog;
@@ -54,6 +57,8 @@ export class WireServer {
    * socket whose descriptor Bun shows. Not under TLS, where the bytes on the socket are encrypted.
    */
   readonly lendsSockets: boolean;
+  /** Its connections speak TLS. */
+  readonly tls: boolean;
   private readonly listener: TCPSocketListener<Connection> | UnixSocketListener<Connection>;
   private readonly connections = new Set<Connection>();
   private readonly sweep: Timer;
@@ -68,7 +73,8 @@ export class WireServer {
     this.errorLog = options.errorLog;
     this.dispatch = options.dispatch;
     this.logAccess = options.logAccess;
-    this.lendsSockets = !options.tls;
+    this.tls = Boolean(options.tls);
+    this.lendsSockets = !this.tls;
     const socket: SocketHandler<Connection> = {
       open: (socket) => this.open(socket),
       data: (socket, bytes) => socket.data?.receive(bytes),
@@ -77,6 +83,10 @@ export class WireServer {
       close: (socket) => this.close(socket),
       error: (socket) => this.close(socket),
     };
+    // The handshake's certificate by name: Bun.listen's hook for this (node:tls's SNICallback uses it)
+    // is not in its types; it takes a native context from node:tls's createSecureContext().
+    const sni = options.sni;
+    if (sni) Object.assign(socket, { serverName: (_data: unknown, name: string) => sni(name) });
     // A client's FIN is not the end of the connection: its requests are still answered (end above).
     const halfOpen = { allowHalfOpen: true };
     if (options.unix !== undefined) {
