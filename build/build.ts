@@ -17,12 +17,13 @@ const outfile = join(root, "wsgi-bin");
 // (src/pool/worker-url.ts returns this instead of its source URL).
 const WORKER_ENTRY = "./worker.js";
 const WATCHDOG_ENTRY = "./watchdog.js"; // the --request-timeout thread, likewise
+const PASSWORDS_ENTRY = "./passwords.js"; // the AuthUserFile password checks' thread, likewise
 
 async function bundle(): Promise<void> {
   rmSync(dist, { recursive: true, force: true });
   await esbuild.build({
     absWorkingDir: root,
-    entryPoints: { main: "src/main.ts", worker: "src/pool/worker.ts", watchdog: "src/pool/watchdog-thread.ts" },
+    entryPoints: { main: "src/main.ts", worker: "src/pool/worker.ts", watchdog: "src/pool/watchdog-thread.ts", passwords: "src/http/site/password-thread.ts" },
     outdir: dist,
     bundle: true,
     format: "esm",
@@ -31,7 +32,11 @@ async function bundle(): Promise<void> {
     external: ["bun", "bun:*"], // Bun's built-in modules, provided by the runtime
     loader: { ".py": "text", ".html": "text", ".node": "copy" }, // Python sources and the status page embed as strings; koffi.node is copied beside the bundles
     assetNames: "[name]", // keep koffi.node's name stable in dist/
-    define: { WSGI_BIN_WORKER_ENTRY: JSON.stringify(WORKER_ENTRY), WSGI_BIN_WATCHDOG_ENTRY: JSON.stringify(WATCHDOG_ENTRY) },
+    define: {
+      WSGI_BIN_WORKER_ENTRY: JSON.stringify(WORKER_ENTRY),
+      WSGI_BIN_WATCHDOG_ENTRY: JSON.stringify(WATCHDOG_ENTRY),
+      WSGI_BIN_PASSWORDS_ENTRY: JSON.stringify(PASSWORDS_ENTRY),
+    },
     plugins: [koffiNativePlugin(koffiNativeModule(root)), adapterBytecodePlugin(root)],
     logLevel: "warning",
   });
@@ -47,7 +52,7 @@ function compile(): void {
       // Not minified, so stack traces of unexpected errors stay readable.
       "--bytecode", "--format=esm",
       // The threads' entries are extra entry points: see WORKER_ENTRY.
-      join(dist, "main.js"), join(dist, "worker.js"), join(dist, "watchdog.js"),
+      join(dist, "main.js"), join(dist, "worker.js"), join(dist, "watchdog.js"), join(dist, "passwords.js"),
       "--outfile", outfile,
     ],
     { cwd: root, stdout: "inherit", stderr: "inherit" },

@@ -61,6 +61,28 @@ describe("the executable alone in a directory", () => {
   });
 });
 
+describe("the executable's password checks' thread", () => {
+  test("an AuthUserFile's passwords are checked (on the thread the build embeds)", async () => {
+    const site = tempDir("wsgi-bin-binary-auth-");
+    const sha = (password: string) => `{SHA}${new Bun.CryptoHasher("sha1").update(password).digest("base64")}`;
+    writeFileSync(join(site, "users"), `alice:${sha("secret")}\n`);
+    copyFileSync(join(dir, "app.wsgi"), join(site, "app.wsgi"));
+    const server = await start({ command: [exe], cwd: site,
+      args: ["--alias", "/app=app.wsgi", "--auth-user-file", "users", "--auth-name", "binary", "--require", "valid-user"] });
+    try {
+      const basic = (credentials: string) => ({ headers: { Authorization: `Basic ${btoa(credentials)}` } });
+      expect((await get(`${server.url}/app`)).status).toBe(401);
+      expect((await get(`${server.url}/app`, basic("alice:wrong"))).status).toBe(401);
+      const granted = await get(`${server.url}/app`, basic("alice:secret"));
+      expect(granted.status).toBe(200);
+      expect(JSON.parse(granted.text).hello).toBe("from the binary");
+      expect(server.log()).toContain("AH01617: user alice: authentication failure");
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 // The build compiles adapter.py and mod_wsgi.py with every Python it finds (build/adapter-bytecode.ts);
 // `npm test` builds on this machine, so each Python found here loads them precompiled, without compiling them.
 describe("the adapter and the mod_wsgi module precompiled by the build", () => {

@@ -8,7 +8,8 @@ import { headerValue, type ParsedHead } from "../wire/head-parser.ts";
 import type { AuthSettings } from "../../config/site.ts";
 import { type AuthScriptRequest, type AuthScripts, ScriptFailed } from "../auth-scripts.ts";
 import { type Gate, Verdict } from "./access.ts";
-import { AuthFileError, GroupFile, PasswordFile, verifyPassword } from "./htpasswd.ts";
+import { AuthFileError, GroupFile, PasswordFile } from "./htpasswd.ts";
+import { checkPassword } from "./password-checks.ts";
 import { type PageSink, sendPage } from "./pages.ts";
 
 /** Where admit() says why an authentication failed (a host's ErrorLog; a no-op for a listing's quiet checks). */
@@ -100,7 +101,7 @@ async function authenticate(gate: Gate, auth: AuthSettings, realm: string, crede
   let user = credentials.user;
   let checked: Checked = "not found";
   for (const provider of auth.providers ?? ["file"]) {
-    if (provider === "file") checked = checkFile(auth, userBytes, password, request, client, log);
+    if (provider === "file") checked = await checkFile(auth, userBytes, password, request, client, log);
     else if (provider === "wsgi") {
       const answer = await checkScript(auth, user, password, request, client, log);
       if (typeof answer === "object") user = answer.user; // mod_wsgi: the name the script gave
@@ -141,7 +142,7 @@ async function authenticate(gate: Gate, auth: AuthSettings, realm: string, crede
 }
 
 /** mod_authn_file: the user's line in the AuthUserFile, and the password against its hash. */
-function checkFile(auth: AuthSettings, user: Uint8Array, password: Buffer, request: AuthRequest, client: string, log: AuthLog): Checked {
+async function checkFile(auth: AuthSettings, user: Uint8Array, password: Buffer, request: AuthRequest, client: string, log: AuthLog): Promise<Checked> {
   if (!auth.userFile) {
     log.error(`${client} AH01619: AuthUserFile not specified in the configuration: ${request.path}`);
     return "failed";
@@ -152,7 +153,7 @@ function checkFile(auth: AuthSettings, user: Uint8Array, password: Buffer, reque
     return "failed";
   }
   if (hash === null) return "not found";
-  return passwordMatches(password, hash) ? "granted" : "mismatch";
+  return (await passwordMatches(password, hash)) ? "granted" : "mismatch";
 }
 
 /**
@@ -255,17 +256,18 @@ function basicCredentials(header: string | undefined): Credentials | null | "oth
 
 /**
  * Credentials verified lately, as SHA-256 digests of the stored hash and the password (no password is
- * kept). A browser sends the same ones with every request, and the slow hashes run on the HTTP thread:
- * apr1 ~0.4 ms, bcrypt (cost 5) ~1.7 ms and SHA-512 crypt ~1.3 ms each here. A changed password file
+ * kept). A browser sends the same ones with every request, and the hashes are slow (apr1 ~0.4 ms,
+ * bcrypt (cost 5) ~1.7 ms and SHA-512 crypt ~1.3 ms each here, on the password thread, where checks
+ * wait their turn: password-checks.ts), so those requests pay a lookup instead. A changed password file
  * gives another hash, so another digest; failures are never kept. Emptied when full.
  */
 const verified = new Set<string>();
 const VERIFIED_LIMIT = 4096;
 
-function passwordMatches(password: Buffer, hash: string): boolean {
+async function passwordMatches(password: Buffer, hash: string): Promise<boolean> {
   const digest = createHash("sha256").update(hash, "latin1").update("\0").update(password).digest("base64");
   if (verified.has(digest)) return true;
-  if (!verifyPassword(password, hash)) return false;
+  if (!(await checkPassword(password, hash))) return false;
   if (verified.size >= VERIFIED_LIMIT) verified.clear();
   verified.add(digest);
   return true;
