@@ -1,6 +1,7 @@
 // One answered request as a compiled access log format reads it (log/log-record.ts): made only for
 // hosts whose CustomLogs need more than the combined writer's fields; what few formats ask for (the
 // path, the variables, the file) is worked out when first read.
+import { statSync } from "node:fs";
 import type { LogRecord, ResponseFacts } from "../log/log-record.ts";
 import type { Peer } from "./app.ts";
 import { hostName, hostPort } from "./host-header.ts";
@@ -18,6 +19,20 @@ interface ConnectionFacts {
 }
 
 const NO_ENV: readonly string[] = [];
+let requestIds = 0;
+
+/** A file path cut where Apache's directory walk stops: the first component missing, or a file with more after it. */
+function walked(file: string): string {
+  for (let end = file.indexOf("/", 1); end > 0; end = file.indexOf("/", end + 1)) {
+    const prefix = file.slice(0, end);
+    try {
+      if (!statSync(prefix).isDirectory()) return prefix;
+    } catch {
+      return prefix;
+    }
+  }
+  return file;
+}
 
 export class AccessRecord implements LogRecord {
   readonly remoteAddr: string;
@@ -34,6 +49,7 @@ export class AccessRecord implements LogRecord {
   readonly handler: string | null;
   private parsed: Target | null | undefined = undefined;
   private variables: readonly string[] | null = null;
+  private id: string | null = null;
 
   constructor(
     private readonly host: HostRuntime,
@@ -95,14 +111,29 @@ export class AccessRecord implements LogRecord {
     return (named ? hostPort(named) : null) ?? (this.scheme === "https" ? "443" : "80");
   }
 
-  /** The script a WSGI route ran, the file sent, else the path's mapping as PATH_TRANSLATED's. */
+  /**
+   * The script a WSGI route ran, the file sent, else the path's mapping as Apache's directory walk
+   * leaves r->filename: up to the first component that is not there or is a file (the rest is PATH_INFO).
+   */
   get filename(): string | null {
     if (this.response?.handler) return this.response.label;
     const path = this.path;
     if (path === null) return null;
     const match = this.host.match(path);
     if (match?.kind === "file") return match.file;
-    return this.host.translatePath(path) || null;
+    const mapped = this.host.translatePath(path);
+    return mapped ? walked(mapped) : null;
+  }
+
+  /** %L: an id of the request, made when first read, as Apache's core makes one (11 characters of base64). */
+  get logId(): string {
+    if (this.id === null) {
+      const bytes = Buffer.alloc(8);
+      bytes.writeUInt32LE((this.started % 0x1_0000_0000) >>> 0, 0);
+      bytes.writeUInt32LE(((process.pid << 16) ^ ++requestIds) >>> 0, 4);
+      this.id = bytes.toString("base64").slice(0, 11);
+    }
+    return this.id;
   }
 
   env(): readonly string[] {

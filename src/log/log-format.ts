@@ -128,7 +128,7 @@ const DIRECTIVES: Record<string, (arg: string) => Item> = {
   },
   k: () => (r) => String(r.keepAlives),
   l: () => () => null, // IdentityCheck is not implemented: no remote logname
-  L: () => () => null, // no error log ids
+  L: () => (r) => r.logId, // the error log does not show it (Apache's ErrorLogFormat %L does)
   m: () => (r) => escape(r.head?.method),
   n: () => () => null, // no module notes
   o: (arg) => {

@@ -38,6 +38,8 @@ export interface LogRecord {
   readonly handler: string | null;
   /** %f: the file the request mapped to. */
   readonly filename: string | null;
+  /** %L: an id for the request. */
+  readonly logId: string;
   /** %v: the host's ServerName. */
   readonly serverName: string;
   /** %V: the name the request gave (Host), else serverName. */
