@@ -164,6 +164,26 @@ describe("--access-log-format", () => {
     }
   });
 
+  test("combined's own writer and the compiled format write the same line", async () => {
+    // `%q` is empty without a query: the same format, but not the combined string, so compiled.
+    const dir = tempDir();
+    const args = (file: string) => ["--server-name", "same.example", "--alias", `/hello=${fixture("hello.wsgi")}`, "--access-log", join(dir, file)];
+    const fast = await start({ args: [...args("fast.log"), "--access-log-format", "combined"] });
+    const compiled = await start({ args: [...args("compiled.log"), "--access-log-format", '%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"%q'] });
+    try {
+      const ask = request("/hello/x%41", "User-Agent: same \"agent\"\r\nReferer: http://r.example/\r\nConnection: close\r\n");
+      await exchange(fast.port, ask);
+      await exchange(compiled.port, ask);
+      const untimed = (line: string) => line.replace(/\[[^\]]+\]/, "[time]");
+      const [line] = await lines(join(dir, "fast.log"), 1);
+      expect(line).toMatch(/^\S+ - - \[[^\]]+\] "GET \/hello\/x%41 HTTP\/1\.1" 200 \d{3} "http:\/\/r\.example\/" "same \\"agent\\""$/);
+      expect((await lines(join(dir, "compiled.log"), 1)).map(untimed)).toEqual([untimed(line!)]);
+    } finally {
+      await fast.stop();
+      await compiled.stop();
+    }
+  });
+
   test("an unknown directive fails the start, in Apache's words", async () => {
     const result = await run(["--alias", `/hello=${fixture("hello.wsgi")}`, "--access-log", "-", "--access-log-format", "%h %Y"]);
     expect(result.code).not.toBe(0);

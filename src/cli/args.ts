@@ -178,7 +178,7 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --server-name NAME             the server's name (ServerName; default: this machine's hostname)
   --error-log FILE               error log file (ErrorLog; default stderr)
   --log-level LEVEL              emerg alert crit error warn notice info debug (LogLevel; default ${DEFAULTS.logLevel})
-  --access-log FILE|-            access log in Combined Log Format (CustomLog; - is stdout; default off)
+  --access-log FILE|-            access log (CustomLog; - is stdout; default off)
   --access-log-format FORMAT     --access-log's format: a LogFormat string, or combined, common,
                                  vhost_combined, referer, agent (default combined)
   --limit-request-body BYTES     largest request body accepted, 0 for no limit (LimitRequestBody;
