@@ -216,3 +216,14 @@ describe("a format Apache refuses", () => {
     expect(result.stderr).toMatch(/site\.conf:2: Unrecognized LogFormat directive %J/);
   });
 });
+
+describe("what wsgi-bin cannot know", () => {
+  test("trailers (%{X}^ti, %{X}^to): a warning naming them at start, written as -", async () => {
+    const dir = tempDir();
+    const conf = join(dir, "site.conf");
+    await Bun.write(conf, `Listen 127.0.0.1:0\nCustomLog ${dir}/access.log "%h %{Foo}^ti %{Bar}^to %>s"\nWSGIScriptAlias /hello ${fixture("hello.wsgi")}\n`);
+    const result = await run(["--config", conf, "--check-config"]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/site\.conf:2: CustomLog \S+access\.log: %\{Foo\}\^ti, %\{Bar\}\^to: trailers are not kept by wsgi-bin: written as "-"/);
+  });
+});
