@@ -4,6 +4,7 @@
 //
 //   node_modules/.bin/bun bench/cpu-budget.ts [--app bench/apps/hello.wsgi] [--threads 8] [--duration 5s]
 //         [--connections 32] [--wsgi-bin ./wsgi-bin] [--python /usr/bin/python3] [--alias-match REGEX]
+//         [--access-log FILE] [--access-log-format FORMAT]
 import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { wrk } from "./measure.ts";
@@ -49,7 +50,10 @@ function cpuByName(root: number): Map<string, number> {
 // out per path (host-runtime.ts), where --alias's are made once.
 const route = args.has("alias-match") ? ["--alias-match", `${args.get("alias-match")}=${app}`] : ["--alias", `/=${app}`];
 const command = [resolve(args.get("wsgi-bin") ?? "wsgi-bin"), ...route, "--host", "127.0.0.1", "--port", String(port),
-  "--threads", args.get("threads") ?? "8", "--python", args.get("python") ?? "/usr/bin/python3", "--log-level", "warn"];
+  "--threads", args.get("threads") ?? "8", "--python", args.get("python") ?? "/usr/bin/python3", "--log-level", "warn",
+  // The access log's cost: its writer runs on the main thread for every response.
+  ...(args.has("access-log") ? ["--access-log", args.get("access-log")!] : []),
+  ...(args.has("access-log-format") ? ["--access-log-format", args.get("access-log-format")!] : [])];
 const server = Bun.spawn(command, { stdout: "inherit", stderr: "inherit" });
 try {
   for (let i = 0; i < 100; i++) {

@@ -24,6 +24,7 @@ import { wireLimits } from "./http/wire/limits.ts";
 import { WireResponse } from "./http/wire/response-writer.ts";
 import { WireServer, type WireServerOptions } from "./http/wire/wire-server.ts";
 import { AccessLog } from "./log/access-log.ts";
+import { hostAccessLogs } from "./log/host-access-logs.ts";
 import { ErrorLog } from "./log/error-log.ts";
 import { hostErrorLogs } from "./log/host-error-logs.ts";
 import { levelNumber } from "./log/levels.ts";
@@ -90,12 +91,11 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
   // Each virtual host's CustomLog, one AccessLog per file (the main server's, --access-log, among them).
   const accessLogs = new Map<string, AccessLog>();
   if (accessLog && config.accessLog !== undefined) accessLogs.set(config.accessLog, accessLog);
-  const accessLogFor = (target: string | undefined): AccessLog | null => {
-    if (target === undefined) return null;
+  const accessLogsFor = hostAccessLogs((target) => {
     let log = accessLogs.get(target);
     if (!log) accessLogs.set(target, (log = new AccessLog(target === "-" ? 1 : openLogFile(target, files))));
     return log;
-  };
+  });
   // Each virtual host's ErrorLog (request lines, its apps' output); the main server's takes the rest.
   const errorLogFor = hostErrorLogs(errorLog, config.errorLog, files);
   const hostLog = (host: PlannedHost) => errorLogFor(host.vhost.errorLog, host.vhost.logLevel ?? DEFAULTS.logLevel);
@@ -119,7 +119,7 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     // What a connection logs before its Host is known goes to its address's default host, as Apache's c->base_server.
     errorLog: hostLog(listener.hosts[0]!),
     dispatch: (connection, head, body) => apps[index]!.dispatch(connection, head, body),
-    logAccess: (connection, head, line, status, bytes) => apps[index]?.logAccess(connection, head, line, status, bytes),
+    logAccess: (connection, head, line, status, bytes, response, keepAlive) => apps[index]?.logAccess(connection, head, line, status, bytes, response, keepAlive),
   }));
   // A daemon's SERVER_PORT and %{RESOURCE} names are the fronts': the ports the supervisor gave every process.
   const ports = config.listeners.map((listener, index) => (daemon ? listener.port : servers[index]!.port));
@@ -136,7 +136,9 @@ export function startServer(config: ServerConfig, options: StartOptions = {}): R
     return listener.hosts.map((host) => {
       const runtime = new HostRuntime(host, reach, hostLog(host), errorLog);
       // A daemon process logs no access: the front that relayed the request does (once, as Apache).
-      runtime.accessLog = daemon ? null : accessLogFor(host.accessLog);
+      const logs = accessLogsFor(daemon ? [] : host.accessLogs);
+      runtime.accessLog = logs.combined;
+      runtime.formattedLogs = logs.formatted;
       return runtime;
     });
   });

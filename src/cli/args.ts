@@ -58,6 +58,8 @@ export interface Flags extends Partial<ConnectionLimits> {
   errorLog?: string;
   logLevel?: string;
   accessLog?: string;
+  /** --access-log-format: a format string or a nickname (combined, common, vhost_combined, referer, agent). */
+  accessLogFormat?: string;
   limitRequestBody?: number;
   processes?: number;
   gracefulTimeout?: number;
@@ -176,7 +178,9 @@ Serve Python WSGI scripts from an embedded CPython, as Apache's mod_wsgi does in
   --server-name NAME             the server's name (ServerName; default: this machine's hostname)
   --error-log FILE               error log file (ErrorLog; default stderr)
   --log-level LEVEL              emerg alert crit error warn notice info debug (LogLevel; default ${DEFAULTS.logLevel})
-  --access-log FILE|-            access log in Combined Log Format (CustomLog; - is stdout; default off)
+  --access-log FILE|-            access log (CustomLog; - is stdout; default off)
+  --access-log-format FORMAT     --access-log's format: a LogFormat string, or combined, common,
+                                 vhost_combined, referer, agent (default combined)
   --limit-request-body BYTES     largest request body accepted, 0 for no limit (LimitRequestBody;
                                  default ${DEFAULTS.limitRequestBody}): larger ones get 413
   --trust-proxy ADDR[/BITS]      believe X-Forwarded-For/-Proto/-Host/-Port (or the --trust-proxy-header
@@ -220,7 +224,7 @@ ${SITE_FLAGS_HELP}
 
 const VALUE_FLAGS = new Set([
   "alias", "host", "port", "threads", "python", "python-home", "python-path", "application-group",
-  "callable-object", "server-name", "error-log", "log-level", "access-log", "limit-request-body",
+  "callable-object", "server-name", "error-log", "log-level", "access-log", "access-log-format", "limit-request-body",
   "processes", "graceful-timeout", "maximum-requests", "restart-interval", "queue-timeout", "import-script",
   "request-timeout", "config", "limit-request-line", "limit-request-fields", "limit-request-field-size", "timeout",
   "request-read-timeout", "keep-alive-timeout", "max-keep-alive-requests", "max-connections", "trust-proxy",
@@ -360,6 +364,7 @@ export function parseArgs(argv: string[], cwd = process.cwd()): Command {
     errorLog: single("error-log"),
     logLevel,
     accessLog: single("access-log"),
+    accessLogFormat: single("access-log-format"),
     processes: integer("processes", single("processes"), 1, 64),
     gracefulTimeout: integer("graceful-timeout", single("graceful-timeout"), 0, 86400),
     requestTimeout: integer("request-timeout", single("request-timeout"), 0, 86400),

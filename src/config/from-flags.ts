@@ -4,19 +4,28 @@
 // directives (flag-directives.ts).
 import { DEFAULTS } from "../config.ts";
 import type { Flags } from "../cli/args.ts";
+import { compileLogFormat, LogFormatError } from "../log/log-format.ts";
 import { STANDARD_FORMATS } from "./apache/directives-log.ts";
 import type { SiteDraft } from "./apache/context.ts";
 import { parseConfig } from "./apache/parser.ts";
 import { buildSite, emptyDraft, isKnownDirective, isKnownSection } from "./apache/to-site.ts";
-import type { Diagnostics } from "./diagnostics.ts";
+import { ConfigError, flagSource, type Diagnostics } from "./diagnostics.ts";
 import { applyDirectiveLines, statusLines, trustLines } from "./flag-directives.ts";
 import { emptyVhost, type CustomLog, type ProcessSettings, type Site, type VirtualHost } from "./site.ts";
 
-const COMBINED = STANDARD_FORMATS.find(([name]) => name === "combined")![1];
-
-/** --access-log: a file, or "-" for stdout, in Combined Log Format. */
-function accessLog(target: string): CustomLog {
-  return { target, format: COMBINED, nickname: "combined" };
+/** --access-log: a file, or "-" for stdout, in --access-log-format (a format, or a nickname Debian's Apache defines; combined by default). */
+function accessLog(target: string, format = "combined"): CustomLog {
+  const nicknamed = STANDARD_FORMATS.find(([name]) => name === format)?.[1];
+  const source = flagSource("--access-log-format");
+  if (nicknamed === undefined) {
+    try {
+      compileLogFormat(format);
+    } catch (error) {
+      if (error instanceof LogFormatError) throw new ConfigError(source, error.message);
+      throw error;
+    }
+  }
+  return { target, format: nicknamed ?? format, nickname: nicknamed === undefined ? undefined : format, source };
 }
 
 export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
@@ -83,6 +92,9 @@ export function siteFromFlags(flags: Flags, diagnostics: Diagnostics): Site {
  * for every process group (`daemons`), else for the embedded group only.
  */
 function overrideSite(site: Site, flags: Flags, diagnostics: Diagnostics, daemons = true): Site {
+  if (flags.accessLogFormat !== undefined && flags.accessLog === undefined) {
+    throw new ConfigError(flagSource("--access-log-format"), "it is --access-log's format, and there is no --access-log");
+  }
   if (flags.host !== undefined || flags.port !== undefined) {
     const first = site.listeners[0]!;
     const oldPort = first.port;
@@ -132,7 +144,7 @@ function overrideMainLog(site: Site, flags: Flags): void {
 }
 
 function overrideHost(draft: SiteDraft, vhost: VirtualHost, flags: Flags, diagnostics: Diagnostics): void {
-  if (flags.accessLog !== undefined) vhost.customLogs = [accessLog(flags.accessLog)];
+  if (flags.accessLog !== undefined) vhost.customLogs = [accessLog(flags.accessLog, flags.accessLogFormat)];
   // Per-directory values too: the flag is meant for the whole process.
   const everywhere = [vhost.settings, ...vhost.sections.map((section) => section.settings)];
   if (flags.limitRequestBody !== undefined) {

@@ -5,15 +5,13 @@
 // site says that this leaves out is reported here, one warning each, never dropped.
 import { DEFAULTS, type DaemonGroupConfig, type ImportScript, type ServerConfig } from "../config.ts";
 import { connectionLimits } from "../http/wire/limits.ts";
-import { STANDARD_FORMATS } from "./apache/directives-log.ts";
+import { compileLogFormat } from "../log/log-format.ts";
 import { ConfigError, type Diagnostics } from "./diagnostics.ts";
 import { resolveRoute, statusLocations, vhostsOnPort, type ResolvedRoute } from "./resolve.ts";
 import { displayName } from "./daemon-options.ts";
 import { serverBanner } from "../version.ts";
 import { hostName, type CustomLog, type DaemonProcess, type Listener, type Site, type TlsFiles, type VirtualHost } from "./site.ts";
 
-const COMBINED = STANDARD_FORMATS.find(([name]) => name === "combined")![1];
-const NOT_YET = "parsed but not served by this version yet";
 
 /** A virtual host as this process serves it. */
 export interface PlannedHost {
@@ -22,8 +20,8 @@ export interface PlannedHost {
   serverName: string;
   /** The WSGI routes that run here, in declaration order (the host's own, then the main server's). */
   routes: ResolvedRoute[];
-  /** Its access log (its first CustomLog, else the main server's): a file, "-" (stdout), or none. */
-  accessLog?: string;
+  /** Its access logs (its CustomLogs, else the main server's), each written in its own format. */
+  accessLogs: CustomLog[];
   /** mod_ssl is on for it (SSLEngine on, or --https-port's host): SSL_TLS_SNI, and which hosts a TLS connection may move between. */
   sslEngine: boolean;
 }
@@ -129,18 +127,16 @@ function listenerTls(site: Site, listener: Listener, hosts: VirtualHost[], diagn
   return { certificateFile: ssl.certificateFile, keyFile: ssl.keyFile, chainFile: ssl.chainFile };
 }
 
-/** Each host's access log is its own (PlannedHost.accessLog), as its error log is (its vhost's ErrorLog). */
+/** Each host's access logs are its own (PlannedHost.accessLogs); what a format asks that wsgi-bin cannot know is said once. */
 function reportLogs(hosts: VirtualHost[], diagnostics: Diagnostics): void {
   const reported = new Set<CustomLog>();
   for (const host of hosts) {
-    const [accessLog, ...otherLogs] = host.customLogs;
-    if (accessLog && accessLog.format !== COMBINED && !reported.has(accessLog)) {
-      diagnostics.warn(accessLog.source, `CustomLog ${accessLog.target}: formats other than combined are ${NOT_YET}: written in Combined Log Format`);
+    for (const log of host.customLogs) {
+      if (reported.has(log)) continue; // a virtual host shares the main server's
+      reported.add(log);
+      const { unsupported } = compileLogFormat(log.format);
+      if (unsupported.length) diagnostics.warn(log.source, `CustomLog ${log.target}: ${unsupported.join(", ")}: trailers are not kept by wsgi-bin: written as "-"`);
     }
-    for (const log of otherLogs) {
-      if (!reported.has(log)) diagnostics.warn(log.source, `CustomLog ${log.target}: more than one access log per host is ${NOT_YET}: not written`);
-    }
-    for (const log of host.customLogs) reported.add(log); // a virtual host shares the main server's
   }
 }
 
@@ -149,7 +145,7 @@ export function servePlan(site: Site, hostname: string, diagnostics: Diagnostics
   const plan = (vhost: VirtualHost): PlannedHost => {
     let host = planned.get(vhost);
     if (!host) {
-      host = { vhost, serverName: hostName(vhost, site, hostname), routes: servableRoutes(site, vhost, diagnostics), accessLog: vhost.customLogs[0]?.target,
+      host = { vhost, serverName: hostName(vhost, site, hostname), routes: servableRoutes(site, vhost, diagnostics), accessLogs: vhost.customLogs,
         sslEngine: Boolean(vhost.ssl?.engine) };
       planned.set(vhost, host);
     }

@@ -2,6 +2,7 @@
 // front saw it, so the daemon routes and builds environ as the embedded path would. The header (and an
 // `Expect: 100-continue` the front added on its own) never reaches the app.
 import type { Peer } from "../http/app.ts";
+import type { ResponseFacts } from "../log/log-record.ts";
 import type { Connection } from "../http/wire/connection.ts";
 import type { ParsedHead } from "../http/wire/head-parser.ts";
 import { FRONT_EXPECT, FRONT_HEADER_LOWER, FRONT_HTTP10, FRONT_SNI, FRONT_USER } from "./protocol.ts";
@@ -23,8 +24,8 @@ export class FrontPeer implements Peer {
     this.connection.cut();
   }
 
-  finished(status: number, bytes: number, keepAlive: boolean): void {
-    this.connection.finished(status, bytes, keepAlive);
+  finished(status: number, bytes: number, keepAlive: boolean, response?: ResponseFacts): void {
+    this.connection.finished(status, bytes, keepAlive, response);
   }
 }
 

@@ -3,7 +3,10 @@
 // dispatch(); for a host with nothing but WSGIScriptAlias routes it is a router lookup.
 import { settingsFor } from "../config/resolve.ts";
 import type { DaemonProxy } from "../daemon/proxy.ts";
-import type { AccessLog } from "../log/access-log.ts";
+import type { AccessLog, FormattedLog } from "../log/access-log.ts";
+import { formatLine } from "../log/log-format.ts";
+import type { ResponseFacts } from "../log/log-record.ts";
+import { AccessRecord, envRequest } from "./access-record.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import { logItem, logPath } from "../log/log-item.ts";
 import { Refusal, type Pool, type WorkerSlot } from "../pool/pool.ts";
@@ -13,7 +16,6 @@ import { writeRequestHead } from "./request-head.ts";
 import { AuthScripts } from "./auth-scripts.ts";
 import { accessGate, type Gate } from "./site/access.ts";
 import { admitRequest, remoteUsers } from "./site/basic-auth.ts";
-import type { EnvRequest } from "./site/env-conditions.ts";
 import type { ErrorDocuments } from "./site/error-documents.ts";
 import { headEditor } from "./site/header-rules.ts";
 import { parseTarget, targetAuthority, type Target } from "./request-target.ts";
@@ -71,7 +73,7 @@ export interface Peer {
   /** Give up on the response: the client must see it is incomplete. */
   cut(): void;
   /** The response is over (after cut(), for an internal error). */
-  finished(status: number, bytes: number, keepAlive: boolean): void;
+  finished(status: number, bytes: number, keepAlive: boolean, response?: ResponseFacts): void;
 }
 
 /** A response sink that Header rules can edit (the wire's; fetch-front.ts's ignores them). */
@@ -79,6 +81,8 @@ export type EditableSink = ResponseSink & {
   editHead?: HeadEditor | null; errorDocuments?: ErrorDocuments | null; errorLog?: ErrorLog; serverAdmin?: string;
   /** When the request was received (µs since the epoch), for the Header rules' %t and %D. */
   readonly started?: number;
+  /** The access log's %R: wsgi-script where a WSGI route answers. */
+  handler?: string | null;
 };
 
 /** Makes one request's response sink: the wire's WireResponse, or fetch-front.ts's. */
@@ -88,7 +92,9 @@ export interface App {
   dispatch(connection: Connection, head: ParsedHead, body: RequestBody): void;
   /** dispatch() for another front: its peer, its request body and its response sinks. */
   dispatchTo<P extends Peer>(peer: P, head: ParsedHead, body: BodySource, makeSink: SinkFactory<P>): Promise<void>;
-  logAccess(connection: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void;
+  /** A response is over: the access logs; `response` what its writer knows of it (absent in process). */
+  logAccess(connection: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number,
+    response?: ResponseFacts, keepAlive?: boolean): void;
 }
 
 type WsgiMatch = Extract<Match, { kind: "wsgi" }>;
@@ -220,6 +226,7 @@ export function createApp(context: AppContext): App {
     response.editHead = settings.editHead;
     response.errorDocuments = settings.errorDocuments;
     response.errorLog = host.errorLog; // what it says of the app's response (a wrong Content-Length)
+    response.handler = "wsgi-script";
     let admission = admitRequest(settings.gate, connection, head, target.path, response, host.errorLog, logPath(match.script),
       scriptsFor(settings.gate, connection, head, target, host, requestHost));
     if (admission instanceof Promise) admission = await admission; // only where credentials are checked: no tick otherwise
@@ -323,25 +330,37 @@ export function createApp(context: AppContext): App {
     stats?.routed(routeIndex, response.status, started, asked, acquired);
   }
 
-  function logAccess(connection: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void {
+  function logAccess(connection: Peer, head: ParsedHead | null, requestLine: string, status: number, bytes: number,
+      response?: ResponseFacts, keepAlive = false): void {
     stats?.response(status, bytes);
     context.onAccess?.(connection, head, requestLine, status, bytes);
     // The log of the host the request reached (CustomLog per <VirtualHost>); a request refused before
     // its head was read, the default host's.
     const host = context.hosts.select(head ? targetAuthority(head.target) ?? head.host : null);
+    if (host.formattedLogs) return writeFormatted(host, host.formattedLogs, connection, head, requestLine, status, bytes, response, keepAlive);
     const log = host.accessLog === undefined ? context.accessLog : host.accessLog;
-    if (!log || (host.logCondition && !loggedAt(host, connection, head))) return;
+    if (!log) return;
     log.write({
       remoteAddr: connection.peerAddress,
       user: head ? remoteUsers.get(head) : null,
       requestLine,
       status,
-      bytes,
+      bytes: bytes + (response?.headBytes ?? 0),
       referer: headerValue(head, "referer"),
       userAgent: headerValue(head, "user-agent"),
-    });
+    }, response ? response.started / 1000 : Date.now());
   }
 
+  /** Every CustomLog of the host, each in its format, as its env= condition says (one record for all). */
+  function writeFormatted(host: HostRuntime, logs: FormattedLog[], connection: Peer, head: ParsedHead | null, requestLine: string,
+      status: number, bytes: number, response: ResponseFacts | undefined, keepAlive: boolean): void {
+    const record = new AccessRecord(host, connection, head, requestLine, status, bytes, response, keepAlive,
+      head ? remoteUsers.get(head) : null, context.scheme);
+    for (const { log, format, condition } of logs) {
+      if (condition && variableSet(record.env(), condition.variable) !== condition.set) continue;
+      log.writeLine(formatLine(format, record));
+    }
+  }
   function dispatchTo<P extends Peer>(peer: P, head: ParsedHead, body: BodySource, makeSink: SinkFactory<P>): Promise<void> {
     return dispatch(peer, head, body, makeSink).catch((error: Error) => {
       errorLog.error(`Internal error serving ${head.method} ${head.target}: ${error.stack ?? error}`);
@@ -409,25 +428,10 @@ function environVariables(settings: RouteSettings, peer: Peer, head: ParsedHead,
   return settings.envIf ? settings.envIf(envRequest(peer, head, target), fixed) : fixed;
 }
 
-/** CustomLog env=[!]VAR: a request refused before its head or target was read has no variables. */
-function loggedAt(host: HostRuntime, peer: Peer, head: ParsedHead | null): boolean {
-  const target = head ? parseTarget(head.target) : null;
-  if (!head || target === null || typeof target === "number") return !host.logCondition!.set;
-  return host.logs(envRequest(peer, head, target));
-}
-
-/** What SetEnvIf's conditions read from this request (env-conditions.ts). */
-function envRequest(peer: Peer, head: ParsedHead, target: Target): EnvRequest {
-  const queryStart = target.raw.indexOf("?");
-  return {
-    method: head.method,
-    protocol: head.protocol,
-    rawPath: queryStart < 0 ? target.raw : target.raw.slice(0, queryStart),
-    path: target.path,
-    remoteAddr: peer.peerAddress,
-    serverAddr: peer.localAddress ?? "",
-    headers: head.headers,
-  };
+/** CustomLog env=[!]VAR: is the variable among the request's (Apache's tables ignore case)? */
+function variableSet(env: readonly string[], name: string): boolean {
+  for (let i = 0; i < env.length; i += 2) if (env[i]!.length === name.length && env[i]!.toLowerCase() === name.toLowerCase()) return true;
+  return false;
 }
 
 /**

@@ -129,6 +129,7 @@ function errorResponse(status: number, isHead: boolean, detail?: PageDetail): Re
 class FetchSink implements ResponseSink {
   status = 0;
   readonly framesChunks = false;
+  handler: string | null = null;
   private bytes = 0;
   /** The app's Content-Length, honoured as on the wire: extra bytes cut, a short body an error. */
   private declared = -1;

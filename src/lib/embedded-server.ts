@@ -160,7 +160,7 @@ export class EmbeddedServer implements WsgiServer {
         serverSoftware: SERVER_SOFTWARE,
         errorLog: this.errorLog,
         dispatch: (connection, head, body) => app!.dispatch(connection, head, body),
-        logAccess: (connection, head, line, status, bytes) => app?.logAccess(connection, head, line, status, bytes),
+        logAccess: (connection, head, line, status, bytes, response, keepAlive) => app?.logAccess(connection, head, line, status, bytes, response, keepAlive),
       });
     } catch (error) {
       const code = (error as { code?: string }).code;

@@ -1,25 +1,17 @@
-// The access log in Combined Log Format:
-//   %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"
+// An access log file, and its writer for Combined Log Format, the default, kept apart from the compiled
+// formats (log-format.ts) so that it reads nothing but the request's few fields:
+//   %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"
 import { writeSync } from "node:fs";
-import { localTime } from "./local-time.ts";
+import type { CustomLog } from "../config/site.ts";
+import { STANDARD_FORMATS } from "../config/apache/directives-log.ts";
+import type { CompiledFormat } from "./log-format.ts";
 import { logItem } from "./log-item.ts";
+import { clfTimeCache } from "./strftime.ts";
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const pad = (n: number) => String(n).padStart(2, "0");
+/** The combined format, as Debian's apache2.conf and the command line name it. */
+export const COMBINED = STANDARD_FORMATS.find(([name]) => name === "combined")![1];
 
-/** `[23/Nov/2026:20:38:53 +0000]`, local time with its offset; formatted once a second. */
-let second = -1;
-let formatted = "";
-function clfTime(ms: number): string {
-  const current = Math.floor(ms / 1000);
-  if (current === second) return formatted;
-  const t = localTime(ms);
-  const offset = t.offsetMinutes;
-  const zone = `${offset >= 0 ? "+" : "-"}${pad(Math.floor(Math.abs(offset) / 60))}${pad(Math.abs(offset) % 60)}`;
-  second = current;
-  formatted = `[${pad(t.day)}/${MONTHS[t.month]}/${t.year}:${pad(t.hours)}:${pad(t.minutes)}:${pad(t.seconds)} ${zone}]`;
-  return formatted;
-}
+const clfTime = clfTimeCache();
 
 const quote = (value: string | null) => (value === null ? "-" : logItem(value, true));
 
@@ -32,21 +24,33 @@ export interface AccessEntry {
   user?: string | null;
   requestLine: string;
   status: number;
+  /** Bytes sent, head and body (%O). */
   bytes: number;
   referer: string | null;
   userAgent: string | null;
 }
 
 export class AccessLog {
-  constructor(private readonly fd: number) {}
+  constructor(readonly fd: number) {}
 
+  /** A line in Combined Log Format; `time`: when the request was received (ms). */
   write(entry: AccessEntry, time = Date.now()): void {
-    const line = `${entry.remoteAddr} - ${remoteUser(entry.user)} ${clfTime(time)} "${quote(entry.requestLine)}" ${entry.status} ` +
-      `${entry.bytes > 0 ? entry.bytes : "-"} "${quote(entry.referer)}" "${quote(entry.userAgent)}"\n`;
+    this.writeLine(`${entry.remoteAddr} - ${remoteUser(entry.user)} ${clfTime(time)} "${quote(entry.requestLine)}" ${entry.status} ` +
+      `${entry.bytes} "${quote(entry.referer)}" "${quote(entry.userAgent)}"\n`);
+  }
+
+  writeLine(line: string): void {
     try {
       writeSync(this.fd, line);
     } catch {
       // Logging must never fail a request.
     }
   }
+}
+
+/** One CustomLog of a host: its file, its compiled format and its env= condition. */
+export interface FormattedLog {
+  log: AccessLog;
+  format: CompiledFormat;
+  condition: CustomLog["condition"] | null;
 }

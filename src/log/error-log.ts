@@ -19,7 +19,7 @@ export function apacheTime(): string {
 }
 
 let threadId: number | null = null;
-function currentThreadId(): number {
+export function currentThreadId(): number {
   threadId ??= (koffi.load("libc.so.6").func("int gettid()") as () => number)();
   return threadId;
 }

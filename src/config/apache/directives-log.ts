@@ -1,6 +1,7 @@
 // mod_log_config and the core's logging directives: ErrorLog, LogLevel, LogFormat, CustomLog.
-import { ConfigError } from "../diagnostics.ts";
+import { ConfigError, type Source } from "../diagnostics.ts";
 import { LEVELS } from "../../log/levels.ts";
+import { compileLogFormat, LogFormatError } from "../../log/log-format.ts";
 import type { CustomLog } from "../site.ts";
 import { HOST, pathArg, type DirectiveSpec } from "./context.ts";
 
@@ -18,6 +19,16 @@ function levelName(value: string): string | undefined {
   const lower = value.toLowerCase();
   if (/^trace[1-8]$/.test(lower)) return "debug";
   return (LEVELS as readonly string[]).includes(lower) ? lower : undefined;
+}
+
+/** A format Apache would refuse (an unknown %-directive) is a configuration error here too, where it is written. */
+function checkFormat(format: string, source: Source | undefined): void {
+  try {
+    compileLogFormat(format);
+  } catch (error) {
+    if (error instanceof LogFormatError) throw new ConfigError(source, error.message);
+    throw error;
+  }
 }
 
 export const LOG_DIRECTIVES: DirectiveSpec[] = [
@@ -56,6 +67,7 @@ export const LOG_DIRECTIVES: DirectiveSpec[] = [
         walk.diagnostics.warn(source, "LogFormat without a nickname sets TransferLog's format; TransferLog is not implemented by wsgi-bin: ignored");
         return;
       }
+      checkFormat(args[0]!, source);
       walk.draft.formats.set(args[1]!, args[0]!);
     },
   },
@@ -78,6 +90,7 @@ export const LOG_DIRECTIVES: DirectiveSpec[] = [
       if (nicknamed === undefined && !formatArg.includes("%")) {
         walk.diagnostics.warn(source, `CustomLog: '${formatArg}' is no LogFormat nickname, so it is logged as the literal text it is`);
       }
+      if (nicknamed === undefined) checkFormat(formatArg, source);
       walk.vhost.customLogs.push({
         target: target === "-" ? "-" : pathArg(walk, target, source),
         format: nicknamed ?? formatArg,

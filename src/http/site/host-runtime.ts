@@ -13,8 +13,8 @@ import { componentMatcher } from "../../config/apache/include.ts";
 import { ConfigError } from "../../config/diagnostics.ts";
 import { effectiveOptions, hasWsgiHandlers, locationCovers, sectionsInside, settingsFor, statusLocations, vhostNames, type ResolvedRoute } from "../../config/resolve.ts";
 import type { PlannedHost } from "../../config/serve-plan.ts";
-import type { CustomLog, DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
-import type { AccessLog } from "../../log/access-log.ts";
+import type { DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
+import type { AccessLog, FormattedLog } from "../../log/access-log.ts";
 import type { ErrorLog } from "../../log/error-log.ts";
 import { applicationGroupName } from "../aliases.ts";
 import { type TrustedProxies, trustedProxiesFor } from "../trusted-proxies.ts";
@@ -125,10 +125,13 @@ export class HostRuntime {
   readonly sslEngine: boolean;
   /** The host's own Header rules, for pages answered before any section applies (404). */
   readonly editHead: HeadEditor | null;
-  /** Its own access log (null: none); undefined where the front writes one for every host (the library). */
+  /**
+   * Its own access log when that is one CustomLog in Combined Log Format for every request (null: none);
+   * undefined where the front writes one for every host (the library).
+   */
   accessLog?: AccessLog | null;
-  /** CustomLog env=[!]VAR (the host's log's): a request is logged as its variables say; null: every one is. */
-  readonly logCondition: CustomLog["condition"] | null;
+  /** Else its CustomLogs, each with its compiled format and env= condition (see log/host-access-logs.ts). */
+  formattedLogs: FormattedLog[] | null = null;
   /** RewriteEngine On with rules: tried before anything else maps the path (mod_rewrite). */
   readonly rewriter: Rewriter | null;
   /** Does an ErrorDocument appear anywhere in the host (else no request works out which applies)? */
@@ -163,7 +166,6 @@ export class HostRuntime {
     this.sslEngine = planned.sslEngine;
     this.names = vhostNames(vhost).map((name) => componentMatcher(name.toLowerCase()));
     this.editHead = headEditor(vhost.settings.headers);
-    this.logCondition = vhost.customLogs[0]?.condition ?? null;
     this.wsgiHandlers = hasWsgiHandlers(vhost);
     this.rewriter = vhost.rewriteEngine && vhost.rewrites?.length ? new Rewriter(vhost.rewrites) : null;
     this.anyErrorDocuments = Boolean(vhost.settings.errorDocuments) || vhost.sections.some((section) => section.settings.errorDocuments);
@@ -448,20 +450,14 @@ export class HostRuntime {
   }
 
   /**
-   * CustomLog env=[!]VAR: is a request logged? Its variables are those SetEnv and SetEnvIf give it where
-   * its path leads (the <Location>s that cover it; a <Directory>'s apply as far as the path names it).
+   * The variables SetEnv and SetEnvIf give a request where its path leads (the <Location>s that cover
+   * it; a <Directory>'s apply as far as the path names it), name, value...: CustomLog env=[!]VAR and %{VAR}e.
    */
-  logs(request: EnvRequest): boolean {
-    const condition = this.logCondition;
-    if (!condition) return true;
+  requestEnv(request: EnvRequest): string[] {
     const dir = settingsFor(this.vhost, request.path);
     const conditions = envConditions(dir.setEnvIf);
     const fixed = setEnvPairs(dir);
-    const env = conditions ? conditions(request, fixed) : fixed;
-    const wanted = condition.variable.toLowerCase(); // Apache's tables ignore case
-    let set = false;
-    for (let i = 0; i < env.length; i += 2) if (env[i]!.toLowerCase() === wanted) set = true;
-    return set === condition.set;
+    return conditions ? conditions(request, fixed) : fixed;
   }
 
   /** ErrorDocument in force at a path (and file), or null; the settings are worked out only where the host has any. */

@@ -9,6 +9,8 @@ import { httpDate } from "./http-date.ts";
 import { libc } from "../../ffi/libc.ts";
 import { BodyProblem, RequestBody, type SocketLender } from "./request-body.ts";
 import type { ResponseTarget } from "./response-writer.ts";
+import type { ResponseFacts } from "../../log/log-record.ts";
+import { nowMicros } from "../site/header-format.ts";
 import type { WireServer } from "./wire-server.ts";
 
 /** An unread body still owed by the client is read and dropped after the response up to this; beyond, the connection closes. */
@@ -30,6 +32,8 @@ export class Connection implements ResponseTarget, SocketLender {
   /** The head of the request being served; null between requests. */
   current: ParsedHead | null = null;
   private served = 0;
+  /** The bytes of the request head being served (its blank line included): the access log's %I, with the body's. */
+  private headLength = 0;
   /** After a framing error mid-request nothing more can be read: close after the response. */
   private broken = false;
   private paused = false;
@@ -83,6 +87,21 @@ export class Connection implements ResponseTarget, SocketLender {
   get serverNameIndication(): string | null | undefined {
     if (this.sniName === undefined && this.server.tls) this.sniName = this.socket.getServername() || null;
     return this.sniName;
+  }
+
+  /** %k: the requests this connection served before the current one. */
+  get keepAlives(): number {
+    return Math.max(this.served - 1, 0);
+  }
+
+  /** %I: the current request's bytes received, head and body. */
+  get requestBytes(): number {
+    return this.headLength + (this.body?.wireBytes ?? 0);
+  }
+
+  /** %X's X: the client went away before the response was complete. */
+  get aborted(): boolean {
+    return this.closed;
   }
 
   refuse(reason: string): void {
@@ -142,6 +161,7 @@ export class Connection implements ResponseTarget, SocketLender {
       this.buffered = end < buffered.length ? buffered.subarray(end) : null;
       const head = parseHead(text, end, limits);
       if (head instanceof HttpError) return this.protocolError(head);
+      this.headLength = end;
       this.begin(head);
     }
     if (this.current || this.closed) return;
@@ -196,9 +216,14 @@ export class Connection implements ResponseTarget, SocketLender {
   /** An error page outside any app, always followed by closing the connection. */
   private sendError(status: number): void {
     const page = errorPage(status);
-    this.write(Buffer.from(`HTTP/1.1 ${status} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.server.serverSoftware}\r\n` +
-      `Content-Length: ${page.body.length}\r\nContent-Type: ${ERROR_PAGE_TYPE}\r\nConnection: close\r\n\r\n${page.body}`, "latin1"));
-    this.server.logAccess(this, null, "-", status, page.body.length);
+    const head = `HTTP/1.1 ${status} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.server.serverSoftware}\r\n` +
+      `Content-Length: ${page.body.length}\r\nContent-Type: ${ERROR_PAGE_TYPE}\r\nConnection: close\r\n\r\n`;
+    this.write(Buffer.from(head + page.body, "latin1"));
+    this.headLength = 0;
+    const response: ResponseFacts = {
+      started: nowMicros(), headBytes: head.length, fields: [String(status), "Content-Type", ERROR_PAGE_TYPE], handler: null, label: null,
+    };
+    this.server.logAccess(this, null, "-", status, page.body.length, response, false);
   }
 
   // ResponseTarget: what the response writer uses.
@@ -224,11 +249,11 @@ export class Connection implements ResponseTarget, SocketLender {
     return !body || body.ended || (body.problem !== BodyProblem.TooLarge && body.outstanding <= DISCARD_LIMIT);
   }
 
-  finished(status: number, bytes: number, keepAlive: boolean): void {
+  finished(status: number, bytes: number, keepAlive: boolean, response?: ResponseFacts): void {
     this.body?.settle(); // a body the worker read itself: the socket comes back, its count with it
     const head = this.current;
     if (!head) return;
-    this.server.logAccess(this, head, `${head.method} ${head.target} ${head.protocol}`, status, bytes);
+    this.server.logAccess(this, head, `${head.method} ${head.target} ${head.protocol}`, status, bytes, response, keepAlive);
     this.current = null;
     if (!keepAlive || this.closed || this.broken) return this.closeWhenFlushed();
     if (this.peerDone && this.body && !this.body.ended) return this.closeWhenFlushed(); // its rest will never come

@@ -62,6 +62,8 @@ export class RequestBody {
   ended: boolean;
   problem: BodyProblem | 0 = 0;
   received = 0;
+  /** The body's bytes as they came over the wire (a chunked one's framing too): the access log's %I. */
+  wireBytes = 0;
   /** The app's response is done: bytes still arriving are read and dropped. */
   discarding = false;
   /** When a read began waiting for bytes (0: none waits); the connection's Timeout counts from it. */
@@ -161,7 +163,9 @@ export class RequestBody {
     if (lent) {
       closeSync(this.lentFd);
       this.lentFd = -1;
-      this.remaining -= lent.taken();
+      const taken = lent.taken();
+      this.remaining -= taken;
+      this.wireBytes += taken;
       if (this.remaining <= 0) this.ended = true;
       if (lent.gone()) this.fail(BodyProblem.Gone);
     }
@@ -202,6 +206,7 @@ export class RequestBody {
       this.remaining -= used;
       if (this.remaining === 0) this.ended = true;
     }
+    this.wireBytes += used;
     this.wake();
     return used;
   }

@@ -10,6 +10,7 @@ import type { ErrorDocuments } from "../site/error-documents.ts";
 import { noteGarbage } from "./garbage.ts";
 import { httpDate } from "./http-date.ts";
 import { nowMicros } from "../site/header-format.ts";
+import type { ResponseFacts } from "../../log/log-record.ts";
 
 /** What the response writer needs from the connection. */
 export interface ResponseTarget {
@@ -24,7 +25,7 @@ export interface ResponseTarget {
   /** Would the connection stay open after this response (client's wish, limits, unread body)? */
   keepAliveWanted(): boolean;
   /** The response is complete (or given up): log it, then go on to the next request or close. */
-  finished(status: number, bytes: number, keepAlive: boolean): void;
+  finished(status: number, bytes: number, keepAlive: boolean, response?: ResponseFacts): void;
   /** Cut the connection now: the client must see the body is incomplete. */
   cut(): void;
 }
@@ -45,7 +46,7 @@ export const CRLF = Buffer.from("\r\n");
 const DROPS_CONNECTION = new Set([400, 408, 411, 413, 414, 500, 501, 503]);
 export const LAST_CHUNK = Buffer.from("0\r\n\r\n");
 
-export class WireResponse implements ResponseSink {
+export class WireResponse implements ResponseSink, ResponseFacts {
   status = 0;
   private mode = NONE;
   /** Body bytes the app's Content-Length still allows. */
@@ -61,6 +62,10 @@ export class WireResponse implements ResponseSink {
   errorDocuments: ErrorDocuments | null = null;
   /** The host's ServerAdmin, which the 500 page names. */
   serverAdmin: string | undefined = undefined;
+  /** For the access log: the head's bytes, its status and fields as written, and who answered (app.ts sets it). */
+  headBytes = 0;
+  fields: string[] | null = null;
+  handler: string | null = null;
 
   constructor(
     private readonly target: ResponseTarget,
@@ -69,8 +74,8 @@ export class WireResponse implements ResponseSink {
     private readonly serverSoftware: string,
     /** The server's; a WSGI request's host's once its route is found (app.ts). */
     public errorLog: ErrorLog,
-    /** Names the request in log lines: the script. */
-    private readonly label: string,
+    /** Names the request in log lines: the script or file (%f). */
+    readonly label: string,
   ) {}
 
   complete(head: string, body: Uint8Array): void {
@@ -90,10 +95,11 @@ export class WireResponse implements ResponseSink {
     out.write(text, 0, "latin1");
     out.set(payload, text.length);
     this.target.write(out);
+    this.headBytes = text.length;
     this.bytes = payload.length;
     if (short) this.shortBody();
     if (this.mode !== NONE && payload.length < body.length) this.tooLong();
-    this.target.finished(this.status, this.bytes, this.keepAlive);
+    this.target.finished(this.status, this.bytes, this.keepAlive, this);
   }
 
   start(head: string, first: Uint8Array): boolean | Promise<boolean> {
@@ -108,6 +114,7 @@ export class WireResponse implements ResponseSink {
     this.keepAlive = this.mode !== CLOSE && this.target.keepAliveWanted();
     text += this.connectionHeader() + "\r\n";
     this.target.write(Buffer.from(text, "latin1"));
+    this.headBytes = text.length;
     return this.send(first);
   }
 
@@ -165,12 +172,12 @@ export class WireResponse implements ResponseSink {
       this.shortBody();
       this.keepAlive = false;
     }
-    this.target.finished(this.status, this.bytes, this.keepAlive);
+    this.target.finished(this.status, this.bytes, this.keepAlive, this);
   }
 
   abort(): void {
     this.target.cut();
-    this.target.finished(this.status, this.bytes, false);
+    this.target.finished(this.status, this.bytes, false, this);
   }
 
   fail(status: number, detail?: PageDetail, close = false): void {
@@ -179,28 +186,31 @@ export class WireResponse implements ResponseSink {
     this.status = answer;
     const page = errorPage(answer, { serverAdmin: this.serverAdmin, ...detail });
     let extra = "";
+    const edited = [String(answer)];
     if (this.editHead) {
-      const fields = [String(answer)];
-      this.editHead(fields, true, this.started);
-      for (let i = 1; i + 1 < fields.length; i += 2) extra += `${fields[i]}: ${fields[i + 1]}\r\n`;
+      this.editHead(edited, true, this.started);
+      for (let i = 1; i + 1 < edited.length; i += 2) extra += `${edited[i]}: ${edited[i + 1]}\r\n`;
     }
     const body = custom ? custom.body : Buffer.from(page.body, "latin1");
     let fields = `Content-Length: ${body.length}\r\n`;
     if (custom) for (let i = 0; i + 1 < custom.fields.length; i += 2) fields += `${custom.fields[i]}: ${custom.fields[i + 1]}\r\n`;
     else fields += `Content-Type: ${ERROR_PAGE_TYPE}\r\n`;
+    this.fields = [...edited, ...(custom ? custom.fields : ["Content-Type", ERROR_PAGE_TYPE])];
     // Apache's ap_status_drops_connection: after these the connection is not to be trusted.
     this.keepAlive = !close && !DROPS_CONNECTION.has(status) && this.target.keepAliveWanted();
     const text = `HTTP/1.1 ${answer} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\n${fields}${extra}${this.connectionHeader()}\r\n`;
     const out = this.head ? Buffer.from(text, "latin1") : Buffer.concat([Buffer.from(text, "latin1"), body]);
     this.target.write(out);
+    this.headBytes = text.length;
     this.bytes = this.head ? 0 : body.length;
-    this.target.finished(answer, this.bytes, this.keepAlive);
+    this.target.finished(answer, this.bytes, this.keepAlive, this);
   }
 
   /** The status line and the app's headers; notes the status, framing and declared length. */
   private headLines(head: string): string {
     const fields = head.split("\0");
     if (this.editHead) this.editHead(fields, false, this.started);
+    this.fields = fields;
     const status = fields[0]!;
     this.status = parseInt(status, 10);
     // Apache's AP_STATUS_IS_HEADER_ONLY: a 204 or 304 has no body and says nothing of one, so an app's

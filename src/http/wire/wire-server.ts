@@ -4,6 +4,7 @@ import type { Socket, SocketHandler, TCPSocketListener, TLSOptions, UnixSocketLi
 import type { ErrorLog } from "../../log/error-log.ts";
 import type { SniSelect } from "../site/sni.ts";
 import { Connection } from "./connection.ts";
+import type { ResponseFacts } from "../../log/log-record.ts";
 import type { ParsedHead } from "./head-parser.ts";
 import type { WireLimits } from "./limits.ts";
 import type { RequestBody } from "./request-body.ts";
@@ -24,7 +25,8 @@ export interface WireServerOptions {
   /** Serves one request; its response ends with the connection's finished(). */
   dispatch(connection: Connection, head: ParsedHead, body: RequestBody): void;
   /** A response went out (or an error page for a request that could not be read: head is null). */
-  logAccess(connection: Connection, head: ParsedHead | null, requestLine: string, status: number, bytes: number): void;
+  logAccess(connection: Connection, head: ParsedHead | null, requestLine: string, status: number, bytes: number,
+    response: ResponseFacts | undefined, keepAlive: boolean): void;
 }
 
 const SWEEP_MS = 1_000;
