@@ -354,6 +354,10 @@ describe("the same static site served by Apache and by wsgi-bin, response by res
     ["GET", "/old/x%20y?q=1"], ["GET", "/moved/deep"], ["GET", "/gone"], ["GET", "/match/doc.html"], ["PUT", "/a.txt"],
     ["GET", "/rm-query/zz"], ["GET", "/rm-query/a%20b?x=1"], ["GET", "/rm-local-query/zz?x=1"], ["GET", "/rm-local-query/%C3%BC%3f"],
     ["GET", "/rm-fragment/a%20b?q"],
+    // The default handler's methods: OPTIONS of a file (its type), a listing and a missing path; POST
+    // to a listing and to a missing path (404); a method it never serves on a missing path (405).
+    ["OPTIONS", "/a.txt"], ["OPTIONS", "/sub/"], ["OPTIONS", "/missing"], ["POST", "/sub/"], ["POST", "/missing"],
+    ["DELETE", "/missing"], ["PUT", "/sub/"],
   ];
 
   for (const [method, path, headers] of cases) {

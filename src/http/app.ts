@@ -26,7 +26,7 @@ import { serverSignature } from "./site/environ-context.ts";
 import { findRedirect, redirectHit, type UrlBase } from "./site/redirects.ts";
 import type { RewriteRequest } from "./site/rewrite.ts";
 import { misdirection } from "./site/sni.ts";
-import { serveFile } from "./site/static-files.ts";
+import { sendMissing, serveFile } from "./site/static-files.ts";
 import { answerTrace } from "./site/trace.ts";
 import { nowMicros } from "./site/header-format.ts";
 import { Connection } from "./wire/connection.ts";
@@ -177,7 +177,7 @@ export function createApp(context: AppContext): App {
       if (!admission) return;
       if (statusBase !== null) return status!.serve(statusBase, head.method, target.path, target.query, response);
       const hit = settings.redirects?.length ? findRedirect(settings.redirects, target.path, target.query, base) : null;
-      return hit ? sendRedirect(response, hit, host.errorLog) : sendPage(response, 404);
+      return hit ? sendRedirect(response, hit, host.errorLog) : sendMissing(response, host, head.method);
     }
     if (match.kind === "redirect") {
       response.editHead = host.editHead;
@@ -361,6 +361,7 @@ export function createApp(context: AppContext): App {
       log.writeLine(formatLine(format, record));
     }
   }
+
   function dispatchTo<P extends Peer>(peer: P, head: ParsedHead, body: BodySource, makeSink: SinkFactory<P>): Promise<void> {
     return dispatch(peer, head, body, makeSink).catch((error: Error) => {
       errorLog.error(`Internal error serving ${head.method} ${head.target}: ${error.stack ?? error}`);

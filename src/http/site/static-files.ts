@@ -21,7 +21,7 @@ import { directoryListing, LISTING_TYPE, type ListingEntry } from "./directory-l
 import { headEditor } from "./header-rules.ts";
 import type { HostRuntime } from "./host-runtime.ts";
 import { contentType } from "./mime-types.ts";
-import { sendPage, sendRedirect } from "./pages.ts";
+import { type PageSink, sendPage, sendRedirect } from "./pages.ts";
 import { parseRange, type ByteRange } from "./ranges.ts";
 import { absoluteUrl, findRedirect, type UrlBase } from "./redirects.ts";
 import { escapePath } from "./url-map.ts";
@@ -49,8 +49,28 @@ async function mayOpen(gate: Gate, request: FileRequest): Promise<boolean> {
 }
 
 /** What the default handler allows on a file or a listing, as Apache lists it: TRACE unless TraceEnable is off. */
-const allowed = (request: FileRequest) => (request.host.vhost.traceEnable === "off" ? "GET,POST,OPTIONS,HEAD" : "GET,POST,OPTIONS,HEAD,TRACE");
+const allowedOn = (host: HostRuntime) => (host.vhost.traceEnable === "off" ? "GET,POST,OPTIONS,HEAD" : "GET,POST,OPTIONS,HEAD,TRACE");
+const allowed = (request: FileRequest) => allowedOn(request.host);
+
+/** OPTIONS as the default handler answers it: what it allows, and the type of what the path names, if anything. */
+function sendOptions(response: PageSink, host: HostRuntime, type: string | null): void {
+  response.complete(`200 OK\0Allow\0${allowedOn(host)}\0Content-Length\x000${type ? `\0Content-Type\0${type}` : ""}`, EMPTY);
+}
+
+/**
+ * Apache's default handler on a path that names no file (nor anything else): OPTIONS is answered all
+ * the same, a method it never serves (PUT, DELETE...) is 405, GET, HEAD and POST are 404. `missing`
+ * logs the 404's reason.
+ */
+export function sendMissing(response: PageSink, host: HostRuntime, method: string, missing?: () => void): void {
+  if (method === "OPTIONS") return sendOptions(response, host, null);
+  if (method !== "GET" && method !== "HEAD" && method !== "POST") return sendPage(response, 405, ["Allow", allowedOn(host)], { method });
+  missing?.();
+  return sendPage(response, 404);
+}
 const BLOCK = 1 << 18;
+/** The type mod_mime gives a directory (Apache's DIR_MAGIC_TYPE), which OPTIONS on a listing shows. */
+const DIRECTORY_TYPE = "httpd/unix-directory";
 const EMPTY = new Uint8Array(0);
 
 const client = (request: FileRequest) => `[client ${request.connection.peerAddress}:${request.connection.peerPort}]`;
@@ -91,13 +111,12 @@ export async function serveFile(request: FileRequest, file: string, root: string
       errorLog.error(`${client(request)} AH00035: access to ${logItem(path)} denied (filesystem path '${logPath(file)}') because search permissions are missing on a component of the path`);
       return sendPage(response, 403);
     }
-    errorLog.info(`${client(request)} AH00128: File does not exist: ${logPath(file)}`);
-    return sendPage(response, 404);
+    return sendMissing(response, request.host, request.head.method, () => errorLog.info(`${client(request)} AH00128: File does not exist: ${logPath(file)}`));
   }
   if (directory) return serveDirectory(request, file, root, path, settings, options);
   if (path.endsWith("/") || !stats.isFile()) {
-    errorLog.info(`${client(request)} AH00128: File does not exist: ${logPath(file)}${path.endsWith("/") ? "/" : ""}`);
-    return sendPage(response, 404);
+    return sendMissing(response, request.host, request.head.method,
+      () => errorLog.info(`${client(request)} AH00128: File does not exist: ${logPath(file)}${path.endsWith("/") ? "/" : ""}`));
   }
   if (request.host.isHandlerScript(path, file)) {
     // A WSGI script that was not run (app.ts runs those a path leads to): its source is never sent.
@@ -145,7 +164,12 @@ async function serveDirectory(request: FileRequest, dir: string, root: string, p
     errorLog.error(`${client(request)} AH01276: Cannot serve directory ${logPath(dir.replace(/\/?$/, "/"))}: No matching DirectoryIndex (${index.join(",") || "none"}) found, and server-generated directory index forbidden by Options directive`);
     return sendPage(response, 403);
   }
-  if (head.method === "OPTIONS") return response.complete(`200 OK\0Allow\0${allowed(request)}\0Content-Length\x000`, EMPTY);
+  // mod_autoindex lists for GET and HEAD; POST falls to the default handler, which serves no directory.
+  if (head.method === "OPTIONS") return sendOptions(response, request.host, DIRECTORY_TYPE);
+  if (head.method === "POST") {
+    errorLog.info(`${client(request)} AH00129: Attempt to serve directory: ${logPath(dir.replace(/\/?$/, "/"))}`);
+    return sendPage(response, 404);
+  }
   if (head.method !== "GET" && head.method !== "HEAD") return sendPage(response, 405, ["Allow", allowed(request)], { method: head.method });
   const entries: ListingEntry[] = [];
   for (const dirent of await readdir(dir, { withFileTypes: true })) {
@@ -173,7 +197,7 @@ async function serveDirectory(request: FileRequest, dir: string, root: string, p
 async function sendFile(request: FileRequest, file: string): Promise<void> {
   const { head, response } = request;
   const method = head.method;
-  if (method === "OPTIONS") return response.complete(`200 OK\0Allow\0${allowed(request)}\0Content-Length\x000`, EMPTY);
+  if (method === "OPTIONS") return sendOptions(response, request.host, contentType(basename(file)) ?? null);
   if (method !== "GET" && method !== "HEAD" && method !== "POST") return sendPage(response, 405, ["Allow", allowed(request)], { method });
   let handle: FileHandle;
   try {
