@@ -43,6 +43,8 @@ export interface PlannedRequest {
   status: number;
   /** The app's echo for it (null when the app does not run or sends no body: 404, 204, 500, HEAD). */
   echo: Echo | null;
+  /** An app answers it (with its X-Fuzz-Id); not a path that maps to nothing, which the server answers. */
+  fromApp: boolean;
   /** The response is streamed (chunked on HTTP/1.1, ended by the close on HTTP/1.0). */
   streamed: boolean;
   /** The client asks to keep the connection (HTTP/1.1 without close, HTTP/1.0 with keep-alive). */
@@ -160,8 +162,9 @@ export function planRequest(random: Random, limits: FuzzLimits, options: PlanOpt
     [fields[i], fields[j]] = [fields[j]!, fields[i]!];
   }
 
-  const status = kind === "nowhere" ? 404 : kind === "empty" ? 204 : kind === "error" ? 500 : 200;
-  const echoed = status === 200 && method !== "HEAD";
+  const status = kind === "nowhere" ? missingStatus(method) : kind === "empty" ? 204 : kind === "error" ? 500 : 200;
+  const fromApp = kind !== "nowhere"; // a missing path's 200 (OPTIONS) is the server's
+  const echoed = fromApp && status === 200 && method !== "HEAD";
   return {
     id: options.id,
     method,
@@ -169,11 +172,18 @@ export function planRequest(random: Random, limits: FuzzLimits, options: PlanOpt
     wire: { line, fields, body },
     status,
     echo: echoed ? { id: options.id, method, path: path.slice("/fuzz".length), query, protocol, length: payload.length, crc: crc32(payload) } : null,
+    fromApp,
     streamed: kind === "stream",
     keepAlive,
     chunked,
     payloadLength: payload.length,
   };
+}
+
+/** A path that maps to nothing, as Apache's default handler answers it: OPTIONS 200, methods it never serves 405, the rest 404. */
+function missingStatus(method: string): number {
+  if (method === "OPTIONS") return 200;
+  return method === "GET" || method === "HEAD" || method === "POST" ? 404 : 405;
 }
 
 /** Does the connection stay open after this request's untouched response (served: its number on the connection)? */
