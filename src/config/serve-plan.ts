@@ -12,7 +12,6 @@ import { displayName } from "./daemon-options.ts";
 import { serverBanner } from "../version.ts";
 import { hostName, type CustomLog, type DaemonProcess, type Listener, type Site, type TlsFiles, type VirtualHost } from "./site.ts";
 
-
 /** A virtual host as this process serves it. */
 export interface PlannedHost {
   vhost: VirtualHost;

@@ -68,6 +68,7 @@ export function sendMissing(response: PageSink, host: HostRuntime, method: strin
   missing?.();
   return sendPage(response, 404);
 }
+
 const BLOCK = 1 << 18;
 /** The type mod_mime gives a directory (Apache's DIR_MAGIC_TYPE), which OPTIONS on a listing shows. */
 const DIRECTORY_TYPE = "httpd/unix-directory";
