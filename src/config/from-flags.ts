@@ -4,8 +4,7 @@
 // directives (flag-directives.ts).
 import { DEFAULTS } from "../config.ts";
 import type { Flags } from "../cli/args.ts";
-import { compileLogFormat, LogFormatError } from "../log/log-format.ts";
-import { STANDARD_FORMATS } from "./apache/directives-log.ts";
+import { checkFormat, STANDARD_FORMATS } from "./apache/directives-log.ts";
 import type { SiteDraft } from "./apache/context.ts";
 import { parseConfig } from "./apache/parser.ts";
 import { buildSite, emptyDraft, isKnownDirective, isKnownSection } from "./apache/to-site.ts";
@@ -17,14 +16,7 @@ import { emptyVhost, type CustomLog, type ProcessSettings, type Site, type Virtu
 function accessLog(target: string, format = "combined"): CustomLog {
   const nicknamed = STANDARD_FORMATS.find(([name]) => name === format)?.[1];
   const source = flagSource("--access-log-format");
-  if (nicknamed === undefined) {
-    try {
-      compileLogFormat(format);
-    } catch (error) {
-      if (error instanceof LogFormatError) throw new ConfigError(source, error.message);
-      throw error;
-    }
-  }
+  if (nicknamed === undefined) checkFormat(format, source);
   return { target, format: nicknamed ?? format, nickname: nicknamed === undefined ? undefined : format, source };
 }
 

@@ -3,7 +3,7 @@
 // and written from a record of the request (log-format.ts). One file, one descriptor, whoever writes it.
 import type { CustomLog } from "../config/site.ts";
 import { type AccessLog, COMBINED, type FormattedLog } from "./access-log.ts";
-import { type CompiledFormat, compileLogFormat } from "./log-format.ts";
+import { compileLogFormat } from "./log-format.ts";
 
 export interface HostAccessLogs {
   /** The combined writer's log, when that is all the host writes. */
@@ -14,16 +14,11 @@ export interface HostAccessLogs {
 
 /** Makes each host's logs; `open` gives the one AccessLog of a target (a path, or "-"). */
 export function hostAccessLogs(open: (target: string) => AccessLog): (logs: CustomLog[]) => HostAccessLogs {
-  const compiled = new Map<string, CompiledFormat>();
   return (logs) => {
     if (logs.length === 0) return { combined: null, formatted: null };
     const [first] = logs;
     if (logs.length === 1 && first!.format === COMBINED && !first!.condition) return { combined: open(first!.target), formatted: null };
-    const formatted = logs.map((log) => {
-      let format = compiled.get(log.format);
-      if (!format) compiled.set(log.format, (format = compileLogFormat(log.format)));
-      return { log: open(log.target), format, condition: log.condition ?? null };
-    });
+    const formatted = logs.map((log) => ({ log: open(log.target), format: compileLogFormat(log.format), condition: log.condition ?? null }));
     return { combined: null, formatted };
   };
 }

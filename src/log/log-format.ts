@@ -16,8 +16,6 @@ export interface CompiledFormat {
   pieces: LogPiece[];
   /** Directives wsgi-bin cannot know, written as "-": each as written (`%{X}^ti`), to be warned of. */
   unsupported: string[];
-  /** Does a piece read the request's variables (%{VAR}e)? */
-  readsEnv: boolean;
 }
 
 export class LogFormatError extends Error {}
@@ -198,11 +196,19 @@ function literalText(format: string, from: number): [text: string, end: number] 
   return [text, i];
 }
 
-/** Compiles a format; a LogFormatError says what Apache would refuse it for. */
+/** Formats compiled so far: the configuration's check, its warnings and the hosts' logs all ask for them. */
+const compiledFormats = new Map<string, CompiledFormat>();
+
+/** A format compiled (once per distinct format); a LogFormatError says what Apache would refuse it for. */
 export function compileLogFormat(format: string): CompiledFormat {
+  let compiled = compiledFormats.get(format);
+  if (!compiled) compiledFormats.set(format, (compiled = compile(format)));
+  return compiled;
+}
+
+function compile(format: string): CompiledFormat {
   const pieces: LogPiece[] = [];
   const unsupported: string[] = [];
-  let readsEnv = false;
   let literal = "";
   let i = 0;
   while (i < format.length) {
@@ -250,7 +256,6 @@ export function compileLogFormat(format: string): CompiledFormat {
     } else {
       const make = DIRECTIVES[directive];
       if (!make) throw new LogFormatError(`Unrecognized LogFormat directive %${directive}`);
-      if (directive === "e") readsEnv = true;
       item = make(arg);
     }
     if (literal) pieces.push(literal);
@@ -258,7 +263,7 @@ export function compileLogFormat(format: string): CompiledFormat {
     pieces.push(conditioned(item, statuses, negated));
   }
   pieces.push(literal + "\n");
-  return { pieces, unsupported, readsEnv };
+  return { pieces, unsupported };
 }
 
 /** `%400,501{X}i` writes only for those statuses, `%!200,304{X}i` only for others: "-" otherwise. */

@@ -22,7 +22,7 @@ function levelName(value: string): string | undefined {
 }
 
 /** A format Apache would refuse (an unknown %-directive) is a configuration error here too, where it is written. */
-function checkFormat(format: string, source: Source | undefined): void {
+export function checkFormat(format: string, source: Source | undefined): void {
   try {
     compileLogFormat(format);
   } catch (error) {
