@@ -3,7 +3,11 @@
 # server. What docs/performance.md quotes as the adapter's cost; the server's own figure is higher (a
 # worker that slept comes back to cold caches).
 #
-#   /usr/bin/python3 bench/adapter_loop.py [src/python/adapter.py] [--profile] [--pollute KIB]
+#   /usr/bin/python3 bench/adapter_loop.py [src/python/adapter.py] [--profile] [--pollute KIB] [--split]
+#
+# --split also times handle()'s parts one by one, each in its own loop on the same request (the time
+# budget in docs/performance.md): the head read out of the channel, the script's module (its stat()),
+# environ, the app with start_response, and the response written into the channel.
 #
 # --pollute KIB writes KIB KiB of other memory before each call (timed without it): the data caches
 # as a call finds them after the server's own code ran in between (docs/performance.md, session 12).
@@ -18,6 +22,7 @@ import time
 
 ARGS = sys.argv[1:]  # read now: the adapter sets sys.argv as mod_wsgi does
 PROFILE = "--profile" in ARGS
+SPLIT = "--split" in ARGS
 POLLUTE_KIB = int(ARGS[ARGS.index("--pollute") + 1]) if "--pollute" in ARGS else 0
 if POLLUTE_KIB:
     del ARGS[ARGS.index("--pollute"):ARGS.index("--pollute") + 2]
@@ -102,3 +107,46 @@ if PROFILE:
     profile = cProfile.Profile()
     profile.runcall(loop, 100000)
     pstats.Stats(profile).sort_stats("tottime").print_stats(15)
+
+if SPLIT:
+    worker = handle.__self__
+
+    def timed(step, calls=CALLS):
+        """Best of 5 loops of `calls`, in us a call, less the loop's own cost (an empty step)."""
+        def run(fn):
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            return (time.perf_counter() - start) / calls * 1e6
+        return min(run(step) for _ in range(5)) - min(run(lambda: None) for _ in range(5))
+
+    once()  # the route's base environ made, the channel's views set
+    view[adapter.DATA_OFFSET:adapter.DATA_OFFSET + len(head)] = head  # back in the channel: the reply overwrote it
+    request = str(worker.data[:len(head)], "latin-1").split("\0")
+    _, base = worker.route_base(request)
+    application = worker.interpreter.load(script, True).application
+    environ = worker.environ(request, base)
+
+    def respond():
+        response = adapter.Response(worker, request)
+        response.complete(adapter.joined(application(environ, response.start_response)))
+
+    def start_only():
+        response = adapter.Response(worker, request)
+        application(environ, response.start_response)
+
+    parts = [
+        ("the head read out of the channel (latin-1 decode, split)", lambda: str(worker.data[:len(head)], "latin-1").split("\0")),
+        ("the route's base environ looked up", lambda: worker.route_base(request)),
+        ("the script's module (its stat(), the reload check)", lambda: worker.interpreter.load(script, True)),
+        ("environ built", lambda: worker.environ(request, base)),
+        ("the app called, start_response checking status and headers", start_only),
+        ("the app again, then the response head encoded and head + body put in the channel", respond),
+    ]
+    whole = min(loop(CALLS) for _ in range(5))
+    print("\nhandle()'s parts, each in its own loop (us a call, best of 5 x %d, less an empty loop's cost):" % CALLS)
+    results = [(name, timed(step)) for name, step in parts]
+    for name, spent in results:
+        print("  %-85s %5.2f" % (name, spent))
+    print("  %-85s %5.2f" % ("the response alone (the last less the one before)", results[5][1] - results[4][1]))
+    print("  %-85s %5.2f" % ("handle() whole, for comparison", whole))

@@ -4,9 +4,14 @@
 //
 //   node_modules/.bin/bun bench/cpu-budget.ts [--app bench/apps/hello.wsgi] [--threads 8] [--duration 5s]
 //         [--connections 32] [--wsgi-bin ./wsgi-bin] [--python /usr/bin/python3] [--alias-match REGEX]
-//         [--access-log FILE] [--access-log-format FORMAT]
+//         [--access-log FILE] [--access-log-format FORMAT] [--perf HZ]
+//
+// --perf HZ also samples the server with `perf record -g -F HZ` during the measured run and splits
+// the main thread's and the workers' CPU per request by where it went (bench/perf_split.py): each
+// system call, the kernel's other work, libpython, Bun's own code, JIT-compiled JavaScript.
 import { readdirSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { tmpdir } from "node:os";
 import { wrk } from "./measure.ts";
 
 const args = new Map<string, string>();
@@ -64,9 +69,16 @@ try {
   }
   const load = { threads: 1, connections: Number(args.get("connections") ?? 32), duration: args.get("duration") ?? "5s" };
   await wrk(`http://127.0.0.1:${port}/`, { ...load, duration: "1s" });
+  const perfData = join(tmpdir(), `cpu-budget-${port}.perf`);
+  const sampler = args.has("perf")
+    ? Bun.spawn(["perf", "record", "-q", "-g", "-F", args.get("perf")!, "-p", String(server.pid), "-o", perfData], { stdout: "ignore", stderr: "inherit" })
+    : null;
+  if (sampler) await Bun.sleep(300); // perf attaches to every thread before the load starts
   const before = cpuByName(server.pid);
   const result = await wrk(`http://127.0.0.1:${port}/`, load);
   const after = cpuByName(server.pid);
+  sampler?.kill("SIGINT");
+  await sampler?.exited;
   console.log(`${command.join(" ")}\n${result.requests} requests, ${Math.round(result.rps)} req/s\n`);
   console.log("| thread | CPU µs per request |\n| --- | ---: |");
   let total = 0;
@@ -77,6 +89,31 @@ try {
     console.log(`| ${name} | ${((used / result.requests) * 1e6).toFixed(1)} |`);
   }
   console.log(`| all | ${((total / result.requests) * 1e6).toFixed(1)} |`);
+  if (sampler) {
+    const spent = (kind: (name: string) => boolean) =>
+      [...after].filter(([name]) => kind(name)).reduce((sum, [name, seconds]) => sum + seconds - (before.get(name) ?? 0), 0);
+    printSplit(perfData, server.pid, {
+      main: spent((name) => name.endsWith("(main thread)")) / result.requests,
+      worker: spent((name) => name === "Worker") / result.requests,
+    });
+  }
 } finally {
   server.kill();
+}
+
+/** The perf samples' places, as µs per request of each kind of thread's CPU (bench/perf_split.py). */
+function printSplit(perfData: string, pid: number, secondsPerRequest: Record<"main" | "worker", number>): void {
+  const script = Bun.spawnSync(["perf", "script", "-i", perfData, "-F", "comm,tid,ip,sym,dso"], { stdout: "pipe", stderr: "ignore" });
+  const split = Bun.spawnSync(["python3", resolve(import.meta.dir, "perf_split.py"), String(pid)], { stdin: script.stdout, stdout: "pipe", stderr: "inherit" });
+  const places = JSON.parse(split.stdout.toString()) as Record<string, Record<string, number>>;
+  for (const kind of ["main", "worker"] as const) {
+    const samples = places[kind] ?? {};
+    const all = Object.values(samples).reduce((a, b) => a + b, 0);
+    if (!all) continue;
+    console.log(`\n| ${kind === "main" ? "main thread" : "worker threads"}: where it went (${all} samples) | share | CPU µs per request |\n| --- | ---: | ---: |`);
+    for (const [place, count] of Object.entries(samples).sort((a, b) => b[1] - a[1])) {
+      if (count / all < 0.005) continue;
+      console.log(`| ${place} | ${((count / all) * 100).toFixed(1)}% | ${((count / all) * secondsPerRequest[kind] * 1e6).toFixed(1)} |`);
+    }
+  }
 }
