@@ -55,6 +55,33 @@ describe("a large body read by the worker from the socket", () => {
     client.close();
   });
 
+  test("heads longer than the first 16 KiB looked at, and one whose blank line straddles it, sent with their bodies in one write", async () => {
+    // The connection looks for a head's end in the first 16 KiB before decoding more (connection.ts headText).
+    const padded = (length: number, size: number) => {
+      const bare = post("/digest?read64k", length);
+      const left = size - bare.length;
+      const lines = Math.ceil(left / 6000); // each under LimitRequestFieldSize
+      const pads = Array.from({ length: lines }, (_, i) => {
+        const name = `X-Pad-${i}: `;
+        const line = Math.floor(left / lines) + (i === 0 ? left % lines : 0);
+        return name + "p".repeat(line - name.length - 2) + "\r\n";
+      });
+      const head = post("/digest?read64k", length, pads.join(""));
+      expect(head.length).toBe(size);
+      return head;
+    };
+    const bodies = [body(900_000), body(600_000), body(300_000)];
+    const heads = [padded(bodies[0]!.length, 20_000), padded(bodies[1]!.length, 16_386), padded(bodies[2]!.length, 16_384)];
+    expect(heads[1]!.slice(16_382, 16_386)).toBe("\r\n\r\n");
+    const client = new WireClient(server.port);
+    await client.send(Buffer.concat(heads.flatMap((head, i) => [Buffer.from(head), bodies[i]!])));
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await client.response());
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(answers.map((a) => JSON.parse(a.body.toString()))).toEqual(bodies.map((b) => ({ bytes: b.length, md5: md5(b) })));
+    client.close();
+  });
+
   test("every way of reading wsgi.input gets the whole body: read(), iteration by lines, mixed sizes, 64 KiB reads", async () => {
     const bytes = body(2_000_003);
     for (const how of ["all", "lines", "mixed", "read64k"]) {

@@ -23,6 +23,23 @@ const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
  */
 const LINGER_IDLE_MS = 2_000;
 const LINGER_MOST_MS = 30_000;
+/** Bytes of the buffer decoded first when looking for the end of a head: more than almost any head. */
+const HEAD_GLANCE = 16 << 10;
+
+/**
+ * The start of the buffer as text for the head parser, at most `most` bytes. A glance first: a large
+ * body's first read (512 KiB on Bun) comes with its head, and decoding all of it to find a head of a
+ * few hundred bytes cost every upload a copy of that size into fresh memory. The head's end found
+ * in the glance is the one the whole text would give (its first blank line).
+ */
+function headText(buffered: Buffer, most: number): string {
+  const length = Math.min(buffered.length, most);
+  if (length > HEAD_GLANCE) {
+    const glance = buffered.toString("latin1", 0, HEAD_GLANCE);
+    if (glance.includes("\r\n\r\n")) return glance;
+  }
+  return buffered.toString("latin1", 0, length);
+}
 
 export class Connection implements ResponseTarget, SocketLender {
   /** Bytes received that belong to no request yet: a head in progress, or pipelined requests. */
@@ -149,7 +166,7 @@ export class Connection implements ResponseTarget, SocketLender {
         this.buffered = blank < buffered.length ? buffered.subarray(blank) : null;
         continue;
       }
-      const text = buffered.toString("latin1", 0, Math.min(buffered.length, limits.headBytes + 4));
+      const text = headText(buffered, limits.headBytes + 4);
       const end = findHeadEnd(text, limits);
       if (end instanceof HttpError) return this.protocolError(end);
       if (end < 0) {
