@@ -5,11 +5,16 @@ import { applicationGroupName } from "../http/aliases.ts";
 import { describeSource, type Source } from "./diagnostics.ts";
 import { accessVerdict, effectiveOptions, resolveRoute, settingsFor, statusLocations, vhostNames, vhostsOnPort } from "./resolve.ts";
 import { describeVhost, type ServePlan } from "./serve-plan.ts";
-import type { Access, ProcessSettings, RequireRule, Site, VirtualHost } from "./site.ts";
+import type { Access, ProcessSettings, RequireLine, RequireRule, Site, VirtualHost } from "./site.ts";
 
 const at = (source: Source | undefined) => (source ? `  (${describeSource(source)})` : "");
 
 function requireText(rule: RequireRule): string {
+  if (rule.kind === "container") return `<Require${{ all: "All", any: "Any", none: "None" }[rule.op]}> ${rule.rules.map(requireText).join(", ")}`;
+  return (rule.negated ? "not " : "") + lineText(rule);
+}
+
+function lineText(rule: RequireLine): string {
   switch (rule.kind) {
     case "all":
       return `all ${rule.granted ? "granted" : "denied"}`;

@@ -62,10 +62,10 @@ export function effectiveOptions(change: OptionsChange | undefined): Set<string>
 
 export type AccessVerdict = "granted" | "denied" | "restricted";
 
-/** Without any Require, httpd 2.4 grants access; several Require lines grant if any one does. */
+/** Without any Require, httpd 2.4 grants access; several Require lines grant if any one does (a container: restricted). */
 export function accessVerdict(access: Access | undefined): AccessVerdict {
   if (!access) return "granted";
-  if (access.rules.some((rule) => rule.kind === "all" && rule.granted)) return "granted";
+  if (access.rules.some((rule) => rule.kind === "all" && rule.granted && !rule.negated)) return "granted";
   if (access.rules.every((rule) => (rule.kind === "all" && !rule.granted) || rule.kind === "unsupported")) return "denied";
   return "restricted";
 }

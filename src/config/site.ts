@@ -43,8 +43,10 @@ export interface VhostAddress {
   port: number | "*";
 }
 
-/** One Require line. Several lines in one section: any of them grants access (RequireAny). */
-export type RequireRule =
+/** One Require line (`Require not ...`: negated), or an authorization container holding more. */
+export type RequireRule = RequireLine | RequireContainer;
+
+export type RequireLine = (
   | { kind: "all"; granted: boolean }
   | { kind: "ip"; ranges: string[] }
   | { kind: "local" }
@@ -54,8 +56,19 @@ export type RequireRule =
   | { kind: "group"; names: string[] }
   /** mod_wsgi's: members of these groups by its WSGIAuthGroupScript's groups_for_user. */
   | { kind: "wsgi-group"; names: string[] }
-  /** A Require wsgi-bin cannot evaluate (host, env, expr, not ...): it grants nobody. */
-  | { kind: "unsupported"; text: string };
+  /** A Require wsgi-bin cannot evaluate (host, env, expr...): it grants nobody, negated or not. */
+  | { kind: "unsupported"; text: string }
+) & { negated?: boolean };
+
+/**
+ * mod_authz_core's <RequireAll> (every rule in it must grant), <RequireAny> (one must) and
+ * <RequireNone> (none may: it can only deny, so it stands inside a <RequireAll>).
+ */
+export interface RequireContainer {
+  kind: "container";
+  op: "all" | "any" | "none";
+  rules: RequireRule[];
+}
 
 /**
  * mod_auth_basic, mod_authn_file and mod_authz_groupfile's settings where a request is (each merged
@@ -85,6 +98,7 @@ export interface AuthScript {
 }
 
 export interface Access {
+  /** The section's Require lines and containers: any of them grants access (httpd's implicit <RequireAny>). */
   rules: RequireRule[];
   source?: Source;
 }

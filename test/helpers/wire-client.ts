@@ -22,8 +22,9 @@ export class WireClient {
   readonly socket: Socket;
   private readonly ready: Promise<void>;
 
-  constructor(port: number) {
-    this.socket = connect(port, "127.0.0.1");
+  /** `from`: the local address to connect from (127.0.0.2 is another client on loopback). */
+  constructor(port: number, from?: string) {
+    this.socket = connect({ port, host: "127.0.0.1", localAddress: from });
     this.ready = new Promise((resolve, reject) => {
       this.socket.once("connect", () => resolve());
       this.socket.once("error", reject);
@@ -140,8 +141,8 @@ export class WireClient {
 }
 
 /** One request on a connection of its own: the response, parsed; the connection closed after. */
-export async function exchange(port: number, request: string): Promise<WireResponse> {
-  const client = new WireClient(port);
+export async function exchange(port: number, request: string, from?: string): Promise<WireResponse> {
+  const client = new WireClient(port, from);
   try {
     await client.send(request);
     return await client.response();

@@ -3,7 +3,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { DEFAULTS } from "../../config.ts";
 import { ConfigError, type Diagnostics, type Source } from "../diagnostics.ts";
-import type { ConnectionSettings, DaemonProcess, DirSettings, ImportScriptDef, Listener, ProcessSettings, Section, VirtualHost } from "../site.ts";
+import type { ConnectionSettings, DaemonProcess, DirSettings, ImportScriptDef, Listener, ProcessSettings, RequireContainer, Section, VirtualHost } from "../site.ts";
 import { wholeNumber } from "../whole-number.ts";
 
 export type Where = "server" | "vhost" | "directory" | "files" | "location";
@@ -28,6 +28,8 @@ export interface Walk {
   /** The main server or the <VirtualHost> the directive is in. */
   vhost: VirtualHost;
   section?: Section;
+  /** The <RequireAll>, <RequireAny> or <RequireNone> being read, which Require lines go into (require-sections.ts). */
+  requireIn?: RequireContainer;
   /** Where per-directory directives go: the section's settings, or the host's defaults. */
   settings: DirSettings;
   diagnostics: Diagnostics;

@@ -3,9 +3,10 @@ import { existsSync } from "node:fs";
 import { ipRanges } from "../../http/ip-ranges.ts";
 import { ConfigError, type Source } from "../diagnostics.ts";
 import { mergeOptions } from "../resolve.ts";
-import type { Listener, RequireRule, VhostAddress } from "../site.ts";
+import type { Listener, RequireLine, VhostAddress } from "../site.ts";
 import { ANYWHERE, flagArg, HOST, integerArg, pathArg, SECTIONS, SERVER, type DirectiveSpec } from "./context.ts";
 import { hasModule } from "./modules.ts";
+import { addRequireRule } from "./require-sections.ts";
 import type { ServerTokens } from "../../version.ts";
 
 export function parseListen(args: string[], source: Source): Listener {
@@ -70,7 +71,11 @@ const WSGI_HANDLERS = new Set(["wsgi-script", "application/x-httpd-wsgi"]);
 /** Options that change what wsgi-bin does. ExecCGI is what WSGIScriptAlias already grants. */
 const OPTIONS_ACTED_ON = new Set(["All", "None", "Indexes", "FollowSymLinks", "ExecCGI"]);
 
-function requireRule(args: string[], source: Source): RequireRule {
+function requireRule(args: string[], source: Source): RequireLine {
+  if (args[0]!.toLowerCase() === "not") {
+    if (args.length < 2) throw new ConfigError(source, "Require not needs a provider after it, as in Require not ip 10.0.0.1");
+    return { ...requireRule(args.slice(1), source), negated: true };
+  }
   const [provider, ...rest] = args as [string, ...string[]];
   switch (provider.toLowerCase()) {
     case "all":
@@ -280,15 +285,13 @@ export const CORE_DIRECTIVES: DirectiveSpec[] = [
     },
   },
   {
-    name: "Require", where: SECTIONS, args: [1, Infinity], usage: "all granted|all denied|ip RANGE...|local|valid-user|user NAME...|group NAME...|wsgi-group NAME...",
+    name: "Require", where: SECTIONS, args: [1, Infinity], usage: "[not] all granted|all denied|ip RANGE...|local|valid-user|user NAME...|group NAME...|wsgi-group NAME...",
     apply(walk, args, source) {
       const rule = requireRule(args, source);
       if (rule.kind === "unsupported") {
-        walk.diagnostics.warn(source, `Require ${rule.text} is not implemented by wsgi-bin: it grants no one here`);
+        walk.diagnostics.warn(source, `Require ${rule.negated ? "not " : ""}${rule.text} is not implemented by wsgi-bin: ${rule.negated ? "it refuses everyone here" : "it grants no one here"}`);
       }
-      const access = walk.settings.access;
-      if (access) access.rules.push(rule);
-      else walk.settings.access = { rules: [rule], source };
+      addRequireRule(walk, rule, source);
     },
   },
   {

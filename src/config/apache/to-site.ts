@@ -6,7 +6,7 @@ import { DEFAULTS } from "../../config.ts";
 import { ConfigError, type Diagnostics, type Source } from "../diagnostics.ts";
 import { mergeSettings } from "../resolve.ts";
 import { emptySettings, emptyVhost, type Listener, type Section, type Site, type VirtualHost } from "../site.ts";
-import { defaultProcessSettings, pathArg, regexArg, type DirectiveSpec, type SiteDraft, type Walk, type Where } from "./context.ts";
+import { defaultProcessSettings, pathArg, regexArg, SECTIONS, type DirectiveSpec, type SiteDraft, type Walk, type Where } from "./context.ts";
 import { ALIAS_DIRECTIVES } from "./directives-alias.ts";
 import { AUTH_DIRECTIVES } from "./directives-auth.ts";
 import { CORE_DIRECTIVES, parseVhostAddress } from "./directives-core.ts";
@@ -16,6 +16,7 @@ import { REWRITE_DIRECTIVES } from "./directives-rewrite.ts";
 import { SETENVIF_DIRECTIVES } from "./directives-setenvif.ts";
 import { WSGI_DIRECTIVES } from "./directives-wsgi.ts";
 import type { ConfigNode, ParsedConfig, SectionNode } from "./parser.ts";
+import { containerOp, openRequireContainer } from "./require-sections.ts";
 
 const DIRECTIVES = new Map<string, DirectiveSpec>(
   [...CORE_DIRECTIVES, ...AUTH_DIRECTIVES, ...ALIAS_DIRECTIVES, ...REWRITE_DIRECTIVES, ...SETENVIF_DIRECTIVES, ...LOG_DIRECTIVES, ...WSGI_DIRECTIVES, ...SSL_DIRECTIVES].map((spec) => [spec.name.toLowerCase(), spec]),
@@ -47,6 +48,7 @@ const HINTS: Record<string, string> = {
   allow: "mod_access_compat is not implemented by wsgi-bin: ignored (access is NOT restricted by it; use Require)",
   deny: "mod_access_compat is not implemented by wsgi-bin: ignored (access is NOT restricted by it; use Require)",
   wsgiaccessscript: "not implemented by wsgi-bin: ignored (access is NOT restricted by it; use Require)",
+  authmerging: "not implemented by wsgi-bin: ignored (a section's Require lines replace those it inherits, as with AuthMerging Off: with And, access here is LESS restricted than in Apache; repeat the inherited lines in a <RequireAll>)",
   namevirtualhost: "has no effect since Apache 2.4: ignored",
   sslprotocol: "wsgi-bin's TLS (Bun's BoringSSL) offers TLS 1.2 and 1.3 only, whatever this says: ignored",
   sslciphersuite: "wsgi-bin's TLS uses BoringSSL's own cipher list: ignored",
@@ -95,6 +97,11 @@ function openSection(walk: Walk, node: SectionNode): void {
     walk.draft.vhosts.push(vhost);
     walkNodes(node.children, { ...walk, where: "vhost", vhost, settings: vhost.settings, section: undefined });
     return;
+  }
+  const op = containerOp(lower);
+  if (op) {
+    refuse(SECTIONS);
+    return openRequireContainer(walk, op, node.args, source, (inner) => walkNodes(node.children, inner));
   }
   const kinds: Record<string, Section["kind"]> = {
     directory: "directory", directorymatch: "directory", files: "files", filesmatch: "files", location: "location", locationmatch: "location",

@@ -123,22 +123,30 @@ async function authenticate(gate: Gate, auth: AuthSettings, realm: string, crede
     log.error(`${client} AH01617: user ${named}: authentication failure for "${request.path}": Password Mismatch`);
     return { status: 401, user, realm };
   }
-  if (gate.grantsUser(user)) return { status: 0, user };
-  if (gate.groups.length) {
-    const groups = groupsOf(userBytes, auth.groupFile);
-    if (groups instanceof Error) log.error(`${groups instanceof AuthFileError ? errnoPrefix(groups) : ""}${client} ${groups.message}`);
-    else if (gate.groups.some((group) => groups.includes(group))) return { status: 0, user };
-  }
-  if (gate.wsgiGroups.length) {
-    const groups = await scriptGroups(auth, user, request, client, log);
-    if (groups === "failed") return { status: 500, user };
-    if (gate.wsgiGroups.some((group) => groups.includes(group))) return { status: 0, user };
-    // mod_wsgi's own line before authz_core's.
-    log.error(`${client} mod_wsgi (pid=${process.pid}): Authorization of user '${named}' to access '${request.path}' failed. ` +
-      `User is not a member of ${groups.length ? "designated" : "any"} groups.`);
-  }
+  const verdict = await gate.checkUser(user, request.peerAddress, request.localAddress, {
+    fileGroups: once(() => {
+      const groups = groupsOf(userBytes, auth.groupFile);
+      if (!(groups instanceof Error)) return groups;
+      log.error(`${groups instanceof AuthFileError ? errnoPrefix(groups) : ""}${client} ${groups.message}`);
+      return null;
+    }),
+    scriptGroups: once(() => scriptGroups(auth, user, request, client, log)),
+    notInScriptGroups(groups) {
+      // mod_wsgi's own line, before authz_core's.
+      log.error(`${client} mod_wsgi (pid=${process.pid}): Authorization of user '${named}' to access '${request.path}' failed. ` +
+        `User is not a member of ${groups.length ? "designated" : "any"} groups.`);
+    },
+  });
+  if (verdict === "granted") return { status: 0, user };
+  if (verdict === "failed") return { status: 500, user };
   log.error(`${client} AH01631: user ${named}: authorization failure for "${request.path}": `);
   return { status: 401, user, realm };
+}
+
+/** `make()`'s answer, made on the first call only (a lookup several Require lines may ask for). */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | null = null;
+  return () => (made ??= { value: make() }).value;
 }
 
 /** mod_authn_file: the user's line in the AuthUserFile, and the password against its hash. */
