@@ -9,7 +9,7 @@
 // --perf HZ also samples the server with `perf record -g -F HZ` during the measured run and splits
 // the main thread's and the workers' CPU per request by where it went (bench/perf_split.py): each
 // system call, the kernel's other work, libpython, Bun's own code, JIT-compiled JavaScript.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { tmpdir } from "node:os";
 import { wrk } from "./measure.ts";
@@ -105,6 +105,8 @@ try {
 function printSplit(perfData: string, pid: number, secondsPerRequest: Record<"main" | "worker", number>): void {
   const script = Bun.spawnSync(["perf", "script", "-i", perfData, "-F", "comm,tid,ip,sym,dso"], { stdout: "pipe", stderr: "ignore" });
   const split = Bun.spawnSync(["python3", resolve(import.meta.dir, "perf_split.py"), String(pid)], { stdin: script.stdout, stdout: "pipe", stderr: "inherit" });
+  rmSync(perfData, { force: true });
+  if (!split.success) throw new Error(`perf script | bench/perf_split.py failed (is perf installed?)`);
   const places = JSON.parse(split.stdout.toString()) as Record<string, Record<string, number>>;
   for (const kind of ["main", "worker"] as const) {
     const samples = places[kind] ?? {};
