@@ -150,6 +150,78 @@ describe("a certificate per virtual host (SNI), through Apache + mod_ssl and thr
   });
 });
 
+/** [the configuration, the default host's SSLStrictSNIVHostCheck, SNI, the Host (null: HTTP/1.0 without one), what it shows]. */
+const STRICT_CASES: [conf: string, defaultStrict: "on" | "off", sni: string | null, host: string | null, what: string][] = [
+  ["sni-strict.conf", "off", null, "s1.test", "no SNI, the default host (off): served"],
+  ["sni-strict.conf", "off", null, "s4.test", "no SNI, a host with it on (the default's certificate): 403"],
+  ["sni-strict.conf", "off", null, "s2.test", "no SNI, a host with it on and its own certificate: 403, before the 421"],
+  ["sni-strict.conf", "off", null, "s3.test", "no SNI, a host with it off: served"],
+  ["sni-strict.conf", "off", "s4.test", "s4.test", "SNI naming the host with it on: served"],
+  ["sni-strict.conf", "off", "s1.test", "s4.test", "SNI naming another host of the same certificate: served"],
+  ["sni-strict.conf", "off", null, null, "no SNI, no Host: the default host, served"],
+  ["sni-strict.conf", "on", null, "s1.test", "on in the default host: no SNI is refused for it"],
+  ["sni-strict.conf", "on", null, "s3.test", "on in the default host: no SNI is refused for a host with it off too"],
+  ["sni-strict.conf", "on", null, null, "on in the default host: no SNI and no Host, refused"],
+  ["sni-strict.conf", "on", "s3.test", "s3.test", "on in the default host, SNI naming another host: served"],
+  ["sni-strict-one.conf", "on", null, "s1.test", "the only host of its port (no name-based hosts): no SNI is served"],
+];
+
+describe("SSLStrictSNIVHostCheck, through Apache + mod_ssl and through wsgi-bin", () => {
+  const answers = new Map<number, [Answer, Answer]>();
+  const logs: [string, string][] = [];
+
+  beforeAll(async () => {
+    const certs = tempDir("wsgi-bin-sni-strict-");
+    chmodSync(certs, 0o755);
+    certificate(certs, "a.test");
+    certificate(certs, "b.test");
+    const settings = [...new Set(STRICT_CASES.map(([conf, strict]) => `${conf} ${strict}`))];
+    for (const setting of settings) {
+      const [conf, strict] = setting.split(" ") as [string, string];
+      const ports = { ours: await freePort(), apache: await freePort() };
+      const env = { FIXTURES, CERTS: certs, DEFAULT_STRICT: strict };
+      const ours = await start({ args: ["--config", fixture(`site/${conf}`), "--port", String(ports.ours), "--log-level", "info"], env: { ...env, HTTPS_PORT: String(ports.ours) } });
+      const apache = await startApache(fixture(`site/${conf}`), ["authz_core", "alias", "env", "mime", "socache_shmcb", "ssl", "wsgi"], { ...env, HTTPS_PORT: String(ports.apache) });
+      try {
+        for (const [index, [caseConf, caseStrict, name, host]] of STRICT_CASES.entries()) {
+          if (caseConf !== conf || caseStrict !== strict) continue;
+          const request = get(host, "/env", host === null ? "HTTP/1.0" : "HTTP/1.1");
+          answers.set(index, [await ask(ports.apache, name, request), await ask(ports.ours, name, request)]);
+        }
+        logs.push([apache.errorLog(), ours.log()]);
+      } finally {
+        await ours.stop();
+        await apache.stop();
+      }
+    }
+  }, 120_000);
+
+  for (const [index, [conf, strict, name, host, what]] of STRICT_CASES.entries()) {
+    test(`${conf}, default ${strict}, SNI ${name ?? "(none)"}, Host ${host ?? "(none)"}: ${what}`, () => {
+      const [theirs, mine] = answers.get(index)!;
+      expect(theirs.statuses.length).toBeGreaterThan(0);
+      expect({ index, statuses: mine.statuses }).toEqual({ index, statuses: theirs.statuses });
+      expect(mine.statuses[0]).toBe(what.includes("403") || what.includes("refused") ? "403 Forbidden" : "200 OK");
+      expect(mine.environ?.WHICH).toBe(theirs.environ?.WHICH as string | undefined);
+    });
+  }
+
+  test("the 403 is Apache's page, with mod_ssl's reason", () => {
+    const [theirs, mine] = answers.get(1)!;
+    const page = (answer: Answer) => answer.raw.split("\r\n\r\n")[1];
+    const head = (answer: Answer) => answer.raw.split("\r\n\r\n")[0]!.split("\r\n").filter((line) => !/^(Date|Server):/.test(line)).sort();
+    expect(page(mine)).toContain("Reason: The client software did not provide a hostname using Server Name Indication (SNI)");
+    expect(page(mine)).toBe(page(theirs)!);
+    expect(head(mine)).toEqual(head(theirs));
+  });
+
+  test("the error log says why, at info, as mod_ssl does", () => {
+    const line = /\[(ssl|wsgi):info\] \[pid \d+:tid \d+\] \[client 127\.0\.0\.1:\d+\] AH02033: No hostname was provided via SNI for a name based virtual host/g;
+    for (const [theirs, mine] of logs) expect((mine.match(line) ?? []).length).toBe((theirs.match(line) ?? []).length);
+    expect(logs.map(([, mine]) => (mine.match(line) ?? []).length)).toEqual([2, 3, 0]);
+  });
+});
+
 describe("certificates per name that cannot work are refused before serving", () => {
   test("a virtual host with SSLEngine on but no certificate; a certificate whose key is another's", async () => {
     const dir = tempDir("wsgi-bin-sni-bad-");

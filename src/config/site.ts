@@ -34,6 +34,8 @@ export interface SslSettings {
   certificateFile?: string;
   keyFile?: string;
   chainFile?: string;
+  /** SSLStrictSNIVHostCheck on: a client that sent no name in its handshake is refused here (403). */
+  strictSni?: boolean;
   source?: Source;
 }
 

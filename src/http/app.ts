@@ -199,10 +199,10 @@ export function createApp(context: AppContext): App {
     const host = context.hosts.select(requestHost);
     const refusal = misdirection(sni, context.hosts, host, requestHost);
     if (!refusal) return false;
-    host.errorLog.error(`[client ${peer.peerAddress}:${peer.peerPort}] ${refusal.message}`);
+    host.errorLog[refusal.level](`[client ${peer.peerAddress}:${peer.peerPort}] ${refusal.message}`);
     const response = sinkOf(makeSink, peer, host, isHead, http10, head.target);
     response.editHead = host.editHead;
-    response.fail(refusal.status, undefined, true); // refused before Apache reads another request on it
+    response.fail(refusal.status, { notes: refusal.notes }, true); // refused before Apache reads another request on it
     return true;
   }
 

@@ -38,6 +38,8 @@ export interface PageDetail {
   location?: string;
   method?: string;
   serverAdmin?: string;
+  /** Apache's error-notes, which a 403 page adds to its text (HTML, written by the server). */
+  notes?: string;
 }
 
 const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -48,6 +50,7 @@ function message(status: number, text: string, detail: PageDetail | undefined): 
   if (status >= 300 && status < 400) return `The document has moved <a href="${location}">here</a>.`;
   if (status === 411) return `A request of the requested method ${escapeHtml(detail?.method ?? "")} requires a valid Content-length.<br />\n`;
   if (status === 405) return `The requested method ${escapeHtml(detail?.method ?? "")} is not allowed for this URL.`;
+  if (status === 403 && detail?.notes) return text + detail.notes;
   return text;
 }
 

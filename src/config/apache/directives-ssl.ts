@@ -3,7 +3,7 @@
 import { statSync } from "node:fs";
 import { ConfigError, type Source } from "../diagnostics.ts";
 import type { SslSettings } from "../site.ts";
-import { HOST, pathArg, type DirectiveSpec, type Walk } from "./context.ts";
+import { flagArg, HOST, pathArg, type DirectiveSpec, type Walk } from "./context.ts";
 
 function ssl(walk: Walk, source: Source): SslSettings {
   const settings = (walk.vhost.ssl ??= { source });
@@ -49,6 +49,12 @@ export const SSL_DIRECTIVES: DirectiveSpec[] = [
     name: "SSLCertificateKeyFile", where: HOST, args: [1, 1], usage: "FILE",
     apply(walk, args, source) {
       ssl(walk, source).keyFile = pemFile(walk, "SSLCertificateKeyFile", args[0]!, source);
+    },
+  },
+  {
+    name: "SSLStrictSNIVHostCheck", where: HOST, args: [1, 1], usage: "on|off",
+    apply(walk, args, source) {
+      ssl(walk, source).strictSni = flagArg("SSLStrictSNIVHostCheck", args[0]!, source);
     },
   },
   {

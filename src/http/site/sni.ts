@@ -70,25 +70,40 @@ function compatible(a: HostRuntime, b: HostRuntime): boolean {
 }
 
 export interface Misdirection {
-  status: 400 | 421;
-  /** Apache's error log line (after the client). */
+  status: 400 | 403 | 421;
+  /** Apache's error log line (after the client), and its level. */
   message: string;
+  level: "error" | "info";
+  /** What the error page says beside its usual text (Apache's error-notes). */
+  notes?: string;
 }
+
+/** SSLStrictSNIVHostCheck's refusal, as mod_ssl words it. */
+const NO_SNI: Misdirection = {
+  status: 403,
+  message: "AH02033: No hostname was provided via SNI for a name based virtual host",
+  level: "info",
+  notes: "Reason: The client software did not provide a hostname using Server Name Indication (SNI), which is required to access this server.<br />\n",
+};
 
 /**
  * mod_ssl's check on a TLS connection's request: a client that sent a name (`sni`) must send a Host;
- * a Host whose virtual host has another certificate than the handshake's (chosen by `sni`, else the
- * port's default host) is 421, so that no client is served by a host whose certificate it never saw.
+ * one that sent none is refused where SSLStrictSNIVHostCheck is on (in the Host's virtual host or in
+ * the default host it shook hands with) and the port has name-based hosts (more than one); a Host
+ * whose virtual host has another certificate than the handshake's (chosen by `sni`, else the port's
+ * default host) is 421, so that no client is served by a host whose certificate it never saw.
  */
 export function misdirection(sni: string | null, hosts: HostTable, requested: HostRuntime, requestHost: string | null): Misdirection | null {
   if (sni !== null && requestHost === null) {
-    return { status: 400, message: `AH02031: Hostname ${logItem(sni)} provided via SNI, but no hostname provided in HTTP request` };
+    return { status: 400, message: `AH02031: Hostname ${logItem(sni)} provided via SNI, but no hostname provided in HTTP request`, level: "error" };
   }
   const handshake = sni === null ? hosts.hosts[0]! : hosts.select(sni);
+  if (sni === null && hosts.hosts.length > 1 && (requested.vhost.ssl?.strictSni || handshake.vhost.ssl?.strictSni)) return NO_SNI;
   if (handshake === requested || compatible(handshake, requested)) return null;
   const chosen = sni === null ? `${handshake.serverName} (default host as no SNI was provided)` : `${logItem(sni)} provided via SNI`;
   return {
     status: 421,
     message: `AH02032: Hostname ${chosen} and hostname ${logItem(hostName(requestHost ?? ""))} provided via HTTP have no compatible SSL setup for policy 'secure'`,
+    level: "error",
   };
 }
