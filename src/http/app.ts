@@ -4,7 +4,7 @@
 import { settingsFor } from "../config/resolve.ts";
 import type { DaemonProxy } from "../daemon/proxy.ts";
 import type { AccessLog, FormattedLog } from "../log/access-log.ts";
-import { formatLine } from "../log/log-format.ts";
+import { envValue, formatLine } from "../log/log-format.ts";
 import type { ResponseFacts } from "../log/log-record.ts";
 import { AccessRecord, envRequest } from "./access-record.ts";
 import type { ErrorLog } from "../log/error-log.ts";
@@ -357,7 +357,7 @@ export function createApp(context: AppContext): App {
     const record = new AccessRecord(host, connection, head, requestLine, status, bytes, response, keepAlive,
       head ? remoteUsers.get(head) : null, context.scheme);
     for (const { log, format, condition } of logs) {
-      if (condition && variableSet(record.env(), condition.variable) !== condition.set) continue;
+      if (condition && (envValue(record.env(), condition.variable.toLowerCase()) !== null) !== condition.set) continue;
       log.writeLine(formatLine(format, record));
     }
   }
@@ -427,12 +427,6 @@ function environVariables(settings: RouteSettings, peer: Peer, head: ParsedHead,
     fixed = ["SCRIPT_URL", path, "SCRIPT_URI", `${scheme}://${name}${standard ? "" : `:${port}`}${path}`, ...fixed];
   }
   return settings.envIf ? settings.envIf(envRequest(peer, head, target), fixed) : fixed;
-}
-
-/** CustomLog env=[!]VAR: is the variable among the request's (Apache's tables ignore case)? */
-function variableSet(env: readonly string[], name: string): boolean {
-  for (let i = 0; i < env.length; i += 2) if (env[i]!.length === name.length && env[i]!.toLowerCase() === name.toLowerCase()) return true;
-  return false;
 }
 
 /**

@@ -63,8 +63,8 @@ function cookie(r: LogRecord, name: string): string | null {
   return null;
 }
 
-function envValue(r: LogRecord, lowerName: string): string | null {
-  const env = r.env();
+/** A request variable's value (the last given; Apache's tables ignore case): %{VAR}e and CustomLog env=. */
+export function envValue(env: readonly string[], lowerName: string): string | null {
   let value: string | null = null;
   for (let i = 0; i + 1 < env.length; i += 2) if (env[i]!.toLowerCase() === lowerName) value = env[i + 1]!;
   return value;
@@ -115,7 +115,7 @@ const DIRECTIVES: Record<string, (arg: string) => Item> = {
   D: () => (r) => String(duration(r)),
   e: (arg) => {
     const name = arg.toLowerCase();
-    return (r) => escape(envValue(r, name));
+    return (r) => escape(envValue(r.env(), name));
   },
   f: () => (r) => escape(r.filename),
   h: () => (r) => escape(r.remoteAddr),

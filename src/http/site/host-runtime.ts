@@ -13,7 +13,7 @@ import { componentMatcher } from "../../config/apache/include.ts";
 import { ConfigError } from "../../config/diagnostics.ts";
 import { effectiveOptions, hasWsgiHandlers, locationCovers, sectionsInside, settingsFor, statusLocations, vhostNames, type ResolvedRoute } from "../../config/resolve.ts";
 import type { PlannedHost } from "../../config/serve-plan.ts";
-import type { DirSettings, Redirect, StaticMapping, VirtualHost, WsgiRoute } from "../../config/site.ts";
+import type { DirSettings, Redirect, StaticMapping, TlsFiles, VirtualHost, WsgiRoute } from "../../config/site.ts";
 import type { AccessLog, FormattedLog } from "../../log/access-log.ts";
 import type { ErrorLog } from "../../log/error-log.ts";
 import { applicationGroupName } from "../aliases.ts";
@@ -26,6 +26,7 @@ import { ErrorDocuments } from "./error-documents.ts";
 import { headEditor, requestEditor, type RequestEditor } from "./header-rules.ts";
 import { matchRedirect, type RedirectMatch } from "./redirects.ts";
 import { Rewriter } from "./rewrite.ts";
+import { ownFiles } from "./sni.ts";
 import { prefixLength, regex, substitute } from "./url-map.ts";
 
 /** What a WSGI request runs with, besides its script. */
@@ -123,6 +124,8 @@ export class HostRuntime {
   readonly serverName: string;
   /** mod_ssl is on for it (PlannedHost.sslEngine). */
   readonly sslEngine: boolean;
+  /** Its own certificate files (SSLEngine on with both files), null without: what a TLS request may move between (sni.ts). */
+  readonly certificate: TlsFiles | null;
   /** The host's own Header rules, for pages answered before any section applies (404). */
   readonly editHead: HeadEditor | null;
   /**
@@ -164,6 +167,7 @@ export class HostRuntime {
     this.vhost = vhost;
     this.serverName = planned.serverName;
     this.sslEngine = planned.sslEngine;
+    this.certificate = ownFiles(vhost.ssl);
     this.names = vhostNames(vhost).map((name) => componentMatcher(name.toLowerCase()));
     this.editHead = headEditor(vhost.settings.headers);
     this.wsgiHandlers = hasWsgiHandlers(vhost);

@@ -16,7 +16,7 @@ import { TlsError, tlsOptions } from "./tls.ts";
 export type SniSelect = (name: string) => object | undefined;
 
 /** A host's own certificate files: SSLEngine on with SSLCertificateFile and SSLCertificateKeyFile. */
-function ownFiles(ssl: SslSettings | undefined): TlsFiles | null {
+export function ownFiles(ssl: SslSettings | undefined): TlsFiles | null {
   if (!ssl?.engine || !ssl.certificateFile || !ssl.keyFile) return null;
   return { certificateFile: ssl.certificateFile, keyFile: ssl.keyFile, chainFile: ssl.chainFile };
 }
@@ -66,7 +66,7 @@ function secureContext(files: TlsFiles, where: string): object {
 
 /** Can a request move from the handshake's host to this one? mod_ssl compares their SSL setup; here, the certificate. */
 function compatible(a: HostRuntime, b: HostRuntime): boolean {
-  return a.sslEngine === b.sslEngine && sameFiles(ownFiles(a.vhost.ssl), ownFiles(b.vhost.ssl));
+  return a.sslEngine === b.sslEngine && sameFiles(a.certificate, b.certificate);
 }
 
 export interface Misdirection {
