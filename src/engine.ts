@@ -5,6 +5,7 @@ import type { ServerConfig } from "./config.ts";
 import type { PythonRuntime } from "./ffi/runtime.ts";
 import type { RouteInterpreters } from "./http/site/host-runtime.ts";
 import type { ErrorLog } from "./log/error-log.ts";
+import { adapterSources } from "./pool/adapter-sources.ts";
 import { parallelGroups, parallelInit } from "./pool/parallel.ts";
 import { Pool } from "./pool/pool.ts";
 import { startWatchdog } from "./pool/watchdog.ts";
@@ -81,6 +82,7 @@ export function startEngine(
         request_timeout: config.requestTimeout,
         process_group: config.processGroup ?? "",
       },
+      adapterSources: adapterSources(python.magic),
       parallel: replicas,
     },
   });

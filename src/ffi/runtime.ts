@@ -11,6 +11,8 @@ export interface PythonRuntime {
   registry: Ptr;
   /** Whether PYTHONHOME was set by wsgi-bin (the adapter removes it from os.environ again). */
   setHome: boolean;
+  /** PyImport_GetMagicNumber(): the bytecode format, which picks the build's precompiled adapter (-1: none). */
+  magic: number;
 }
 
 /**
@@ -29,6 +31,8 @@ export function startPython(install: PythonInstall, announce?: (version: string)
   py.Py_InitializeEx(0);
   if (setHome) unsetenv("PYTHONHOME");
   const registry = py.PyDict_New();
+  const magic = py.PyImport_GetMagicNumber();
+  if (magic === -1) py.PyErr_Clear();
   py.PyEval_SaveThread();
-  return { install, version, registry, setHome };
+  return { install, version, registry, setHome, magic };
 }

@@ -14,6 +14,7 @@ import {
 } from "../ffi/libpython.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import { adapterCode, modWsgiCode } from "./adapter-code.ts";
+import type { AdapterSources } from "./adapter-sources.ts";
 import type { ParallelGroup, ParallelTable } from "./parallel.ts";
 import type { SharedMutex } from "./shared-mutex.ts";
 
@@ -62,7 +63,9 @@ export class ThreadInterpreters {
     private readonly registry: Ptr,
     private readonly log: ErrorLog,
     /** config: the adapter's configuration, marshalled (pool/marshal.ts). */
-    private readonly attachArguments: { config: Uint8Array; memories: Uint8Array[]; exchangeDef: Ptr; publishDef: Ptr; awayDef: Ptr; backDef: Ptr },
+    private readonly attachArguments: {
+      config: Uint8Array; sources: AdapterSources; memories: Uint8Array[]; exchangeDef: Ptr; publishDef: Ptr; awayDef: Ptr; backDef: Ptr;
+    },
     private readonly setupLock: SharedMutex,
     private readonly parallel: ParallelTable,
   ) {
@@ -193,13 +196,13 @@ export class ThreadInterpreters {
    */
   private attachAdapter(label: string, group: string, replicas: number): { handle: Ptr; settle: Ptr; channelArgs: Ptr[] } | null {
     const py = this.py;
-    const { config, memories, exchangeDef, publishDef, awayDef, backDef } = this.attachArguments;
+    const { config, sources, memories, exchangeDef, publishDef, awayDef, backDef } = this.attachArguments;
     const name = py.PyUnicode_FromString(ADAPTER_MODULE);
     let module = py.PyImport_GetModule(name);
     py.Py_DecRef(name);
     const first = !module; // the interpreter's first attach: the one its Interpreter is made with
     if (!module && !py.PyErr_Occurred()) {
-      const { code, precompiled } = adapterCode(py);
+      const { code, precompiled } = adapterCode(py, sources);
       if (code) {
         this.log.debug(`Adapter for interpreter ${label}: ${precompiled ? "precompiled by the build for this Python" : "compiled from its source"}.`);
         module = py.PyImport_ExecCodeModule(ADAPTER_MODULE, code);
@@ -222,7 +225,7 @@ export class ThreadInterpreters {
           py.PyCFunction_NewEx(backDef, 0, 0),
           py.PyLong_FromLongLong(replicas),
           py.PyUnicode_FromString(group),
-          ...(first ? [modWsgiCode(py)] : []), // later attaches find the interpreter made
+          ...(first ? [modWsgiCode(py, sources)] : []), // later attaches find the interpreter made
         ]);
         if (args) {
           handle = py.PyObject_CallObject(attach, args);

@@ -1,4 +1,5 @@
 // What the HTTP thread tells a new worker before it starts serving (the only structured-clone message).
+import type { AdapterSources } from "./adapter-sources.ts";
 import type { MarshalValue } from "./marshal.ts";
 import type { ParallelInit } from "./parallel.ts";
 
@@ -18,6 +19,8 @@ export interface WorkerInit {
   parallel: ParallelInit;
   /** The dict adapter.attach() is given (marshalled, see pool/marshal.ts): see Interpreter.__init__ in src/python/adapter.py. */
   adapterConfig: Record<string, MarshalValue>;
+  /** The adapter's and the mod_wsgi module's code for this Python (pool/adapter-sources.ts). */
+  adapterSources: AdapterSources;
   logFd: number;
   logLevel: number;
 }

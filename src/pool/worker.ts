@@ -83,6 +83,7 @@ function serve(init: WorkerInit): void {
 
   const interpreters = new ThreadInterpreters(py, init.registry, log, {
     config: marshal(init.adapterConfig),
+    sources: init.adapterSources,
     memories: init.channels.map((shared) => new Uint8Array(shared)),
     exchangeDef,
     publishDef,
