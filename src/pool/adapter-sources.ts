@@ -1,8 +1,8 @@
 // What every interpreter loads the adapter and the mod_wsgi module from, resolved once on the HTTP
 // thread for the running Python and handed to the workers in their WorkerInit: the marshalled code
 // objects the build compiled for its bytecode format (build/adapter-bytecode.ts), else the sources.
-// The workers never hold the build's table: its ~550 KB of base64 parsed by each of them cost ~1.4 MiB
-// of RSS a thread (bench: 64 Bun workers with and without such a literal).
+// The workers never hold the build's table (~550 KB of base64, every Python's): each parsed it, and
+// the first interpreter's adapter import at cold start took ~2 ms longer (bench/cold-phases.ts).
 import adapterSource from "../python/adapter.py" with { type: "text" };
 import modWsgiSource from "../python/mod_wsgi.py" with { type: "text" };
 import { ADAPTER_BYTECODE, MOD_WSGI_BYTECODE } from "./adapter-bytecode.ts";
