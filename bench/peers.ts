@@ -158,19 +158,20 @@ function waitress(): Peer {
 
 /**
  * wsgi-bin with its defaults; with `--processes N`, as a user of a GIL-bound app on N cores would pass;
- * or with `--threads N`, as a user of an app that waits on I/O would (Apache's ThreadsPerChild,
- * mod_wsgi's threads=).
+ * with `--threads N`, as a user of an app that waits on I/O would (Apache's ThreadsPerChild, mod_wsgi's
+ * threads=); or both, as that user would on N cores (Apache's children times ThreadsPerChild).
  */
 function wsgiBin(variant: { processes?: number; threads?: number } = {}): Peer {
   const { processes = 1, threads } = variant;
   const flags = [...(processes > 1 ? ["--processes", String(processes)] : []), ...(threads ? ["--threads", String(threads)] : [])];
   const command = `./wsgi-bin --alias /=APP --host 127.0.0.1 --port PORT --python /usr/bin/python3${flags.length ? ` ${flags.join(" ")}` : ""}`;
+  const name = ["wsgi-bin", ...(processes > 1 ? [`p${processes}`] : []), ...(threads ? [`t${threads}`] : [])].join("-");
   return {
-    name: processes > 1 ? `wsgi-bin-p${processes}` : threads ? `wsgi-bin-t${threads}` : "wsgi-bin",
-    settings: processes > 1
-      ? `wsgi-bin with --processes ${processes} (the documented flag; every peer here runs 2 processes): ${command} (8 threads each)`
-      : threads
-        ? `wsgi-bin with --threads ${threads} (the documented flag for an app that waits on I/O; each thread is a JavaScript worker, ~4.3 MiB of RSS): ${command}`
+    name,
+    settings: threads
+      ? `wsgi-bin with ${flags.join(" ")} (the documented flags for an app that waits on I/O; each thread is a JavaScript worker, ~4.3 MiB of RSS): ${command}`
+      : processes > 1
+        ? `wsgi-bin with --processes ${processes} (the documented flag; every peer here runs 2 processes): ${command} (8 threads each)`
         : `wsgi-bin with its defaults: ${command} (one process, 8 threads, log level notice, no access log)`,
     packages: [],
     optional: threads !== undefined,
@@ -184,7 +185,7 @@ function wsgiBin(variant: { processes?: number; threads?: number } = {}): Peer {
 }
 
 /** Every server the suite knows; those `optional` run only when --peers names them. */
-export const PEERS: Peer[] = [apache(), uwsgi(), gunicorn(), waitress(), wsgiBin(), wsgiBin({ processes: 2 }), wsgiBin({ threads: 128 })];
+export const PEERS: Peer[] = [apache(), uwsgi(), gunicorn(), waitress(), wsgiBin(), wsgiBin({ processes: 2 }), wsgiBin({ threads: 128 }), wsgiBin({ processes: 2, threads: 64 })];
 
 async function firstLine(argv: string[]): Promise<string> {
   const child = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
