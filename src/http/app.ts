@@ -16,8 +16,10 @@ import { writeRequestHead } from "./request-head.ts";
 import { AuthScripts } from "./auth-scripts.ts";
 import { accessGate, type Gate } from "./site/access.ts";
 import { admitRequest, remoteUsers } from "./site/basic-auth.ts";
-import type { ErrorDocuments } from "./site/error-documents.ts";
+import { errorRedirect, NO_BODY, type ErrorRedirect } from "./error-redirect.ts";
+import type { ErrorDetour, ErrorDocuments } from "./site/error-documents.ts";
 import { headEditor } from "./site/header-rules.ts";
+import type { PageDetail } from "./error-page.ts";
 import { parseTarget, targetAuthority, type Target } from "./request-target.ts";
 import type { HostRuntime, Match, RouteSettings } from "./site/host-runtime.ts";
 import type { HostTable } from "./site/host-table.ts";
@@ -78,7 +80,9 @@ export interface Peer {
 
 /** A response sink that Header rules can edit (the wire's; fetch-front.ts's ignores them). */
 export type EditableSink = ResponseSink & {
-  editHead?: HeadEditor | null; errorDocuments?: ErrorDocuments | null; errorLog?: ErrorLog; serverAdmin?: string;
+  editHead?: HeadEditor | null; errorDocuments?: ErrorDocuments | null; errorDetour?: ErrorDetour | null; errorLog?: ErrorLog; serverAdmin?: string;
+  /** The connection ends after this response (wire only): see ErrorRedirect.closes. */
+  closes?: boolean;
   /** When the request was received (µs since the epoch), for the Header rules' %t and %D. */
   readonly started?: number;
   /** The access log's %R: wsgi-script where a WSGI route answers. */
@@ -125,7 +129,7 @@ export function createApp(context: AppContext): App {
     let target = parseTarget(head.target);
     if (typeof target === "number") {
       const host = context.hosts.select(head.host);
-      const response = sinkOf(makeSink, connection, host, isHead, http10, head.target);
+      const response = sinkFor(makeSink, connection, head, host, isHead, http10, head.target);
       response.editHead = host.editHead; // Header always applies to these too
       return response.fail(target);
     }
@@ -136,7 +140,7 @@ export function createApp(context: AppContext): App {
       if (answer && "path" in answer) {
         target = { ...target, path: answer.path, query: answer.query, rewrittenFrom: target.path }; // [PT]
       } else if (answer) {
-        const response = sinkOf(makeSink, connection, host, isHead, http10, target.raw);
+        const response = sinkFor(makeSink, connection, head, host, isHead, http10, target.raw);
         response.editHead = host.editHead;
         response.errorDocuments = host.errorDocumentsAt(target.path); // F, G
         return sendRedirect(response, answer, host.errorLog);
@@ -144,7 +148,7 @@ export function createApp(context: AppContext): App {
     }
     // TRACE: the server's own answer, once a Redirect had its say (see site/trace.ts).
     if (head.method === "TRACE" && host.match(target.path)?.kind !== "redirect") {
-      const response = sinkOf(makeSink, connection, host, false, http10, target.raw);
+      const response = sinkFor(makeSink, connection, head, host, false, http10, target.raw);
       response.editHead = host.editHead;
       response.errorDocuments = host.errorDocumentsAt(target.path);
       return answerTrace(head, body, response, host.vhost.traceEnable ?? "on");
@@ -156,7 +160,7 @@ export function createApp(context: AppContext): App {
       // AddHandler or SetHandler wsgi-script: the file may be a script to run, never a file to send.
       const script = host.handlerScript(target.path, match);
       if (script && "status" in script) {
-        const response = sinkOf(makeSink, connection, host, isHead, http10, script.script);
+        const response = sinkFor(makeSink, connection, head, host, isHead, http10, script.script);
         response.errorDocuments = host.errorDocumentsAt(target.path, script.script);
         host.errorLog.error(`[client ${connection.peerAddress}:${connection.peerPort}] ${script.reason}: ${logPath(script.script)}`);
         return sendPage(response, script.status);
@@ -164,7 +168,7 @@ export function createApp(context: AppContext): App {
       if (script) match = script;
     }
     if (match?.kind === "wsgi") return runWsgi(connection, head, body, target, host, requestHost, match, makeSink);
-    const response = sinkOf(makeSink, connection, host, isHead, http10, match?.kind === "file" ? match.file : target.raw);
+    const response = sinkFor(makeSink, connection, head, host, isHead, http10, match?.kind === "file" ? match.file : target.raw);
     const base: UrlBase = { scheme: context.scheme, host: requestHost, serverName: host.serverName };
     if (!match) {
       // No route, but a <Location> may still refuse the path, redirect it or give it to mod_status (Apache checks access first).
@@ -217,12 +221,42 @@ export function createApp(context: AppContext): App {
     } };
   }
 
+  /**
+   * The sink for one of a host's answers. Where an ErrorDocument of the host names a local URL, an error
+   * it answers goes to the WSGI script that serves that URL, if one does (error-redirect.ts).
+   */
+  function sinkFor<P extends Peer>(makeSink: SinkFactory<P>, peer: P, head: ParsedHead, host: HostRuntime, isHead: boolean,
+      http10: boolean, label: string): EditableSink {
+    const response = sinkOf(makeSink, peer, host, isHead, http10, label);
+    if (host.localErrorDocuments) response.errorDetour = (status, detail) => toErrorScript(response, peer, head, host, makeSink, status, detail);
+    return response;
+  }
+
+  /** The error `status` of `response` answered by the WSGI script its ErrorDocument names; false when there is none. */
+  function toErrorScript<P extends Peer>(response: EditableSink, peer: P, head: ParsedHead, host: HostRuntime, makeSink: SinkFactory<P>,
+      status: number, detail: PageDetail | undefined): boolean {
+    const document = response.errorDocuments?.scriptDocument(status);
+    const redirect = document ? errorRedirect(head, document, status, detail) : null;
+    const match = redirect ? host.match(redirect.target.path) : null;
+    if (!redirect || match?.kind !== "wsgi") return false;
+    const requestHost = targetAuthority(head.target) ?? head.host;
+    runWsgi(peer, redirect.head, NO_BODY, redirect.target, host, requestHost, match, makeSink, redirect).catch((error: Error) => {
+      errorLog.error(`Internal error serving the ErrorDocument ${document} of ${head.method} ${head.target}: ${error.stack ?? error}`);
+      peer.cut();
+      peer.finished(500, 0, false);
+    });
+    return true;
+  }
+
+  /** `redirect`: the request is an ErrorDocument's for an error of another (error-redirect.ts). */
   async function runWsgi<P extends Peer>(connection: P, head: ParsedHead, body: BodySource, target: Target, host: HostRuntime,
-    requestHost: string | null, match: WsgiMatch, makeSink: SinkFactory<P>): Promise<void> {
+    requestHost: string | null, match: WsgiMatch, makeSink: SinkFactory<P>, redirect?: ErrorRedirect): Promise<void> {
     const settings = match.settings;
     const started = stats ? performance.now() : 0;
     const routeIndex = stats ? context.statRoutes?.get(match.script) ?? -1 : -1;
-    const response = sinkOf(makeSink, connection, host, head.method === "HEAD", head.protocol === "HTTP/1.0", match.script);
+    const response = redirect
+      ? redirectedSink(makeSink, connection, host, head, match.script, redirect)
+      : sinkFor(makeSink, connection, head, host, head.method === "HEAD", head.protocol === "HTTP/1.0", match.script);
     response.editHead = settings.editHead;
     response.errorDocuments = settings.errorDocuments;
     response.errorLog = host.errorLog; // what it says of the app's response (a wrong Content-Length)
@@ -268,6 +302,7 @@ export function createApp(context: AppContext): App {
     // An absolute-form target's authority is the Host (RFC 9112 3.2.2), HTTP_HOST too, as in Apache.
     let headers = target.host !== null && target.host !== head.host ? withHost(head.headers, target.host) : head.headers;
     let env = environVariables(settings, connection, head, target, requestHost, host, context.scheme);
+    if (redirect) env = [...env, ...redirect.env];
     // mod_wsgi's REMOTE_USER and AUTH_TYPE (Apache's common variables, over SetEnv's): who Basic authentication let in.
     if (admission.user !== null) env = [...env, "REMOTE_USER", admission.user, "AUTH_TYPE", settings.gate?.auth?.type ?? "Basic"];
     // mod_ssl's SSL_TLS_SNI, set whatever SSLOptions say (mod_wsgi drops only HTTPS), where mod_ssl is on.
@@ -408,6 +443,23 @@ function rewriteRequest(peer: Peer, head: ParsedHead, target: Target, host: Host
  * SetEnvIf's, then mod_rewrite's SCRIPT_URL and SCRIPT_URI with RewriteEngine On (the path before any
  * rule, and that as a URL from Host), then SetEnv's, which win. Without the first two, SetEnv's as they are.
  */
+/**
+ * The sink of an ErrorDocument's script: an error of its own gives the first error's page, saying so
+ * (ap_die's recursive error), and no other ErrorDocument.
+ */
+function redirectedSink<P extends Peer>(makeSink: SinkFactory<P>, peer: P, host: HostRuntime, head: ParsedHead, label: string,
+    redirect: ErrorRedirect): EditableSink {
+  const response = sinkOf(makeSink, peer, host, redirect.isHead, head.protocol === "HTTP/1.0", label);
+  response.closes = redirect.closes;
+  response.errorDetour = (status) => {
+    response.errorDetour = null;
+    response.errorDocuments = null;
+    response.fail(redirect.status, { ...redirect.detail, additionally: status });
+    return true;
+  };
+  return response;
+}
+
 /** A response sink for one of a host's answers: its ServerAdmin is what a 500 page names. */
 function sinkOf<P extends Peer>(makeSink: SinkFactory<P>, peer: P, host: HostRuntime, isHead: boolean, http10: boolean, label: string): EditableSink {
   const response = makeSink(peer, isHead, http10, label);

@@ -40,6 +40,8 @@ export interface PageDetail {
   serverAdmin?: string;
   /** Apache's error-notes, which a 403 page adds to its text (HTML, written by the server). */
   notes?: string;
+  /** The status a WSGI script serving this error's ErrorDocument failed with in turn (Apache's recursive_error). */
+  additionally?: number;
 }
 
 const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -68,10 +70,17 @@ function paragraph(status: number, text: string, detail: PageDetail | undefined)
   return `<p>${message(status, text, detail)}</p>\n`;
 }
 
+/** ap_die's note when the ErrorDocument of an error failed too: the page is the first error's, with this. */
+function additionally(status: number | undefined): string {
+  if (status === undefined) return "";
+  const reason = MESSAGES[status]?.[0] ?? "Error";
+  return `<p>Additionally, a ${status} ${reason}\nerror was encountered while trying to use an ErrorDocument to handle the request.</p>\n`;
+}
+
 export function errorPage(status: number, detail?: PageDetail): ErrorPage {
   const [reason, text] = MESSAGES[status] ?? ["Error", "The server could not complete your request."];
   const body = `<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n<html><head>\n<title>${status} ${reason}</title>\n` +
-    `</head><body>\n<h1>${reason}</h1>\n${paragraph(status, text, detail)}</body></html>\n`;
+    `</head><body>\n<h1>${reason}</h1>\n${paragraph(status, text, detail)}${additionally(detail?.additionally)}</body></html>\n`;
   return { reason, body };
 }
 

@@ -139,6 +139,8 @@ export class HostRuntime {
   readonly rewriter: Rewriter | null;
   /** Does an ErrorDocument appear anywhere in the host (else no request works out which applies)? */
   private readonly anyErrorDocuments: boolean;
+  /** Does an ErrorDocument of the host name a local URL (which a WSGI script may serve: app.ts's sinkFor)? */
+  readonly localErrorDocuments: boolean;
   private readonly names: ((name: string) => boolean)[];
   private readonly routes: CompiledRoute[];
   /** Prefix routes of one script each, none with per-path settings: Hono's router finds them. */
@@ -173,6 +175,8 @@ export class HostRuntime {
     this.wsgiHandlers = hasWsgiHandlers(vhost);
     this.rewriter = vhost.rewriteEngine && vhost.rewrites?.length ? new Rewriter(vhost.rewrites) : null;
     this.anyErrorDocuments = Boolean(vhost.settings.errorDocuments) || vhost.sections.some((section) => section.settings.errorDocuments);
+    this.localErrorDocuments = [vhost.settings, ...vhost.sections.map((section) => section.settings)]
+      .some((settings) => Object.values(settings.errorDocuments ?? {}).some((document) => document.startsWith("/") && !document.includes(" ")));
     this.redirects = vhost.redirects;
     this.statics = vhost.staticMappings;
     this.statusPaths = statusLocations(vhost);
@@ -477,7 +481,7 @@ export class HostRuntime {
       pages = new ErrorDocuments(dir.errorDocuments, (path) => {
         const found = this.match(path);
         return found?.kind === "file" ? found.file : null;
-      });
+      }, (path) => this.match(path)?.kind === "wsgi");
       this.errorPages.set(dir, pages);
     }
     return pages;

@@ -2,7 +2,7 @@
 // responses take only the `Header always` rules, as in Apache.
 import { ERROR_PAGE_TYPE, errorPage, type PageDetail } from "../error-page.ts";
 import type { HeadEditor } from "../wire/response-writer.ts";
-import type { ErrorDocuments } from "./error-documents.ts";
+import type { ErrorDetour, ErrorDocuments } from "./error-documents.ts";
 import type { RedirectHit } from "./redirects.ts";
 
 /** What a page needs of a response sink: the wire's WireResponse, or fetch-front.ts's. */
@@ -10,12 +10,15 @@ export interface PageSink {
   editHead?: HeadEditor | null;
   /** ErrorDocument for the path answered, if any applies there. */
   errorDocuments?: ErrorDocuments | null;
+  /** Who else answers this response's errors, asked first (see ErrorDetour). */
+  errorDetour?: ErrorDetour | null;
   /** The host's ServerAdmin, which Apache's 500 page names. */
   serverAdmin?: string;
   complete(head: string, body: Uint8Array): void;
 }
 
 export function sendPage(response: PageSink, status: number, fields: string[] = [], detail?: PageDetail): void {
+  if (status >= 400 && response.errorDetour?.(status, detail)) return;
   const edit = response.editHead;
   if (edit) response.editHead = (head, _error, started) => edit(head, true, started);
   const custom = status >= 400 ? response.errorDocuments?.page(status) : null;

@@ -6,7 +6,7 @@ import type { ErrorLog } from "../../log/error-log.ts";
 import { logItem } from "../../log/log-item.ts";
 import { ERROR_PAGE_TYPE, errorPage, type PageDetail } from "../error-page.ts";
 import type { ResponseSink } from "../wsgi-exchange.ts";
-import type { ErrorDocuments } from "../site/error-documents.ts";
+import type { ErrorDetour, ErrorDocuments } from "../site/error-documents.ts";
 import { noteGarbage } from "./garbage.ts";
 import { httpDate } from "./http-date.ts";
 import { nowMicros } from "../site/header-format.ts";
@@ -43,7 +43,7 @@ export type HeadEditor = (fields: string[], error: boolean, started?: number) =>
 
 /** Chunked framing, shared with the daemon proxy's request bodies. */
 export const CRLF = Buffer.from("\r\n");
-const DROPS_CONNECTION = new Set([400, 408, 411, 413, 414, 500, 501, 503]);
+export const DROPS_CONNECTION = new Set([400, 408, 411, 413, 414, 500, 501, 503]);
 export const LAST_CHUNK = Buffer.from("0\r\n\r\n");
 
 export class WireResponse implements ResponseSink, ResponseFacts {
@@ -60,6 +60,10 @@ export class WireResponse implements ResponseSink, ResponseFacts {
   readonly started = nowMicros();
   /** ErrorDocument for the path answered, if any applies there (fail() consults it). */
   errorDocuments: ErrorDocuments | null = null;
+  /** Who else answers this response's errors (fail() asks it first): see ErrorDetour. */
+  errorDetour: ErrorDetour | null = null;
+  /** The connection ends after this response whatever it is: it answers for an error that ends it (an ErrorDocument's script). */
+  closes = false;
   /** The host's ServerAdmin, which the 500 page names. */
   serverAdmin: string | undefined = undefined;
   /** For the access log: the head's bytes, its status and fields as written, and who answered (app.ts sets it). */
@@ -89,7 +93,7 @@ export class WireResponse implements ResponseSink, ResponseFacts {
     } else {
       text += `Content-Length: ${body.length}\r\n`;
     }
-    this.keepAlive = !short && this.target.keepAliveWanted();
+    this.keepAlive = !short && !this.closes && this.target.keepAliveWanted();
     text += this.connectionHeader() + "\r\n";
     const out = Buffer.allocUnsafe(text.length + payload.length);
     out.write(text, 0, "latin1");
@@ -111,7 +115,7 @@ export class WireResponse implements ResponseSink, ResponseFacts {
         text += "Transfer-Encoding: chunked\r\n";
       }
     }
-    this.keepAlive = this.mode !== CLOSE && this.target.keepAliveWanted();
+    this.keepAlive = this.mode !== CLOSE && !this.closes && this.target.keepAliveWanted();
     text += this.connectionHeader() + "\r\n";
     this.target.write(Buffer.from(text, "latin1"));
     this.headBytes = text.length;
@@ -181,6 +185,7 @@ export class WireResponse implements ResponseSink, ResponseFacts {
   }
 
   fail(status: number, detail?: PageDetail, close = false): void {
+    if (this.errorDetour?.(status, detail)) return;
     const custom = this.errorDocuments?.page(status) ?? null;
     const answer = custom?.status ?? status;
     this.status = answer;
@@ -197,7 +202,7 @@ export class WireResponse implements ResponseSink, ResponseFacts {
     else fields += `Content-Type: ${ERROR_PAGE_TYPE}\r\n`;
     this.fields = [...edited, ...(custom ? custom.fields : ["Content-Type", ERROR_PAGE_TYPE])];
     // Apache's ap_status_drops_connection: after these the connection is not to be trusted.
-    this.keepAlive = !close && !DROPS_CONNECTION.has(status) && this.target.keepAliveWanted();
+    this.keepAlive = !close && !this.closes && !DROPS_CONNECTION.has(status) && this.target.keepAliveWanted();
     const text = `HTTP/1.1 ${answer} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\n${fields}${extra}${this.connectionHeader()}\r\n`;
     const out = this.head ? Buffer.from(text, "latin1") : Buffer.concat([Buffer.from(text, "latin1"), body]);
     this.target.write(out);

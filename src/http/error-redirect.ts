@@ -1,0 +1,52 @@
+// ErrorDocument to a local URL that a WSGI script serves: Apache's internal redirect (ap_die). The
+// script runs as a GET of that URL with the failed request's head otherwise kept (its headers, its
+// REQUEST_URI), without its body, and with what Apache leaves it of the failed request: REDIRECT_STATUS,
+// REDIRECT_URL, REDIRECT_QUERY_STRING (when it had a query), REDIRECT_REQUEST_METHOD and
+// REDIRECT_ERROR_NOTES (when there are notes). Its response, status and all, is the answer; if it
+// fails in turn, the answer is the first error's own page, which says so (PageDetail.additionally).
+// Apache also copies the failed request's other environment variables under REDIRECT_ (all its CGI
+// variables after a WSGI app failed): those are not reproduced.
+import type { PageDetail } from "./error-page.ts";
+import { parseTarget, type Target } from "./request-target.ts";
+import type { ParsedHead } from "./wire/head-parser.ts";
+import { DROPS_CONNECTION } from "./wire/response-writer.ts";
+import type { BodySource } from "./wsgi-exchange.ts";
+
+export interface ErrorRedirect {
+  /** The failed request's head as a GET without a body (its target, so REQUEST_URI, unchanged). */
+  head: ParsedHead;
+  /** The ErrorDocument's URL: the path the script is found by, and QUERY_STRING. */
+  target: Target;
+  /** The REDIRECT_ variables, as name, value... */
+  env: string[];
+  /** A HEAD request: the script's response goes without its body. */
+  isHead: boolean;
+  /** The error ends the connection (Apache's ap_status_drops_connection): so does the script's answer. */
+  closes: boolean;
+  /** The failed request's status and page detail: its page is the answer if the script fails too. */
+  status: number;
+  detail: PageDetail | undefined;
+}
+
+/** An empty request body: the failed request's stays where it was (read and dropped by the connection). */
+export const NO_BODY: BodySource = { readInto: () => Promise.resolve(null) };
+
+/** The redirect of `head`'s error `status` to `document` (a local URL), or null when either is not a valid target. */
+export function errorRedirect(head: ParsedHead, document: string, status: number, detail?: PageDetail): ErrorRedirect | null {
+  const target = parseTarget(document);
+  const failed = parseTarget(head.target);
+  if (typeof target === "number" || typeof failed === "number") return null;
+  const env = ["REDIRECT_STATUS", String(status), "REDIRECT_URL", failed.path];
+  if (failed.query) env.push("REDIRECT_QUERY_STRING", failed.query);
+  env.push("REDIRECT_REQUEST_METHOD", head.method);
+  if (detail?.notes) env.push("REDIRECT_ERROR_NOTES", detail.notes);
+  return {
+    head: { ...head, method: "GET", contentLength: -1, chunked: false, expectContinue: false },
+    target,
+    env,
+    isHead: head.method === "HEAD",
+    closes: DROPS_CONNECTION.has(status),
+    status,
+    detail,
+  };
+}
