@@ -2,23 +2,28 @@
 // same configuration through Apache + mod_wsgi and through wsgi-bin: the script's status and body
 // (what of the environ it was given, test/fixtures/error-document.wsgi), for errors from the mapping
 // (404), access (403), Redirect gone (410) and a failed WSGI app (500), a script that fails in turn,
-// and what the connection does after each.
+// and what the connection does after each; then with the script in a daemon process group.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync } from "node:fs";
 import { startBoth, type BothServers } from "./helpers/apache.ts";
 import { cleanupTemps, FIXTURES, fixture, tempDir } from "./helpers/server.ts";
 import { WireClient, type WireResponse } from "./helpers/wire-client.ts";
 
+const MODULES = ["authz_core", "alias", "env", "mime", "wsgi"];
 let both: BothServers;
 beforeAll(async () => {
-  const site = tempDir("wsgi-bin-errordoc-wsgi-");
-  chmodSync(site, 0o755);
-  both = await startBoth(fixture("site/error-document-wsgi.conf"), ["authz_core", "alias", "env", "mime", "wsgi"], { SITE: site, FIXTURES });
+  both = await startBoth(fixture("site/error-document-wsgi.conf"), MODULES, { SITE: site(), FIXTURES });
 }, 60_000);
 afterAll(async () => {
   await both?.stop();
   cleanupTemps();
 });
+
+function site(): string {
+  const dir = tempDir("wsgi-bin-errordoc-wsgi-");
+  chmodSync(dir, 0o755); // Apache's workers (www-data) look for .htaccess in it
+  return dir;
+}
 
 /** One request (`extra`: more header lines, then the body) and its response; `keepAlive` leaves out Connection: close. */
 async function ask(port: number, method: string, path: string, extra = "", keepAlive = false): Promise<WireResponse> {
@@ -84,5 +89,43 @@ describe("ErrorDocument to a WSGI script, through Apache and through wsgi-bin", 
     const again = await ask(both.ours.port, "GET", "/errdoc/status/201");
     expect(again.status).toBe(201);
     expect(both.ours.stderr()).toContain("the error document fails");
+  });
+});
+
+describe("ErrorDocument to a WSGI script in a daemon process group, through Apache and through wsgi-bin", () => {
+  let daemon: BothServers;
+  beforeAll(async () => {
+    daemon = await startBoth(fixture("site/error-document-wsgi-daemon.conf"), MODULES, { SITE: site(), FIXTURES });
+  }, 60_000);
+  afterAll(async () => {
+    await daemon?.stop();
+  });
+
+  const cases: [string, string, string][] = [
+    ["GET", "/nope?q=1", ""],
+    ["POST", "/nope", "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"],
+    ["HEAD", "/nope", ""],
+    ["GET", "/raises?a=b", ""], // the app fails in the front process, its ErrorDocument runs in the daemon
+  ];
+  for (const [method, path, extra] of cases) {
+    test(`${method} ${path}`, async () => {
+      const [theirs, mine] = await Promise.all([ask(daemon.apache.port, method, path, extra), ask(daemon.ours.port, method, path, extra)]);
+      expect(comparable(mine)).toEqual(comparable(theirs));
+    });
+  }
+
+  // Apache's daemon mode takes the daemon's 500 for a new error of the ErrorDocument's own URL and
+  // redirects again (to that URL's ErrorDocument 500); wsgi-bin answers as in embedded mode.
+  test("GET /broken: the script fails in the daemon, and the answer is the first error's page", async () => {
+    const mine = await ask(daemon.ours.port, "GET", "/broken");
+    expect(mine.status).toBe(500);
+    expect(mine.body.toString()).toContain("<p>Additionally, a 500 Internal Server Error\nerror was encountered while trying to use an ErrorDocument");
+  });
+
+  test("the daemon's script sees the failed request", async () => {
+    const mine = await ask(daemon.ours.port, "GET", "/nope?q=1");
+    expect(JSON.parse(mine.body.toString())).toMatchObject({
+      REDIRECT_STATUS: "404", REDIRECT_QUERY_STRING: "q=1", REQUEST_URI: "/nope?q=1", "mod_wsgi.process_group": "errdocs",
+    });
   });
 });

@@ -5,7 +5,8 @@ import type { Peer } from "../http/app.ts";
 import type { ResponseFacts } from "../log/log-record.ts";
 import type { Connection } from "../http/wire/connection.ts";
 import type { ParsedHead } from "../http/wire/head-parser.ts";
-import { FRONT_EXPECT, FRONT_HEADER_LOWER, FRONT_HTTP10, FRONT_SNI, FRONT_USER } from "./protocol.ts";
+import { fromRelay, type ErrorRedirect } from "../http/error-redirect.ts";
+import { FRONT_EXPECT, FRONT_HEADER_LOWER, FRONT_HTTP10, FRONT_REDIRECT, FRONT_SNI, FRONT_USER } from "./protocol.ts";
 
 /** The client of a relayed request, over the front's connection to this daemon. */
 export class FrontPeer implements Peer {
@@ -18,6 +19,8 @@ export class FrontPeer implements Peer {
     readonly relayedUser: string | null = null,
     /** The name the client sent the front in its TLS handshake (SSL_TLS_SNI), if any. */
     readonly relayedServerName: string | null = null,
+    /** The request is an ErrorDocument's script's for an error the front met (http/error-redirect.ts). */
+    readonly relayedRedirect: ErrorRedirect | null = null,
   ) {}
 
   cut(): void {
@@ -61,18 +64,23 @@ export function fromFront(connection: Connection, head: ParsedHead): Relayed | n
   if (expectAdded && expectAt >= 0) kept.splice(expectAt, 2);
   let user: string | null = null;
   let serverName: string | null = null;
+  let redirect: string | null = null;
   try {
     user = flagValue(flags, FRONT_USER);
     serverName = flagValue(flags, FRONT_SNI);
+    redirect = flagValue(flags, FRONT_REDIRECT);
   } catch {
     return null; // not what a front writes
   }
-  const peer = new FrontPeer(connection, remoteAddr, Number(remotePort), localAddress === "-" ? "" : localAddress, user, serverName);
   const protocol = flags.includes(FRONT_HTTP10) ? "HTTP/1.0" : head.protocol;
-  return { listener: Number(listener), peer, head: { ...head, protocol, headers: kept, expectContinue: expectAdded ? false : head.expectContinue } };
+  const relayedHead = { ...head, protocol, headers: kept, expectContinue: expectAdded ? false : head.expectContinue } as const;
+  const redirected = redirect === null ? null : fromRelay(redirect, relayedHead);
+  if (redirect !== null && !redirected) return null;
+  const peer = new FrontPeer(connection, remoteAddr, Number(remotePort), localAddress === "-" ? "" : localAddress, user, serverName, redirected);
+  return { listener: Number(listener), peer, head: relayedHead };
 }
 
-/** A flag's URI-encoded value (FRONT_USER, FRONT_SNI), or null where the front wrote none. */
+/** A flag's URI-encoded value (FRONT_USER, FRONT_SNI, FRONT_REDIRECT), or null where the front wrote none. */
 function flagValue(flags: string[], prefix: string): string | null {
   const flag = flags.find((candidate) => candidate.startsWith(prefix));
   return flag ? decodeURIComponent(flag.slice(prefix.length)) : null;

@@ -12,7 +12,9 @@ export const DAEMON_SOCKET_ENV = "WSGI_BIN_DAEMON_SOCKET";
  * reached ("-" if unknown), then FRONT_EXPECT if the front added `Expect: 100-continue` itself and
  * FRONT_HTTP10 if the client spoke HTTP/1.0 (the front always speaks HTTP/1.1 to a daemon), and
  * FRONT_USER followed by the URI-encoded user the front authenticated (REMOTE_USER), and FRONT_SNI
- * followed by the URI-encoded name a TLS client sent in its handshake (SSL_TLS_SNI). A daemon believes
+ * followed by the URI-encoded name a TLS client sent in its handshake (SSL_TLS_SNI), and FRONT_REDIRECT
+ * followed by the URI-encoded redirect of an ErrorDocument's script (http/error-redirect.ts relayText:
+ * the request line names the script's URL, this what the failed request leaves it). A daemon believes
  * it because only the fronts can reach its socket; fronts drop it from what clients send.
  */
 export const FRONT_HEADER = "WSGI-Bin-Front";
@@ -21,6 +23,7 @@ export const FRONT_EXPECT = "expect";
 export const FRONT_HTTP10 = "http10";
 export const FRONT_USER = "user=";
 export const FRONT_SNI = "sni=";
+export const FRONT_REDIRECT = "redirect=";
 
 /**
  * The status a daemon process answers when a script changed since it loaded it (mod_wsgi's daemon-mode

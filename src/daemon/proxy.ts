@@ -9,6 +9,7 @@
 // whose script changed (it answers SCRIPT_CHANGED_STATUS and is being restarted), one that refuses
 // connections (dead, draining), or a pooled connection the daemon closed before reading the request.
 import type { Peer } from "../http/app.ts";
+import { framesBody, relayText, type ErrorRedirect } from "../http/error-redirect.ts";
 import type { ParsedHead } from "../http/wire/head-parser.ts";
 import type { WireLimits } from "../http/wire/limits.ts";
 import { BodyProblem } from "../http/wire/request-body.ts";
@@ -17,7 +18,7 @@ import type { BodySource, ResponseSink } from "../http/wsgi-exchange.ts";
 import type { ErrorLog } from "../log/error-log.ts";
 import { logPath } from "../log/log-item.ts";
 import type { DaemonGroup, DaemonGroups } from "./daemon-groups.ts";
-import { FRONT_EXPECT, FRONT_HEADER, FRONT_HEADER_LOWER, FRONT_HTTP10, FRONT_SNI, FRONT_USER, SCRIPT_CHANGED_STATUS } from "./protocol.ts";
+import { FRONT_EXPECT, FRONT_HEADER, FRONT_HEADER_LOWER, FRONT_HTTP10, FRONT_REDIRECT, FRONT_SNI, FRONT_USER, SCRIPT_CHANGED_STATUS } from "./protocol.ts";
 import type { Upstream } from "./upstream.ts";
 import {
   Framing, framingOf, MAX_RESPONSE_HEAD, parseResponseHead, ResponseBody, responseHeadEnd, type ResponseHead,
@@ -62,8 +63,9 @@ export class DaemonProxy {
    * Runs the request for `script` in daemon process group `groupName`; the response goes to `response`,
    * what goes wrong to `log` (the request's host's error log). `user`: who Basic authentication let in.
    */
+  /** `redirect`: the request is an ErrorDocument's script's (http/error-redirect.ts), relayed as such. */
   async forward(peer: Peer, head: ParsedHead, body: BodySource, script: string, groupName: string, response: ResponseSink,
-    log: ErrorLog = this.options.errorLog, user: string | null = null): Promise<void> {
+    log: ErrorLog = this.options.errorLog, user: string | null = null, redirect?: ErrorRedirect): Promise<void> {
     const group = this.options.groups.get(groupName);
     if (!group) {
       // A WSGIProcessGroup (in a section inside a route) naming no WSGIDaemonProcess: warned at start-up.
@@ -71,7 +73,7 @@ export class DaemonProxy {
       return response.fail(500);
     }
     const hasBody = hasBodyOf(head);
-    const request = this.requestHead(peer, head, hasBody && !head.expectContinue, user);
+    const request = this.requestHead(peer, head, hasBody && !head.expectContinue, user, redirect);
     const deadline = Date.now() + group.connectTimeoutMs;
     for (let tries = 1; ; tries++) {
       const socket = await group.pick(deadline);
@@ -114,17 +116,19 @@ export class DaemonProxy {
    * `expect`), always as HTTP/1.1: the front's connection persists whatever the client's does, and
    * an HTTP/1.0 client's protocol goes in FRONT_HEADER.
    */
-  private requestHead(peer: Peer, head: ParsedHead, expect: boolean, user: string | null): Buffer {
-    let text = `${head.method} ${head.target} HTTP/1.1\r\n`;
+  private requestHead(peer: Peer, head: ParsedHead, expect: boolean, user: string | null, redirect?: ErrorRedirect): Buffer {
+    let text = `${head.method} ${redirect ? redirect.target.raw : head.target} HTTP/1.1\r\n`;
     const headers = head.headers;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i]!;
       if (name.length === FRONT_HEADER_LOWER.length && name.toLowerCase() === FRONT_HEADER_LOWER) continue; // a forgery
+      if (redirect && framesBody(name.toLowerCase())) continue;
       text += `${name}: ${headers[i + 1]}\r\n`;
     }
     const flags = `${expect ? ` ${FRONT_EXPECT}` : ""}${head.protocol === "HTTP/1.0" ? ` ${FRONT_HTTP10}` : ""}` +
       (user === null ? "" : ` ${FRONT_USER}${encodeURIComponent(user)}`) +
-      (peer.serverNameIndication ? ` ${FRONT_SNI}${encodeURIComponent(peer.serverNameIndication)}` : "");
+      (peer.serverNameIndication ? ` ${FRONT_SNI}${encodeURIComponent(peer.serverNameIndication)}` : "") +
+      (redirect ? ` ${FRONT_REDIRECT}${encodeURIComponent(relayText(redirect))}` : "");
     text += `${FRONT_HEADER}: ${peer.peerAddress} ${peer.peerPort} ${this.options.listener} ${peer.localAddress || "-"}${flags}\r\n`;
     if (expect) text += "Expect: 100-continue\r\n";
     return Buffer.from(text + "\r\n", "latin1");

@@ -72,6 +72,8 @@ export interface Peer {
   readonly relayedUser?: string | null;
   /** A daemon process's relayed request: the name the client sent the front in its TLS handshake. */
   readonly relayedServerName?: string | null;
+  /** In a daemon process: the request is an ErrorDocument's script's, relayed by the front (error-redirect.ts). */
+  readonly relayedRedirect?: ErrorRedirect | null;
   /** Give up on the response: the client must see it is incomplete. */
   cut(): void;
   /** The response is over (after cut(), for an internal error). */
@@ -167,7 +169,10 @@ export function createApp(context: AppContext): App {
       }
       if (script) match = script;
     }
-    if (match?.kind === "wsgi") return runWsgi(connection, head, body, target, host, requestHost, match, makeSink);
+    if (match?.kind === "wsgi") {
+      const relayed = connection.relayedRedirect ?? undefined; // in a daemon process: an ErrorDocument's script
+      return runWsgi(connection, relayed?.head ?? head, body, target, host, requestHost, match, makeSink, relayed);
+    }
     const response = sinkFor(makeSink, connection, head, host, isHead, http10, match?.kind === "file" ? match.file : target.raw);
     const base: UrlBase = { scheme: context.scheme, host: requestHost, serverName: host.serverName };
     if (!match) {
@@ -284,7 +289,7 @@ export function createApp(context: AppContext): App {
     body.limitTo?.(limit); // a body of undeclared length is held to the route's limit as it arrives
     if (settings.processGroup !== null && context.daemons) {
       // Daemon mode: one of the group's processes runs it (mod_wsgi's WSGIProcessGroup).
-      await context.daemons.forward(connection, head, body, match.script, settings.processGroup, response, host.errorLog, admission.user);
+      await context.daemons.forward(connection, head, body, match.script, settings.processGroup, response, host.errorLog, admission.user, redirect);
       return stats?.routed(routeIndex, response.status, started, 0, 0);
     }
     const asked = stats ? performance.now() : 0;
@@ -339,7 +344,7 @@ export function createApp(context: AppContext): App {
       query: target.query,
       method: head.method,
       protocol: head.protocol,
-      requestUri: head.target, // as sent: an absolute-form target whole, as Apache's r->unparsed_uri
+      requestUri: redirect ? redirect.requestUri : head.target, // as sent: an absolute-form target whole, as Apache's r->unparsed_uri
       remoteAddr,
       remotePort: String(connection.peerPort),
       serverName,
