@@ -44,6 +44,17 @@ const comparable = (r: WireResponse) => ({
   body: r.header("content-type") === "application/json" && r.body.length ? JSON.parse(r.body.toString()) : r.body.toString("latin1"),
 });
 
+/** A test per case (method, path, more header lines and the body): wsgi-bin's response as Apache's. */
+function compareEach(servers: () => BothServers, cases: [string, string, string][]): void {
+  for (const [method, path, extra] of cases) {
+    test(`${method} ${path}`, async () => {
+      const { apache, ours } = servers();
+      const [theirs, mine] = await Promise.all([ask(apache.port, method, path, extra), ask(ours.port, method, path, extra)]);
+      expect(comparable(mine)).toEqual(comparable(theirs));
+    });
+  }
+}
+
 describe("ErrorDocument to a WSGI script, through Apache and through wsgi-bin", () => {
   const cases: [string, string, string][] = [
     ["GET", "/nope?q=1", ""], // 404: the script's 200, with REDIRECT_QUERY_STRING and its own QUERY_STRING
@@ -55,12 +66,7 @@ describe("ErrorDocument to a WSGI script, through Apache and through wsgi-bin", 
     ["GET", "/broken", ""], // 500, and the script fails too: the first error's page, which says so
     ["GET", "/errdoc/page", ""], // the script asked for itself: no REDIRECT_ variables
   ];
-  for (const [method, path, extra] of cases) {
-    test(`${method} ${path}`, async () => {
-      const [theirs, mine] = await Promise.all([ask(both.apache.port, method, path, extra), ask(both.ours.port, method, path, extra)]);
-      expect(comparable(mine)).toEqual(comparable(theirs));
-    });
-  }
+  compareEach(() => both, cases);
 
   test("the 404's script sees what Apache leaves it", async () => {
     const mine = await ask(both.ours.port, "GET", "/nope?q=1");
@@ -107,12 +113,7 @@ describe("ErrorDocument to a WSGI script in a daemon process group, through Apac
     ["HEAD", "/nope", ""],
     ["GET", "/raises?a=b", ""], // the app fails in the front process, its ErrorDocument runs in the daemon
   ];
-  for (const [method, path, extra] of cases) {
-    test(`${method} ${path}`, async () => {
-      const [theirs, mine] = await Promise.all([ask(daemon.apache.port, method, path, extra), ask(daemon.ours.port, method, path, extra)]);
-      expect(comparable(mine)).toEqual(comparable(theirs));
-    });
-  }
+  compareEach(() => daemon, cases);
 
   // Apache's daemon mode takes the daemon's 500 for a new error of the ErrorDocument's own URL and
   // redirects again (to that URL's ErrorDocument 500); wsgi-bin answers as in embedded mode.
