@@ -62,8 +62,8 @@ export class DaemonProxy {
   /**
    * Runs the request for `script` in daemon process group `groupName`; the response goes to `response`,
    * what goes wrong to `log` (the request's host's error log). `user`: who Basic authentication let in.
+   * `redirect`: the request is an ErrorDocument's script's (http/error-redirect.ts), relayed as such.
    */
-  /** `redirect`: the request is an ErrorDocument's script's (http/error-redirect.ts), relayed as such. */
   async forward(peer: Peer, head: ParsedHead, body: BodySource, script: string, groupName: string, response: ResponseSink,
     log: ErrorLog = this.options.errorLog, user: string | null = null, redirect?: ErrorRedirect): Promise<void> {
     const group = this.options.groups.get(groupName);

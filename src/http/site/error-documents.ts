@@ -28,7 +28,7 @@ export class ErrorDocuments {
     /** The file a local URL maps to on this host, or null. */
     private readonly localFile: (path: string) => string | null,
     /** Whether a local URL maps to a WSGI script on this host. */
-    private readonly isScript: (path: string) => boolean = () => false,
+    private readonly isScript: (path: string) => boolean,
   ) {}
 
   /** The local URL (with its query) an error `status` is handed to because a WSGI script serves it, or null. */
