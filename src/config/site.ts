@@ -91,6 +91,8 @@ export interface AuthSettings {
   userScript?: AuthScript;
   /** WSGIAuthGroupScript: Require group calls its groups_for_user(environ, user). */
   groupScript?: AuthScript;
+  /** WSGIAccessScript: its allow_access(environ, host) is asked before the Require rules. */
+  accessScript?: AuthScript;
 }
 
 /** A mod_wsgi auth script and the application group it runs in (%{GLOBAL} unless application-group= says). */

@@ -8,6 +8,7 @@ import { envValue, formatLine } from "../log/log-format.ts";
 import type { ResponseFacts } from "../log/log-record.ts";
 import { AccessRecord, envRequest } from "./access-record.ts";
 import type { ErrorLog } from "../log/error-log.ts";
+import type { AuthScript } from "../config/site.ts";
 import { logItem, logPath } from "../log/log-item.ts";
 import { Refusal, type Pool, type WorkerSlot } from "../pool/pool.ts";
 import type { StatusHandler } from "../status/server-status.ts";
@@ -181,7 +182,9 @@ export function createApp(context: AppContext): App {
       response.editHead = headEditor(settings.headers);
       response.errorDocuments = host.errorDocuments(settings);
       const gate = accessGate(settings.access, settings.auth);
-      let admission = admitRequest(gate, connection, head, target.path, response, host.errorLog, logItem(target.path), scriptsFor(gate, connection, head, target, host, requestHost));
+      const accessScript = host.accessScriptIn(settings);
+      let admission = admitRequest(gate, connection, head, target.path, response, host.errorLog, logItem(target.path),
+        scriptsFor(gate, connection, head, target, host, requestHost, accessScript), accessScript);
       if (admission instanceof Promise) admission = await admission;
       if (!admission) return;
       if (statusBase !== null) return status!.serve(statusBase, head.method, target.path, target.query, response);
@@ -198,7 +201,7 @@ export function createApp(context: AppContext): App {
       host.errorLog.error(`${logPath(match.file)}: static files are served to socket clients only, not in process (server.fetch()).`);
       return response.fail(500);
     }
-    const authScripts = (gate: Gate | null) => scriptsFor(gate, connection, head, target, host, requestHost);
+    const authScripts = (gate: Gate | null, accessScript?: AuthScript | null) => scriptsFor(gate, connection, head, target, host, requestHost, accessScript);
     return serveFile({ connection, head, target, host, response, base, errorLog: host.errorLog, authScripts }, match.file, match.root, target.path);
   }
 
@@ -215,11 +218,15 @@ export function createApp(context: AppContext): App {
     return true;
   }
 
-  /** What a WSGIAuthUserScript or WSGIAuthGroupScript would run with, where the gate names one. */
-  function scriptsFor(gate: Gate | null, peer: Peer, head: ParsedHead, target: Target, host: HostRuntime, requestHost: string | null) {
-    if (!gate?.auth?.userScript && !gate?.auth?.groupScript) return undefined;
+  /**
+   * What a WSGIAuthUserScript or WSGIAuthGroupScript would run with, where the gate names one, or a
+   * WSGIAccessScript (`accessScript`), which gets the SCRIPT_NAME and PATH_INFO of the WSGI route (`route`) taking the path.
+   */
+  function scriptsFor(gate: Gate | null, peer: Peer, head: ParsedHead, target: Target, host: HostRuntime, requestHost: string | null,
+      accessScript?: AuthScript | null, route?: { scriptName: string; pathInfo: string }) {
+    if (!accessScript && !gate?.auth?.userScript && !gate?.auth?.groupScript) return undefined;
     return { calls: authScripts, request: {
-      head, path: target.path, query: target.query, peerAddress: peer.peerAddress, peerPort: peer.peerPort,
+      head, path: target.path, route, query: target.query, peerAddress: peer.peerAddress, peerPort: peer.peerPort,
       localAddress: peer.localAddress ?? "", serverName: requestHost ? hostName(requestHost) : host.serverName,
       serverPort: (requestHost ? hostPort(requestHost) : null) ?? (context.scheme === "https" ? "443" : "80"), port: host.port, scheme: context.scheme,
       context: host.context,
@@ -267,7 +274,7 @@ export function createApp(context: AppContext): App {
     response.errorLog = host.errorLog; // what it says of the app's response (a wrong Content-Length)
     response.handler = "wsgi-script";
     let admission = admitRequest(settings.gate, connection, head, target.path, response, host.errorLog, logPath(match.script),
-      scriptsFor(settings.gate, connection, head, target, host, requestHost));
+      scriptsFor(settings.gate, connection, head, target, host, requestHost, settings.accessScript, match), settings.accessScript);
     if (admission instanceof Promise) admission = await admission; // only where credentials are checked: no tick otherwise
     if (!admission) return;
     if (settings.redirects) {

@@ -1,5 +1,6 @@
-// mod_wsgi's auth hooks: a WSGIAuthUserScript's check_password(environ, user, password) and a
-// WSGIAuthGroupScript's groups_for_user(environ, user), run on a worker thread in the script's
+// mod_wsgi's auth hooks: a WSGIAuthUserScript's check_password(environ, user, password), a
+// WSGIAuthGroupScript's groups_for_user(environ, user) and a WSGIAccessScript's allow_access(environ,
+// host), run on a worker thread in the script's
 // application group (%{GLOBAL} unless application-group= names another), in the process that took the
 // request, as mod_wsgi runs them in embedded mode. The request's environ is what an app would get,
 // without wsgi.input; the answer comes back as a Complete message's payload (adapter.py's authenticate).
@@ -15,8 +16,10 @@ import type { ParsedHead } from "./wire/head-parser.ts";
 /** What the environ of an auth script's call is made of. */
 export interface AuthScriptRequest {
   head: ParsedHead;
-  /** The request's path, decoded: SCRIPT_NAME, as mod_wsgi gives it (PATH_INFO is empty). */
+  /** The request's path, decoded: SCRIPT_NAME, as mod_wsgi gives it (PATH_INFO is empty)... */
   path: string;
+  /** ...but where a WSGI route took the path, allow_access gets its SCRIPT_NAME and PATH_INFO. */
+  route?: { scriptName: string; pathInfo: string };
   query: string;
   peerAddress: string;
   peerPort: number;
@@ -43,6 +46,7 @@ export class ScriptFailed extends Error {}
 /** Names twinned in adapter.py (AUTH_USER, AUTH_PASSWORD): taken out of environ before the call. */
 const AUTH_USER = "\u0001user";
 const AUTH_PASSWORD = "\u0001password";
+const AUTH_HOST = "\u0001host";
 
 export class AuthScripts {
   /** `queueTimeoutMs`: --queue-timeout, as for the app's requests (0: wait for a worker as long as it takes). */
@@ -62,8 +66,16 @@ export class AuthScripts {
     return answer === "" ? [] : answer.split("\0");
   }
 
+  /** allow_access's answer for a client at `host` (True, False, None), or why the script failed (logged by the adapter but for its Error's message). */
+  async allowAccess(script: AuthScript, request: AuthScriptRequest, host: string): Promise<boolean | null | Error> {
+    const answer = await this.call(script, "allow_access", request, [AUTH_HOST, host], request.route);
+    if (answer instanceof Error) return answer;
+    return answer === "" ? null : answer === "1";
+  }
+
   /** Runs `callable` of the script; resolves to its answer's payload, or an Error when it could not answer (logged by the adapter). */
-  private async call(script: AuthScript, callable: string, request: AuthScriptRequest, env: string[]): Promise<string | Error> {
+  private async call(script: AuthScript, callable: string, request: AuthScriptRequest, env: string[],
+      route = { scriptName: request.path, pathInfo: "" }): Promise<string | Error> {
     const pool = this.pool;
     if (!pool) return new Error(`${script.script}: no Python runs in this process to call its ${callable}`);
     const slot = await pool.acquire(this.queueTimeoutMs);
@@ -73,7 +85,7 @@ export class AuthScripts {
       const length = writeRequestHead(slot.channel, {
         group: applicationGroupName({ applicationGroup: script.applicationGroup, url: "" }, request.serverName, request.port),
         script: script.script, callable, reload: true, passAuthorization: false, contextId: request.context.id,
-        scriptName: request.path, pathInfo: "", query: request.query, method: head.method, protocol: head.protocol,
+        scriptName: route.scriptName, pathInfo: route.pathInfo, query: request.query, method: head.method, protocol: head.protocol,
         requestUri: head.target, remoteAddr: request.peerAddress, remotePort: String(request.peerPort),
         serverName: request.serverName, serverPort: request.serverPort, serverAddr: request.localAddress, pathTranslated: "",
         scheme: request.scheme, bodyLength: "", requestId: "", mountPoint: null, signature: "", context: request.context.text,

@@ -30,7 +30,7 @@ BODY, CONTINUE, CANCEL = 2, 3, 4
 FRAME_CHUNKS = 1  # ARG of the Continue that answers HEAD
 BODY_DIRECT = 4  # ARG of a Body: the rest of the body is read from the socket in DIRECT_FD
 REQUEST_AUTH = 1 << 18  # ARG of a Request: call a WSGIAuthUserScript or WSGIAuthGroupScript (see authenticate)
-AUTH_USER, AUTH_PASSWORD = "\x01user", "\x01password"  # their arguments, among the head's SetEnv pairs
+AUTH_USER, AUTH_PASSWORD, AUTH_HOST = "\x01user", "\x01password", "\x01host"  # their arguments, among the head's SetEnv pairs
 NEED_BODY, COMPLETE, HEAD, END, ABORT, ERROR, FILE, FULL = 11, 12, 13, 15, 16, 17, 18, 19
 
 # Twin of SCRIPT_CHANGED_STATUS in src/daemon/protocol.ts: a daemon process's script changed.
@@ -837,7 +837,9 @@ class Worker:
         """mod_wsgi's auth hooks: a WSGIAuthUserScript's check_password(environ, user, password), whose
         None (no such user), str (let in as that user, as mod_wsgi takes it), true or false value is
         answered "", "=" and the name, "1" or "0"; or a WSGIAuthGroupScript's
-        groups_for_user(environ, user), answered as the groups (str or bytes) joined by NULs. The environ is
+        groups_for_user(environ, user), answered as the groups (str or bytes) joined by NULs; or a
+        WSGIAccessScript's allow_access(environ, host), whose True, False or None is answered "1", "0" or ""
+        (anything else is logged, as mod_wsgi words it, and is an error: refused). The environ is
         the one mod_wsgi gives them: the CGI variables (SCRIPT_NAME the path, PATH_INFO empty), a few
         mod_wsgi.* keys and wsgi.errors. Anything else is logged and answered as an error (500)."""
         log, base = self.route_base(fields)
@@ -866,6 +868,12 @@ class Worker:
                 result = function(environ, user, full.get(AUTH_PASSWORD, ""))
                 answer = ("" if result is None else "=" + result if isinstance(result, str)
                           else "1" if result else "0")
+            elif callable == "allow_access":
+                result = function(environ, full.get(AUTH_HOST, ""))
+                if result is not None and not isinstance(result, bool):
+                    self.log.write("error", "Indicator of host accessibility returned from '%s' must a boolean or None." % script)
+                    return self.finish(ERROR, 0, 500)
+                answer = "" if result is None else "1" if result else "0"
             else:
                 answer = "\0".join(group.decode("latin-1") if isinstance(group, bytes) else str(group)
                                    for group in function(environ, user) or ())
@@ -965,7 +973,7 @@ AUTH_KEYS = frozenset((
     "SCRIPT_NAME", "SERVER_ADDR", "SERVER_ADMIN", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SIGNATURE",
     "SERVER_SOFTWARE", "mod_wsgi.application_group", "mod_wsgi.process_group", "mod_wsgi.script_reloading",
     "mod_wsgi.version", "wsgi.errors"))
-AUTH_KINDS = {"check_password": "user authentication", "groups_for_user": "group authorisation"}
+AUTH_KINDS = {"check_password": "user authentication", "groups_for_user": "group authorisation", "allow_access": "host access"}
 
 # environ keys for the request head's fields F_SCRIPT_NAME .. F_PATH_TRANSLATED, in that order (as environ() sets them).
 CGI_KEYS = ("SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REQUEST_METHOD", "SERVER_PROTOCOL", "REQUEST_URI",

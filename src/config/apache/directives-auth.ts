@@ -1,6 +1,7 @@
 // mod_auth_basic, mod_authn_core, mod_authn_file and mod_authz_groupfile: who a `Require valid-user`,
 // `Require user` or `Require group` lets in (HTTP Basic authentication against an htpasswd file), and
-// mod_wsgi's own provider and group script (WSGIAuthUserScript, WSGIAuthGroupScript).
+// mod_wsgi's own provider, group script and host access script (WSGIAuthUserScript, WSGIAuthGroupScript,
+// WSGIAccessScript).
 import { existsSync } from "node:fs";
 import { ConfigError, type Source } from "../diagnostics.ts";
 import type { AuthScript, AuthSettings } from "../site.ts";
@@ -9,7 +10,7 @@ import { keyValueArgs, pathArg, SECTIONS, type DirectiveSpec, type Walk } from "
 /** The providers wsgi-bin has: mod_authn_file's, and mod_wsgi's (WSGIAuthUserScript). */
 const PROVIDERS = new Set(["file", "wsgi"]);
 
-/** WSGIAuthUserScript and WSGIAuthGroupScript: FILE [application-group=NAME], %{GLOBAL} by default. */
+/** WSGIAuthUserScript, WSGIAuthGroupScript and WSGIAccessScript: FILE [application-group=NAME], %{GLOBAL} by default. */
 function authScript(walk: Walk, name: string, args: string[], source: Source): AuthScript {
   const [file, ...rest] = args as [string, ...string[]];
   const options = keyValueArgs(name, rest, source, "WSGI auth script definition");
@@ -81,6 +82,12 @@ export const AUTH_DIRECTIVES: DirectiveSpec[] = [
     name: "WSGIAuthGroupScript", where: SECTIONS, args: [1, 2], usage: "FILE [application-group=NAME]",
     apply(walk, args, source) {
       edit(walk, { groupScript: authScript(walk, "WSGIAuthGroupScript", args, source) });
+    },
+  },
+  {
+    name: "WSGIAccessScript", where: SECTIONS, args: [1, 2], usage: "FILE [application-group=NAME]",
+    apply(walk, args, source) {
+      edit(walk, { accessScript: authScript(walk, "WSGIAccessScript", args, source) });
     },
   },
 ];

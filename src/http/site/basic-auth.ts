@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { libc } from "../../ffi/libc.ts";
 import { logItem } from "../../log/log-item.ts";
 import { headerValue, type ParsedHead } from "../wire/head-parser.ts";
-import type { AuthSettings } from "../../config/site.ts";
+import type { AuthScript, AuthSettings } from "../../config/site.ts";
 import { type AuthScriptRequest, type AuthScripts, ScriptFailed } from "../auth-scripts.ts";
 import { type Gate, Verdict } from "./access.ts";
 import { AuthFileError, GroupFile, PasswordFile } from "./htpasswd.ts";
@@ -210,15 +210,37 @@ export interface AuthPeer {
 /**
  * The gate's answer for a request, the user noted for its access log line. A refusal is sent here
  * (401 with the realm, 403, 500) and null returned; a 403 is logged naming `refusedItem` (the file or
- * path), as Apache's AH01630.
+ * path), as Apache's AH01630. `accessScript` (WSGIAccessScript) is asked first (see hostAllowed).
  */
 export function admitRequest(gate: Gate | null, peer: AuthPeer, head: ParsedHead, path: string, response: PageSink, log: AuthLog,
-  refusedItem: string, scripts?: AuthRequest["scripts"]): Admission | null | Promise<Admission | null> {
+  refusedItem: string, scripts?: AuthRequest["scripts"], accessScript?: AuthScript | null): Admission | null | Promise<Admission | null> {
+  if (accessScript) {
+    return hostAllowed(accessScript, peer, scripts, log, refusedItem).then((allowed) => {
+      if (allowed) return admitRequest(gate, peer, head, path, response, log, refusedItem, scripts);
+      sendPage(response, 403);
+      return null;
+    });
+  }
   if (!gate) return GRANTED;
   const admission = admit(gate, authRequest(peer, head, path, scripts), log);
   return admission instanceof Promise
     ? admission.then((settled) => answered(settled, peer, head, response, log, refusedItem))
     : answered(admission, peer, head, response, log, refusedItem);
+}
+
+/**
+ * WSGIAccessScript's allow_access(environ, host), as mod_wsgi's access checker runs it before the
+ * Require rules: True and None leave the request to them; False, a failure (its traceback logged) or an
+ * answer that is neither refuse it (403), logged as mod_wsgi does. `host` is the client's address
+ * (no HostnameLookups).
+ */
+async function hostAllowed(script: AuthScript, peer: AuthPeer, scripts: AuthRequest["scripts"], log: AuthLog, refusedItem: string): Promise<boolean> {
+  const client = `[client ${peer.peerAddress}:${peer.peerPort}] mod_wsgi (pid=${process.pid}):`;
+  const answer = scripts ? await scripts.calls.allowAccess(script, scripts.request, peer.peerAddress) : new Error(`no Python to run '${script.script}'`);
+  if (answer === true || answer === null) return true;
+  if (answer instanceof Error && !(answer instanceof ScriptFailed)) log.error(`${client} ${answer.message}`);
+  log.error(`${client} Client denied by server configuration: '${refusedItem}'.`);
+  return false;
 }
 
 /** What admit() asks of a request. */

@@ -13,7 +13,7 @@ import { componentMatcher } from "../../config/apache/include.ts";
 import { ConfigError } from "../../config/diagnostics.ts";
 import { effectiveOptions, hasWsgiHandlers, locationCovers, sectionsInside, settingsFor, statusLocations, vhostNames, type ResolvedRoute } from "../../config/resolve.ts";
 import type { PlannedHost } from "../../config/serve-plan.ts";
-import type { DirSettings, Redirect, StaticMapping, TlsFiles, VirtualHost, WsgiRoute } from "../../config/site.ts";
+import type { AuthScript, DirSettings, Redirect, StaticMapping, TlsFiles, VirtualHost, WsgiRoute } from "../../config/site.ts";
 import type { AccessLog, FormattedLog } from "../../log/access-log.ts";
 import type { ErrorLog } from "../../log/error-log.ts";
 import { applicationGroupName } from "../aliases.ts";
@@ -38,6 +38,8 @@ export interface RouteSettings {
   reload: boolean;
   /** Its Require lines (and authentication settings); null: everyone may reach it. */
   gate: Gate | null;
+  /** WSGIAccessScript, asked before the gate; null in a daemon process (the front asked it, as mod_wsgi's Apache child does). */
+  accessScript: AuthScript | null;
   /** SetEnv's environ additions: name, value... */
   env: string[];
   /** SetEnvIf's, worked out per request (they come before SetEnv's); null: none. */
@@ -402,6 +404,7 @@ export class HostRuntime {
       passAuthorization: route.passAuthorization ?? dir.passAuthorization ?? false,
       reload: dir.scriptReloading ?? true,
       gate: accessGate(dir.access, dir.auth),
+      accessScript: this.accessScriptIn(dir),
       env,
       envIf: envConditions(dir.setEnvIf),
       editHead: this.reach.relayed ? null : headEditor(dir.headers),
@@ -466,6 +469,11 @@ export class HostRuntime {
     const conditions = envConditions(dir.setEnvIf);
     const fixed = setEnvPairs(dir);
     return conditions ? conditions(request, fixed) : fixed;
+  }
+
+  /** WSGIAccessScript in force in `dir`; null in a daemon process, whose front asked it (as mod_wsgi's Apache child does). */
+  accessScriptIn(dir: DirSettings): AuthScript | null {
+    return this.reach.relayed ? null : dir.auth?.accessScript ?? null;
   }
 
   /** ErrorDocument in force at a path (and file), or null; the settings are worked out only where the host has any. */

@@ -8,7 +8,7 @@ import type { Stats } from "node:fs";
 import { open, readdir, realpath, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { effectiveOptions, settingsFor } from "../../config/resolve.ts";
-import type { DirSettings } from "../../config/site.ts";
+import type { AuthScript, DirSettings } from "../../config/site.ts";
 import type { ErrorLog } from "../../log/error-log.ts";
 import { logItem, logPath } from "../../log/log-item.ts";
 import type { Target } from "../request-target.ts";
@@ -36,7 +36,7 @@ export interface FileRequest {
   base: UrlBase;
   errorLog: ErrorLog;
   /** What a WSGIAuthUserScript or WSGIAuthGroupScript where a gate stands would run with (app.ts). */
-  authScripts?: (gate: Gate | null) => AuthRequest["scripts"];
+  authScripts?: (gate: Gate | null, accessScript?: AuthScript | null) => AuthRequest["scripts"];
 }
 
 /** Nothing logged: a listing leaves out what the request could not open, as mod_autoindex's subrequests do. */
@@ -102,7 +102,8 @@ export async function serveFile(request: FileRequest, file: string, root: string
     return sendPage(response, 403);
   }
   const gate = accessGate(settings.access, settings.auth);
-  if (!(await admitRequest(gate, request.connection, request.head, path, response, errorLog, logPath(file), request.authScripts?.(gate)))) return;
+  const accessScript = request.host.accessScriptIn(settings);
+  if (!(await admitRequest(gate, request.connection, request.head, path, response, errorLog, logPath(file), request.authScripts?.(gate, accessScript), accessScript))) return;
   if (settings.redirects?.length) {
     const hit = findRedirect(settings.redirects, path, request.target.query, request.base);
     if (hit) return sendRedirect(response, hit, errorLog);
