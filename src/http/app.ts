@@ -252,11 +252,8 @@ export function createApp(context: AppContext): App {
     const match = redirect ? host.match(redirect.target.path) : null;
     if (!redirect || match?.kind !== "wsgi") return false;
     const requestHost = targetAuthority(head.target) ?? head.host;
-    runWsgi(peer, redirect.head, NO_BODY, redirect.target, host, requestHost, match, makeSink, redirect).catch((error: Error) => {
-      errorLog.error(`Internal error serving the ErrorDocument ${document} of ${head.method} ${head.target}: ${error.stack ?? error}`);
-      peer.cut();
-      peer.finished(500, 0, false);
-    });
+    runWsgi(peer, redirect.head, NO_BODY, redirect.target, host, requestHost, match, makeSink, redirect)
+      .catch((error: Error) => internalError(peer, `the ErrorDocument ${document} of ${head.method} ${head.target}`, error));
     return true;
   }
 
@@ -410,11 +407,14 @@ export function createApp(context: AppContext): App {
   }
 
   function dispatchTo<P extends Peer>(peer: P, head: ParsedHead, body: BodySource, makeSink: SinkFactory<P>): Promise<void> {
-    return dispatch(peer, head, body, makeSink).catch((error: Error) => {
-      errorLog.error(`Internal error serving ${head.method} ${head.target}: ${error.stack ?? error}`);
-      peer.cut();
-      peer.finished(500, 0, false);
-    });
+    return dispatch(peer, head, body, makeSink).catch((error: Error) => internalError(peer, `${head.method} ${head.target}`, error));
+  }
+
+  /** A bug while serving `what`: logged, and the client sees an incomplete response. */
+  function internalError(peer: Peer, what: string, error: Error): void {
+    errorLog.error(`Internal error serving ${what}: ${error.stack ?? error}`);
+    peer.cut();
+    peer.finished(500, 0, false);
   }
 
   return {

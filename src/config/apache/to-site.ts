@@ -47,7 +47,6 @@ const HINTS: Record<string, string> = {
   order: "mod_access_compat is not implemented by wsgi-bin: ignored (access is NOT restricted by it; use Require)",
   allow: "mod_access_compat is not implemented by wsgi-bin: ignored (access is NOT restricted by it; use Require)",
   deny: "mod_access_compat is not implemented by wsgi-bin: ignored (access is NOT restricted by it; use Require)",
-  wsgiaccessscript: "not implemented by wsgi-bin: ignored (access is NOT restricted by it; use Require)",
   authmerging: "not implemented by wsgi-bin: ignored (a section's Require lines replace those it inherits, as with AuthMerging Off: with And, access here is LESS restricted than in Apache; repeat the inherited lines in a <RequireAll>)",
   namevirtualhost: "has no effect since Apache 2.4: ignored",
   sslprotocol: "wsgi-bin's TLS (Bun's BoringSSL) offers TLS 1.2 and 1.3 only, whatever this says: ignored",

@@ -14,6 +14,11 @@ import { contentType } from "./mime-types.ts";
  */
 export type ErrorDetour = (status: number, detail?: PageDetail) => boolean;
 
+/** A document that is a local URL (no space, as a text has; a leading "/"): a file or a WSGI script serves it. */
+export function isLocalUrl(document: string): boolean {
+  return document.startsWith("/") && !document.includes(" ");
+}
+
 export interface CustomPage {
   /** The error's status, or 302 for a redirect. */
   status: number;
@@ -34,15 +39,14 @@ export class ErrorDocuments {
   /** The local URL (with its query) an error `status` is handed to because a WSGI script serves it, or null. */
   scriptDocument(status: number): string | null {
     const document = this.documents[status];
-    if (document === undefined || document.includes(" ") || !document.startsWith("/")) return null;
-    return this.isScript(document.split("?")[0]!) ? document : null;
+    return document !== undefined && isLocalUrl(document) && this.isScript(document.split("?")[0]!) ? document : null;
   }
 
   /** What ErrorDocument makes of an error `status`, or null: the server's own page (none given, `default`, a local file missing). */
   page(status: number): CustomPage | null {
     const document = this.documents[status];
     if (document === undefined || document.toLowerCase() === "default") return null;
-    if (!document.includes(" ") && document.startsWith("/")) {
+    if (isLocalUrl(document)) {
       const file = this.localFile(document.split("?")[0]!);
       if (file === null) return null;
       try {

@@ -22,7 +22,7 @@ import type { HeadEditor } from "../wire/response-writer.ts";
 import { accessGate, type Gate } from "./access.ts";
 import { envConditions, type EnvConditions, type EnvRequest } from "./env-conditions.ts";
 import { DEFAULT_DOCUMENT_ROOT, environContext, latin1, listenerHost, type EnvironContext } from "./environ-context.ts";
-import { ErrorDocuments } from "./error-documents.ts";
+import { ErrorDocuments, isLocalUrl } from "./error-documents.ts";
 import { headEditor, requestEditor, type RequestEditor } from "./header-rules.ts";
 import { matchRedirect, type RedirectMatch } from "./redirects.ts";
 import { Rewriter } from "./rewrite.ts";
@@ -176,9 +176,9 @@ export class HostRuntime {
     this.editHead = headEditor(vhost.settings.headers);
     this.wsgiHandlers = hasWsgiHandlers(vhost);
     this.rewriter = vhost.rewriteEngine && vhost.rewrites?.length ? new Rewriter(vhost.rewrites) : null;
-    this.anyErrorDocuments = Boolean(vhost.settings.errorDocuments) || vhost.sections.some((section) => section.settings.errorDocuments);
-    this.localErrorDocuments = [vhost.settings, ...vhost.sections.map((section) => section.settings)]
-      .some((settings) => Object.values(settings.errorDocuments ?? {}).some((document) => document.startsWith("/") && !document.includes(" ")));
+    const errorDocuments = [vhost.settings, ...vhost.sections.map((section) => section.settings)].flatMap((settings) => (settings.errorDocuments ? [settings.errorDocuments] : []));
+    this.anyErrorDocuments = errorDocuments.length > 0;
+    this.localErrorDocuments = errorDocuments.some((documents) => Object.values(documents).some(isLocalUrl));
     this.redirects = vhost.redirects;
     this.statics = vhost.staticMappings;
     this.statusPaths = statusLocations(vhost);

@@ -93,7 +93,7 @@ export class WireResponse implements ResponseSink, ResponseFacts {
     } else {
       text += `Content-Length: ${body.length}\r\n`;
     }
-    this.keepAlive = !short && !this.closes && this.target.keepAliveWanted();
+    this.keepAlive = !short && this.keepsAlive();
     text += this.connectionHeader() + "\r\n";
     const out = Buffer.allocUnsafe(text.length + payload.length);
     out.write(text, 0, "latin1");
@@ -115,7 +115,7 @@ export class WireResponse implements ResponseSink, ResponseFacts {
         text += "Transfer-Encoding: chunked\r\n";
       }
     }
-    this.keepAlive = this.mode !== CLOSE && !this.closes && this.target.keepAliveWanted();
+    this.keepAlive = this.mode !== CLOSE && this.keepsAlive();
     text += this.connectionHeader() + "\r\n";
     this.target.write(Buffer.from(text, "latin1"));
     this.headBytes = text.length;
@@ -202,13 +202,18 @@ export class WireResponse implements ResponseSink, ResponseFacts {
     else fields += `Content-Type: ${ERROR_PAGE_TYPE}\r\n`;
     this.fields = [...edited, ...(custom ? custom.fields : ["Content-Type", ERROR_PAGE_TYPE])];
     // Apache's ap_status_drops_connection: after these the connection is not to be trusted.
-    this.keepAlive = !close && !this.closes && !DROPS_CONNECTION.has(status) && this.target.keepAliveWanted();
+    this.keepAlive = !close && !DROPS_CONNECTION.has(status) && this.keepsAlive();
     const text = `HTTP/1.1 ${answer} ${page.reason}\r\nDate: ${httpDate()}\r\nServer: ${this.serverSoftware}\r\n${fields}${extra}${this.connectionHeader()}\r\n`;
     const out = this.head ? Buffer.from(text, "latin1") : Buffer.concat([Buffer.from(text, "latin1"), body]);
     this.target.write(out);
     this.headBytes = text.length;
     this.bytes = this.head ? 0 : body.length;
     this.target.finished(answer, this.bytes, this.keepAlive, this);
+  }
+
+  /** The connection may serve another request after this response, as far as the response and the client go. */
+  private keepsAlive(): boolean {
+    return !this.closes && this.target.keepAliveWanted();
   }
 
   /** The status line and the app's headers; notes the status, framing and declared length. */
