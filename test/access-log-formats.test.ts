@@ -65,14 +65,24 @@ const ALONE = [
 ] as const;
 const NAMES = [...KEEP_ALIVE, ...ALONE].map(([name]) => name);
 
-async function sendAll(port: number): Promise<void> {
+/**
+ * Every request in order. A response can reach the client before its server has written the log line
+ * (Apache logs after the response, on the connection's thread), so each request on a connection of its
+ * own waits for the line of the one before: the lines are compared by position.
+ */
+async function sendAll(port: number, detailedLog: string): Promise<void> {
   const client = new WireClient(port);
   for (const [, text] of KEEP_ALIVE) {
     await client.send(text);
     await client.response();
   }
   client.close();
-  for (const [, text] of ALONE) await exchange(port, text);
+  let sent = KEEP_ALIVE.length;
+  for (const [, text] of ALONE) {
+    await lines(detailedLog, sent);
+    await exchange(port, text);
+    sent++;
+  }
 }
 
 async function lines(file: string, count: number): Promise<string[]> {
@@ -95,8 +105,8 @@ describe("CustomLog formats through Apache + mod_wsgi and through wsgi-bin", () 
     chmodSync(logs, 0o777);
     const modules = ["authz_core", "alias", "mime", "env", "setenvif", "wsgi"];
     both = await startBoth(fixture("site/log-formats.conf"), modules, { FIXTURES, LOGS: logs }, { ours: { WHO: "ours" }, apache: { WHO: "apache" } });
-    await sendAll(both.apache.port);
-    await sendAll(both.ours.port);
+    await sendAll(both.apache.port, log("detailed", "apache"));
+    await sendAll(both.ours.port, log("detailed", "ours"));
   }, 90_000);
   afterAll(() => both?.stop(), 30_000);
 
